@@ -1,0 +1,59 @@
+"""Helpers that keep patron data out of logs.
+
+Logs on a kiosk end up in journald, support tickets and screenshots of terminals; they must never
+carry patron names or full card numbers.  Everything that logs an identifier goes through here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+
+def mask(identifier: str | None, keep: int = 4) -> str:
+    """Mask a card number or barcode for logs: ``"23529000445172"`` -> ``"**********5172"``.
+
+    Short identifiers keep fewer characters so that at least half is always hidden.
+    """
+    if not identifier:
+        return "<none>"
+    s = str(identifier)
+    keep = min(keep, len(s) // 2)
+    return "*" * (len(s) - keep) + s[len(s) - keep :] if keep else "*" * len(s)
+
+
+# SIP2 fields that identify or describe a patron: AA patron id, AC terminal password, AD patron
+# password, AE personal name, BD address, BE e-mail, BF phone, CN/CO login, DA hold patron name,
+# CY hold patron id.  Used to scrub raw frames before they are logged.
+_SENSITIVE_SIP_FIELDS = ("AA", "AC", "AD", "AE", "BD", "BE", "BF", "CO", "DA", "CY")
+_SIP_FIELD_RE = re.compile(r"(?<=\|)(" + "|".join(_SENSITIVE_SIP_FIELDS) + r")([^|]*)")
+
+
+def scrub_sip_frame(frame: str) -> str:
+    """Mask patron-identifying SIP2 fields in a raw frame so it can be logged."""
+    # The first field after the fixed part is not preceded by '|': prefix one for the regex.
+    scrubbed = _SIP_FIELD_RE.sub(lambda m: m.group(1) + mask(m.group(2)), "|" + frame)
+    return scrubbed[1:]
+
+
+class NoPatronDataFilter(logging.Filter):
+    """Last line of defence: masks anything in a log record that looks like a raw SIP2 frame."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        if "|" in msg and _SIP_FIELD_RE.search("|" + msg):
+            record.msg = scrub_sip_frame(msg)
+            record.args = ()
+        return True
+
+
+def setup_logging(level: str = "INFO") -> None:
+    """Log to stderr (journald on the Pi) through the privacy filter.  Called once by the CLI."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(NoPatronDataFilter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())

@@ -1,0 +1,19 @@
+#!/bin/sh
+# System libraries the kiosk and its tests need and pip cannot provide: Mesa GL/EGL for Kivy's
+# offscreen rendering, mtdev for Kivy's input providers, systemd for `systemd-analyze verify`.
+# Installed with apt-get when running as root and missing; otherwise we say what is missing.
+set -eu
+PKGS="libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libmtdev1 systemd"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "sysdeps: installing$missing"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+else
+    echo "sysdeps: missing system packages:$missing (run: sudo apt-get install$missing)" >&2
+    exit 1
+fi

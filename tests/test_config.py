@@ -1,0 +1,115 @@
+"""Configuration: typed loading, precise errors, overrides, and the example file's completeness."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk import config
+from kiosk.cli import main
+from kiosk.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "kiosk.toml"
+    p.write_text(text)
+    return p
+
+
+def test_shipped_files_are_valid():
+    for name in ("demo.toml", "kiosk.example.toml"):
+        s = config.load(ROOT / "config" / name)
+        assert s.ils.protocol == "sip2"
+
+
+def test_example_documents_every_key():
+    text = (ROOT / "config" / "kiosk.example.toml").read_text()
+    sections = set(re.findall(r"^\[([a-z_]+)\]", text, re.M))
+    for name, cls in config.SECTIONS.items():
+        assert name in sections, f"[{name}] missing from kiosk.example.toml"
+        for f in dataclasses.fields(cls):
+            assert re.search(rf"^#?\s*{f.name}\s*=", text, re.M), f"[{name}] {f.name} not documented"
+
+
+def test_typed_values(tmp_path):
+    s = config.load(write(tmp_path, '[ils]\nport = 7000\ntimeout_s = 3\n[kiosk]\nlanguage = "de"\n'))
+    assert s.ils.port == 7000 and isinstance(s.ils.timeout_s, float) and s.kiosk.language == "de"
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('[ils]\nprot = 6001\n', "[ils] unknown key 'prot'; did you mean 'port'?"),
+    ('[ils]\nport = "six"\n', "[ils] port: expected a whole number, got 'six'"),
+    ('[ils]\ntls = 1\n', "[ils] tls: expected true or false"),
+    ('[kiosk]\noffline_policy = "always"\n', "expected one of none, returns, returns+checkouts"),
+    ('[ilss]\nport = 1\n', "unknown section [ilss]; did you mean [ils]?"),
+    ('[ils\n', "not valid TOML"),
+])
+def test_errors_name_file_key_and_expectation(tmp_path, text, needle):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    assert str(path) in str(err.value)
+    assert needle in str(err.value)
+
+
+def test_all_errors_reported_at_once(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        config.load(write(tmp_path, '[ils]\nport = "x"\nhots = "a"\n'))
+    assert "port" in str(err.value) and "hots" in str(err.value)
+
+
+def test_overrides(tmp_path):
+    path = write(tmp_path, '[ils]\nport = 7000\n')
+    s = config.load(path, ["ils.port=7001", "ils.host=example.org", "hardware.simulate=false"])
+    assert (s.ils.port, s.ils.host, s.hardware.simulate) == (7001, "example.org", False)
+    with pytest.raises(ConfigError, match="ils.port.*expected a whole number|port: expected a whole number"):
+        config.load(path, ["ils.port=abc"])
+    with pytest.raises(ConfigError, match="section.key=value"):
+        config.load(path, ["port=1"])
+
+
+def test_config_check_exit_codes(tmp_path, capsys):
+    good = write(tmp_path, '[ils]\nport = 7000\n')
+    assert main(["config", "check", str(good)]) == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[ils]\nport = "x"\n')
+    assert main(["config", "check", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert str(bad) in err and "port" in err and "whole number" in err
+
+
+def test_console_script_runs_as_module(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[kiosk]\nmode = 3\n")
+    r = subprocess.run([sys.executable, "-m", "kiosk", "config", "check", str(bad)],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 1 and "[kiosk] mode" in r.stderr
+
+
+def test_world_readable_password_file_is_refused(tmp_path):
+    secret = tmp_path / "sip2.pw"
+    secret.write_text("s3cret\n")
+    secret.chmod(0o644)
+    s = config.load(write(tmp_path, f'[ils]\npassword_file = "{secret}"\n'))
+    with pytest.raises(ConfigError, match="chmod 600"):
+        s.ils_password()
+    secret.chmod(0o600)
+    assert s.ils_password() == "s3cret"
+
+
+def test_atomic_write_round_trip(tmp_path):
+    path = write(tmp_path, '[ils]\nport = 7000\n')
+    s = config.load(path)
+    data = config.to_toml_dict(s)
+    data["kiosk"]["language"] = "fr"
+    config.write_atomically(path, data)
+    again = config.load(path)
+    assert again.kiosk.language == "fr" and again.ils.port == 7000
+    assert not list(tmp_path.glob(".*.tmp"))
