@@ -189,6 +189,7 @@ class Ils(abc.ABC):
 
     def close(self) -> None:
         """Release connections.  *May* be overridden."""
+        return None
 
     def __enter__(self) -> Ils:
         return self
