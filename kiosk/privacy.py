@@ -24,8 +24,8 @@ def mask(identifier: str | None, keep: int = 4) -> str:
 
 # SIP2 fields that identify or describe a patron: AA patron id, AC terminal password, AD patron
 # password, AE personal name, BD address, BE e-mail, BF phone, CN/CO login, DA hold patron name,
-# CY hold patron id.  Used to scrub raw frames before they are logged.
-_SENSITIVE_SIP_FIELDS = ("AA", "AC", "AD", "AE", "BD", "BE", "BF", "CO", "DA", "CY")
+# CY hold patron id, XB borrower (demo ILS extension in 18).  Used to scrub raw frames before they are logged.
+_SENSITIVE_SIP_FIELDS = ("AA", "AC", "AD", "AE", "BD", "BE", "BF", "CO", "DA", "CY", "XB")
 _SIP_FIELD_RE = re.compile(r"(?<=\|)(" + "|".join(_SENSITIVE_SIP_FIELDS) + r")([^|]*)")
 
 

@@ -1,0 +1,95 @@
+"""The systemd units pass `systemd-analyze verify` without a warning, stay hardened, and the installer's
+plan sets the modes the kiosk insists on."""
+
+from __future__ import annotations
+
+import configparser
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SYSTEMD = ROOT / "systemd"
+UNITS = sorted(p for p in SYSTEMD.iterdir() if p.suffix in (".service", ".timer", ".socket", ".path"))
+
+
+def analyze() -> str:
+    exe = shutil.which("systemd-analyze")
+    if exe is None:
+        pytest.fail("systemd-analyze not found: scripts/sysdeps.sh installs the systemd package")
+    return exe
+
+
+def unit_copy(unit: Path, tmp_path: Path) -> Path:
+    """The unit with ExecStart pointing at a binary that exists here (the venv is /opt/kiosk on a Pi)."""
+    text = re.sub(r"^(Exec\w+=)(\S+)", r"\1/bin/true", unit.read_text(), flags=re.M)
+    out = tmp_path / unit.name
+    out.write_text(text)
+    return out
+
+
+def test_there_is_a_kiosk_unit():
+    assert SYSTEMD / "kiosk.service" in UNITS
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=lambda p: p.name)
+def test_units_verify_without_warnings(unit, tmp_path):
+    copy = unit_copy(unit, tmp_path)
+    proc = subprocess.run([analyze(), "verify", "--man=no", str(copy)], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    ours = [line for line in (proc.stdout + proc.stderr).splitlines()
+            if copy.name in line or str(tmp_path) in line]
+    assert proc.returncode == 0 and not ours, "\n".join(ours) or proc.stderr
+
+
+def test_verify_would_catch_a_typo(tmp_path):
+    """The check above can fail: an unknown key is reported."""
+    (tmp_path / "src").mkdir()
+    bad = tmp_path / "src" / "kiosk.service"
+    bad.write_text((SYSTEMD / "kiosk.service").read_text().replace("WatchdogSec=", "WatchdogSecs="))
+    copy = unit_copy(bad, tmp_path)
+    proc = subprocess.run([analyze(), "verify", "--man=no", str(copy)], capture_output=True, text=True, timeout=60)
+    assert "Unknown key 'WatchdogSecs'" in proc.stderr
+
+
+def test_kiosk_unit_shape():
+    cp = configparser.ConfigParser(strict=False, interpolation=None)
+    cp.optionxform = str
+    cp.read_string(re.sub(r"^(\w+)=", r"\1 = ", (SYSTEMD / "kiosk.service").read_text(), flags=re.M))
+    s = cp["Service"]
+    assert s["Type"] == "notify" and s["Restart"] == "always" and int(s["WatchdogSec"]) > 0
+    assert set(s["SupplementaryGroups"].split()) >= {"gpio", "spi", "dialout", "video", "render", "input"}
+    assert s["ProtectSystem"] == "strict" and s["NoNewPrivileges"] == "yes"
+    assert "PrivateDevices" not in s  # would hide the GPIO, SPI, serial, DRM and input devices
+    text = (SYSTEMD / "kiosk.service").read_text()
+    for dev in ("char-gpiochip", "char-spi", "char-ttyACM", "char-input", "char-drm"):
+        assert f"DeviceAllow={dev} rw" in text
+
+
+def test_kiosk_unit_exposure_stays_low(tmp_path):
+    copy = unit_copy(SYSTEMD / "kiosk.service", tmp_path)
+    proc = subprocess.run([analyze(), "security", "--offline=yes", "--no-pager", str(copy)],
+                          capture_output=True, text=True, timeout=60)
+    m = re.search(r"Overall exposure level for \S+: ([\d.]+)", proc.stdout)
+    assert m, proc.stdout[-500:] + proc.stderr
+    assert float(m.group(1)) <= 3.0, f"hardening regressed: exposure {m.group(1)}"
+
+
+def test_installer_plan(tmp_path):
+    proc = subprocess.run(["sh", str(SYSTEMD / "install.sh"), "--dry-run", "--no-apt"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    plan = proc.stdout
+    for step in ("usermod --append --groups gpio,spi,dialout,video,render,input kiosk",
+                 "-m venv /opt/kiosk/venv", "install -d -m 0700 -o kiosk -g kiosk /etc/kiosk /var/lib/kiosk",
+                 "find /etc/kiosk -type f -exec chmod 0600 {} +",
+                 "install -m 0644 " + str(SYSTEMD / "kiosk.service") + " /etc/systemd/system/kiosk.service",
+                 "systemctl enable kiosk.service"):
+        assert step in plan, f"missing from the install plan: {step}"
+    assert "apt-get" not in plan
+    assert subprocess.run(["sh", "-n", str(SYSTEMD / "install.sh")]).returncode == 0
+    bad = subprocess.run(["sh", str(SYSTEMD / "install.sh"), "--bogus"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown option" in bad.stderr
