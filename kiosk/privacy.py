@@ -29,10 +29,21 @@ _SENSITIVE_SIP_FIELDS = ("AA", "AC", "AD", "AE", "BD", "BE", "BF", "CO", "DA", "
 _SIP_FIELD_RE = re.compile(r"(?<=\|)(" + "|".join(_SENSITIVE_SIP_FIELDS) + r")([^|]*)")
 
 
+# Names, addresses, e-mail, phone and passwords are hidden whole: even a tail of them identifies.
+_HIDE_WHOLE = frozenset({"AC", "AD", "AE", "BD", "BE", "BF", "CO", "DA"})
+
+
+def _mask_field(m: re.Match) -> str:
+    field_id, value = m.group(1), m.group(2)
+    if field_id in _HIDE_WHOLE:
+        return field_id + ("<hidden>" if value else "")
+    return field_id + mask(value)
+
+
 def scrub_sip_frame(frame: str) -> str:
     """Mask patron-identifying SIP2 fields in a raw frame so it can be logged."""
     # The first field after the fixed part is not preceded by '|': prefix one for the regex.
-    scrubbed = _SIP_FIELD_RE.sub(lambda m: m.group(1) + mask(m.group(2)), "|" + frame)
+    scrubbed = _SIP_FIELD_RE.sub(_mask_field, "|" + frame)
     return scrubbed[1:]
 
 

@@ -1,0 +1,169 @@
+"""``kiosk sip2``: a staff tool that speaks SIP2 to the library system with exactly the kiosk's client.
+
+    kiosk sip2 [--config FILE] [--set k=v]... [--server HOST:PORT] [--tls] [--user U] [--password P]
+               [--institution ID] [--location L] [--charset C] [--raw]
+               status | login | patron PATRON [--pin PIN] | checkout PATRON ITEM | checkin ITEM |
+               renew PATRON ITEM | renew-all PATRON | item ITEM | end PATRON
+
+Prints the decoded reply as JSON (``--raw`` adds the frames sent and received; the login password
+is masked).  Exit 0 when the exchange completed -- also when the library system said no --, 2 on a
+protocol error, 3 when the library system is unreachable or did not answer in time.  A checkout or
+renewal without a reply is *not* resent: the message says how to check what happened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+
+from kiosk.errors import ConfigError, IlsUnavailable, OutcomeUnknown, ProtocolError
+from kiosk.sip2.client import Sip2Client
+from kiosk.sip2.codec import (
+    CheckinRequest,
+    CheckoutRequest,
+    EndPatronSessionRequest,
+    ItemInformationRequest,
+    LoginRequest,
+    Message,
+    PatronInformationRequest,
+    RenewAllRequest,
+    RenewRequest,
+    ScStatusRequest,
+)
+
+EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE = 0, 2, 3
+CHARSETS = ("utf-8", "cp850", "latin-1")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from kiosk.cli import add_config_args
+
+    p = subparsers.add_parser("sip2", help="talk SIP2 to the library system (staff diagnostics)",
+                              description=__doc__.split("\n\n")[0])
+    add_config_args(p)
+    p.add_argument("--server", metavar="HOST:PORT", help="SIP2 server (default: [ils] host/port)")
+    p.add_argument("--tls", action="store_true", default=None, help="use TLS (default: [ils] tls)")
+    p.add_argument("--user", help="SIP2 login user (CN)")
+    p.add_argument("--password", help="SIP2 login password (CO)")
+    p.add_argument("--institution", help="institution id (AO)")
+    p.add_argument("--location", help="location code (CP/AP)")
+    p.add_argument("--charset", choices=CHARSETS, help="character set of the link")
+    p.add_argument("--raw", action="store_true", help="also print the frames sent and received")
+    sub = p.add_subparsers(dest="sip2_command", metavar="COMMAND", required=True)
+    sub.add_parser("status", help="SC status (99) -> ACS status (98)")
+    sub.add_parser("login", help="login (93) -> 94")
+    s = sub.add_parser("patron", help="patron information (63) -> 64")
+    s.add_argument("patron")
+    s.add_argument("--pin", help="patron PIN (AD)")
+    s = sub.add_parser("checkout", help="checkout (11) -> 12; never resent")
+    s.add_argument("patron")
+    s.add_argument("item")
+    s = sub.add_parser("checkin", help="check-in (09) -> 10")
+    s.add_argument("item")
+    s = sub.add_parser("renew", help="renew (29) -> 30; never resent")
+    s.add_argument("patron")
+    s.add_argument("item")
+    s = sub.add_parser("renew-all", help="renew all (65) -> 66; never resent")
+    s.add_argument("patron")
+    s = sub.add_parser("item", help="item information (17) -> 18")
+    s.add_argument("item")
+    s = sub.add_parser("end", help="end patron session (35) -> 36")
+    s.add_argument("patron")
+    p.set_defaults(func=handle)
+
+
+def _client_from_args(args: argparse.Namespace) -> Sip2Client:
+    from kiosk.cli import settings_from_args
+
+    settings = settings_from_args(args)
+    ils = settings.ils
+    host, port = ils.host, ils.port
+    if args.server:
+        host, sep, port_text = args.server.rpartition(":")
+        if not sep or not host or not port_text.isdigit():
+            raise ConfigError(f"--server {args.server!r}: expected HOST:PORT, for example 127.0.0.1:6001")
+        port = int(port_text)
+    password = args.password if args.password is not None else settings.ils_password()
+    return Sip2Client(
+        host.strip("[]"), port, user=args.user if args.user is not None else ils.user, password=password,
+        institution=args.institution if args.institution is not None else ils.institution,
+        location=args.location if args.location is not None else ils.location,
+        charset=args.charset or ils.charset, timeout_s=ils.timeout_s, retries=ils.retries,
+        error_detection=ils.error_detection, tls=ils.tls if args.tls is None else True,
+        tls_ca_file=ils.tls_ca_file, tls_cert_file=ils.tls_cert_file, tls_key_file=ils.tls_key_file,
+        tls_verify_hostname=ils.tls_verify_hostname, trace=True,
+        status_on_connect=args.sip2_command != "status")
+
+
+def _request_for(args: argparse.Namespace, c: Sip2Client) -> Message:
+    now = datetime.now().replace(microsecond=0)
+    ao, cmd = c.institution, args.sip2_command
+    if cmd == "status":
+        return ScStatusRequest()
+    if cmd == "login":
+        return LoginRequest(login_user_id=c.user, login_password=c._password, location_code=c.location or None)
+    if cmd == "patron":
+        return PatronInformationRequest(transaction_date=now, summary="  Y       ", institution_id=ao,
+                                        patron_id=args.patron, terminal_password="", patron_password=args.pin)
+    if cmd == "checkout":
+        return CheckoutRequest(transaction_date=now, nb_due_date=now, institution_id=ao, patron_id=args.patron,
+                               item_id=args.item)
+    if cmd == "checkin":
+        return CheckinRequest(transaction_date=now, return_date=now, current_location=c.location,
+                              institution_id=ao, item_id=args.item)
+    if cmd == "renew":
+        return RenewRequest(transaction_date=now, nb_due_date=now, institution_id=ao, patron_id=args.patron,
+                            item_id=args.item)
+    if cmd == "renew-all":
+        return RenewAllRequest(transaction_date=now, institution_id=ao, patron_id=args.patron)
+    if cmd == "item":
+        return ItemInformationRequest(transaction_date=now, institution_id=ao, item_id=args.item)
+    return EndPatronSessionRequest(transaction_date=now, institution_id=ao, patron_id=args.patron)
+
+
+def _print(reply: Message | None, c: Sip2Client, raw: bool) -> None:
+    out: dict = reply.to_dict() if reply is not None else {}
+    if raw:
+        out = {"reply": out if reply is not None else None,
+               "frames": [{"direction": d, "frame": f.decode(c.charset, "replace").rstrip("\r\n")}
+                          for d, f in (c.trace or [])]}
+    json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def handle(args: argparse.Namespace) -> int:
+    client = _client_from_args(args)
+    where = f"{client.host}:{client.port}"
+    reply: Message | None = None
+    try:
+        record = _request_for(args, client)
+        if args.sip2_command == "login":
+            # Log in by hand so the 94 reply (also a refusal) is what gets printed.
+            client.user, client.status_on_connect = "", False
+            client.connect()
+        reply = client.request(record)
+    except OutcomeUnknown as exc:
+        if args.raw:
+            _print(None, client, True)
+        hint = ""
+        if args.sip2_command in ("checkout", "renew", "renew-all"):
+            hint = (" -- it may or may not have happened; it was not resent. Check with: "
+                    f"kiosk sip2 item {getattr(args, 'item', 'ITEM')}")
+        code = EXIT_PROTOCOL if isinstance(exc, ProtocolError) else EXIT_UNREACHABLE
+        print(f"kiosk sip2: {where}: {exc}{hint}", file=sys.stderr)
+        return code
+    except IlsUnavailable as exc:
+        print(f"kiosk sip2: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except ProtocolError as exc:
+        if args.raw:
+            _print(None, client, True)
+        print(f"kiosk sip2: {where}: protocol error: {exc}", file=sys.stderr)
+        return EXIT_PROTOCOL
+    finally:
+        client.close()
+    _print(reply, client, args.raw)
+    return EXIT_OK
+

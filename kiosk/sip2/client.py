@@ -1,0 +1,478 @@
+"""SIP2 connections: one request at a time per socket, and a small pool of logged-in sockets.
+
+The thin shell around the pure codec.  What it guarantees (issue 3, sip2.md 1.4 and 2):
+
+* Nothing sent -> :class:`IlsUnavailable`.  Sent but no valid reply (timeout, dropped connection,
+  reply damaged beyond a 97 resend) -> :class:`OutcomeUnknown`.  A reply we cannot understand ->
+  :class:`ProtocolError`.  A refusal by the library is a normal reply, not an error.
+* Only *safe* requests (read-only ones and check-in) are resent after a timeout, each time on a
+  fresh connection so a late reply to the first attempt cannot be taken for the answer to the
+  second.  Checkout, renewal, renew-all, fee paid and holds are never resent here: the caller
+  (SipIls) resolves their outcome with Item Information first.
+* A damaged reply is asked for again with 97 (the ACS repeats its last reply, nothing is redone);
+  a 96 from the ACS means it could not read our request, so resending it is safe.
+* Before a request that must not be doubled, a connection the server has closed meanwhile
+  (restart, Koha's client_timeout) is detected and replaced, so nothing is sent into a dead socket.
+* Timeout and retries come from the config and are adjusted by the ACS status reply (98).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import select
+import socket
+import ssl
+import struct
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
+from kiosk.privacy import scrub_sip_frame
+from kiosk.sip2 import codec
+from kiosk.sip2.codec import (
+    RESPONSE_TO,
+    AcsStatusResponse,
+    ChecksumError,
+    FrameError,
+    LoginRequest,
+    LoginResponse,
+    Message,
+    RequestAcsResend,
+    RequestScResend,
+    ScStatusRequest,
+)
+
+log = logging.getLogger(__name__)
+
+#: Requests that may be resent after a timeout: read-only ones and check-in (a repeated check-in
+#: answers "not checked out", which the kiosk treats as "already in").
+SAFE_CODES = frozenset({"93", "99", "23", "63", "17", "09", "35", "97"})
+# The ACS's own timeout (98) is clamped to this range (sip2.md 7: "clamp to a sane minimum");
+# the configured timeout_s is taken as given.
+MIN_TIMEOUT_S = 1.0
+MAX_ACS_TIMEOUT_S = 60.0
+MAX_FRAME = 64 * 1024
+_KERNEL_TIMEOUTS = sys.platform.startswith("linux") and hasattr(socket, "SO_RCVTIMEO")
+
+
+class GarbledReply(OutcomeUnknown, ProtocolError):
+    """A request was sent and only an unreadable reply came back: the outcome is unknown."""
+
+
+class Sip2Client:
+    """One SIP2 connection (TCP or TLS), logged in lazily, reconnected when it breaks.
+
+    Thread-safe: requests on one client are serialised (SIP2 has no request ids).
+    """
+
+    def __init__(self, host: str, port: int, *, user: str = "", password: str = "",
+                 institution: str = "", location: str = "", charset: str = "utf-8",
+                 timeout_s: float = 10.0, retries: int = 2, error_detection: bool = True,
+                 tls: bool = False, tls_ca_file: str = "", tls_cert_file: str = "",
+                 tls_key_file: str = "", tls_verify_hostname: bool = True,
+                 connect_timeout_s: float | None = None, trace: bool = False,
+                 status_on_connect: bool = True) -> None:
+        self.host, self.port = host, int(port)
+        self.user, self._password = user, password
+        self.institution, self.location, self.charset = institution, location, charset
+        self.config_timeout_s = float(timeout_s)
+        self.config_retries = int(retries)
+        self.timeout_s = self.config_timeout_s
+        self.retries = self.config_retries
+        self.error_detection = error_detection
+        self.tls = tls
+        self.tls_ca_file, self.tls_cert_file, self.tls_key_file = tls_ca_file, tls_cert_file, tls_key_file
+        self.tls_verify_hostname = tls_verify_hostname
+        self.connect_timeout_s = connect_timeout_s or self.config_timeout_s
+        self.status_on_connect = status_on_connect
+        self.acs_status: AcsStatusResponse | None = None
+        self.trace: list[tuple[str, bytes]] | None = [] if trace else None
+        self.last_used = time.monotonic()
+        self.reconnects = 0
+        self._sock: socket.socket | None = None
+        self._kernel_timeouts = False
+        self._io_timeout = -1.0
+        self._buf = bytearray()
+        self._seq = 0
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ connection
+    @property
+    def connected(self) -> bool:
+        return self._sock is not None
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=self.tls_ca_file or None)
+        ctx.check_hostname = bool(self.tls_verify_hostname)
+        if self.tls_cert_file:
+            ctx.load_cert_chain(self.tls_cert_file, self.tls_key_file or None)
+        return ctx
+
+    def connect(self) -> None:
+        """Open the socket, log in (93) and read the ACS status (98).  Raises IlsUnavailable."""
+        with self._lock:
+            self.close()
+            try:
+                sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout_s)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if self.tls:
+                    try:
+                        sock = self._ssl_context().wrap_socket(sock, server_hostname=self.host)
+                    except BaseException:
+                        sock.close()
+                        raise
+            except (OSError, ssl.SSLError) as exc:
+                raise IlsUnavailable(f"cannot connect to the library system at {self.host}:{self.port}: "
+                                     f"{exc}") from exc
+            self._sock = sock
+            self._kernel_timeouts = _KERNEL_TIMEOUTS and not self.tls
+            if self._kernel_timeouts:
+                sock.settimeout(None)   # blocking; SO_RCVTIMEO/SO_SNDTIMEO bound every wait
+            self._io_timeout = -1.0
+            self._buf.clear()
+            self.reconnects += 1
+            try:
+                if self.user:
+                    self.login()
+                if self.status_on_connect:
+                    self.sc_status()
+            except OutcomeUnknown as exc:   # login/status are read-only: nothing happened
+                self.close()
+                raise IlsUnavailable(f"library system at {self.host}:{self.port} did not answer the "
+                                     f"login/status: {exc}") from exc
+            except BaseException:
+                self.close()
+                raise
+
+    def login(self) -> None:
+        reply = self._exchange(LoginRequest(login_user_id=self.user, login_password=self._password,
+                                            location_code=self.location or None), safe=True)
+        if not (isinstance(reply, LoginResponse) and reply.ok):
+            raise IlsUnavailable(f"the library system at {self.host}:{self.port} refused the SIP2 login "
+                                 f"of user {self.user!r} (check [ils] user/password)")
+
+    def sc_status(self, status_code: str = "0") -> AcsStatusResponse:
+        """Send 99, keep the ACS status and adopt its timeout/retries (tenths of a second)."""
+        reply = self._exchange(ScStatusRequest(status_code=status_code), safe=True)
+        if not isinstance(reply, AcsStatusResponse):
+            raise ProtocolError(f"SC status answered with message {reply.code}")
+        self.acs_status = reply
+        if reply.timeout_s is not None:
+            acs = min(max(reply.timeout_s, MIN_TIMEOUT_S), MAX_ACS_TIMEOUT_S)
+            self.timeout_s = max(self.config_timeout_s, acs)
+        if reply.retries is not None:
+            self.retries = min(self.config_retries, reply.retries)
+        return reply
+
+    def close(self) -> None:
+        with self._lock:
+            sock, self._sock = self._sock, None
+            self._buf.clear()
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+    def __enter__(self) -> Sip2Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ requests
+    def request(self, record: Message, *, safe: bool | None = None) -> Message:
+        """Send one request and return the decoded reply, (re)connecting and logging in as needed.
+
+        ``safe`` (default: by message code, see SAFE_CODES) allows resending after a timeout.
+        """
+        if safe is None:
+            safe = record.code in SAFE_CODES
+        with self._lock:
+            attempts = 1 + (max(0, self.retries) if safe else 0)
+            last: Exception | None = None
+            sent_any = False
+            for attempt in range(attempts):
+                if not self.connected or not self._alive():
+                    try:
+                        self.connect()
+                    except IlsUnavailable as exc:
+                        if sent_any:
+                            raise OutcomeUnknown(f"{type(record).__name__} was sent but no reply came "
+                                                 f"back, and reconnecting failed: {exc}") from exc
+                        raise
+                try:
+                    return self._exchange(record, safe=safe)
+                except OutcomeUnknown as exc:
+                    sent_any = True
+                    last = exc
+                    self.close()        # a late reply must never answer the next request
+                    if not safe:
+                        raise
+                    log.info("no reply to %s (attempt %d of %d); retrying on a new connection",
+                             type(record).__name__, attempt + 1, attempts)
+            assert last is not None
+            raise last
+
+    def _next_seq(self) -> int:
+        seq = self._seq
+        self._seq = (self._seq + 1) % 10
+        return seq
+
+    def _exchange(self, record: Message, *, safe: bool) -> Message:
+        """One request/reply on the open socket, with 96/97 handling.  No reconnects here."""
+        seq = self._next_seq()
+        wire = codec.encode(record, seq=seq, error_detection=self.error_detection, charset=self.charset)
+        expected = RESPONSE_TO.get(record.code, "")
+        self._send(wire, record)
+        deadline = self._deadline()
+        resends = max(1, self.retries)
+        asked_again = 0
+        rescued = 0
+        while True:
+            frame = self._read_frame(record, deadline)
+            try:
+                got = codec.decode_frame(frame, charset=self.charset, require_checksum=self.error_detection)
+            except ChecksumError as exc:
+                if b"AZ" not in frame[-12:]:
+                    raise GarbledReply(f"reply to {type(record).__name__} has no checksum although error "
+                                       f"detection is on (set [ils] error_detection = false if this "
+                                       f"server never sends AY/AZ)") from exc
+                if asked_again >= resends:
+                    raise GarbledReply(f"reply to {type(record).__name__} still damaged after "
+                                       f"{asked_again} resend request(s): {exc}") from exc
+                asked_again += 1
+                log.info("damaged reply (%s); asking the library system to resend it (97)", exc)
+                self._send(codec.encode(RequestAcsResend(), error_detection=self.error_detection,
+                                        charset=self.charset), None)
+                deadline = self._deadline()
+                continue
+            except FrameError as exc:
+                raise GarbledReply(f"unreadable reply to {type(record).__name__}: {exc}") from exc
+            reply = got.record
+            if isinstance(reply, RequestScResend):
+                # The ACS could not read our request, so it did not act on it: resending is safe --
+                # unless the 96 answers our 97, after the ACS may already have acted.
+                if asked_again and not safe:
+                    raise GarbledReply(f"reply to {type(record).__name__} was damaged and the library "
+                                       f"system could not resend it")
+                if rescued >= resends:
+                    raise OutcomeUnknown(f"library system kept asking to resend {type(record).__name__}")
+                rescued += 1
+                self._send(wire, record)
+                deadline = self._deadline()
+                continue
+            if self.error_detection and got.seq is not None and got.seq != seq and asked_again == 0:
+                log.debug("discarding reply with sequence %s (waiting for %s)", got.seq, seq)
+                continue                      # a stale reply to an earlier request
+            if expected and reply.code != expected:
+                raise GarbledReply(f"{type(record).__name__} answered with message {reply.code} "
+                                   f"({type(reply).__name__}), expected {expected}")
+            self.last_used = time.monotonic()
+            return reply
+
+    def _deadline(self) -> float:
+        return time.monotonic() + self.timeout_s
+
+    # ------------------------------------------------------------------ socket helpers
+    def _send(self, wire: bytes, record: Message | None) -> None:
+        assert self._sock is not None
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("SIP2 send %s", scrub_sip_frame(wire.decode(self.charset, "replace").rstrip("\r")))
+        if self.trace is not None:
+            self.trace.append(("sent", _mask_login(wire) if isinstance(record, LoginRequest) else wire))
+        try:
+            self._set_io_timeout(self.timeout_s)
+            self._sock.sendall(wire)
+        except (OSError, ssl.SSLError) as exc:
+            # Part of the frame may have left: from here on the outcome is unknown.
+            raise OutcomeUnknown(f"connection lost while sending {type(record).__name__}: {exc}") from exc
+        self.last_used = time.monotonic()
+
+    def _read_frame(self, record: Message, deadline: float) -> bytes:
+        """Read up to the next CR before ``deadline``; CR LF and a leading LF are tolerated."""
+        assert self._sock is not None
+        name = type(record).__name__
+        while True:
+            while self._buf[:1] in (b"\n", b"\r"):
+                del self._buf[:1]
+            i = self._buf.find(b"\r")
+            if i >= 0:
+                frame = bytes(self._buf[: i + 1])
+                del self._buf[: i + 1]
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("SIP2 recv %s", scrub_sip_frame(frame.decode(self.charset, "replace").rstrip("\r")))
+                if self.trace is not None:
+                    self.trace.append(("received", frame))
+                return frame
+            if len(self._buf) > MAX_FRAME:
+                raise GarbledReply(f"reply to {name} exceeds {MAX_FRAME} bytes without a terminator")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise OutcomeUnknown(f"no reply to {name} within {self.timeout_s:g} s")
+            try:
+                if remaining < self._io_timeout - 0.01:   # later waits within one reply
+                    self._set_io_timeout(remaining)
+                chunk = self._sock.recv(65536)
+            except (TimeoutError, BlockingIOError) as exc:
+                raise OutcomeUnknown(f"no reply to {name} within {self.timeout_s:g} s") from exc
+            except (OSError, ssl.SSLError) as exc:
+                raise OutcomeUnknown(f"connection lost waiting for the reply to {name}: {exc}") from exc
+            if not chunk:
+                detail = " in the middle of a reply" if self._buf else ""
+                raise OutcomeUnknown(f"library system closed the connection{detail} before answering {name}")
+            self._buf += chunk
+
+    def _alive(self) -> bool:
+        """False when the server has closed the socket while it was idle (nothing is sent then)."""
+        sock = self._sock
+        if sock is None:
+            return False
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        if not readable:
+            return True
+        try:
+            if self._kernel_timeouts:
+                data = sock.recv(65536, socket.MSG_DONTWAIT)
+            else:
+                self._io_timeout = 0.0
+                sock.settimeout(0.0)
+                data = sock.recv(65536)
+        except (ssl.SSLWantReadError, BlockingIOError):
+            return True
+        except (OSError, ssl.SSLError):
+            return False
+        if not data:
+            return False
+        log.info("discarding %d unsolicited bytes from the library system", len(data))
+        self._buf.clear()
+        return True
+
+    def _set_io_timeout(self, seconds: float) -> None:
+        """Bound the next socket waits.  Plain TCP uses kernel timeouts (SO_RCVTIMEO/SO_SNDTIMEO):
+        Python's own timeout mode adds a poll() before every send and recv, which is most of the
+        cost of a loopback round trip (bench/bench_sip2.py)."""
+        if seconds == self._io_timeout:
+            return
+        assert self._sock is not None
+        seconds = max(seconds, 0.001)
+        if self._kernel_timeouts:
+            tv = struct.pack("ll", int(seconds), int((seconds % 1) * 1_000_000))
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+        else:
+            self._sock.settimeout(seconds)
+        self._io_timeout = seconds
+
+    def idle_for(self) -> float:
+        return time.monotonic() - self.last_used
+
+    def transaction_date(self) -> datetime:
+        return datetime.now().replace(microsecond=0)
+
+
+def _mask_login(wire: bytes) -> bytes:
+    """A login frame for --raw output with the password (CO) masked."""
+    out = []
+    for part in wire.split(b"|"):
+        out.append(part[:2] + b"****" if part.startswith(b"CO") else part)
+    return b"|".join(out)
+
+
+class Sip2Pool:
+    """A small pool of logged-in connections so a stack of items is worked in parallel.
+
+    Connections are created lazily up to ``size``.  When ``keepalive_s`` > 0 a daemon thread sends
+    an SC status (99) on connections idle that long (Koha's client_timeout drops silent clients,
+    sip2.md 2).
+    """
+
+    def __init__(self, factory: Callable[[], Sip2Client], size: int = 4, keepalive_s: float = 0,
+                 acquire_timeout_s: float = 120.0) -> None:
+        self._factory = factory
+        self.size = max(1, int(size))
+        self.keepalive_s = float(keepalive_s)
+        self.acquire_timeout_s = acquire_timeout_s
+        self._idle: list[Sip2Client] = []
+        self._all: list[Sip2Client] = []
+        self._cond = threading.Condition()
+        self._closed = False
+        self._stop = threading.Event()
+        self._keeper: threading.Thread | None = None
+        if self.keepalive_s > 0:
+            self._keeper = threading.Thread(target=self._keepalive_loop, name="sip2-keepalive", daemon=True)
+            self._keeper.start()
+
+    def _acquire(self) -> Sip2Client:
+        deadline = time.monotonic() + self.acquire_timeout_s
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise IlsUnavailable("the SIP2 connection pool is closed")
+                if self._idle:
+                    return self._idle.pop()
+                if len(self._all) < self.size:
+                    client = self._factory()
+                    self._all.append(client)
+                    return client
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise IlsUnavailable("all SIP2 connections stayed busy")
+                self._cond.wait(remaining)
+
+    def _release(self, client: Sip2Client) -> None:
+        with self._cond:
+            if self._closed:
+                client.close()
+                return
+            self._idle.append(client)
+            self._cond.notify()
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Sip2Client]:
+        client = self._acquire()
+        try:
+            yield client
+        finally:
+            self._release(client)
+
+    def request(self, record: Message, *, safe: bool | None = None) -> Message:
+        with self.connection() as client:
+            return client.request(record, safe=safe)
+
+    def _keepalive_loop(self) -> None:
+        interval = max(0.05, min(self.keepalive_s / 4, 30.0))
+        while not self._stop.wait(interval):
+            with self._cond:
+                due = [c for c in self._idle if c.connected and c.idle_for() >= self.keepalive_s]
+                for c in due:
+                    self._idle.remove(c)
+            for c in due:
+                try:
+                    c.request(ScStatusRequest(), safe=True)
+                except Exception as exc:      # noqa: BLE001 - a failed keep-alive only closes the link
+                    log.info("keep-alive failed (%s); the connection will be reopened when needed", exc)
+                    c.close()
+                self._release(c)
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._closed = True
+            clients, self._all, self._idle = list(self._all), [], []
+            self._cond.notify_all()
+        for c in clients:
+            c.close()
+        if self._keeper is not None and self._keeper is not threading.current_thread():
+            self._keeper.join(timeout=2)
+
+    def __enter__(self) -> Sip2Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
