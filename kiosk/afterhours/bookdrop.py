@@ -1,0 +1,553 @@
+"""The book-drop controller: the thin shell around :class:`~kiosk.afterhours.slot.SlotMachine`.
+
+Threads, so that neither Kivy's main thread nor a hardware callback ever waits:
+
+* one *event thread* runs the state machine: every input (light barrier, tag, tick, staff intent,
+  check-in answer) is queued to it, so the machine is single-threaded; it carries out the
+  machine's commands (door lock, lights, buzzer) and does the durable writes of a pass;
+* the :class:`~kiosk.afterhours.returns.ReturnSender` pool talks to the library system;
+* an optional *ticker* calls :meth:`BookDrop.tick` once a second.
+
+Lossless by construction (issue 8; notes/common.md rule 2):
+
+1. a pass is written to the drop log (state ``reading``), then each item's check-in is written to
+   the circulation journal (``checkin``, ``queued``, acknowledged, dated at the drop), then the
+   drop-log row gets the journal id (``journaled``) -- three SQLite commits with
+   ``synchronous=FULL``; only after them may the patron see "accepted";
+2. the check-in is sent at once with the drop time as its return date; what is left (library
+   system down, no answer, a crash) is replayed by the circulation ``Replayer`` with the original
+   dates, and the drop log is reconciled from the journal (routing included);
+3. on start, a pass a crash left half-written is completed exactly once (see
+   :meth:`ReturnSender.recover`), and the journal turns rows a dead process was sending into
+   "unknown", which the replayer resolves before any resend.
+
+The hatch lock is fail-secure (hardware-and-deployment.md section 2.4): the controller locks it at
+start, on close, on every fault, and whenever the machine says so; it never executes an unlock
+while a fault is set, the bin is full or the kiosk is not in returns-only mode; unlocks are
+time-limited (and capped again by the lock driver).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kiosk.afterhours import slot as S
+from kiosk.afterhours.droplog import DropLog, DropRecord, NewDrop
+from kiosk.afterhours.hours import OpeningHours
+from kiosk.afterhours.mode import ModeDecision, StaffOverride, effective_mode, override_until_next_change
+from kiosk.afterhours.returns import ReturnSender
+from kiosk.afterhours.slot import DropLine, SlotMachine, SlotSettings
+from kiosk.errors import HardwareError, JournalError
+from kiosk.monitoring import metrics
+
+log = logging.getLogger(__name__)
+
+__all__ = ["BookDrop", "BookDropView", "NightCounts", "SlotMachine", "DropLine", "classify_pass"]
+
+# A second read of an item accepted less than this long ago is a re-read (a tag seen again from
+# the bin), not a second return: recorded, not sent again.  Longer ago, it is sent: a check-in of an
+# item already in is harmless, a return ignored is a patron fined.
+DUPLICATE_WINDOW_S = 30 * 60
+
+
+@dataclass(frozen=True)
+class NightCounts:
+    accepted: int = 0
+    refused: int = 0
+    unreadable: int = 0
+    holds: int = 0
+    transfers: int = 0
+
+
+@dataclass(frozen=True)
+class BookDropView:
+    """One immutable snapshot for the returns-only and staff screens (see the package docstring)."""
+
+    state: str = S.IDLE
+    mode: ModeDecision | None = None
+    door_unlocked: bool = False
+    seconds_left: int | None = None
+    message_key: str | None = None
+    items: tuple[DropLine, ...] = ()
+    online: bool = True
+    pending_sync: int = 0
+    bin_count: int = 0
+    bin_capacity: int = 0
+    bin_full: bool = False
+    fault: str | None = None
+    night: NightCounts = NightCounts()
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class Classified:
+    """One item of a pass, before it is written: ``state`` is journaled / unreadable / not_ours."""
+
+    state: str
+    item_id: str | None
+    uid: str
+    parts: str = ""
+    reason_key: str | None = None
+    reason_text: str = ""
+
+
+def classify_pass(tags: tuple[Any, ...], own_isils: frozenset[str]) -> list[Classified]:
+    """Group a pass's tags into items (pure).
+
+    Tags with the same item id are one item (a multi-part set; missing parts are noted, the set is
+    still checked in and staff look at it).  A tag without item data is an unreadable item of its
+    own; a pass with no tag at all is one unreadable item.  A tag whose owner library (ISIL) is not
+    one of ``own_isils`` (when configured) is not ours.
+    """
+    if not tags:
+        return [Classified(S.UNREADABLE, None, "", reason_key="no_tag",
+                           reason_text="an item passed the slot but no tag was read")]
+    out: list[Classified] = []
+    by_item: dict[str, list[Any]] = {}
+    for t in tags:
+        if t.item_id is None:
+            out.append(Classified(S.UNREADABLE, None, t.uid, reason_key="unreadable_tag",
+                                  reason_text=t.error or "tag data could not be decoded"))
+        else:
+            by_item.setdefault(t.item_id, []).append(t)
+    for item_id, group in by_item.items():
+        uids = ",".join(sorted(t.uid for t in group))
+        owners = {t.owner_isil for t in group if t.owner_isil}
+        if own_isils and owners and not owners & own_isils:
+            out.append(Classified(S.NOT_OURS, item_id, uids, reason_key="not_ours",
+                                  reason_text=f"tag owner {', '.join(sorted(owners))}"))
+            continue
+        wanted = max(t.parts_in_item or 1 for t in group)
+        seen = len({t.part_number for t in group})
+        parts = f"{seen}/{wanted}" if seen < wanted else ""
+        out.append(Classified(S.JOURNALED, item_id, uids, parts=parts,
+                              reason_key="missing_parts" if parts else None))
+    return out
+
+
+class BookDrop:
+    """The after-hours return slot (API in :mod:`kiosk.afterhours`)."""
+
+    def __init__(self, settings: Any, devices: Any, ils: Any, journal: Any,
+                 listener: Callable[[BookDropView], None] | None = None,
+                 clock: Callable[[], float] = time.time, drop_log: DropLog | None = None,
+                 tick_interval: float | None = 1.0) -> None:
+        self.settings = settings
+        self.devices = devices
+        self.ils = ils
+        self.journal = journal
+        self.listener = listener
+        self.clock = clock
+        self.cfg = SlotSettings.from_settings(settings)
+        cap = getattr(devices.door_lock, "max_unlock_s", None)
+        if cap and self.cfg.lock_open_s > cap:   # the lock driver re-locks at its cap: say so on screen
+            log.warning("book drop: [bookdrop] lock_open_s %.0f s is above the lock's limit %.0f s",
+                        self.cfg.lock_open_s, cap)
+            self.cfg = replace(self.cfg, lock_open_s=float(cap))
+        self.hours = OpeningHours.from_section(settings.hours, settings.source)
+        self.configured_mode = settings.kiosk.mode
+        self.own_isils = frozenset(settings.bookdrop.own_isils)
+        data_dir = Path(settings.data_dir)
+        self.drop_log = drop_log or DropLog(data_dir / "bookdrop.sqlite3")
+        self._override_path = data_dir / "afterhours-override.json"
+        self._override = self._load_override()
+        self.machine = SlotMachine(self.cfg, bin_count=self.drop_log.bin_count())
+        self._last_emptied = self.drop_log.last_emptied_ts()
+        self._mode = ModeDecision("staffed", "config")
+        self._events: queue.Queue = queue.Queue()
+        self.sender = ReturnSender(ils, journal, self.drop_log, notify=self._drop_changed,
+                                   set_online=self._online_changed,
+                                   workers=max(1, min(4, getattr(settings.ils, "pool_size", 2))))
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bookdrop-staff")  # alerts, reports
+        self._next_sync = 0.0
+        self._returns_since: float | None = None
+        modes = self.drop_log.events(0.0, kind="mode")
+        if modes and modes[-1][2].startswith("returns only"):
+            # Restarted during (or after) a returns-only period: the next switch to staffed mode is
+            # still a transition (the morning report is sent, the period starts where it began).
+            self._mode = ModeDecision("returns", "restart")
+            self._returns_since = self._period_start(self.clock())
+        self._view = BookDropView()
+        self._version = 0
+        self._sensor_disagree = 0
+        self._closed = False
+        self._tick_interval = tick_interval
+        self._thread = threading.Thread(target=self._run, name="bookdrop-events", daemon=True)
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._idle = threading.Condition()
+        self._queued = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self, wire: bool = True) -> None:
+        """Lock the hatch, recover a crashed pass, start the threads (and wire the devices)."""
+        self._safe_lock("start")
+        self.sender.recover()
+        self._thread.start()
+        if wire:
+            self.devices.slot_sensor.when_blocked = self.slot_blocked
+            self.devices.slot_sensor.when_cleared = self.slot_cleared
+            self.devices.tag_reader.when_tag_present = self.tag_seen
+            sensor = getattr(self.devices, "bin_sensor", None)   # not in the hardware layer yet
+            if self.settings.bookdrop.bin_full_sensor and sensor is not None:
+                sensor.when_blocked = lambda: self.bin_sensor(True)
+                sensor.when_cleared = lambda: self.bin_sensor(False)
+        if self._tick_interval:
+            self._ticker = threading.Thread(target=self._tick_loop, name="bookdrop-ticker", daemon=True)
+            self._ticker.start()
+        self._post(self._do_tick)
+
+    def close(self) -> None:
+        """Stop, and leave the hatch locked."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        self._events.put(None)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self.sender.close()
+        self._pool.shutdown(wait=True, cancel_futures=False)
+        self._safe_lock("closing")
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Tests and scripts: wait until every queued event and check-in is done."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._idle:
+            while self._queued or self.sender.busy:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._idle.wait(0.05 if left is None else min(left, 0.05))
+        return True
+
+    # -- intents (any thread; return at once) ------------------------------------------------------
+
+    def request_open(self) -> None:
+        self._post(lambda now: self.machine.request_open(now))
+
+    def slot_blocked(self) -> None:
+        self._post(lambda now: self.machine.slot_blocked(now))
+
+    def slot_cleared(self) -> None:
+        self._post(lambda now: self.machine.slot_cleared(now))
+
+    def tag_seen(self, tag: Any) -> None:
+        self._post(lambda now: self.machine.tag_seen(tag, now))
+
+    def bin_sensor(self, full: bool) -> None:
+        """A bin-full sensor changed (only with ``[bookdrop] bin_full_sensor = true``)."""
+        if not self.settings.bookdrop.bin_full_sensor:
+            log.warning("book drop: bin sensor event ignored: [bookdrop] bin_full_sensor is false")
+            return
+        self._post(lambda now: self.machine.bin_sensor(full, now))
+
+    def bin_emptied(self) -> None:
+        def do(now: float) -> list:
+            self.drop_log.add_event("bin_emptied", f"{self.machine.bin_count} items", ts=now)
+            self._last_emptied = max(self._last_emptied, now)
+            return self.machine.bin_emptied(now)
+        self._post(do)
+
+    def reset_fault(self) -> None:
+        def do(now: float) -> list:
+            self.drop_log.add_event("fault_reset", self.machine.fault or "", ts=now)
+            self.sender.recover()      # a pass the failed journal could not take is written now
+            return self.machine.reset_fault(now)
+        self._post(do)
+
+    def set_mode_override(self, mode: str | None, until: datetime | None = None) -> None:
+        """Staff: ``"returns"`` / ``"staffed"`` (until ``until``, default the next scheduled change),
+        or None to go back to the schedule."""
+        def do(now: float) -> list:
+            at = datetime.fromtimestamp(now)
+            if mode is None:
+                self._override = None
+            elif until is None:
+                self._override = override_until_next_change(self.configured_mode, self.hours, at, mode)
+            else:
+                self._override = StaffOverride(mode, until, set_at=at)
+            self._save_override()
+            self.drop_log.add_event("mode", f"staff override: {mode or 'schedule'}", ts=now)
+            return self._apply_mode(now)
+        self._post(do)
+
+    def tick(self, now: float | None = None) -> None:
+        self._post(self._do_tick, now)
+
+    def sync(self) -> None:
+        """Send every journaled return the library system has not confirmed (worker thread)."""
+        self._post(lambda now: self._start_sync(now, force=True))
+
+    def view(self) -> BookDropView:
+        return self._view
+
+    @property
+    def mode(self) -> ModeDecision:
+        return self._mode
+
+    # -- the event thread --------------------------------------------------------------------------
+
+    def _post(self, fn: Callable[..., list], now: float | None = None) -> None:
+        if self._closed:
+            return
+        with self._idle:
+            self._queued += 1
+        self._events.put((fn, now))
+
+    def _run(self) -> None:
+        while True:
+            job = self._events.get()
+            if job is None:
+                return
+            fn, now = job
+            try:
+                now = self.clock() if now is None else now
+                commands = fn(now) or []
+                self._execute(commands, now)
+                self._publish(now)
+            except Exception:
+                log.exception("book drop: event failed")
+                with contextlib.suppress(Exception):
+                    self._execute(self.machine.set_fault("internal error", self.clock()), self.clock())
+                    self._publish(self.clock())
+            finally:
+                with self._idle:
+                    self._queued -= 1
+                    self._idle.notify_all()
+
+    def _tick_loop(self) -> None:
+        while not self._stop.wait(self._tick_interval or 1.0):
+            self.tick()
+
+    def _do_tick(self, now: float) -> list:
+        cmds = self._apply_mode(now)
+        emptied = self.drop_log.last_emptied_ts()
+        if emptied > self._last_emptied:      # staff ran `kiosk report bin --emptied`
+            self._last_emptied = emptied
+            cmds += self.machine.bin_emptied(now)
+            self.machine.bin_count = self.drop_log.bin_count()
+        cmds += self._poll_slot_sensor(now)
+        cmds += self.machine.tick(now)
+        self._start_sync(now)
+        return cmds
+
+    def _apply_mode(self, now: float) -> list:
+        at = datetime.fromtimestamp(now)
+        if self._override is not None and not self._override.active(at):
+            self._override = None
+            self._save_override()
+        decision = effective_mode(self.configured_mode, self.hours, at, self._override)
+        previous, self._mode = self._mode, decision
+        if decision.returns_only and self._returns_since is None:
+            self.drop_log.add_event("mode", f"returns only ({decision.reason})", ts=now)
+            self._returns_since = self._period_start(now)
+        if not decision.returns_only and previous.returns_only and self._returns_since is not None:
+            self.drop_log.add_event("mode", f"staffed ({decision.reason})", ts=now)
+            if self.settings.bookdrop.report_at_opening:
+                self._pool.submit(self._send_report, self._returns_since, now)
+            self._returns_since = None
+        return self.machine.set_mode(decision.returns_only, now)
+
+    def _period_start(self, now: float) -> float:
+        """When the current returns-only period began (survives restarts: read from the events)."""
+        start = now
+        for ts, _, detail in reversed(self.drop_log.events(0.0, kind="mode")):
+            if ts > now:
+                continue
+            if detail.startswith("staffed"):
+                break
+            if detail.startswith("returns only"):
+                start = ts
+        return start
+
+    def _poll_slot_sensor(self, now: float) -> list:
+        """Recover from a missed edge: the beam state read twice in a row disagreeing with ours."""
+        try:
+            blocked = bool(self.devices.slot_sensor.is_blocked)
+        except Exception:
+            return []
+        in_pass = self.machine._pass is not None and self.machine._pass.cleared_at is None
+        self._sensor_disagree = self._sensor_disagree + 1 if blocked != in_pass else 0
+        if self._sensor_disagree < 2:
+            return []
+        self._sensor_disagree = 0
+        log.warning("book drop: missed a light-barrier edge (beam %s)", "blocked" if blocked else "clear")
+        return self.machine.slot_blocked(now) if blocked else self.machine.slot_cleared(now)
+
+    def _execute(self, commands: list, now: float) -> None:
+        for cmd in commands:
+            try:
+                if isinstance(cmd, S.Lock):
+                    self.devices.door_lock.lock()
+                elif isinstance(cmd, S.Unlock):
+                    if self.machine.fault is not None or not self.machine.returns_mode or self.machine.bin_full:
+                        continue    # a fault raised earlier in this batch wins: never unlock then
+                    self.devices.door_lock.unlock(cmd.seconds)
+                    log.info("book drop: hatch unlocked for %.0f s", cmd.seconds)
+                elif isinstance(cmd, S.Lights):
+                    ind = self.devices.indicators
+                    ind.set_light("ready", cmd.ready)
+                    ind.set_light("busy", cmd.busy)
+                    ind.set_light("error", cmd.error)
+                elif isinstance(cmd, S.Beep):
+                    self.devices.indicators.beep(cmd.kind)
+                elif isinstance(cmd, S.CommitPass):
+                    self._execute(self._commit(cmd, now), now)
+                elif isinstance(cmd, S.StaffAlert):
+                    # kiosk.alerts watches this counter and tells staff (rate-limited).
+                    self.drop_log.add_event(cmd.kind, cmd.detail, ts=now)
+                    metrics.inc("afterhours_failures_total", reason=cmd.kind)
+            except HardwareError as exc:
+                log.error("book drop: %s failed: %s", type(cmd).__name__, exc)
+                self._safe_lock("hardware fault")
+                self._execute([c for c in self.machine.set_fault(f"hardware: {exc}", now)
+                               if not isinstance(c, S.Lock)], now)
+
+    def _safe_lock(self, why: str) -> None:
+        try:
+            self.devices.door_lock.lock()
+        except Exception as exc:  # nothing more we can do in software: the lock is fail-secure
+            log.critical("book drop: could not lock the hatch (%s): %s", why, exc)
+
+    # -- one pass: durable before "accepted" -------------------------------------------------------
+
+    def _commit(self, cmd: S.CommitPass, now: float) -> list:
+        items = classify_pass(cmd.tags, self.own_isils)
+        news = []
+        for c in items:
+            state = c.state
+            if state == S.JOURNALED:
+                earlier = self.drop_log.recent_return(c.item_id, cmd.dropped_at - DUPLICATE_WINDOW_S)
+                state = S.DUPLICATE if earlier is not None else S.LINE_READING
+            news.append(NewDrop(cmd.dropped_at, state, c.item_id, c.uid, "", c.reason_key, c.reason_text, c.parts))
+        try:
+            ids = self.drop_log.add(news)
+            lines = []
+            for drop_id, new in zip(ids, news, strict=True):
+                if new.state == S.LINE_READING:
+                    journal_id = self.sender.journal_return(new.item_id, cmd.dropped_at)
+                    self.drop_log.update(drop_id, state=S.JOURNALED, journal_id=journal_id)
+                    lines.append(self._line(drop_id, new, cmd.pass_id, S.JOURNALED))
+                else:
+                    lines.append(self._line(drop_id, new, cmd.pass_id, new.state))
+        except (JournalError, OSError) as exc:
+            # We cannot promise this return is kept: say "not accepted", stop the slot, tell staff.
+            log.critical("book drop: journal write failed: %s", exc)
+            failed = [DropLine(-(cmd.pass_id * 100 + i), n.item_id, datetime.fromtimestamp(n.dropped_ts),
+                               S.LINE_REFUSED, reason_key="journal_failed", pass_id=cmd.pass_id, uid=n.uid)
+                      for i, n in enumerate(news)]
+            return self.machine.pass_recorded(cmd.pass_id, failed, now) + self.machine.set_fault(
+                f"journal: {exc}", now)
+        cmds = self.machine.pass_recorded(cmd.pass_id, lines, now)
+        for line in lines:
+            if line.state in S.BAD_LINE_STATES:
+                metrics.inc("afterhours_failures_total", reason=line.state)
+            if line.state == S.JOURNALED:
+                self.sender.send_now(line.drop_id)
+        return cmds
+
+    @staticmethod
+    def _line(drop_id: int, new: NewDrop, pass_id: int, state: str) -> DropLine:
+        return DropLine(drop_id, new.item_id, datetime.fromtimestamp(new.dropped_ts), state, new.title,
+                        new.reason_key, new.reason_text, pass_id=pass_id, uid=new.uid)
+
+    # -- answers from the library system (sender threads) ------------------------------------------
+
+    def _drop_changed(self, rec: DropRecord) -> None:
+        if rec.state in S.BAD_LINE_STATES:
+            metrics.inc("afterhours_failures_total", reason=rec.state)
+        def do(now: float) -> list:
+            pass_id = next((ln.pass_id for ln in self.machine.lines if ln.drop_id == rec.id), -1)
+            line = DropLine(rec.id, rec.item_id, datetime.fromtimestamp(rec.dropped_ts), rec.state, rec.title,
+                            rec.reason_key, rec.reason_text, rec.alert, rec.sort_bin, rec.destination,
+                            pass_id=pass_id, uid=rec.uid or "")
+            return self.machine.line_update(line, now)
+        self._post(do)
+
+    def _online_changed(self, online: bool) -> None:
+        self._post(lambda now: self.machine.set_online(online, now))
+
+    def _start_sync(self, now: float, force: bool = False) -> list:
+        if not force and now < self._next_sync:
+            return []
+        if not force and self.machine.online and not self.drop_log.waiting() and not self.journal.pending_count():
+            return []
+        if self.sender.sync():
+            self._next_sync = now + self.settings.bookdrop.sync_interval_s
+        return []
+
+    # -- staff -------------------------------------------------------------------------------------
+
+    def _send_report(self, since: float, until: float) -> None:
+        from kiosk.afterhours.report import build_report, send_report
+
+        try:
+            report = build_report(self.drop_log, datetime.fromtimestamp(since), datetime.fromtimestamp(until))
+            if send_report(report, self.settings):
+                self.drop_log.add_event("report_sent", f"{report.counts['drops']} drops", ts=until)
+        except Exception:
+            log.exception("book drop: morning report failed")
+
+    def _load_override(self) -> StaffOverride | None:
+        try:
+            data = json.loads(self._override_path.read_text())
+            until = datetime.fromisoformat(data["until"]) if data.get("until") else None
+            return StaffOverride(data["mode"], until)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _save_override(self) -> None:
+        try:
+            if self._override is None:
+                self._override_path.unlink(missing_ok=True)
+                return
+            tmp = self._override_path.with_suffix(".tmp")
+            until = self._override.until.isoformat() if self._override.until else None
+            tmp.write_text(json.dumps({"mode": self._override.mode, "until": until}))
+            os.replace(tmp, self._override_path)
+        except OSError as exc:
+            log.error("book drop: could not save the staff override: %s", exc)
+
+    # -- the view ----------------------------------------------------------------------------------
+
+    def _publish(self, now: float) -> None:
+        m = self.machine
+        since = self._returns_since if self._returns_since is not None else now - 24 * 3600
+        night = self._night_counts(since)
+        view = BookDropView(
+            state=m.state, mode=self._mode, door_unlocked=m.door_unlocked(now), seconds_left=m.seconds_left(now),
+            message_key=m.message_key, items=tuple(m.lines), online=m.online,
+            pending_sync=len(self.drop_log.waiting()), bin_count=m.bin_count, bin_capacity=self.cfg.bin_capacity,
+            bin_full=m.bin_full, fault=m.fault, night=night)
+        if replace(view, version=self._view.version) == self._view:
+            return
+        self._version += 1
+        self._view = replace(view, version=self._version)
+        if self.listener is not None:
+            try:
+                self.listener(self._view)
+            except Exception:
+                log.exception("book drop: listener failed")
+
+    def _night_counts(self, since: float) -> NightCounts:
+        recs = self.drop_log.between(since)
+        return NightCounts(
+            accepted=sum(1 for r in recs if r.state in (S.JOURNALED, S.QUEUED, S.CHECKED_IN)),
+            refused=sum(1 for r in recs if r.state in (S.LINE_REFUSED, S.NOT_OURS)),
+            unreadable=sum(1 for r in recs if r.state == S.UNREADABLE),
+            holds=sum(1 for r in recs if r.alert == "hold_here"),
+            transfers=sum(1 for r in recs if r.alert in ("hold_elsewhere", "transfer")))
