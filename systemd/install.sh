@@ -75,6 +75,10 @@ run mkdir -p "$PREFIX" "$PREFIX/docs"
 [ -x "$PREFIX/venv/bin/python" ] || run python3 -m venv "$PREFIX/venv"
 run "$PREFIX/venv/bin/python" -m pip install -q --upgrade pip
 run "$PREFIX/venv/bin/python" -m pip install -q --upgrade "$SRC[pi]"
+# The mfrc522 package ([card_reader] driver = "mfrc522-package") declares a dependency on RPi.GPIO,
+# which conflicts with rpi-lgpio from [pi] (both install the RPi.GPIO module; only rpi-lgpio works
+# on a Pi 5), so it cannot be in the extra: install it alone.  Its other dependency, spidev, is in [pi].
+run "$PREFIX/venv/bin/python" -m pip install -q --no-deps "mfrc522==0.0.7"
 run cp "$SRC/docs/deployment.md" "$PREFIX/docs/deployment.md"
 
 # 4. config, secrets and data ----------------------------------------------------------------------

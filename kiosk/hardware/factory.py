@@ -96,6 +96,14 @@ def _card_reader(s: Any) -> CardReader:
         return _absent(AbsentCardReader)
 
     def build() -> CardReader:
+        if c.driver == "mfrc522-package":
+            from kiosk.hardware.mfrc522_package import Mfrc522PackageCardReader
+
+            if c.irq_pin >= 0:
+                log.warning("[card_reader] irq_pin is not used by driver mfrc522-package (it sleeps)")
+            return Mfrc522PackageCardReader(c.card_format, c.prefix, bus=c.spi_bus, device=c.spi_device,
+                                            speed_hz=c.spi_speed_hz, reset_pin=c.reset_pin,
+                                            poll_interval=c.poll_interval_s)
         from kiosk.hardware.mfrc522 import Mfrc522CardReader
 
         factory = _pin_factory(s) if (c.reset_pin >= 0 or c.irq_pin >= 0) else None

@@ -16,6 +16,9 @@ with these differences:
 The MFRC522 cannot read ISO 15693 library item tags (its datasheet covers ISO 14443A/MIFARE
 only); :class:`Mfrc522TagReader` is for libraries that tag items with ISO 14443 (NTAG) tags.
 ``spidev`` and gpiozero's factories are imported inside constructors only.
+
+``[card_reader] driver = "mfrc522-package"`` (:mod:`kiosk.hardware.mfrc522_package`) runs the same
+card reader with the package's ``MFRC522`` class doing the chip I/O, with the fixes above kept.
 """
 
 from __future__ import annotations

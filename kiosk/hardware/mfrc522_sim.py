@@ -12,7 +12,7 @@ the ``mfrc522`` package uses for SELECT, so that package's ``MFRC522`` class can
 ``FakeSpiDev`` exposes it through the ``spidev.SpiDev`` API (``open``, ``xfer2``, ``close``,
 ``max_speed_hz``, ``mode``); :func:`fake_spidev_module` builds a module to put in
 ``sys.modules["spidev"]`` so the production import path is exercised.  Used by
-``tests/test_hw_mfrc522.py``.
+``tests/test_hw_mfrc522.py`` and ``tests/test_hw_mfrc522_package.py``.
 """
 
 from __future__ import annotations
