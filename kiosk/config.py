@@ -96,6 +96,222 @@ class HardwareSection:
 
 
 @dataclass
+class CardReaderSection:
+    """[card_reader]: the patron-card reader (ISO 14443 UIDs; kiosk.hardware.mfrc522)."""
+
+    driver: str = opt("mfrc522", "mfrc522: MFRC522 on SPI (our driver); mfrc522-package: the same chip "
+                      "through the mfrc522 package (needs reset_pin; no irq_pin); sim: simulated; "
+                      "none: no card reader",
+                      choices=("mfrc522", "mfrc522-package", "sim", "none"))
+    card_format: str = opt("hex", "how a card UID becomes the library's card number: hex (MSB first), "
+                           "hex_reversed, decimal, decimal_reversed",
+                           choices=("hex", "hex_reversed", "decimal", "decimal_reversed"))
+    prefix: str = opt("", "text put before every card number (to match the library's numbering)")
+    spi_bus: int = opt(0, "SPI bus of the MFRC522 (/dev/spidevBUS.DEVICE)")
+    spi_device: int = opt(0, "SPI chip select of the MFRC522")
+    spi_speed_hz: int = opt(1000000, "SPI clock of the MFRC522")
+    reset_pin: int = opt(25, "BCM GPIO wired to the MFRC522 RST pin (-1: not wired)")
+    irq_pin: int = opt(-1, "BCM GPIO wired to the MFRC522 IRQ pin (-1: not wired; sleep between polls)")
+    poll_interval_s: float = opt(0.2, "seconds between two looks for a card")
+
+
+@dataclass
+class TagReaderSection:
+    """[tag_reader]: the RFID item-tag reader (ISO 15693; kiosk.hardware.feig)."""
+
+    driver: str = opt("feig", "feig: FEIG ID ISC/CPR reader, ISO host protocol over serial; "
+                      "3m810: 3M 810 reader (19200 8N1, AFI only); "
+                      "mfrc522: ISO 14443 item tags on an MFRC522; sim: simulated; none: no tag reader",
+                      choices=("feig", "3m810", "mfrc522", "sim", "none"))
+    port: str = opt("/dev/ttyUSB0", "serial port or pyserial URL (socket://host:port, loop://)")
+    baudrate: int = opt(38400, "serial speed of the reader")
+    parity: str = opt("E", "serial parity: E (even, the FEIG default), N or O", choices=("E", "N", "O"))
+    bus_address: int = opt(255, "FEIG COM-ADR of the reader (255 reaches any reader)")
+    security: str = opt("afi", "how the gate alarm is switched: afi (write the AFI byte) or eas "
+                        "(NXP EAS bit)", choices=("afi", "eas"))
+    afi_on_shelf: int = opt(7, "AFI written at check-in: the gate alarms (0x07; 3M gates: 0xD7 = 215)")
+    afi_on_loan: int = opt(194, "AFI written at checkout: no alarm (0xC2; 3M gates: 0xDA = 218)")
+    poll_interval_s: float = opt(0.3, "seconds between two inventories of the field")
+    timeout_s: float = opt(1.0, "seconds to wait for the reader's answer to one command")
+    spi_device: int = opt(1, "driver mfrc522: SPI chip select of the item-tag MFRC522 (on the card "
+                          "reader's bus; the card reader usually sits on 0)")
+
+
+@dataclass
+class ScannerSection:
+    """[scanner]: the barcode scanner (kiosk.hardware.scanner)."""
+
+    driver: str = opt("serial", "serial: USB-CDC/serial mode (safest); hid: keyboard-wedge read "
+                      "exclusively through evdev; sim: simulated; none: no scanner",
+                      choices=("serial", "hid", "sim", "none"))
+    port: str = opt("/dev/ttyACM0", "serial port or pyserial URL of a serial-mode scanner")
+    baudrate: int = opt(9600, "serial speed of a serial-mode scanner")
+    device: str = opt("", "evdev node of a keyboard-wedge scanner, e.g. /dev/input/by-id/...-event-kbd")
+    pattern: str = opt("[0-9A-Za-z-]{1,32}", "regular expression a whole scanned code must match; "
+                       "other codes are refused")
+
+
+@dataclass
+class PrinterSection:
+    """[printer]: the ESC/POS receipt printer (kiosk.hardware.printer)."""
+
+    driver: str = opt("escpos", "escpos: ESC/POS printer; sim: simulated; none: no printer",
+                      choices=("escpos", "sim", "none"))
+    url: str = opt("/dev/ttyUSB1", "serial port or pyserial URL, or usb://VENDOR:PRODUCT (hex ids)")
+    baudrate: int = opt(19200, "serial speed of a serial printer")
+    width: int = opt(42, "characters per line (42 on 80 mm paper, 32 on 58 mm)")
+    profile: str = opt("", "python-escpos printer profile, e.g. TM-T88V (empty: generic)")
+    status_query: bool = opt(True, "ask the printer for its paper status before printing "
+                             "(false for printers that never answer)")
+    timeout_s: float = opt(2.0, "seconds to wait for the printer")
+
+
+@dataclass
+class GpioSection:
+    """[gpio]: lights, buzzer, return-slot light barrier and door lock (kiosk.hardware.gpio; BCM
+    pin numbers, -1: not fitted)."""
+
+    backend: str = opt("lgpio", "lgpio: gpiozero with its lgpio pin factory (Pi 4 and Pi 5); "
+                       "mock: gpiozero's mock pins (tests); sim: simulated devices",
+                       choices=("lgpio", "mock", "sim"))
+    chip: int = opt(-1, "gpiochip number (-1: auto; gpiochip0 on Pi 4 and on Pi 5 with kernel 6.6.45+)")
+    ready_pin: int = opt(17, "green 'ready' light")
+    busy_pin: int = opt(27, "yellow 'working' light")
+    error_pin: int = opt(22, "red 'needs staff' light")
+    buzzer_pin: int = opt(23, "buzzer")
+    slot_pin: int = opt(24, "return-slot light barrier input")
+    slot_active_low: bool = opt(True, "the light barrier pulls the pin low while interrupted "
+                                "(open-collector receivers)")
+    slot_bounce_ms: int = opt(10, "the barrier must be stable this long before a change counts")
+    lock_pin: int = opt(5, "door-lock driver (MOSFET/relay); wire a pull-down so a floating pin = locked")
+    lock_active_high: bool = opt(True, "a high pin energises the lock (unlocks; fail-secure lock)")
+    max_unlock_s: float = opt(10.0, "longest the lock is ever held open by software")
+
+
+@dataclass
+class StaffSection:
+    """[staff]: who may open staff mode, and how guessing is slowed down (kiosk.staff.auth)."""
+
+    pin_hash: str = opt("", "hash of the staff PIN, made with `kiosk staff hash-pin` (never the PIN itself)",
+                        secret=True)
+    card_hashes: list = opt([], "hashes of staff cards, made with `kiosk staff hash-card`", secret=True)
+    require: str = opt("card_or_pin", "card_or_pin: a staff card or the PIN opens staff mode; "
+                       "card_and_pin: both are needed", choices=("card_or_pin", "card_and_pin"))
+    max_attempts: int = opt(5, "wrong tries in a row before staff login is locked")
+    lockout_s: int = opt(300, "seconds of the first lock-out; each further lock-out doubles it (up to 16x)")
+    idle_logout_s: int = opt(60, "seconds without a touch before staff mode closes by itself")
+
+
+@dataclass
+class MonitoringSection:
+    """[monitoring]: optional local HTTP endpoint with /metrics (Prometheus) and /health (JSON)."""
+
+    listen: str = opt("", "HOST:PORT to serve /metrics and /health on, e.g. 127.0.0.1:9101 (empty: off)")
+
+
+@dataclass
+class AlertsSection:
+    """[alerts]: e-mail or webhook messages to staff when the kiosk needs a person (kiosk.alerts)."""
+
+    email_to: list = opt([], "addresses that receive alerts by e-mail (empty: no e-mail)")
+    email_from: str = opt("", "sender address (empty: kiosk@<host name>)")
+    smtp_host: str = opt("", "SMTP server for alert e-mails")
+    smtp_port: int = opt(587, "SMTP port (587 STARTTLS, 465 SSL, 25 none)")
+    smtp_security: str = opt("starttls", "encryption of the SMTP connection", choices=("starttls", "ssl", "none"))
+    smtp_user: str = opt("", "SMTP login user (empty: no login)")
+    smtp_password: str = opt("", "SMTP password; prefer smtp_password_file", secret=True)
+    smtp_password_file: str = opt("", "file holding the SMTP password (must not be readable by others)")
+    webhook_url: str = opt("", "URL that receives alerts as JSON POST (Slack/Mattermost/Teams style "
+                           "{\"text\": ...}); empty: no webhook", secret=True)
+    timeout_s: float = opt(10.0, "seconds before an SMTP or webhook delivery is given up")
+    kiosk_name: str = opt("", "name of this kiosk in alerts (empty: the host name)")
+    ils_down_after_min: int = opt(10, "minutes the library system must be down before staff are alerted")
+    queue_waiting_after_min: int = opt(30, "minutes journaled transactions may wait before staff are alerted")
+    min_interval_min: int = opt(60, "minutes between two alerts of the same kind (rate limit)")
+    max_per_hour: int = opt(10, "alerts sent per hour at most, all kinds together")
+
+
+@dataclass
+class HoursSection:
+    """[hours]: opening hours; with [kiosk] mode = "auto" the kiosk is returns-only outside them
+    (kiosk.afterhours.hours)."""
+
+    mon: str = opt("09:00-18:00", "Monday opening hours: HH:MM-HH:MM, several separated by commas; "
+                   "empty: closed all day")
+    tue: str = opt("09:00-18:00", "Tuesday opening hours (as mon)")
+    wed: str = opt("09:00-18:00", "Wednesday opening hours (as mon)")
+    thu: str = opt("09:00-18:00", "Thursday opening hours (as mon)")
+    fri: str = opt("09:00-18:00", "Friday opening hours (as mon)")
+    sat: str = opt("10:00-14:00", "Saturday opening hours (as mon)")
+    sun: str = opt("", "Sunday opening hours (as mon)")
+    holidays: list = opt([], "dates closed all day: YYYY-MM-DD (that date) or MM-DD (every year)")
+    exceptions: dict = opt({}, "special hours on a date, replacing the weekday's and any holiday: "
+                           "{\"2026-12-24\" = \"09:00-12:00\"}; \"\" closes that date")
+
+
+@dataclass
+class BookdropSection:
+    """[bookdrop]: the return slot used after hours (kiosk.afterhours.bookdrop)."""
+
+    lock_open_s: float = opt(8.0, "seconds the hatch stays unlocked waiting for an item before it "
+                             "locks again (each item restarts it; the lock driver caps it, limit it "
+                             "in hardware too)")
+    read_window_s: float = opt(1.5, "seconds after an item clears the light barrier within which its tag "
+                               "must have been read; otherwise it is recorded as unreadable")
+    jam_s: float = opt(15.0, "seconds the light barrier may stay interrupted before the slot is "
+                       "treated as jammed (hatch locked, staff alerted)")
+    feedback_s: float = opt(3.0, "seconds the accepted / not accepted light and message stay on")
+    checkin_wait_s: float = opt(3.0, "seconds to wait for the library system's answer before the item "
+                                "is shown as accepted anyway (it is journaled and checked in later)")
+    bin_capacity: int = opt(0, "items the return bin holds; at this count the slot stops accepting "
+                            "until staff empty the bin (0: no count limit)")
+    bin_full_sensor: bool = opt(False, "a bin-full sensor is wired; when it triggers the slot stops accepting")
+    own_isils: list = opt([], "ISIL owner codes of this library's RFID tags; a tag with another owner "
+                          "is reported as not ours (empty: the library system decides)")
+    sync_interval_s: float = opt(30.0, "seconds between attempts to send journaled returns while the "
+                                 "library system is unreachable")
+    report_at_opening: bool = opt(True, "send the night's returns report to staff (via [alerts]) "
+                                  "when the kiosk switches back to staffed mode")
+
+
+@dataclass
+class OfflineSection:
+    """[offline]: limits of working without the library system (kiosk.circulation; the policy itself
+    is [kiosk] offline_policy)."""
+
+    max_items_per_patron: int = opt(5, "checkouts one patron may make while offline (returns+checkouts policy)")
+    default_loan_days: int = opt(14, "due date promised for an offline checkout, in days from today")
+    validate_cards: bool = opt(True, "offline checkouts only for cards the library system recognised "
+                               "recently (a local cache of salted card hashes); false: any card")
+    card_cache_days: int = opt(30, "days a card seen online stays valid for offline checkouts")
+    probe_interval_s: float = opt(15.0, "seconds between checks whether the library system is back "
+                                  "(journaled transactions are then replayed)")
+
+
+@dataclass
+class BrandingSection:
+    """[branding]: how the patron screens look for this library (no code changes needed)."""
+
+    library_name: str = opt("Public Library", "library name shown in the header of every screen and on receipts")
+    logo: str = opt("", "logo image (PNG) shown in the header, about 96x96 px; relative to the config file "
+                    "(empty: no logo)")
+    accent_colour: str = opt("#1a5496", "accent colour of the header and main buttons, as #rrggbb; the "
+                             "kiosk picks white or dark text and darkens a too-light colour for contrast")
+    welcome: str = opt("", "welcome line on the home screen (empty: a translated 'Welcome to <library name>')")
+    currency: str = opt("EUR", "ISO 4217 currency of charges when the library system does not say (EUR, USD, ...)")
+    theme: str = opt("standard", "theme shown when no patron has chosen one", choices=("standard", "high_contrast"))
+
+
+@dataclass
+class ReceiptSection:
+    """[receipt]: what the patron is offered at the end of a session."""
+
+    choices: list = opt(["print", "email", "none"], "receipt options offered to the patron, in this order "
+                        "(any of print, email, none)")
+    footer: str = opt("", "extra line printed at the bottom of a receipt (opening hours, web site)")
+
+
+@dataclass
 class Settings:
     """The whole configuration.  ``source`` is the file it came from (for messages)."""
 
@@ -103,6 +319,19 @@ class Settings:
     ils: IlsSection = field(default_factory=IlsSection)
     storage: StorageSection = field(default_factory=StorageSection)
     hardware: HardwareSection = field(default_factory=HardwareSection)
+    card_reader: CardReaderSection = field(default_factory=CardReaderSection)
+    tag_reader: TagReaderSection = field(default_factory=TagReaderSection)
+    scanner: ScannerSection = field(default_factory=ScannerSection)
+    printer: PrinterSection = field(default_factory=PrinterSection)
+    gpio: GpioSection = field(default_factory=GpioSection)
+    offline: OfflineSection = field(default_factory=OfflineSection)
+    staff: StaffSection = field(default_factory=StaffSection)
+    monitoring: MonitoringSection = field(default_factory=MonitoringSection)
+    alerts: AlertsSection = field(default_factory=AlertsSection)
+    hours: HoursSection = field(default_factory=HoursSection)
+    bookdrop: BookdropSection = field(default_factory=BookdropSection)
+    branding: BrandingSection = field(default_factory=BrandingSection)
+    receipt: ReceiptSection = field(default_factory=ReceiptSection)
     source: str = "<defaults>"
 
     @property
@@ -132,6 +361,47 @@ class Settings:
                 f"{self.source}: [ils] password_file: {path} is readable by other users "
                 f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}")
         return path.read_text(encoding="utf-8").strip()
+
+
+def check_secrets(settings: Settings, *, allow_insecure: bool = False) -> list[str]:
+    """Refuse to start when a secret could be read by other users of the machine.
+
+    Checked: every ``*password_file`` that is set, and the config file itself when it holds a
+    secret value (``[ils] password``, ``[alerts] smtp_password``/``webhook_url``, the staff PIN and
+    card hashes — a 4-digit PIN falls to an offline guess from its hash in minutes).  Each must be
+    readable by the kiosk user only (mode 0600; ``systemd/install.sh`` sets it).
+
+    Raises ConfigError listing every problem with the chmod that fixes it; with ``allow_insecure``
+    (the demo, whose shipped demo.toml holds the demo password) the messages are returned instead.
+    """
+    problems: list[str] = []
+
+    def private(path: Path, what: str) -> None:
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:
+            problems.append(f"{what}: cannot read {path}: {exc.strerror}")
+            return
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            problems.append(f"{what}: {path} is readable by other users (mode {stat.S_IMODE(mode):04o}); "
+                            f"run: chmod 600 {path}")
+
+    inline = []
+    for name in SECTIONS:
+        section = getattr(settings, name, None)
+        if section is None or not dataclasses.is_dataclass(section):
+            continue
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
+            if f.metadata.get("secret") and value:
+                inline.append(f"[{name}] {f.name}")
+            if f.name.endswith("password_file") and value:
+                private(Path(value).expanduser(), f"{settings.source}: [{name}] {f.name}")
+    if inline and settings.source != "<defaults>":
+        private(Path(settings.source), f"{settings.source} (holds {', '.join(inline)})")
+    if problems and not allow_insecure:
+        raise ConfigError("\n".join(problems))
+    return problems
 
 
 SECTIONS: dict[str, type] = {name: tp for name, tp in typing.get_type_hints(Settings).items() if name != "source"}
@@ -250,6 +520,16 @@ def build_settings(data: dict, source: str) -> Settings:
 def _cross_checks(sections: dict[str, Any], source: str) -> list[str]:
     """Rules that involve more than one key."""
     errors = []
+    br = sections.get("branding")
+    if br and br.accent_colour:
+        s = br.accent_colour.strip().lstrip("#")
+        if len(s) not in (3, 6) or any(c not in "0123456789abcdefABCDEF" for c in s):
+            errors.append(f"{source}: [branding] accent_colour: expected a colour like #1a5496; "
+                          f"got {br.accent_colour!r}")
+    rc = sections.get("receipt")
+    if rc and (not rc.choices or any(c not in ("print", "email", "none") for c in rc.choices)):
+        errors.append(f"{source}: [receipt] choices: expected a non-empty list of print, email, none; "
+                      f"got {rc.choices!r}")
     k = sections.get("kiosk")
     if k and k.timeout_warning_s >= k.session_timeout_s:
         errors.append(f"{source}: [kiosk] timeout_warning_s: expected less than session_timeout_s "
@@ -262,6 +542,13 @@ def _cross_checks(sections: dict[str, Any], source: str) -> list[str]:
         errors.append(f"{source}: [ils] password and password_file: expected only one of them")
     if ils and not 1 <= ils.pool_size <= 16:
         errors.append(f"{source}: [ils] pool_size: expected 1 to 16; got {ils.pool_size}")
+    # Sections of the appliance layer check themselves (late imports: they import this module).
+    from kiosk import alerts, monitoring
+    from kiosk.afterhours import hours
+    from kiosk.staff import auth
+
+    for module in (auth, monitoring, alerts, hours):
+        errors.extend(module.config_errors(sections, source))
     return errors
 
 

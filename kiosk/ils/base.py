@@ -101,6 +101,9 @@ class CheckoutResult:
     fee_amount: str = ""
     screen_message: str = ""
     print_line: str = ""
+    # The reply was lost and the outcome was established afterwards with Item Information (17)
+    # (the SIP2 adapter never resends a checkout/renewal blindly).
+    resolved: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,198 @@
+"""``kiosk checkout``, ``kiosk return`` and ``kiosk journal``: the kiosk's engine from a terminal.
+
+The same :class:`~kiosk.circulation.service.KioskService` as the screens (journal, offline
+policy, ambiguity resolution), so staff can do at a terminal exactly what the kiosk would do, and
+scripts can drive it.  Output is JSON on stdout.  Exit codes as for ``kiosk sip2``: 0 completed
+(also when the library system said no), 2 protocol error, 3 library system unreachable and the
+offline policy refused to work without it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from datetime import datetime
+
+from kiosk.circulation import view as v
+from kiosk.circulation.journal import Journal
+from kiosk.circulation.view import ItemLine, SessionView
+
+EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE = 0, 2, 3
+_OFFLINE_KEYS = {"offline_not_allowed", "offline_returns_only", "out_of_service", "offline_card_unknown"}
+
+
+def register(subparsers) -> None:
+    from kiosk.cli import add_config_args
+
+    co = subparsers.add_parser("checkout", help="check items out to a patron (journaled, like the kiosk)")
+    add_config_args(co, required=True)
+    co.add_argument("--patron", required=True, metavar="ID", help="patron card number")
+    co.add_argument("--pin", metavar="PIN", help="the patron's PIN, when the kiosk requires one")
+    co.add_argument("--jsonl", action="store_true",
+                    help="print one JSON line per item as soon as it is settled, then the summary")
+    co.add_argument("items", nargs="+", metavar="ITEM", help="item barcodes")
+    co.set_defaults(func=_checkout)
+
+    rt = subparsers.add_parser("return", help="return (check in) items (journaled, like the kiosk)")
+    add_config_args(rt, required=True)
+    rt.add_argument("--jsonl", action="store_true",
+                    help="print one JSON line per item as soon as it is settled, then the summary")
+    rt.add_argument("items", nargs="+", metavar="ITEM", help="item barcodes")
+    rt.set_defaults(func=_return)
+
+    jn = subparsers.add_parser("journal", help="the offline journal: list, sync (replay), export, resolve")
+    add_config_args(jn, required=True)
+    jn.add_argument("action", choices=("list", "sync", "export", "resolve", "prune"),
+                    help="list: pending and staff queue; sync: send pending transactions now; "
+                         "export: every row; resolve: close a staff-queue row (--id, --note); "
+                         "prune: delete settled rows older than --days")
+    jn.add_argument("--days", type=float, default=90.0, help="prune: age in days (default 90)")
+    jn.add_argument("--id", type=int, help="journal id (resolve)")
+    jn.add_argument("--note", default="", help="what staff did (resolve)")
+    jn.add_argument("--reveal", action="store_true", help="show full card numbers of unsettled rows (staff)")
+    jn.set_defaults(func=_journal)
+
+
+def _json_default(o):
+    if isinstance(o, datetime):
+        return o.isoformat()
+    return str(o)
+
+
+def line_dict(line: ItemLine) -> dict:
+    return {"item_id": line.item_id, "title": line.title, "action": line.action, "state": line.state,
+            "acknowledged": line.state == v.DONE, "journaled": line.journaled, "due": line.due,
+            "due_date": line.due_date, "reason_key": line.reason_key, "reason_text": line.reason_text,
+            "alert": line.alert, "sort_bin": line.sort_bin, "destination": line.destination,
+            "journal_id": line.journal_id}
+
+
+def _emit(obj) -> None:
+    sys.stdout.write(json.dumps(obj, default=_json_default, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _open(args):
+    from kiosk.cli import settings_from_args
+    from kiosk.sip2.ils import SipIls
+
+    settings = settings_from_args(args)
+    journal = Journal(settings.data_dir / "journal.sqlite3")
+    try:
+        ils = SipIls.from_settings(settings)
+    except BaseException:
+        journal.close()
+        raise
+    return settings, ils, journal
+
+
+def _session(args, mode: str) -> int:
+    from kiosk.circulation.service import KioskService
+
+    settings, ils, journal = _open(args)
+    printed: set[str] = set()
+    lock = threading.Lock()
+
+    def listener(view: SessionView) -> None:
+        if not args.jsonl:
+            return
+        with lock:
+            for line in view.items:
+                # A line is printed once it is settled; "done" is only reached after the library
+                # confirmed it or the journal commit returned: what is printed as acknowledged is durable.
+                if line.settled and line.item_id not in printed:
+                    printed.add(line.item_id)
+                    _emit(line_dict(line))
+
+    svc = KioskService(settings, ils, journal, listener)
+    try:
+        if mode == v.BORROW:
+            svc.card_presented(args.patron, args.pin)
+            svc.wait_idle()
+        else:
+            svc.start(v.RETURN)
+        view = svc.view()
+        identified = view.state in (v.IDENTIFIED, v.WORKING)
+        if identified:
+            for item in args.items:
+                svc.item_seen(item, source="cli")
+            svc.wait_idle()
+        view = svc.view()
+        svc.finish("none")
+        svc.wait_idle()
+        result = {"command": "checkout" if mode == v.BORROW else "return", "online": view.online,
+                  "offline_mode": view.offline_mode, "message_key": view.message_key,
+                  "message_text": view.message_text,
+                  "patron": None if view.patron is None else {
+                      "masked_id": view.patron.masked_id, "name": view.patron.name,
+                      "offline": view.patron.offline},
+                  "items": [line_dict(line) for line in view.items],
+                  "pending_sync": journal.pending_count()}
+        _emit({"summary": result} if args.jsonl else result)
+        if svc.protocol_errors:
+            return EXIT_PROTOCOL
+        keys = {line.reason_key for line in view.items} | {view.message_key}
+        if not view.online and (keys & _OFFLINE_KEYS or not identified):
+            return EXIT_UNREACHABLE
+        return EXIT_OK
+    finally:
+        svc.close()
+        ils.close()
+        journal.close()
+
+
+def _checkout(args) -> int:
+    return _session(args, v.BORROW)
+
+
+def _return(args) -> int:
+    return _session(args, v.RETURN)
+
+
+def _journal(args) -> int:
+    from kiosk.cli import settings_from_args
+
+    if args.action in ("list", "export", "resolve", "prune"):
+        settings = settings_from_args(args)
+        with Journal(settings.data_dir / "journal.sqlite3") as journal:
+            if args.action == "list":
+                _emit({"counts": journal.counts(),
+                       "pending": [r.as_dict(reveal=args.reveal) for r in journal.pending()],
+                       "staff_queue": [r.as_dict(reveal=args.reveal) for r in journal.staff_queue()]})
+            elif args.action == "export":
+                _emit([r.as_dict(reveal=args.reveal) for r in journal.rows()])
+            elif args.action == "prune":
+                _emit({"deleted": journal.prune(args.days * 86400.0), "counts": journal.counts()})
+            else:
+                if args.id is None or not args.note:
+                    raise SystemExit("kiosk journal resolve: --id and --note are required")
+                journal.resolve(args.id, args.note)
+                _emit(journal.get(args.id).as_dict())
+        return EXIT_OK
+    from kiosk.circulation.replay import Replayer
+
+    settings, ils, journal = _open(args)
+    try:
+        report = Replayer(ils, journal).sync()
+        out = report.as_dict()
+        out["staff_queue"] = [r.as_dict() for r in journal.staff_queue()]
+        _emit(out)
+        if report.stopped and "unreachable" in report.stopped:
+            return EXIT_UNREACHABLE
+        if report.stopped and "no valid reply" in report.stopped:
+            return EXIT_UNREACHABLE
+        return EXIT_OK
+    finally:
+        ils.close()
+        journal.close()
+
+
+def main(argv: list[str] | None = None) -> int:   # handy for tests: same as `kiosk ...`
+    from kiosk.cli import main as kiosk_main
+
+    return kiosk_main(argv)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,229 @@
+"""Send journaled transactions to the library system once it is back, exactly once, in order.
+
+Offline transactions (``queued``) go out with ``no block = Y`` and their original dates: the
+transaction date and, for a checkout, the due date promised to the patron; for a return, the
+return date, so nobody is fined for the outage (sip2.md §1.6).
+
+Rows whose fate is unknown (sent, no reply; or a crash between sending and recording the answer)
+are resolved with Item Information first and only resent when that shows the transaction did not
+happen.  Whatever cannot be settled safely goes to the staff queue with a reason; nothing is
+dropped.  Each outcome is committed on its own, so after a crash at most one row is in doubt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from kiosk.circulation import journal as j
+from kiosk.circulation.journal import Journal, JournalRow
+from kiosk.circulation.reasons import checkin_alert, checkout_reason, key_from_text
+from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
+from kiosk.ils.base import Ils, ItemInfo
+from kiosk.privacy import mask
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncReport:
+    """What one :meth:`Replayer.sync` did."""
+
+    synced: int = 0          # confirmed by the library system now
+    staff: int = 0           # moved to the staff queue (conflicts)
+    abandoned: int = 0       # unacknowledged and found not to have happened
+    resolved_done: int = 0   # unacknowledged, found to have happened (online rows)
+    remaining: int = 0       # still waiting (library system went away again)
+    stopped: str | None = None
+    staff_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _dt(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+class _Stop(Exception):
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+class Replayer:
+    """Replays a :class:`Journal` against an :class:`Ils`.  One replay per journal at a time."""
+
+    def __init__(self, ils: Ils, journal: Journal, batch: int = 64) -> None:
+        self.ils = ils
+        self.journal = journal
+        self.batch = batch
+
+    def sync(self, item_id: str | None = None, limit: int | None = None) -> SyncReport:
+        """Replay pending rows (of one item, or all) oldest first; stops when the library is away."""
+        report = SyncReport()
+        with self.journal.replay_lock, self._process_lock():
+            processed = 0
+            while limit is None or processed < limit:
+                n = self.batch if limit is None else min(self.batch, limit - processed)
+                rows = self.journal.pending(item_id=item_id, limit=n)
+                if not rows:
+                    break
+                queued = {r.id for r in rows if r.state == j.QUEUED}
+                if queued:
+                    self.journal.mark_replaying(sorted(queued))   # one commit for the batch
+                attempted: set[int] = set()
+                try:
+                    for row in rows:
+                        attempted.add(row.id)
+                        self._one(row, queued_now=row.id in queued, report=report)
+                        processed += 1
+                except _Stop as stop:
+                    report.stopped = stop.why
+                    unsent = sorted(queued - attempted)   # marked, never sent: back to the queue
+                    if unsent:
+                        self.journal.record_outcomes([(i, j.QUEUED, {}) for i in unsent])
+                    break
+        report.remaining = (self.journal.pending_count() if item_id is None
+                            else len(self.journal.pending(item_id=item_id)))
+        if report.synced or report.staff or report.abandoned:
+            log.info("journal replay: %s", report.as_dict())
+        return report
+
+    @contextlib.contextmanager
+    def _process_lock(self) -> Iterator[None]:
+        """Another process (``kiosk journal sync`` beside the running kiosk) must not replay too."""
+        path = self.journal.path.with_name(self.journal.path.name + ".replay-lock")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    # ---- one row -------------------------------------------------------------------------
+    def _info(self, row: JournalRow) -> ItemInfo:
+        try:
+            return self.ils.item_information(row.item_id)
+        except IlsUnavailable as exc:
+            raise self._stop(row, f"library system unreachable: {exc}", requeue=False) from exc
+        except (OutcomeUnknown, ProtocolError) as exc:
+            raise self._stop(row, f"no valid reply: {exc}", requeue=False) from exc
+
+    def _stop(self, row: JournalRow, why: str, requeue: bool) -> _Stop:
+        return _Stop(why)
+
+    def _where(self, row: JournalRow) -> str:
+        """Where a checkout's item is now: "mine" (charged to this row's patron), "other", or "in".
+
+        Item Information first; when the library system does not say who has the item (standard
+        SIP2 does not), the patron's own charged items (Patron Information) decide.
+        """
+        info = self._info(row)
+        if not info.on_loan:
+            return "in"
+        if info.patron_id:
+            return "mine" if info.patron_id == row.patron_id else "other"
+        try:
+            patron = self.ils.patron_information(row.patron_id or "")
+        except IlsUnavailable as exc:
+            raise self._stop(row, f"library system unreachable: {exc}", requeue=False) from exc
+        except (OutcomeUnknown, ProtocolError) as exc:
+            raise self._stop(row, f"no valid reply: {exc}", requeue=False) from exc
+        return "mine" if any(lo.item_id == row.item_id for lo in patron.loans) else "other"
+
+    def _one(self, row: JournalRow, queued_now: bool, report: SyncReport) -> None:
+        acked = row.acked or row.state == j.REPLAYING or queued_now
+        if row.kind == "checkout":
+            # Never resend a checkout blindly, not even a queued one: an earlier attempt may have
+            # reached the library although the connection failed (a doubled checkout is a renewal).
+            where = self._where(row)
+            if where == "mine":
+                if acked:
+                    self._settle(row, j.SYNCED, report, note="resolved: already charged to the patron")
+                else:
+                    self._to_staff(row, "unconfirmed_checkout", report,
+                                   text="charged to the patron, who was not told it was done")
+            elif acked:
+                # Promised to the patron: no block = Y records it even over a stale loan.
+                if not queued_now and row.state != j.REPLAYING:
+                    self.journal.mark_replaying([row.id])
+                self._send(row, report)
+            else:
+                self._settle(row, j.ABANDONED, report,
+                             note=f"resolved: checkout did not happen (item {'elsewhere' if where == 'other' else 'in'})")
+            return
+        if queued_now:
+            self._send(row, report)
+            return
+        # replaying (interrupted in this process) or unknown: resolve before anything is resent
+        info = self._info(row)
+        acked = row.acked or row.state == j.REPLAYING
+        if row.kind == "checkin":
+            if not info.on_loan:
+                state = j.SYNCED if acked else j.DONE
+                self._settle(row, state, report, note="resolved: item is checked in", title=info.title)
+            elif acked:
+                self.journal.mark_replaying([row.id])
+                self._send(row, report)
+            else:
+                self._to_staff(row, "return_unconfirmed", report, text=info.title)
+        else:
+            self._to_staff(row, "renewal_unconfirmed", report, text=info.title)
+
+    def _send(self, row: JournalRow, report: SyncReport) -> None:
+        """Send a queued (acknowledged) row with no block = Y and its original dates."""
+        when = _dt(row.txn_date)
+        try:
+            if row.kind == "checkout":
+                r = self.ils.checkout(row.patron_id or "", row.item_id, no_block=True, transaction_date=when,
+                                      nb_due_date=_dt(row.due_date))
+                if r.ok:
+                    self._settle(row, j.SYNCED, report, title=r.title, due=r.due or None)
+                else:
+                    self._to_staff(row, checkout_reason(r), report, text=r.screen_message)
+            elif row.kind == "checkin":
+                r = self.ils.checkin(row.item_id, no_block=True, transaction_date=when, return_date=when)
+                if r.ok or r.not_on_loan:
+                    alert = checkin_alert(r)
+                    self._settle(row, j.SYNCED, report, title=r.title, reason_key=alert,
+                                 note=f"route: {alert} {r.sort_bin or r.destination}".strip() if alert else None)
+                else:
+                    self._to_staff(row, key_from_text(r.screen_message, "check_at_desk"), report,
+                                   text=r.screen_message)
+            else:
+                self._to_staff(row, "renewal_unconfirmed", report)
+        except IlsUnavailable as exc:
+            # nothing was sent: the row goes back to the queue as it was
+            self.journal.record_outcomes([(row.id, j.QUEUED, {})])
+            raise self._stop(row, f"library system unreachable: {exc}", requeue=False) from exc
+        except (OutcomeUnknown, ProtocolError) as exc:
+            self.journal.record_outcome(row.id, j.UNKNOWN, note=f"no reply on replay: {exc}")
+            raise self._stop(row, f"no valid reply: {exc}", requeue=False) from exc
+
+    def _settle(self, row: JournalRow, state: str, report: SyncReport, **kw) -> None:
+        self.journal.record_outcome(row.id, state, **kw)
+        if state == j.SYNCED:
+            report.synced += 1
+        elif state == j.ABANDONED:
+            report.abandoned += 1
+        else:
+            report.resolved_done += 1
+
+    def _to_staff(self, row: JournalRow, reason_key: str, report: SyncReport, text: str = "") -> None:
+        log.warning("journal %d (%s of item %s) needs staff: %s", row.id, row.kind, mask(row.item_id),
+                    reason_key)
+        self.journal.record_outcome(row.id, j.STAFF, reason_key=reason_key, reason_text=text or None)
+        report.staff += 1
+        report.staff_ids.append(row.id)

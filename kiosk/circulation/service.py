@@ -1,0 +1,425 @@
+"""The thread-owning shell around the pure session machine: what the screens and the CLI talk to.
+
+Intents return at once.  The pure :class:`~kiosk.circulation.session.Session` decides what to do;
+this module does it on a small worker pool (``[ils] pool_size`` threads, one per SIP2 connection),
+so the items of a stack are worked in parallel and each result is shown as soon as it arrives.
+After every change a new immutable :class:`SessionView` goes to ``listener`` from the notifier
+thread (never from the caller's thread: Kivy's main thread must never wait on us).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Protocol
+
+from kiosk.circulation import view as v
+from kiosk.circulation.journal import Journal
+from kiosk.circulation.replay import SyncReport
+from kiosk.circulation.session import EndPatron, Identify, Session, SessionConfig, Transact
+from kiosk.circulation.transact import Circulator, OfflinePolicy, Outcome
+from kiosk.circulation.view import SessionView
+from kiosk.errors import IlsUnavailable, JournalError, OutcomeUnknown, ProtocolError
+from kiosk.ils.base import Ils, Patron
+from kiosk.privacy import mask
+
+log = logging.getLogger(__name__)
+
+SECURITY_ATTEMPTS = 3   # write + read-back attempts per tag before the item goes to staff
+
+
+class SecurityWriter(Protocol):
+    """The tag reader's security bit (AFI or EAS): on = the gate alarms."""
+
+    def set_security(self, uid: str, on: bool) -> None: ...
+
+    def read_security(self, uid: str) -> bool: ...
+
+
+class KioskService:
+    """One kiosk's circulation: sessions, stacks, journal, offline policy, replay."""
+
+    def __init__(self, settings, ils: Ils, journal: Journal, listener: Callable[[SessionView], None] | None = None,
+                 security: SecurityWriter | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.ils = ils
+        self.journal = journal
+        self.listener = listener
+        self.security = security
+        self.clock = clock
+        self.policy = OfflinePolicy.from_settings(settings)
+        self.circulator = Circulator(ils, journal, self.policy, clock=clock)
+        off = getattr(settings, "offline", None)
+        self.probe_interval_s = float(getattr(off, "probe_interval_s", 15.0))
+        k = settings.kiosk
+        self._session = Session(SessionConfig(timeout_s=k.session_timeout_s, warning_s=k.timeout_warning_s,
+                                              require_pin=k.require_pin, allow_borrow=k.mode != "returns"),
+                                now=clock())
+        self._lock = threading.RLock()
+        self._idle = threading.Condition(self._lock)
+        self._outstanding = 0
+        self._online = True
+        self._closed = False
+        self._last_probe = clock()
+        self._sync_future: Future | None = None
+        self._probing = False
+        self.protocol_errors = 0   # replies that could not be understood (the CLI exits 2)
+        self._pool = ThreadPoolExecutor(max_workers=max(1, settings.ils.pool_size), thread_name_prefix="circ")
+        self._notify_q: queue.Queue = queue.Queue()
+        self._delivered = -1
+        self._notifier = threading.Thread(target=self._notify_loop, name="circ-notify", daemon=True)
+        self._notifier.start()
+        self._session.pending_sync = journal.pending_count()
+        if self._session.pending_sync:
+            self.sync_journal()
+
+    # ---- intents (return at once) --------------------------------------------------------
+    def start(self, mode: str) -> None:
+        self._run(lambda s, now: s.start(mode, now))
+
+    def card_presented(self, patron_id: str, pin: str | None = None) -> None:
+        self._run(lambda s, now: s.card_presented(patron_id, pin, now))
+
+    def pin_entered(self, pin: str) -> None:
+        self._run(lambda s, now: s.pin_entered(pin, now))
+
+    def item_seen(self, item_id: str, *, parts_in_item: int = 1, part_number: int = 1, uid: str | None = None,
+                  source: str = "rfid") -> None:
+        self._run(lambda s, now: s.item_seen(item_id, now, parts_in_item=parts_in_item, part_number=part_number,
+                                             uid=uid, source=source))
+
+    def tag_seen(self, tag) -> None:
+        """A ``kiosk.hardware`` TagRead.  An undecodable tag (no item id) is logged and ignored."""
+        if not getattr(tag, "item_id", None):
+            log.info("tag %s could not be decoded: %s", mask(getattr(tag, "uid", "")), getattr(tag, "error", ""))
+            return
+        self.item_seen(tag.item_id, parts_in_item=getattr(tag, "parts_in_item", 1) or 1,
+                       part_number=getattr(tag, "part_number", 1) or 1, uid=getattr(tag, "uid", None))
+
+    def item_removed(self, item_id: str) -> None:
+        self._run(lambda s, now: s.item_removed(item_id, now))
+
+    def renew(self, item_id: str) -> None:
+        self._run(lambda s, now: s.renew(item_id, now))
+
+    def renew_all(self) -> None:
+        self._run(lambda s, now: s.renew_all(now))
+
+    def finish(self, receipt: str | None = None) -> None:
+        self._run(lambda s, now: s.finish(receipt, now))
+
+    def more_time(self) -> None:
+        self._run(lambda s, now: s.more_time(now))
+
+    def touch(self) -> None:
+        self._run(lambda s, now: s.touch(now))
+
+    def cancel(self) -> None:
+        self._run(lambda s, now: s.cancel(now))
+
+    def set_returns_only(self, returns_only: bool) -> None:
+        """After hours (or staff): only returns; a card no longer starts a borrow session."""
+        with self._lock:
+            before = self._session.version
+            self._session.set_allow_borrow(not returns_only)
+            changed = self._session.version != before
+        if changed:
+            self._notify()
+
+    def tick(self, now: float | None = None) -> None:
+        """Once a second from the app: timeouts, and reconnect/replay while offline."""
+        now = self.clock() if now is None else now
+        self._run(lambda s, _now: s.tick(now), now=now)
+        with self._lock:
+            if self._closed or now - self._last_probe < self.probe_interval_s:
+                return
+            self._last_probe = now
+            if not self._online and not self._probing:
+                self._probing = True
+                self._submit_fn(self._probe)
+            elif self._online and self._session.pending_sync and not self._syncing():
+                self.sync_journal()
+
+    # ---- observation ---------------------------------------------------------------------
+    def view(self) -> SessionView:
+        with self._lock:
+            return self._session.view()
+
+    @property
+    def online(self) -> bool:
+        return self._online
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no job is queued or running and every view was delivered (tests, CLI)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._idle:
+                while self._outstanding:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        return False
+                    self._idle.wait(left)
+            self._notify_q.join()
+            with self._lock:
+                if not self._outstanding:
+                    return True
+
+    def sync_journal(self) -> Future:
+        """Replay journaled transactions now (on a worker); the Future yields a SyncReport."""
+        with self._lock:
+            if self._syncing():
+                return self._sync_future   # type: ignore[return-value]
+            self._sync_future = self._submit_fn(self._sync)
+            return self._sync_future
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._pool.shutdown(wait=True)
+        self._notify_q.put(None)
+        self._notifier.join(timeout=5)
+
+    def __enter__(self) -> KioskService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- machinery -----------------------------------------------------------------------
+    def _run(self, fn, now: float | None = None) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            before = self._session.version
+            effects = fn(self._session, self.clock() if now is None else now)
+            changed = self._session.version != before
+            for effect in effects:
+                self._submit_effect(effect)
+        if changed:
+            self._notify()
+
+    def _submit_effect(self, effect) -> None:
+        if isinstance(effect, Identify):
+            self._submit_fn(self._identify, effect)
+        elif isinstance(effect, Transact):
+            self._submit_fn(self._transact, effect)
+        elif isinstance(effect, EndPatron):
+            self._submit_fn(self._end_patron, effect)
+        else:  # pragma: no cover - a new effect type without a handler is a programming error
+            raise TypeError(f"unknown effect {effect!r}")
+
+    def _submit_fn(self, fn, *args) -> Future:
+        with self._lock:
+            self._outstanding += 1
+        try:
+            return self._pool.submit(self._job, fn, *args)
+        except RuntimeError:   # pool shut down
+            self._job_done()
+            raise
+
+    def _job(self, fn, *args):
+        try:
+            return fn(*args)
+        except Exception:
+            log.exception("circulation job %s failed", getattr(fn, "__name__", fn))
+            raise
+        finally:
+            self._job_done()
+
+    def _job_done(self) -> None:
+        with self._idle:
+            self._outstanding -= 1
+            self._idle.notify_all()
+
+    def _notify(self) -> None:
+        self._notify_q.put(1)
+
+    def _notify_loop(self) -> None:
+        while True:
+            item = self._notify_q.get()
+            stop = item is None
+            drained = 1
+            while True:   # coalesce: only the newest view matters
+                try:
+                    more = self._notify_q.get_nowait()
+                except queue.Empty:
+                    break
+                drained += 1
+                stop = stop or more is None
+            try:
+                view = self.view()
+                if self.listener is not None and view.version > self._delivered:
+                    self._delivered = view.version
+                    self.listener(view)
+            except Exception:
+                log.exception("session listener failed")
+            finally:
+                for _ in range(drained):
+                    self._notify_q.task_done()
+            if stop:
+                return
+
+    def _apply(self, fn) -> None:
+        """Feed a worker's result into the machine (under the lock) and notify."""
+        self._run(fn)
+
+    def _set_online(self, online: bool) -> None:
+        with self._lock:
+            if online == self._online:
+                return
+            self._online = online
+            mode = self.policy.mode
+            self._session.set_connectivity(online, offline_mode=not online and mode != "none",
+                                           out_of_service=not online and mode == "none")
+            log.warning("library system %s", "reachable again" if online else "unreachable")
+        self._notify()
+        if online:
+            self.sync_journal()
+
+    def _refresh_pending(self) -> None:
+        try:
+            n = self.journal.pending_count()
+        except JournalError:
+            return
+        with self._lock:
+            if n != self._session.pending_sync:
+                self._session.pending_sync = n
+                self._session.version += 1
+        self._notify()
+
+    def _syncing(self) -> bool:
+        return self._sync_future is not None and not self._sync_future.done()
+
+    # ---- jobs (worker threads) -----------------------------------------------------------
+    def _identify(self, e: Identify) -> None:
+        try:
+            patron = self.ils.patron_information(e.patron_id, e.pin)
+        except (IlsUnavailable, OutcomeUnknown) as exc:   # read-only: no reply = unreachable
+            log.info("patron %s: library system unreachable (%s)", mask(e.patron_id), exc)
+            self._set_online(False)
+            self._identify_offline(e)
+            return
+        except ProtocolError as exc:
+            log.warning("patron %s: unreadable reply: %s", mask(e.patron_id), exc)
+            self.protocol_errors += 1
+            self._apply(lambda s, now: s.patron_identified(e.session_id, None, now, error_key="check_at_desk"))
+            return
+        self._set_online(True)
+        if patron.valid:
+            try:
+                self.journal.remember_card(e.patron_id, patron.can_checkout, now=self.clock())
+            except JournalError as exc:
+                log.error("card cache: %s", exc)
+        self._apply(lambda s, now: s.patron_identified(e.session_id, patron, now))
+
+    def _identify_offline(self, e: Identify) -> None:
+        if not self.policy.checkouts:
+            key = "offline_returns_only" if self.policy.returns else "out_of_service"
+            self._apply(lambda s, now: s.patron_identified(e.session_id, None, now, error_key=key))
+            return
+        can_checkout = True
+        if self.policy.validate_cards:
+            status = self.journal.card_status(e.patron_id, self.policy.card_cache_days * 86400.0, now=self.clock())
+            if status is None:
+                self._apply(lambda s, now: s.patron_identified(e.session_id, None, now,
+                                                               error_key="offline_card_unknown"))
+                return
+            can_checkout = status
+        # The PIN cannot be checked offline (a documented limit, as with every vendor's offline mode).
+        patron = Patron(patron_id=e.patron_id, valid=True, pin_ok=True if e.pin else None,
+                        can_checkout=can_checkout, can_renew=False)
+        self._apply(lambda s, now: s.patron_identified(e.session_id, patron, now, offline=True))
+
+    def _transact(self, e: Transact) -> None:
+        try:
+            if e.action == v.CHECKOUT:
+                out = self.circulator.checkout(e.patron_id or "", e.item_id, pin=e.pin)
+            elif e.action == v.CHECKIN:
+                out = self.circulator.checkin(e.item_id)
+            else:
+                out = self.circulator.renew(e.patron_id or "", e.item_id, pin=e.pin)
+        except JournalError as exc:
+            # Without a durable journal nothing may be acknowledged.
+            log.error("journal failure for item %s: %s", mask(e.item_id), exc)
+            text = str(exc)
+            self._apply(lambda s, now: s.item_result(e.session_id, e.item_id, now, state=v.NEEDS_STAFF,
+                                                     reason_key="check_at_desk", reason_text=text))
+            return
+        except Exception as exc:
+            text = str(exc)
+            self._apply(lambda s, now: s.item_result(e.session_id, e.item_id, now, state=v.NEEDS_STAFF,
+                                                     reason_key="check_at_desk", reason_text=text))
+            raise
+        self._set_online(out.online)
+        if out.protocol_error:
+            self.protocol_errors += 1
+        changes = self._line_changes(out)
+        if out.state == v.DONE and e.uids and out.security is not None and self.security is not None:
+            ok = self._set_security(e.uids, out.security)
+            changes["security_ok"] = ok
+            if not ok:
+                changes.update(state=v.NEEDS_STAFF, reason_key="security_failed")
+        self._apply(lambda s, now: s.item_result(e.session_id, e.item_id, now, **changes))
+        if out.journaled or not out.online:
+            self._refresh_pending()
+
+    @staticmethod
+    def _line_changes(out: Outcome) -> dict:
+        changes = dict(state=out.state, action=out.action, due_date=out.due_date, due=out.due,
+                       reason_key=out.reason_key, reason_text=out.reason_text, journaled=out.journaled,
+                       alert=out.alert, sort_bin=out.sort_bin, destination=out.destination,
+                       journal_id=out.journal_id)
+        if out.title:
+            changes["title"] = out.title
+        return changes
+
+    def _set_security(self, uids: tuple[str, ...], on: bool) -> bool:
+        """Write the security bit of every part, read it back, retry; False if any tag refused."""
+        assert self.security is not None
+        for uid in uids:
+            for attempt in range(1, SECURITY_ATTEMPTS + 1):
+                try:
+                    self.security.set_security(uid, on)
+                    if bool(self.security.read_security(uid)) == on:
+                        break
+                    log.info("tag %s: security bit read back wrong (attempt %d)", mask(uid), attempt)
+                except Exception as exc:   # a driver error is a failed attempt, not a crash
+                    log.info("tag %s: security write failed (attempt %d): %s", mask(uid), attempt, exc)
+            else:
+                log.warning("tag %s: security bit still wrong after %d attempts", mask(uid), SECURITY_ATTEMPTS)
+                return False
+        return True
+
+    def _end_patron(self, e: EndPatron) -> None:
+        try:
+            self.ils.end_patron_session(e.patron_id)
+        except Exception as exc:   # courtesy message only; never worth bothering anyone
+            log.info("end patron session: %s", exc)
+
+    def _probe(self) -> None:
+        try:
+            status = self.ils.status()
+            back = bool(status.online)
+        except Exception as exc:
+            log.debug("library system still unreachable: %s", exc)
+            back = False
+        finally:
+            with self._lock:
+                self._probing = False
+        if back:
+            self._set_online(True)
+
+    def _sync(self) -> SyncReport:
+        try:
+            report = self.circulator.replayer.sync()
+        finally:
+            self._refresh_pending()
+        if report.stopped and "unreachable" in report.stopped:
+            self._set_online(False)
+        return report

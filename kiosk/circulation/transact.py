@@ -1,0 +1,344 @@
+"""One circulation transaction done safely: journaled before it is sent, resolved when ambiguous.
+
+:class:`Circulator` is what the session service, the CLI and the after-hours drop call for a single
+checkout, check-in or renewal.  The rules (docs/circulation.md):
+
+* the intent is committed to the journal before anything is sent, its outcome after;
+* ``IlsUnavailable`` means nothing was sent: the offline policy decides (queue it durably and say
+  "done", or refuse with ``offline_not_allowed``);
+* ``OutcomeUnknown`` (sent, no reply) for a checkout is resolved with Item Information: charged
+  (to this patron) = it happened; available = it did not, and only then is it sent again.  A check-in
+  may simply be resent (a "not checked out" answer means the item is in);
+* before a new transaction on an item, journaled transactions for that item are replayed first,
+  so an offline return can never be sent after a newer checkout of the same item.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from kiosk.circulation import journal as j
+from kiosk.circulation.reasons import checkin_alert, checkin_reason, checkout_reason
+from kiosk.circulation.replay import Replayer
+from kiosk.circulation.view import CHECKIN, CHECKOUT, DONE, NEEDS_STAFF, REFUSED, RENEW
+from kiosk.errors import IlsUnavailable, JournalError, OutcomeUnknown, ProtocolError
+from kiosk.ils.base import CheckinResult, CheckoutResult, Ils, ItemInfo
+from kiosk.privacy import mask
+
+log = logging.getLogger(__name__)
+
+POLICIES = ("none", "returns", "returns+checkouts")
+
+
+@dataclass(frozen=True)
+class OfflinePolicy:
+    """What the kiosk may do while the library system is unreachable ([kiosk] + [offline])."""
+
+    mode: str = "returns"
+    max_items_per_patron: int = 5
+    default_loan_days: int = 14
+    validate_cards: bool = True
+    card_cache_days: int = 30
+
+    @property
+    def returns(self) -> bool:
+        return self.mode in ("returns", "returns+checkouts")
+
+    @property
+    def checkouts(self) -> bool:
+        return self.mode == "returns+checkouts"
+
+    @classmethod
+    def from_settings(cls, settings) -> OfflinePolicy:
+        off = getattr(settings, "offline", None)
+        kw = {}
+        if off is not None:
+            kw = dict(max_items_per_patron=off.max_items_per_patron, default_loan_days=off.default_loan_days,
+                      validate_cards=off.validate_cards, card_cache_days=off.card_cache_days)
+        return cls(mode=settings.kiosk.offline_policy, **kw)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one transaction as the patron (and the screen) should see it."""
+
+    item_id: str
+    action: str
+    state: str                       # done / refused / needs_staff
+    title: str = ""
+    due_date: datetime | None = None
+    due: str = ""
+    reason_key: str | None = None
+    reason_text: str = ""
+    journaled: bool = False          # done offline (durably journaled)
+    alert: str | None = None
+    sort_bin: str = ""
+    destination: str = ""
+    security: bool | None = None     # the security bit to set: True on, False off, None leave alone
+    journal_id: int | None = None
+    online: bool = True              # the library system answered
+    protocol_error: bool = False
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def acknowledged(self) -> bool:
+        """The patron may be told "done": confirmed by the library, or durably journaled."""
+        return self.state == DONE
+
+
+def _iso(dt: datetime) -> str:
+    return dt.replace(microsecond=0).isoformat()
+
+
+def _due_text(r: CheckoutResult | ItemInfo) -> str:
+    if r.due:
+        return r.due
+    return r.due_date.date().isoformat() if r.due_date else ""
+
+
+class Circulator:
+    """Journaled, policy-aware checkout / check-in / renewal over any :class:`Ils`.  Thread-safe."""
+
+    def __init__(self, ils: Ils, journal: j.Journal, policy: OfflinePolicy | None = None,
+                 clock=time.time) -> None:
+        self.ils = ils
+        self.journal = journal
+        self.policy = policy or OfflinePolicy()
+        self.clock = clock
+        self.replayer = Replayer(ils, journal)
+        self._offline_lock = threading.Lock()   # the offline checkout limit is read-then-write
+
+    # ---- helpers -------------------------------------------------------------------------
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock())
+
+    def _flush_item(self, item_id: str) -> bool:
+        """Replay journaled transactions of this item first: they happened before this one.
+
+        False when some are still waiting (the library system went away again): the new
+        transaction must then not overtake them, so it is journaled behind them or refused.
+        """
+        if not self.journal.has_pending(item_id):
+            return True
+        try:
+            self.replayer.sync(item_id=item_id)
+        except (IlsUnavailable, OutcomeUnknown, ProtocolError) as exc:
+            log.info("item %s: journaled transactions not replayed yet (%s)", mask(item_id), exc)
+        return not self.journal.has_pending(item_id)
+
+    def _item_info(self, item_id: str) -> ItemInfo | None:
+        try:
+            return self.ils.item_information(item_id)
+        except (IlsUnavailable, OutcomeUnknown, ProtocolError) as exc:
+            log.warning("item %s: item information failed while resolving: %s", mask(item_id), exc)
+            return None
+
+    def _charged_to(self, item_id: str, patron_id: str, info: ItemInfo) -> bool | None:
+        """Is the item charged to this patron?  None when that cannot be found out now.
+
+        Item Information says who has it only on some systems; otherwise the patron's own
+        charged items (Patron Information) decide."""
+        if not info.on_loan:
+            return False
+        if info.patron_id:
+            return info.patron_id == patron_id
+        try:
+            patron = self.ils.patron_information(patron_id)
+        except (IlsUnavailable, OutcomeUnknown, ProtocolError) as exc:
+            log.warning("item %s: patron information failed while resolving: %s", mask(item_id), exc)
+            return None
+        return any(lo.item_id == item_id for lo in patron.loans)
+
+    # ---- checkout ------------------------------------------------------------------------
+    def checkout(self, patron_id: str, item_id: str, *, pin: str | None = None,
+                 allow_offline: bool = True) -> Outcome:
+        """Check an item out to a patron.  ``allow_offline=False`` e.g. for an unvalidated card."""
+        in_order = self._flush_item(item_id)
+        for attempt in range(2):   # the second attempt only after Item Information said "not out"
+            now = self._now()
+            jid = self.journal.record_intent(CHECKOUT, item_id, patron_id=patron_id, txn_date=_iso(now),
+                                             now=self.clock())
+            if not in_order:
+                return self._checkout_offline(jid, patron_id, item_id, now, allow_offline,
+                                              "earlier transactions of this item are still journaled",
+                                              sent=False)
+            try:
+                r = self.ils.checkout(patron_id, item_id, pin=pin)
+            except IlsUnavailable as exc:
+                return self._checkout_offline(jid, patron_id, item_id, now, allow_offline, str(exc))
+            except (OutcomeUnknown, ProtocolError) as exc:
+                protocol = isinstance(exc, ProtocolError)
+                self.journal.record_outcome(jid, j.UNKNOWN, note=f"no valid reply: {exc}")
+                info = self._item_info(item_id)
+                mine = None if info is None else self._charged_to(item_id, patron_id, info)
+                if info is None or mine is None:
+                    return self._checkout_unresolved(jid, patron_id, item_id, allow_offline, protocol)
+                if mine:
+                    self.journal.record_outcome(jid, j.DONE, acked=True, title=info.title,
+                                                due=_due_text(info), note="resolved: charged to the patron")
+                    return Outcome(item_id, CHECKOUT, DONE, title=info.title, due_date=info.due_date,
+                                   due=_due_text(info), security=False, journal_id=jid,
+                                   protocol_error=protocol)
+                if info.on_loan:
+                    self.journal.record_outcome(jid, j.REFUSED, reason_key="on_loan_to_other",
+                                                note="resolved: charged to another patron")
+                    return Outcome(item_id, CHECKOUT, REFUSED, title=info.title, reason_key="on_loan_to_other",
+                                   journal_id=jid, protocol_error=protocol)
+                self.journal.record_outcome(jid, j.ABANDONED, note="resolved: item not charged; resending")
+                if attempt == 1:
+                    return Outcome(item_id, CHECKOUT, NEEDS_STAFF, reason_key="ils_timeout",
+                                   reason_text=str(exc), journal_id=jid, protocol_error=protocol)
+                continue
+            return self._checkout_answered(jid, item_id, r)
+        raise AssertionError("unreachable")
+
+    def _checkout_answered(self, jid: int, item_id: str, r: CheckoutResult) -> Outcome:
+        due = _due_text(r)
+        if r.ok:
+            self.journal.record_outcome(jid, j.DONE, acked=True, title=r.title, due=due,
+                                        reason_text=r.screen_message or None)
+            security = None if r.security_inhibit or r.desensitize is False else False
+            return Outcome(item_id, CHECKOUT, DONE, title=r.title, due_date=r.due_date, due=due,
+                           reason_text=r.screen_message, security=security, journal_id=jid,
+                           extra={"renewal": r.renewal, "fee_amount": r.fee_amount})
+        key = checkout_reason(r)
+        self.journal.record_outcome(jid, j.REFUSED, reason_key=key, reason_text=r.screen_message)
+        return Outcome(item_id, CHECKOUT, REFUSED, title=r.title, reason_key=key, reason_text=r.screen_message,
+                       journal_id=jid)
+
+    def _checkout_offline(self, jid: int, patron_id: str, item_id: str, now: datetime,
+                          allow_offline: bool, why: str, sent: bool = True) -> Outcome:
+        if not (self.policy.checkouts and allow_offline) and not sent:
+            self.journal.record_outcome(jid, j.NOT_SENT, reason_key="offline_not_allowed", note=why)
+            return Outcome(item_id, CHECKOUT, REFUSED, reason_key="offline_not_allowed", journal_id=jid,
+                           online=False)
+        if not (self.policy.checkouts and allow_offline):
+            # "Unreachable" should mean nothing was sent; the row is still checked at the next
+            # replay (Item Information) in case a connection failed after the request left.
+            self.journal.record_outcome(jid, j.UNKNOWN, reason_key="offline_not_allowed",
+                                        note=f"library system unreachable: {why}")
+            return Outcome(item_id, CHECKOUT, REFUSED, reason_key="offline_not_allowed", journal_id=jid,
+                           online=False)
+        due_date = (now + timedelta(days=self.policy.default_loan_days)).replace(hour=23, minute=59, second=0,
+                                                                               microsecond=0)
+        with self._offline_lock:
+            if self.journal.offline_checkouts_for(patron_id) >= self.policy.max_items_per_patron:
+                self.journal.record_outcome(jid, j.UNKNOWN, reason_key="offline_limit",
+                                            note=f"library system unreachable: {why}")
+                return Outcome(item_id, CHECKOUT, REFUSED, reason_key="offline_limit", journal_id=jid,
+                               online=False)
+            # The durable point: once this commit returns, the screen may say "done".
+            self.journal.record_outcome(jid, j.QUEUED, acked=True, offline=True, due_date=_iso(due_date),
+                                        note=f"offline: {why}")
+        return Outcome(item_id, CHECKOUT, DONE, due_date=due_date, due=due_date.date().isoformat(),
+                       journaled=True, security=False, journal_id=jid, online=False)
+
+    def _checkout_unresolved(self, jid: int, patron_id: str, item_id: str, allow_offline: bool,
+                             protocol: bool) -> Outcome:
+        """Sent, no reply, and Item Information unreachable too."""
+        if self.policy.checkouts and allow_offline:
+            with self._offline_lock:
+                if self.journal.offline_checkouts_for(patron_id) < self.policy.max_items_per_patron:
+                    due_date = (self._now() + timedelta(days=self.policy.default_loan_days)).replace(
+                        hour=23, minute=59, second=0, microsecond=0)
+                    # Acknowledged as an offline checkout; replay resolves it (Item Information)
+                    # before it would ever send it again.
+                    self.journal.record_outcome(jid, j.UNKNOWN, acked=True, offline=True,
+                                                due_date=_iso(due_date))
+                    return Outcome(item_id, CHECKOUT, DONE, due_date=due_date, due=due_date.date().isoformat(),
+                                   journaled=True, security=False, journal_id=jid, online=False,
+                                   protocol_error=protocol)
+        return Outcome(item_id, CHECKOUT, NEEDS_STAFF, reason_key="ils_timeout", journal_id=jid, online=False,
+                       protocol_error=protocol)
+
+    # ---- check-in ------------------------------------------------------------------------
+    def checkin(self, item_id: str, *, return_date: datetime | None = None,
+                allow_offline: bool = True) -> Outcome:
+        """Return an item.  ``return_date`` backdates it (the after-hours drop time)."""
+        in_order = self._flush_item(item_id)
+        now = return_date or self._now()
+        jid = self.journal.record_intent(CHECKIN, item_id, txn_date=_iso(now), now=self.clock())
+        last_exc: Exception | None = None
+        ambiguous = False
+        if not in_order:   # never overtake this item's journaled transactions
+            last_exc = IlsUnavailable("earlier transactions of this item are still journaled")
+        for _ in range(2 if in_order else 0):   # a check-in is idempotent: resend once after no reply
+            try:
+                if return_date is not None:
+                    r = self.ils.checkin(item_id, transaction_date=return_date, return_date=return_date)
+                else:
+                    r = self.ils.checkin(item_id)
+            except IlsUnavailable as exc:
+                last_exc = exc
+                break
+            except (OutcomeUnknown, ProtocolError) as exc:
+                last_exc, ambiguous = exc, True
+                continue
+            return self._checkin_answered(jid, item_id, r, ambiguous)
+        protocol = isinstance(last_exc, ProtocolError)
+        if self.policy.returns and allow_offline:
+            # The durable point for an offline return.
+            self.journal.record_outcome(jid, j.QUEUED if not ambiguous else j.UNKNOWN, acked=True, offline=True,
+                                        note=f"offline: {last_exc}")
+            return Outcome(item_id, CHECKIN, DONE, journaled=True, security=True, journal_id=jid, online=False,
+                           protocol_error=protocol)
+        if ambiguous:
+            self.journal.record_outcome(jid, j.UNKNOWN, note=f"no reply: {last_exc}")
+            return Outcome(item_id, CHECKIN, NEEDS_STAFF, reason_key="ils_timeout", journal_id=jid,
+                           online=False, protocol_error=protocol)
+        self.journal.record_outcome(jid, j.NOT_SENT, reason_key="offline_not_allowed", note=str(last_exc))
+        return Outcome(item_id, CHECKIN, REFUSED, reason_key="offline_not_allowed", journal_id=jid, online=False)
+
+    def _checkin_answered(self, jid: int, item_id: str, r: CheckinResult, ambiguous: bool) -> Outcome:
+        state, key = checkin_reason(r)
+        alert = checkin_alert(r)
+        if state == DONE and r.not_on_loan and ambiguous and not alert:
+            # Our first, unanswered check-in may have been the one that triggered a hold or a
+            # transfer: the routing must not be lost, so ask where the item should go now.
+            info = self._item_info(item_id)
+            if info is not None:
+                alert = {"08": "hold_here", "10": "transfer"}.get(info.circulation_status)
+        jstate = {DONE: j.DONE, REFUSED: j.REFUSED, NEEDS_STAFF: j.REFUSED}[state]
+        self.journal.record_outcome(jid, jstate, acked=state == DONE, title=r.title, reason_key=key,
+                                    reason_text=r.screen_message or None)
+        security = None if r.resensitize is False else True
+        if state != DONE:
+            security = None
+        return Outcome(item_id, CHECKIN, state, title=r.title, reason_key=key, reason_text=r.screen_message,
+                       alert=alert, sort_bin=r.sort_bin, destination=r.destination, security=security,
+                       journal_id=jid)
+
+    # ---- renewal -------------------------------------------------------------------------
+    def renew(self, patron_id: str, item_id: str, *, pin: str | None = None) -> Outcome:
+        """Renew a loan.  Never offline, never resent blindly (a double renewal is a real harm)."""
+        in_order = self._flush_item(item_id)
+        jid = self.journal.record_intent(RENEW, item_id, patron_id=patron_id, txn_date=_iso(self._now()),
+                                         now=self.clock())
+        if not in_order:
+            self.journal.record_outcome(jid, j.NOT_SENT, reason_key="offline_not_allowed",
+                                        note="earlier transactions of this item are still journaled")
+            return Outcome(item_id, RENEW, REFUSED, reason_key="offline_not_allowed", journal_id=jid, online=False)
+        try:
+            r = self.ils.renew(patron_id, item_id, pin=pin)
+        except IlsUnavailable as exc:
+            self.journal.record_outcome(jid, j.NOT_SENT, reason_key="offline_not_allowed", note=str(exc))
+            return Outcome(item_id, RENEW, REFUSED, reason_key="offline_not_allowed", journal_id=jid, online=False)
+        except (OutcomeUnknown, ProtocolError) as exc:
+            self.journal.record_outcome(jid, j.UNKNOWN, note=f"no reply: {exc}")
+            return Outcome(item_id, RENEW, NEEDS_STAFF, reason_key="ils_timeout", journal_id=jid, online=False,
+                           protocol_error=isinstance(exc, ProtocolError))
+        due = _due_text(r)
+        if r.ok:
+            self.journal.record_outcome(jid, j.DONE, acked=True, title=r.title, due=due)
+            return Outcome(item_id, RENEW, DONE, title=r.title, due_date=r.due_date, due=due, journal_id=jid)
+        key = checkout_reason(r)
+        self.journal.record_outcome(jid, j.REFUSED, reason_key=key, reason_text=r.screen_message)
+        return Outcome(item_id, RENEW, REFUSED, title=r.title, reason_key=key, reason_text=r.screen_message,
+                       journal_id=jid)
+
+
+__all__ = ["Circulator", "JournalError", "OfflinePolicy", "Outcome", "POLICIES"]

@@ -1,0 +1,237 @@
+"""Replay of journaled transactions: order, original dates, no block, ambiguity, conflicts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from kiosk.circulation import journal as j
+from kiosk.circulation.journal import Journal
+from kiosk.circulation.memory_ils import MemItem, MemoryIls, MemPatron
+from kiosk.circulation.replay import Replayer
+from kiosk.circulation.transact import Circulator, OfflinePolicy
+from kiosk.errors import OutcomeUnknown
+
+P, Q = "P1", "P2"
+
+
+@pytest.fixture
+def world(tmp_path):
+    ils = MemoryIls([MemPatron(P), MemPatron(Q)], [MemItem(f"B{i}", title=f"T{i}") for i in range(20)])
+    journal = Journal(tmp_path / "j.sqlite3")
+    yield ils, journal
+    journal.close()
+
+
+def circ(ils, journal, mode="returns+checkouts", **kw) -> Circulator:
+    return Circulator(ils, journal, OfflinePolicy(mode=mode, **kw))
+
+
+def test_offline_transactions_replay_in_order_with_original_dates_and_no_block(world):
+    ils, journal = world
+    ils.items["B1"].borrower = Q
+    c = circ(ils, journal)
+    ils.down = True
+    out1 = c.checkin("B1")
+    out2 = c.checkout(P, "B1")            # the same item, after its offline return
+    out3 = c.checkout(P, "B2")
+    assert all(o.acknowledged and o.journaled for o in (out1, out2, out3))
+    queued = journal.pending()
+    assert [(r.kind, r.item_id) for r in queued] == [("checkin", "B1"), ("checkout", "B1"), ("checkout", "B2")]
+    ils.down = False
+    report = Replayer(ils, journal).sync()
+    assert report.synced == 3 and report.remaining == 0 and report.staff == 0
+    assert [(t.kind, t.item_id, t.patron_id) for t in ils.log] == [
+        ("checkin", "B1", None), ("checkout", "B1", P), ("checkout", "B2", P)]
+    assert all(t.no_block for t in ils.log)
+    assert ils.log[0].transaction_date == datetime.fromisoformat(queued[0].txn_date)
+    assert ils.items["B2"].due == datetime.fromisoformat(journal.get(out3.journal_id).due_date)   # promised date
+
+
+def test_a_new_transaction_on_an_item_waits_for_its_journaled_ones(world):
+    ils, journal = world
+    ils.items["B3"].borrower = Q
+    c = circ(ils, journal)
+    ils.down = True
+    assert c.checkin("B3").journaled
+    ils.down = False
+    out = c.checkout(P, "B3")             # online now: the offline return must go first
+    assert out.acknowledged and not out.journaled
+    assert [(t.kind, t.no_block) for t in ils.log] == [("checkin", True), ("checkout", False)]
+
+
+def test_conflicts_go_to_the_staff_queue_never_dropped(world):
+    ils, journal = world
+    c = circ(ils, journal)
+    ils.down = True
+    c.checkin("NOSUCH")                   # unknown item, accepted offline
+    ils.down = False
+    report = Replayer(ils, journal).sync()
+    assert report.staff == 1
+    (row,) = journal.staff_queue()
+    assert row.item_id == "NOSUCH" and row.reason_key == "unknown_item" and row.reason_text == "Invalid Item"
+
+
+def test_replay_stops_when_the_library_goes_away_and_keeps_the_rest_queued(world):
+    ils, journal = world
+    c = circ(ils, journal)
+    ils.down = True
+    for i in range(5):
+        c.checkout(P, f"B{i}")
+    ils.down = False
+    calls = {"n": 0}
+    real = ils.checkout
+
+    def flaky(*a, **kw):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            ils.down = True
+        return real(*a, **kw)
+    ils.checkout = flaky
+    report = Replayer(ils, journal).sync()
+    assert report.synced == 2 and report.stopped and report.remaining == 3
+    assert {r.state for r in journal.pending()} == {j.QUEUED}
+    ils.down = False
+    ils.checkout = real
+    assert Replayer(ils, journal).sync().synced == 3
+    assert sorted(t.item_id for t in ils.log) == [f"B{i}" for i in range(5)]
+
+
+def test_lost_reply_during_replay_is_resolved_not_resent(world):
+    ils, journal = world
+    c = circ(ils, journal)
+    ils.down = True
+    c.checkout(P, "B5")
+    ils.down = False
+    ils.drop_after = {"B5"}
+    first = Replayer(ils, journal).sync()
+    assert first.stopped and journal.pending()[0].state == j.UNKNOWN
+    second = Replayer(ils, journal).sync()
+    assert second.synced == 1 and ils.happened("checkout", "B5") == 1
+    assert len([c for c in ils.calls if c[:2] == ("checkout", "B5")]) == 1
+
+
+def test_unacknowledged_unknown_checkout_that_happened_goes_to_staff(world):
+    ils, journal = world
+    c = circ(ils, journal, mode="returns")     # no offline checkouts: not acknowledged
+    ils.drop_after = {"B6"}
+    ils.sticky = True
+    real_info = ils.item_information
+
+    def no_answer(item_id):
+        raise OutcomeUnknown("no reply to item information either")
+    ils.item_information = no_answer
+    out = c.checkout(P, "B6")
+    assert out.state == "needs_staff" and out.reason_key == "ils_timeout" and not out.acknowledged
+    ils.item_information = real_info
+    ils.drop_after = set()
+    report = Replayer(ils, journal).sync()
+    assert report.staff == 1 and journal.staff_queue()[0].reason_key == "unconfirmed_checkout"
+    assert ils.happened("checkout", "B6") == 1
+
+
+def test_unacknowledged_unknown_checkout_that_did_not_happen_is_abandoned(world):
+    ils, journal = world
+    jid = journal.record_intent("checkout", "B7", patron_id=P)
+    journal.record_outcome(jid, j.UNKNOWN)
+    report = Replayer(ils, journal).sync()
+    assert report.abandoned == 1 and ils.log == [] and journal.get(jid).state == j.ABANDONED
+
+
+def test_acknowledged_unknown_checkin_is_sent_only_if_the_item_is_still_out(world):
+    ils, journal = world
+    ils.items["B8"].borrower = P
+    a = journal.record_intent("checkin", "B8", state=j.UNKNOWN, acked=True, offline=True)
+    b = journal.record_intent("checkin", "B9", state=j.UNKNOWN, acked=True, offline=True)   # not out
+    report = Replayer(ils, journal).sync()
+    assert report.synced == 2
+    assert [t.item_id for t in ils.log] == ["B8"]
+    assert journal.get(a).state == journal.get(b).state == j.SYNCED
+
+
+def test_offline_checkout_limit_counts_journaled_checkouts(world):
+    ils, journal = world
+    c = circ(ils, journal, max_items_per_patron=2)
+    ils.down = True
+    outs = [c.checkout(P, f"B{i}") for i in range(3)]
+    assert [o.reason_key for o in outs] == [None, None, "offline_limit"]
+    assert outs[2].state == "refused" and not outs[2].acknowledged
+    assert c.checkout(Q, "B10").acknowledged
+
+
+def test_renewals_are_never_done_offline(world):
+    ils, journal = world
+    ils.items["B1"].borrower = P
+    c = circ(ils, journal)
+    ils.down = True
+    out = c.renew(P, "B1")
+    assert out.state == "refused" and out.reason_key == "offline_not_allowed"
+    ils.down = False
+    out = c.renew(P, "B1")
+    assert out.acknowledged and ils.happened("renew", "B1") == 1
+
+
+def test_a_queued_checkout_is_verified_before_it_is_sent(world):
+    """An Ils that says "unreachable" after the library acted must not cause a double checkout."""
+    ils, journal = world
+    ils.lie_unavailable = {"B11"}
+    c = circ(ils, journal)
+    out = c.checkout(P, "B11")
+    assert out.acknowledged and out.journaled            # believed offline: journaled for the patron
+    assert ils.happened("checkout", "B11") == 1         # ... but it did reach the library
+    report = Replayer(ils, journal).sync()
+    assert report.synced == 1
+    assert ils.happened("checkout", "B11") == 1 and ils.happened("renew", "B11") == 0
+
+
+def test_borrower_not_reported_is_resolved_from_the_patrons_loans(world):
+    ils, journal = world
+    ils.report_borrower = False
+    ils.drop_after = {"B12"}
+    c = circ(ils, journal, mode="returns")
+    out = c.checkout(P, "B12")
+    assert out.acknowledged and not out.journaled        # resolved: it is among P's loans
+    assert ("patron_information", P) in ils.calls
+    ils.items["B13"].borrower = Q                        # someone else has it
+    ils.drop_before = {"B13"}
+    out = c.checkout(P, "B13")
+    assert out.state == "refused" and out.reason_key == "on_loan_to_other"
+    assert ils.happened("checkout", "B13") == 0
+
+
+def test_an_offline_checkout_over_a_stale_loan_is_recorded_with_no_block(world):
+    """The patron has the item (the offline checkout was promised); the old loan's return was never
+    recorded.  no block = Y records the checkout anyway, as the library system is asked to."""
+    ils, journal = world
+    ils.report_borrower = False
+    ils.items["B14"].borrower = Q
+    c = circ(ils, journal)
+    ils.down = True
+    assert c.checkout(P, "B14").journaled
+    ils.down = False
+    report = Replayer(ils, journal).sync()
+    assert report.synced == 1 and ils.items["B14"].borrower == P
+    assert [t.no_block for t in ils.log] == [True]
+
+
+def test_a_return_never_overtakes_the_items_journaled_checkout(world):
+    """The library is back but the journaled checkout cannot be replayed yet (its check fails):
+    the return must be journaled behind it, not sent ahead (it would find nothing to return)."""
+    ils, journal = world
+    c = circ(ils, journal)
+    ils.down = True
+    assert c.checkout(P, "B15").journaled
+    ils.down = False
+    real_info = ils.item_information
+
+    def flaky(item_id):
+        raise OutcomeUnknown("no reply")
+    ils.item_information = flaky
+    out = c.checkin("B15")
+    assert out.acknowledged and out.journaled                     # queued behind the checkout
+    assert not [x for x in ils.calls if x[0] == "checkin"]        # nothing overtook it
+    ils.item_information = real_info
+    Replayer(ils, journal).sync()
+    assert [(t.kind, t.item_id) for t in ils.log] == [("checkout", "B15"), ("checkin", "B15")]
+    assert ils.items["B15"].borrower is None

@@ -1,0 +1,162 @@
+"""The journal: durable commits, crash recovery, privacy of card numbers, staff queue."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kiosk.circulation import journal as j
+from kiosk.circulation.journal import Journal
+from kiosk.errors import JournalError
+
+CARD = "23529000445172"
+
+
+def test_wal_and_synchronous_full(tmp_path):
+    with Journal(tmp_path / "j.sqlite3") as journal:
+        assert journal._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert journal._db.execute("PRAGMA synchronous").fetchone()[0] == 2   # FULL
+
+
+def test_intent_is_committed_before_the_call_returns(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    with Journal(path) as journal:
+        jid = journal.record_intent("checkout", "B1", patron_id=CARD)
+        other = sqlite3.connect(path)           # another connection sees it: it is committed
+        assert other.execute("SELECT state, patron_id FROM txn WHERE id=?", (jid,)).fetchone() == ("sending", CARD)
+        journal.record_outcome(jid, j.DONE, acked=True, title="T")
+        state, patron = other.execute("SELECT state, patron_id FROM txn WHERE id=?", (jid,)).fetchone()
+        other.close()
+    assert state == "done" and patron.endswith(CARD[-4:]) and CARD not in patron   # settled: masked
+
+
+def test_rows_left_mid_send_by_a_dead_process_become_unknown(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    code = ("import sys; from kiosk.circulation.journal import Journal; jn = Journal(sys.argv[1]); "
+            "a = jn.record_intent('checkout', 'B1', patron_id='P1'); "
+            "b = jn.record_intent('checkin', 'B2', state='queued', acked=True, offline=True); "
+            "jn.mark_replaying([b])")
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True)
+    with Journal(path) as journal:
+        rows = {r.item_id: r for r in journal.rows()}
+        assert rows["B1"].state == j.UNKNOWN and not rows["B1"].acked
+        assert rows["B2"].state == j.UNKNOWN and rows["B2"].acked
+        assert "interrupted" in rows["B1"].note
+        assert [r.item_id for r in journal.pending()] == ["B1", "B2"]
+
+
+def test_rows_of_a_live_process_are_not_touched(tmp_path):
+    with Journal(tmp_path / "j.sqlite3") as journal:
+        jid = journal.record_intent("checkout", "B1", patron_id="P1")
+        with Journal(tmp_path / "j.sqlite3") as second:      # same (live) pid: not a crash
+            assert second.get(jid).state == j.SENDING
+
+
+def test_card_cache_keeps_no_card_numbers(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    with Journal(path) as journal:
+        journal.remember_card(CARD, True, now=1000.0)
+        assert journal.card_status(CARD, 86400, now=2000.0) is True
+        assert journal.card_status(CARD, 500, now=2000.0) is None          # too old
+        assert journal.card_status("other", 86400, now=2000.0) is None
+        journal.remember_card("BLOCKED1", False, now=1000.0)
+        assert journal.card_status("BLOCKED1", 86400, now=1000.0) is False
+        assert journal.forget_old_cards(10, now=2000.0) == 2
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    assert CARD.encode() not in raw
+
+
+def test_staff_queue_and_resolve(tmp_path):
+    with Journal(tmp_path / "j.sqlite3") as journal:
+        a = journal.record_intent("checkin", "B1")
+        journal.record_outcome(a, j.STAFF, reason_key="return_unconfirmed")
+        b = journal.record_intent("checkin", "B2")
+        journal.record_outcome(b, j.DONE)
+        assert [r.id for r in journal.staff_queue()] == [a]
+        journal.resolve(a, "found on the trolley, checked in at the desk")
+        assert journal.staff_queue() == [] and journal.get(a).state == j.RESOLVED
+        with pytest.raises(JournalError):
+            journal.resolve(b, "nothing to resolve")
+        with pytest.raises(JournalError):
+            journal.resolve(999, "no such row")
+
+
+def test_offline_checkout_count_per_patron(tmp_path):
+    with Journal(tmp_path / "j.sqlite3") as journal:
+        for item in ("B1", "B2"):
+            jid = journal.record_intent("checkout", item, patron_id="P1")
+            journal.record_outcome(jid, j.QUEUED, acked=True, offline=True)
+        jid = journal.record_intent("checkout", "B3", patron_id="P2")
+        journal.record_outcome(jid, j.QUEUED, acked=True, offline=True)
+        assert journal.offline_checkouts_for("P1") == 2 and journal.offline_checkouts_for("P9") == 0
+        journal.record_outcome(jid, j.SYNCED)
+        assert journal.offline_checkouts_for("P2") == 0
+
+
+def test_unusable_path_is_a_journal_error(tmp_path):
+    (tmp_path / "dir.sqlite3").mkdir()
+    with pytest.raises(JournalError):
+        Journal(tmp_path / "dir.sqlite3")
+
+
+_WRITER = r"""
+import sys
+from kiosk.circulation.journal import Journal
+jn = Journal(sys.argv[1])
+i = 0
+while True:
+    jid = jn.record_intent("checkin", f"B{i}", state="queued", acked=True, offline=True)
+    sys.stdout.write(f"{jid}\n"); sys.stdout.flush()      # printed only after the commit returned
+    i += 1
+"""
+
+
+@pytest.mark.parametrize("kills", [8])
+def test_every_committed_row_survives_kill_9(tmp_path, kills):
+    path = tmp_path / "j.sqlite3"
+    acknowledged: list[int] = []
+    for k in range(kills):
+        proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(path)], stdout=subprocess.PIPE, text=True,
+                                env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+        deadline = time.monotonic() + 0.25 + 0.05 * k
+        lines = []
+        while time.monotonic() < deadline:
+            lines.append(proc.stdout.readline())
+        proc.send_signal(signal.SIGKILL)
+        rest = proc.stdout.read()
+        proc.wait()
+        acknowledged += [int(x) for x in (lines + rest.splitlines()) if x.strip()]
+    with Journal(path) as journal:
+        ids = {r.id for r in journal.rows()}
+    assert acknowledged and set(acknowledged) <= ids
+    assert json.dumps(sorted(acknowledged)) == json.dumps(sorted(set(acknowledged)))   # ids never reused
+
+
+def test_a_reused_pid_does_not_hide_an_orphaned_row(tmp_path):
+    """After a reboot the new kiosk may get the crashed one's pid: the start time tells them apart."""
+    path = tmp_path / "j.sqlite3"
+    with Journal(path) as journal:
+        jid = journal.record_intent("checkout", "B1", patron_id="P1")
+        journal._db.execute("UPDATE txn SET owner=? WHERE id=?", (f"{os.getpid()}:1:old-boot", jid))
+    with Journal(path) as journal:
+        assert journal.get(jid).state == j.UNKNOWN
+
+
+def test_prune_keeps_pending_and_staff_rows(tmp_path):
+    with Journal(tmp_path / "j.sqlite3") as journal:
+        states = [j.DONE, j.SYNCED, j.QUEUED, j.STAFF, j.UNKNOWN, j.ABANDONED]
+        ids = {}
+        for n, state in enumerate(states):
+            ids[state] = journal.record_intent("checkin", f"B{n}", now=1000.0)
+            journal.record_outcome(ids[state], state)
+        journal._db.execute("UPDATE txn SET updated = 1000.0")
+        assert journal.prune(86400, now=1000.0 + 2 * 86400) == 3
+        assert {r.state for r in journal.rows()} == {j.QUEUED, j.STAFF, j.UNKNOWN}
