@@ -57,6 +57,7 @@ MIN_TIMEOUT_S = 1.0
 MAX_ACS_TIMEOUT_S = 60.0
 MAX_FRAME = 64 * 1024
 _KERNEL_TIMEOUTS = sys.platform.startswith("linux") and hasattr(socket, "SO_RCVTIMEO")
+_HAVE_POLL = hasattr(select, "poll")
 
 
 class GarbledReply(OutcomeUnknown, ProtocolError):
@@ -94,6 +95,7 @@ class Sip2Client:
         self.last_used = time.monotonic()
         self.reconnects = 0
         self._sock: socket.socket | None = None
+        self._poller: select.poll | None = None     # idle-socket check, registered once per connection
         self._kernel_timeouts = False
         self._io_timeout = -1.0
         self._buf = bytearray()
@@ -129,6 +131,10 @@ class Sip2Client:
                 raise IlsUnavailable(f"cannot connect to the library system at {self.host}:{self.port}: "
                                      f"{exc}") from exc
             self._sock = sock
+            self._poller = None
+            if _HAVE_POLL:
+                self._poller = select.poll()
+                self._poller.register(sock, select.POLLIN)
             self._kernel_timeouts = _KERNEL_TIMEOUTS and not self.tls
             if self._kernel_timeouts:
                 sock.settimeout(None)   # blocking; SO_RCVTIMEO/SO_SNDTIMEO bound every wait
@@ -171,6 +177,7 @@ class Sip2Client:
     def close(self) -> None:
         with self._lock:
             sock, self._sock = self._sock, None
+            self._poller = None
             self._buf.clear()
             if sock is not None:
                 with contextlib.suppress(OSError):
@@ -195,7 +202,7 @@ class Sip2Client:
             last: Exception | None = None
             sent_any = False
             for attempt in range(attempts):
-                if not self.connected or not self._alive():
+                if self._sock is None or not self._alive():
                     try:
                         self.connect()
                     except IlsUnavailable as exc:
@@ -216,18 +223,14 @@ class Sip2Client:
             assert last is not None
             raise last
 
-    def _next_seq(self) -> int:
-        seq = self._seq
-        self._seq = (self._seq + 1) % 10
-        return seq
-
     def _exchange(self, record: Message, *, safe: bool) -> Message:
         """One request/reply on the open socket, with 96/97 handling.  No reconnects here."""
-        seq = self._next_seq()
+        seq = self._seq
+        self._seq = (seq + 1) % 10
         wire = codec.encode(record, seq=seq, error_detection=self.error_detection, charset=self.charset)
         expected = RESPONSE_TO.get(record.code, "")
         self._send(wire, record)
-        deadline = self._deadline()
+        deadline = time.monotonic() + self.timeout_s
         resends = max(1, self.retries)
         asked_again = 0
         rescued = 0
@@ -284,7 +287,8 @@ class Sip2Client:
         if self.trace is not None:
             self.trace.append(("sent", _mask_login(wire) if isinstance(record, LoginRequest) else wire))
         try:
-            self._set_io_timeout(self.timeout_s)
+            if self._io_timeout != self.timeout_s:
+                self._set_io_timeout(self.timeout_s)
             self._sock.sendall(wire)
         except (OSError, ssl.SSLError) as exc:
             # Part of the frame may have left: from here on the outcome is unknown.
@@ -294,36 +298,51 @@ class Sip2Client:
     def _read_frame(self, record: Message, deadline: float) -> bytes:
         """Read up to the next CR before ``deadline``; CR LF and a leading LF are tolerated."""
         assert self._sock is not None
-        name = type(record).__name__
+        buf = self._buf
         while True:
-            while self._buf[:1] in (b"\n", b"\r"):
-                del self._buf[:1]
-            i = self._buf.find(b"\r")
-            if i >= 0:
-                frame = bytes(self._buf[: i + 1])
-                del self._buf[: i + 1]
-                if log.isEnabledFor(logging.DEBUG):
-                    log.debug("SIP2 recv %s", scrub_sip_frame(frame.decode(self.charset, "replace").rstrip("\r")))
-                if self.trace is not None:
-                    self.trace.append(("received", frame))
-                return frame
-            if len(self._buf) > MAX_FRAME:
-                raise GarbledReply(f"reply to {name} exceeds {MAX_FRAME} bytes without a terminator")
+            if buf:
+                while buf[:1] in (b"\n", b"\r"):
+                    del buf[:1]
+                i = buf.find(b"\r")
+                if i >= 0:
+                    frame = bytes(buf[: i + 1])
+                    del buf[: i + 1]
+                    return self._received(frame)
+                if len(buf) > MAX_FRAME:
+                    raise GarbledReply(f"reply to {type(record).__name__} exceeds {MAX_FRAME} bytes "
+                                       f"without a terminator")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise OutcomeUnknown(f"no reply to {name} within {self.timeout_s:g} s")
+                raise OutcomeUnknown(f"no reply to {type(record).__name__} within {self.timeout_s:g} s")
             try:
                 if remaining < self._io_timeout - 0.01:   # later waits within one reply
                     self._set_io_timeout(remaining)
                 chunk = self._sock.recv(65536)
             except (TimeoutError, BlockingIOError) as exc:
-                raise OutcomeUnknown(f"no reply to {name} within {self.timeout_s:g} s") from exc
+                raise OutcomeUnknown(f"no reply to {type(record).__name__} within {self.timeout_s:g} s") from exc
             except (OSError, ssl.SSLError) as exc:
-                raise OutcomeUnknown(f"connection lost waiting for the reply to {name}: {exc}") from exc
+                raise OutcomeUnknown(f"connection lost waiting for the reply to {type(record).__name__}: "
+                                     f"{exc}") from exc
             if not chunk:
-                detail = " in the middle of a reply" if self._buf else ""
-                raise OutcomeUnknown(f"library system closed the connection{detail} before answering {name}")
-            self._buf += chunk
+                detail = " in the middle of a reply" if buf else ""
+                raise OutcomeUnknown(f"library system closed the connection{detail} before answering "
+                                     f"{type(record).__name__}")
+            if not buf and chunk[0] != 10 and chunk[0] != 13:
+                # The usual case: exactly one reply in one chunk (CR, or Koha's CR LF whose LF the
+                # buffer would drop before the next frame anyway): no copy through the buffer.
+                i = chunk.find(b"\r")
+                if i == len(chunk) - 1:
+                    return self._received(chunk)
+                if i == len(chunk) - 2 and chunk[-1] == 10:
+                    return self._received(chunk[:-1])
+            buf += chunk
+
+    def _received(self, frame: bytes) -> bytes:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("SIP2 recv %s", scrub_sip_frame(frame.decode(self.charset, "replace").rstrip("\r")))
+        if self.trace is not None:
+            self.trace.append(("received", frame))
+        return frame
 
     def _alive(self) -> bool:
         """False when the server has closed the socket while it was idle (nothing is sent then)."""
@@ -331,11 +350,15 @@ class Sip2Client:
         if sock is None:
             return False
         try:
-            readable, _, _ = select.select([sock], [], [], 0)
+            # One poll(2) on a descriptor registered at connect: select.select() rebuilds its fd
+            # sets on every call and cost more than the rest of the request path around it.
+            if self._poller is not None:
+                if not self._poller.poll(0):
+                    return True
+            elif not select.select([sock], [], [], 0)[0]:
+                return True
         except (OSError, ValueError):
             return False
-        if not readable:
-            return True
         try:
             if self._kernel_timeouts:
                 data = sock.recv(65536, socket.MSG_DONTWAIT)

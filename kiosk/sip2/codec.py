@@ -2,9 +2,12 @@
 
 No I/O here.  Every message is a small frozen dataclass whose fields say where they live on the
 wire: ``fixed(width, kind)`` for the positional part after the 2-character code, ``var(id, kind)``
-for the ``|``-terminated identified fields.  One generic :func:`encode` and one generic
-:func:`decode` walk that description (the shape of Koha's ``%handlers`` table in
+for the ``|``-terminated identified fields (the shape of Koha's ``%handlers`` table in
 ``C4/SIP/Sip/MsgType.pm``, re-derived; see /work/shared/reference/sip2.md section 1.5).
+:func:`encode` and :func:`decode` use one encoder, one decoder and one ``__init__`` per record
+type, generated once from that description the way :mod:`dataclasses` generates methods:
+walking the description on every call cost more than the loopback round trip itself
+(``bench/bench_sip2.py``, docs/sip2.md "Performance").
 
 Why the leniency: real servers deviate (reference sip2.md section 0 and 1.8) -- CR LF terminators,
 18 blanks for a date, a stray ``|`` after a fixed-only message, check-in replies without AQ, Koha's
@@ -21,11 +24,17 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, NamedTuple
 
 from kiosk.errors import ProtocolError
+
+try:
+    from zlib import adler32 as _adler32
+except ImportError:  # pragma: no cover - a CPython built without zlib
+    _adler32 = None  # type: ignore[assignment]
 
 __all__ = [
     "MESSAGES", "REQUESTS", "RESPONSES", "RESPONSE_TO", "ChecksumError", "FrameError", "Message",
@@ -52,10 +61,23 @@ class ChecksumError(ProtocolError):
 # Small pure helpers
 # --------------------------------------------------------------------------------------------
 
+def byte_sum(data: bytes | bytearray | memoryview) -> int:
+    """``sum(data)`` computed in C.  Adler-32's low half is 1 + the byte sum modulo 65521 (RFC 1950
+    section 8.2), which is the exact sum while a piece holds at most 256 bytes (1 + 256 * 255 <
+    65521).  ``sum()`` over a 200-byte frame costs more than the rest of the trailer handling."""
+    n = len(data)
+    if _adler32 is None:  # pragma: no cover
+        return sum(data)
+    if n <= 256:
+        return (_adler32(data) & 0xFFFF) - 1
+    view = memoryview(data).cast("B")
+    return sum((_adler32(view[i: i + 256]) & 0xFFFF) - 1 for i in range(0, n, 256))
+
+
 def checksum(data: bytes) -> str:
     """SIP2 checksum of everything up to and including ``AZ``: two's complement of the low 16 bits
     of the byte sum, as 4 zero-padded upper-case hex digits (sip2.md 1.4; 3M example -> FCB4)."""
-    return f"{(-sum(data)) & 0xFFFF:04X}"
+    return "%04X" % ((-byte_sum(data)) & 0xFFFF)
 
 
 def sip_datetime(dt: datetime | None) -> str:
@@ -63,22 +85,26 @@ def sip_datetime(dt: datetime | None) -> str:
     an aware datetime is written in UTC with ``Z`` in the last zone position (sip2.md 1.3)."""
     if dt is None:
         return DATE_BLANK
-    zone = "    "
+    # %-formatting: one C call (half the cost of an f-string with six format specs, per request).
     if dt.tzinfo is not None:
-        dt, zone = dt.astimezone(UTC), "   Z"
-    return f"{dt.year:04d}{dt.month:02d}{dt.day:02d}{zone}{dt.hour:02d}{dt.minute:02d}{dt.second:02d}"
+        dt = dt.astimezone(UTC)
+        return "%04d%02d%02d   Z%02d%02d%02d" % (  # noqa: UP031 - see above
+            dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second)
+    return "%04d%02d%02d    %02d%02d%02d" % (  # noqa: UP031 - see above
+        dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second)
 
 
 def parse_sip_datetime(text: str | None) -> datetime | None:
     """Parse an 18-char SIP date; ``None`` for blanks or anything that is not one."""
     if not text or len(text) != 18:
         return None
-    date, time_ = text[:8], text[12:]
-    if not (date.isdigit() and time_.isdigit() and date.isascii() and time_.isascii()):
+    digits = text[:8] + text[12:]                 # YYYYMMDD HHMMSS, the zone left out
+    if not (digits.isdigit() and digits.isascii()):
         return None
+    n = int(digits)                               # one int() instead of six: this is per reply
     try:
-        dt = datetime(int(date[:4]), int(date[4:6]), int(date[6:]), int(time_[:2]), int(time_[2:4]),
-                      int(time_[4:]))
+        dt = datetime(n // 10**10, n // 10**8 % 100, n // 10**6 % 100, n // 10**4 % 100, n // 100 % 100,
+                      n % 100)
     except ValueError:
         return None
     return dt.replace(tzinfo=UTC) if text[11] == "Z" else dt
@@ -115,6 +141,8 @@ def parse_due_date(text: str | None) -> datetime | None:
 
 def escape_value(value: str) -> str:
     """Make a value safe for the wire: delimiter -> ``&#124;``, CR/LF -> space (Koha add_field)."""
+    if type(value) is str and "|" not in value and "\r" not in value and "\n" not in value:
+        return value                  # the usual case: nothing to replace, no new string
     if not isinstance(value, str):
         value = str(value)
     return value.replace(DELIMITER, _PIPE_ENTITY).replace("\r", " ").replace("\n", " ")
@@ -186,14 +214,24 @@ class Message:
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (dates as ISO text), with the message code and name."""
         out: dict[str, Any] = {"code": self.code, "message": type(self).__name__}
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
+        for name in _field_names(type(self)):
+            v = getattr(self, name)
             if isinstance(v, datetime):
                 v = v.isoformat()
             elif isinstance(v, tuple):
                 v = [list(x) if isinstance(x, tuple) else x for x in v]
-            out[f.name] = v
+            out[name] = v
         return out
+
+
+_NAMES_CACHE: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    got = _NAMES_CACHE.get(cls)
+    if got is None:
+        got = _NAMES_CACHE[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return got
 
 
 _SPEC_CACHE: dict[type, tuple[tuple[_FixedSpec, ...], tuple[_VarSpec, ...], dict[str, _VarSpec]]] = {}
@@ -230,11 +268,39 @@ REQUESTS: dict[str, type[Message]] = {}    # SC -> ACS (what the kiosk sends)
 RESPONSES: dict[str, type[Message]] = {}   # ACS -> SC (what the library system answers)
 
 
+def _fast_init(cls: type) -> Callable[..., None]:
+    """The same keyword-only ``__init__`` as the dataclass one, writing the instance dict in one go.
+
+    The generated frozen-dataclass ``__init__`` calls ``object.__setattr__`` once per field and then
+    ``__post_init__``: a third of the cost of building, encoding and sending a request.  This one
+    takes the same arguments and defaults and applies ``Message.__post_init__``'s rule inline."""
+    fields = [f for f in dataclasses.fields(cls) if f.init]
+    lists = set(_list_fields(cls))
+    ns: dict[str, Any] = {f"_d_{f.name}": f.default for f in fields}
+    args = ", ".join(f"{f.name}=_d_{f.name}" for f in fields)
+    body = [f"    if type({n}) is not tuple:\n        {n} = ({n},) if isinstance({n}, str) else tuple({n})"
+            for n in sorted(lists)]
+    body.append(f"    self.__dict__.update({{{', '.join(f'{f.name!r}: {f.name}' for f in fields)}}})")
+    src = f"def __init__(self, *, {args}):\n" + "\n".join(body)
+    exec(compile(src, f"<sip2 init {cls.__name__}>", "exec"), ns)  # noqa: S102 - our own field names
+    init = ns["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    init.__doc__ = cls.__init__.__doc__
+    init.__annotations__ = dict(cls.__init__.__annotations__)
+    return init
+
+
 def _message(code: str, direction: str) -> Any:
     def register(cls: type[Message]) -> type[Message]:
         cls.code = code
         MESSAGES[code] = cls
         (REQUESTS if direction == "request" else RESPONSES)[code] = cls
+        fields = dataclasses.fields(cls)
+        if (cls.__post_init__ is Message.__post_init__ and "__init__" in cls.__dict__
+                and all(f.default is not dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+                        for f in fields if f.init)):
+            cls.__init__ = _fast_init(cls)  # type: ignore[misc]
         return cls
     return register
 
@@ -250,42 +316,67 @@ RESPONSE_TO: dict[str, str] = {
 # --------------------------------------------------------------------------------------------
 # Encode
 # --------------------------------------------------------------------------------------------
+# Each record type gets its own encoder, generated once from its field description (the way
+# dataclasses generates __init__): one f-string for the fixed part and the always-written fields,
+# then one test per optional field.  Walking the description on every call cost more than the
+# socket round trip itself (bench/bench_sip2.py).
 
 def _yn(v: bool | None, unknown: str) -> str:
     return unknown if v is None else ("Y" if v else "N")
 
 
-def _encode_fixed(spec: _FixedSpec, v: Any) -> str:
-    kind, width = spec.kind, spec.width
-    if kind == "date":
-        return sip_datetime(v)
-    if kind == "yn":
-        return _yn(v, "U")
-    if kind == "01":
-        return "1" if v else "0"
-    if kind == "count":
-        return " " * width if v is None else str(int(v)).zfill(width)[-width:]
+def _enc_str(v: Any, width: int) -> str:
+    if type(v) is str and len(v) == width and "\r" not in v and "\n" not in v:
+        return v
     s = "" if v is None else str(v).replace("\r", " ").replace("\n", " ")
     return s[:width].ljust(width)
+
+
+def _enc_count(v: Any, width: int) -> str:
+    return " " * width if v is None else str(int(v)).zfill(width)[-width:]
+
+
+_ENCODERS: dict[type, Callable[[Any], str]] = {}
+
+
+def _compile_encoder(cls: type) -> Callable[[Any], str]:
+    """Generate ``encode_<code>(record) -> str`` for one record type (field order = wire order)."""
+    fx, vs, _ = _specs(cls)
+    head = [cls.code]                        # pieces of one f-string
+    for s in fx:
+        a = f"r.{s.name}"
+        head.append({"date": f"{{_dt({a})}}", "yn": f"{{_yn({a}, 'U')}}", "01": f"{{'1' if {a} else '0'}}",
+                     "count": f"{{_cnt({a}, {s.width})}}"}.get(s.kind, f"{{_str({a}, {s.width})}}"))
+    lines = []
+    for s in vs:
+        a = f"r.{s.name}"
+        if s.kind == "req" and not lines:    # still inside the leading run of required fields
+            head.append(f"{s.fid}{{_esc({a} or '')}}{DELIMITER}")
+        elif s.kind == "req":
+            lines.append(f"    s += f'{s.fid}{{_esc({a} or \"\")}}{DELIMITER}'")
+        elif s.kind == "list":
+            lines += [f"    for v in {a}:", f"        s += f'{s.fid}{{_esc(v)}}{DELIMITER}'"]
+        elif s.kind == "yn":
+            lines += [f"    v = {a}", "    if v is not None:",
+                      f"        s += '{s.fid}Y{DELIMITER}' if v else '{s.fid}N{DELIMITER}'"]
+        else:
+            lines += [f"    v = {a}", "    if v is not None:", f"        s += f'{s.fid}{{_esc(v or \"\")}}{DELIMITER}'"]
+    src = "\n".join([f"def encode_{cls.code}(r):", f"    s = f\"{''.join(head)}\"", *lines,
+                     "    for fid, v in r.extra:", f"        s += f'{{fid}}{{_esc(v)}}{DELIMITER}'",
+                     "    return s"])
+    ns: dict[str, Any] = {"_dt": sip_datetime, "_yn": _yn, "_cnt": _enc_count, "_str": _enc_str,
+                          "_esc": escape_value}
+    exec(compile(src, f"<sip2 encoder {cls.__name__}>", "exec"), ns)  # noqa: S102 - our own field names
+    return ns[f"encode_{cls.code}"]
 
 
 def encode_text(record: Message) -> str:
     """The message text without error-detection trailer and terminator."""
     cls = type(record)
-    fx, vs, _ = _specs(cls)
-    parts = [cls.code]
-    parts.extend(_encode_fixed(s, getattr(record, s.name)) for s in fx)
-    for s in vs:
-        v = getattr(record, s.name)
-        if s.kind == "list":
-            parts.extend(f"{s.fid}{escape_value(x)}{DELIMITER}" for x in v)
-        elif s.kind == "yn":
-            if v is not None:
-                parts.append(f"{s.fid}{_yn(v, 'N')}{DELIMITER}")
-        elif v is not None or s.kind == "req":
-            parts.append(f"{s.fid}{escape_value(v or '')}{DELIMITER}")
-    parts.extend(f"{fid}{escape_value(v)}{DELIMITER}" for fid, v in record.extra)
-    return "".join(parts)
+    enc = _ENCODERS.get(cls)
+    if enc is None:
+        enc = _ENCODERS[cls] = _compile_encoder(cls)
+    return enc(record)
 
 
 def encode(record: Message, *, seq: int | None = None, error_detection: bool = True,
@@ -297,14 +388,18 @@ def encode(record: Message, *, seq: int | None = None, error_detection: bool = T
     normalised, then encoded (unencodable characters become ``?``), then checksummed: the checksum
     is over the bytes actually sent.
     """
-    text = _nfc(encode_text(record))
+    enc = _ENCODERS.get(type(record))
+    text = enc(record) if enc is not None else encode_text(record)
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
     data = text.encode(charset, errors="replace")
-    if error_detection:
-        if seq is not None and record.code not in ("96", "97"):
-            data += f"AY{int(seq) % 10}".encode("ascii")
+    if not error_detection:
+        return data + TERMINATOR
+    if seq is not None and record.code not in ("96", "97"):
+        data += b"AY%dAZ" % (int(seq) % 10)
+    else:
         data += b"AZ"
-        data += checksum(data).encode("ascii")
-    return data + TERMINATOR
+    return b"%s%04X\r" % (data, (-byte_sum(data)) & 0xFFFF)
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,12 +416,8 @@ class Decoded(NamedTuple):
 
 # AY<digit>AZ<hex> (PyPI sip2 1.1 writes the checksum without zero padding, sip2.md 1.4) or AZ<hex4>.
 _TRAILER_RE = re.compile(rb"(?:AY([0-9])AZ([0-9A-Fa-f]{1,4})|AZ([0-9A-Fa-f]{4}))\Z")
-
-
-def _strip_terminator(frame: bytes) -> bytes:
-    # Koha ends replies with CR LF by default; a reader splitting on CR leaves the LF in front of
-    # the next frame (sip2.md 0.1).
-    return frame.strip(b"\r\n")
+_HEX = b"0123456789ABCDEFabcdef"
+_new_decoded = tuple.__new__
 
 
 def decode_frame(frame: bytes, *, charset: str = "utf-8", verify: bool = True,
@@ -336,31 +427,45 @@ def decode_frame(frame: bytes, *, charset: str = "utf-8", verify: bool = True,
     Raises :class:`ChecksumError` when a checksum is present and wrong (or missing while
     ``require_checksum``), :class:`FrameError` for anything that is not a SIP2 message.
     """
-    if not isinstance(frame, (bytes, bytearray, memoryview)):
-        raise FrameError(f"a frame must be bytes, not {type(frame).__name__}")
-    data = _strip_terminator(bytes(frame))
+    if type(frame) is not bytes:
+        if not isinstance(frame, (bytes, bytearray, memoryview)):
+            raise FrameError(f"a frame must be bytes, not {type(frame).__name__}")
+        frame = bytes(frame)
+    # Koha ends replies with CR LF by default; a reader splitting on CR leaves the LF in front of
+    # the next frame (sip2.md 0.1).
+    data = frame.strip(b"\r\n")
     if b"\x00" in data:
         raise FrameError("NUL byte in frame (not allowed by SIP2)")
     if b"\r" in data:
         raise FrameError("carriage return inside a frame")
     seq: int | None = None
     cks: str | None = None
-    tail = max(0, len(data) - 13)            # "AY9AZ" + 4 hex + slack: only the end can be a trailer
-    m = _TRAILER_RE.search(data, tail)
-    if m is not None and m.start() >= 2:
-        seq = int(m.group(1)) if m.group(1) is not None else None
-        cks = (m.group(2) or m.group(3)).decode("ascii").upper()
-        covered = data[: m.end() - len(m.group(2) or m.group(3))]
-        if verify and int(cks, 16) != int(checksum(covered), 16):
-            raise ChecksumError(f"checksum {cks} does not match {checksum(covered)} over the received bytes")
-        data = data[: m.start()]
+    n = len(data)
+    # The usual trailer "AY<d>AZ<hex4>" is checked in place; anything else goes to the regex.  Both
+    # find the same (leftmost) match: no trailer can start before n - 9.
+    if (n >= 11 and data[n - 6: n - 4] == b"AZ" and data[n - 9: n - 7] == b"AY" and 48 <= data[n - 7] <= 57
+            and not data[n - 4:].translate(None, _HEX)):
+        seq, raw, start, end = data[n - 7] - 48, data[n - 4:], n - 9, n - 4
+    else:
+        m = _TRAILER_RE.search(data, max(0, n - 13))   # "AY9AZ" + 4 hex + slack: only the end
+        if m is not None and m.start() >= 2:
+            seq = int(m.group(1)) if m.group(1) is not None else None
+            raw = m.group(2) or m.group(3)
+            start, end = m.start(), m.end() - len(raw)
+        else:
+            raw = None
+    if raw is not None:
+        cks = raw.decode("ascii").upper()
+        if verify and (byte_sum(data[:end]) + int(raw, 16)) & 0xFFFF:   # sum + checksum == 0 (mod 2**16)
+            raise ChecksumError(f"checksum {cks} does not match {checksum(data[:end])} over the received bytes")
+        data = data[:start]
     elif require_checksum and verify:
         raise ChecksumError("no AZ checksum although error detection is on")
     try:
-        text = data.decode(charset, errors="replace")
+        text = data.decode(charset, "replace")
     except LookupError as exc:
         raise FrameError(f"unknown character set {charset!r}") from exc
-    return Decoded(parse_text(text), seq, cks)
+    return _new_decoded(Decoded, (parse_text(text), seq, cks))   # no Python-level __new__
 
 
 def decode(frame: bytes, *, charset: str = "utf-8", verify: bool = True,
@@ -370,14 +475,11 @@ def decode(frame: bytes, *, charset: str = "utf-8", verify: bool = True,
 
 
 _YN = {"Y": True, "N": False, "y": True, "n": False}
+_D01 = {"1": True, "Y": True, "0": False, "N": False}
 
 
 def _dec_str(raw: str) -> str:
     return _nfc(raw.replace("\n", " ") if "\n" in raw else raw)
-
-
-def _dec_yn(raw: str) -> bool | None:
-    return _YN.get(raw)
 
 
 def _dec_count(raw: str) -> int | None:
@@ -385,12 +487,11 @@ def _dec_count(raw: str) -> int | None:
     return int(s) if s.isdigit() and s.isascii() else None
 
 
-def _dec_01(raw: str) -> bool:
-    if raw in ("1", "Y"):
-        return True
-    if raw in ("0", "N"):
-        return False
-    raise ValueError(raw)
+def _dec_01(raw: str, name: str, code: str) -> bool:
+    v = _D01.get(raw)
+    if v is None:
+        raise FrameError(f"message {code}: field {name} must be 0 or 1, got {raw!r}")
+    return v
 
 
 _DEFAULTS: dict[type, dict[str, Any]] = {}
@@ -405,23 +506,6 @@ def _defaults(cls: type) -> dict[str, Any]:
     return got
 
 
-_FIXED_DECODERS = {"str": _dec_str, "yn": _dec_yn, "count": _dec_count, "01": _dec_01,
-                   "date": parse_sip_datetime}
-_PLANS: dict[type, tuple[int, tuple[tuple[str, int, int, Any], ...]]] = {}
-
-
-def _plan(cls: type) -> tuple[int, tuple[tuple[str, int, int, Any], ...]]:
-    """(fixed width, ((name, start, end, decoder), ...)) for a record type, computed once."""
-    got = _PLANS.get(cls)
-    if got is None:
-        steps, pos = [], 0
-        for f in _specs(cls)[0]:
-            steps.append((f.name, pos, pos + f.width, _FIXED_DECODERS[f.kind]))
-            pos += f.width
-        got = _PLANS[cls] = (pos, tuple(steps))
-    return got
-
-
 def _lenient_fixed(code: str, body: str, width: int) -> str:
     """Repair known short fixed parts before slicing (sip2.md 1.8)."""
     if code == "99":
@@ -429,6 +513,96 @@ def _lenient_fixed(code: str, body: str, width: int) -> str:
         if len(head) == width - 1:      # node-sip2 sends a 2-digit print width: "990401.00|"
             return head[0] + "0" + head[1:] + body[len(head):]
     return body
+
+
+_SINGLE, _YES_NO, _LIST = 0, 1, 2
+_KIND_CODES = {"req": _SINGLE, "opt": _SINGLE, "yn": _YES_NO, "list": _LIST}
+
+
+def _parse_vars(rest: str, values: dict[str, Any], clean: bool, by_id: dict[str, tuple[str, int]]) -> None:
+    """The identified fields, by id in any order; unknown ids and duplicates go to ``extra``.
+    ``clean``: the text is ASCII without LF or '&', so values need no repair (the usual reply)."""
+    extra: list[tuple[str, str]] = []
+    lists: dict[str, list[str]] = {}
+    for chunk in rest.split(DELIMITER):
+        if not chunk:
+            continue                    # a trailing '|' after a fixed-only message (jsip2)
+        fid, value = chunk[:2], chunk[2:]
+        if not clean:
+            # LF is not displayable (and Koha's CR LF could leave one behind): shown as a space.
+            if "&" in value or "\n" in value:
+                value = unescape_value(value).replace("\n", " ")
+            value = _nfc(value)
+        try:
+            name, kind = by_id[fid]
+        except KeyError:
+            extra.append((fid, value))
+            continue
+        if kind == _LIST:
+            got = lists.get(name)
+            if got is None:
+                lists[name] = [value]
+            else:
+                got.append(value)
+        elif name in values:
+            extra.append((fid, value))  # duplicate of a single-valued field: keep the first
+        elif kind == _SINGLE:
+            values[name] = value
+        else:
+            yn = _YN.get(value.strip()[:1])
+            if yn is not None:
+                values[name] = yn
+            elif value:
+                # Neither Y nor N: kept as received (and a later Y/N for the same id still counts),
+                # so that re-encoding the record gives the same record back.
+                extra.append((fid, value))
+    for name, items in lists.items():
+        values[name] = tuple(items)
+    values["extra"] = tuple(extra)
+
+
+_DECODERS: dict[type, Callable[[str], Message]] = {}
+
+
+def _compile_decoder(cls: type) -> Callable[[str], Message]:
+    """Generate ``decode_<code>(text) -> record`` for one record type: the fixed part as one dict
+    display of slices (two variants: plain ASCII text needs no LF/NFC repair), then the identified
+    fields.  The frozen record is built without running __init__: every value already has its
+    field's type (tuples for repeatable fields), and this is the hot path of every reply."""
+    fx, vs, by_id = _specs(cls)
+    code, pos, clean, mixed = cls.code, 0, [], []
+    for s in fx:
+        sl = f"b[{pos}:{pos + s.width}]"
+        pos += s.width
+        if s.kind == "str":
+            c, m = sl, f"_str({sl})"
+        elif s.kind == "count":
+            c, m = f"int(x) if (x := {sl}).isdigit() else _cnt(x)", f"_cnt({sl})"
+        else:
+            c = m = {"yn": f"_YN.get({sl})", "date": f"_date({sl})",
+                     "01": f"_d01({sl}, {s.name!r}, {code!r})"}[s.kind]
+        clean.append(f"{s.name!r}: {c}")
+        mixed.append(f"{s.name!r}: {m}")
+    src = "\n".join([
+        f"def decode_{code}(text):",
+        "    b = text[2:]" + (f"\n    b = _lenient({code!r}, b, {pos})" if code == "99" else ""),
+        f"    if len(b) < {pos}:",
+        f"        raise FrameError(f'message {code} ({cls.__name__}): fixed part needs {pos} characters, "
+        "got {len(b)}')",
+        "    clean = text.isascii() and '\\n' not in text and '&' not in text",
+        f"    v = {{{', '.join(clean)}}} if clean else {{{', '.join(mixed)}}}",
+        f"    _vars(b[{pos}:], v, clean, BY_ID)",
+        "    r = _new(cls)",
+        "    d = r.__dict__",
+        "    d.update(DEFAULTS)",
+        "    d.update(v)",
+        "    return r"])
+    ns: dict[str, Any] = {"FrameError": FrameError, "_lenient": _lenient_fixed, "_str": _dec_str,
+                          "_cnt": _dec_count, "_YN": _YN, "_date": parse_sip_datetime, "_d01": _dec_01,
+                          "_vars": _parse_vars, "_new": object.__new__, "cls": cls,
+                          "DEFAULTS": _defaults(cls), "BY_ID": {f: (s.name, _KIND_CODES[s.kind]) for f, s in by_id.items()}}
+    exec(compile(src, f"<sip2 decoder {cls.__name__}>", "exec"), ns)  # noqa: S102 - our own field names
+    return ns[f"decode_{code}"]
 
 
 def parse_text(text: str) -> Message:
@@ -439,48 +613,10 @@ def parse_text(text: str) -> Message:
     cls = MESSAGES.get(code)
     if cls is None:
         raise FrameError(f"unknown SIP2 message code {code!r}")
-    by_id = _specs(cls)[2]
-    width, steps = _plan(cls)
-    body = _lenient_fixed(code, text[2:], width)
-    if len(body) < width:
-        raise FrameError(f"message {code} ({cls.__name__}): fixed part needs {width} characters, "
-                         f"got {len(body)}")
-    values: dict[str, Any] = {}
-    for name, start, end, dec in steps:
-        try:
-            values[name] = dec(body[start:end])
-        except ValueError:
-            raise FrameError(f"message {code}: field {name} must be 0 or 1, got {body[start:end]!r}") from None
-    lists: dict[str, list[str]] = {}
-    extra: list[tuple[str, str]] = []
-    for chunk in body[width:].split(DELIMITER):
-        if not chunk:
-            continue                    # a trailing '|' after a fixed-only message (jsip2)
-        # LF is not displayable (and Koha's CR LF could leave one behind): shown as a space.
-        value = chunk[2:]
-        if "&" in value or "\n" in value:
-            value = unescape_value(value).replace("\n", " ")
-        fid, value = chunk[:2], _nfc(value)
-        spec = by_id.get(fid)
-        if spec is None:
-            extra.append((fid, value))
-        elif spec.kind == "list":
-            lists.setdefault(spec.name, []).append(value)
-        elif spec.name in values:
-            extra.append((fid, value))  # duplicate of a single-valued field: keep the first
-        elif spec.kind == "yn":
-            values[spec.name] = _YN.get(value.strip()[:1])
-        else:
-            values[spec.name] = value
-    for name, items in lists.items():
-        values[name] = tuple(items)
-    values["extra"] = tuple(extra)
-    # Build the frozen record without running __init__: every value is already of its field's
-    # type (tuples for repeatable fields), and this is the hot path of every reply.
-    record = object.__new__(cls)
-    record.__dict__.update(_defaults(cls))
-    record.__dict__.update(values)
-    return record
+    dec = _DECODERS.get(cls)
+    if dec is None:
+        dec = _DECODERS[cls] = _compile_decoder(cls)
+    return dec(text)
 
 
 # The record types live in messages.py (one small frozen dataclass per message); importing it

@@ -211,7 +211,7 @@ class SipIls(Ils):
         log.warning("checkout of item %s: no reply (%s); resolving with Item Information", mask(item_id), lost)
         try:
             info = self.item_information(item_id)
-        except (OutcomeUnknown, ProtocolError) as exc:
+        except (OutcomeUnknown, IlsUnavailable, ProtocolError) as exc:  # the request *was* sent
             raise OutcomeUnknown(f"checkout of item {mask(item_id)}: no reply, and Item Information "
                                  f"failed too ({exc}); the outcome is unknown") from lost
         if info.circulation_status in CHARGED:
@@ -248,7 +248,7 @@ class SipIls(Ils):
             log.warning("renewal of item %s: no reply (%s); resolving with Item Information", mask(item_id), lost)
             try:
                 after = self.item_information(item_id)
-            except (OutcomeUnknown, ProtocolError) as exc:
+            except (OutcomeUnknown, IlsUnavailable, ProtocolError) as exc:  # the request *was* sent
                 raise OutcomeUnknown(f"renewal of item {mask(item_id)}: no reply, and Item Information "
                                      f"failed too ({exc})") from lost
             if after.circulation_status in CHARGED and after.due and after.due != before.due:
