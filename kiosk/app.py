@@ -1,0 +1,473 @@
+"""KioskApp: wiring only -- settings -> devices -> KioskService -> screens.
+
+Everything that decides anything lives in the circulation engine (``kiosk.circulation``); the
+drivers live in ``kiosk.hardware``; the screens only draw a :class:`SessionView`.  This module
+connects them:
+
+* hardware events (card tap, tags, scanner) go straight to service intents from the drivers'
+  own threads (every intent returns immediately);
+* the service's listener receives views on a worker thread and posts them through the one
+  thread->UI door (:mod:`kiosk.ui.door`), which hands the newest to :meth:`KioskApp.render` on
+  the main thread;
+* taps on screens call :meth:`KioskApp.intent`, which forwards to the service.
+
+Call :func:`kiosk.ui.kivyenv.prepare` before importing this module (Kivy reads its environment
+at import time).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+
+from kiosk.circulation.view import ENDED, IDENTIFYING, IDLE, OUT_OF_SERVICE, RECEIPT, SessionView
+from kiosk.privacy import mask
+from kiosk.ui.door import IntentQueue, LatestOnly, on_ui
+from kiosk.ui.i18n import tr
+from kiosk.ui.sounds import Sounds, cues_between
+from kiosk.ui.theme import Theme
+
+log = logging.getLogger(__name__)
+
+# Views are drawn at most this often (a burst of results becomes a few renders), and spinners
+# turn at SPIN_HZ: both keep the main thread free on a Pi (reference hardware-and-deployment.md §4.5).
+RENDER_INTERVAL_S = 0.1
+SPIN_HZ = 10
+
+# Intents the screens may send, and the service methods they become.
+INTENTS = ("start", "card_presented", "pin_entered", "item_seen", "item_removed", "renew", "renew_all",
+           "finish", "more_time", "touch", "cancel")
+
+
+def screen_for(view: SessionView, staff_active: bool = False) -> str:
+    """Which screen shows a view.  Patron screens follow the session; staff mode overrides."""
+    if staff_active:
+        return "staff"
+    if view.state == OUT_OF_SERVICE:
+        return "out_of_service"
+    if view.state == IDLE:
+        return "home"
+    if view.state == IDENTIFYING:
+        return "identify"
+    if view.state == RECEIPT:
+        return "receipt"
+    if view.state == ENDED:
+        return "goodbye"
+    return "account" if view.mode == "account" else "items"
+
+
+class KioskApp(App):
+    """The touchscreen kiosk.  Construct with settings; pass ``service_factory``/``devices`` to
+    substitute parts (tests use the real engine with simulated hardware and the demo ILS)."""
+
+    theme = ObjectProperty(None)
+    lang = StringProperty("en")
+    portrait = BooleanProperty(False)
+    spin_angle = NumericProperty(0)
+    warning_s = NumericProperty(-1)          # -1: no timeout warning showing
+    offline_text = StringProperty("")
+    library_name = StringProperty("")
+    logo = StringProperty("")
+    staff_active = BooleanProperty(False)
+    view = ObjectProperty(SessionView(), allownone=True)
+
+    def __init__(self, settings, *, devices=None, service_factory: Callable[[Callable], Any] | None = None,
+                 side_panel: Callable[[KioskApp], Any] | None = None, sounds: bool = True, **kw):
+        super().__init__(**kw)
+        self.settings = settings
+        self.devices = devices
+        self.service = None
+        self._service_factory = service_factory
+        self._side_panel = side_panel
+        self._owned: list[Any] = []          # things we opened and must close
+        self.sounds = Sounds(enabled=sounds)
+        self.title = settings.branding.library_name
+        self.lang = settings.kiosk.language
+        self._door: LatestOnly | None = None
+        self._intents: IntentQueue | None = None
+        self._scan_filter = None
+        self._spin_ev = None
+        self._tick_ev = None
+        self._staff_card: str | None = None
+        self.staff_mode = None               # kiosk.screens.staff_mode.StaffMode, once wired
+        self.watchdog = None
+        self.exit_code = 0                   # staff "restart" sets one (systemd restarts the unit)
+
+    # ------------------------------------------------------------------ building
+    def build(self):  # noqa: ANN201
+        from kiosk.ui import root as root_mod
+        from kiosk.ui import widgets  # noqa: F401  (kv rules)
+
+        b = self.settings.branding
+        self.theme = Theme(accent_hex=b.accent_colour)
+        self.theme.apply(b.theme)
+        self.library_name = b.library_name
+        self.logo = self._resolve_logo(b.logo)
+        root = root_mod.KioskRoot()
+        self.root_widget = root
+        self.screen("home")
+        root.ids.sm.current = "home"
+        root.ids.staff_corner.bind(on_hold=lambda *_a: self.enter_staff())
+
+        Window.bind(size=self._on_window_size, on_request_close=self._on_request_close,
+                    on_key_down=self._on_key_down, on_textinput=self._on_textinput)
+        Window.bind(on_touch_down=self._on_any_touch)
+        self._on_window_size(Window, Window.size)
+        # Show the home screen first; connect devices and the library system right after the
+        # first frame (a patron sees the kiosk sooner; nothing can be tapped before it anyway).
+        Window.bind(on_flip=self._after_first_frame)
+        if self._side_panel is not None:
+            from kivy.uix.boxlayout import BoxLayout
+
+            outer = BoxLayout(orientation="horizontal")
+            outer.add_widget(root)
+            outer.add_widget(self._side_panel(self))
+            return outer
+        return root
+
+    def _after_first_frame(self, *_a) -> None:
+        Window.unbind(on_flip=self._after_first_frame)
+        Clock.schedule_once(lambda _dt: self._wire(), 0)
+
+    def screen(self, name: str):  # noqa: ANN201 - a KioskScreen
+        """The screen called ``name``, built the first time it is needed (screens are lazy)."""
+        sm = self.root_widget.ids.sm
+        if not sm.has_screen(name):
+            from kiosk.screens import SCREEN_MODULES
+
+            if name not in SCREEN_MODULES:
+                raise KeyError(name)
+            module = __import__(f"kiosk.screens.{name}", fromlist=["_"])
+            cls = next(getattr(module, attr) for attr in dir(module)
+                       if attr.endswith("Screen") and attr != "KioskScreen")
+            sm.add_widget(cls())
+            if self.view is not None:
+                sm.get_screen(name).render(self.view)
+        return sm.get_screen(name)
+
+    @property
+    def is_ready(self) -> bool:
+        """True once devices and the service are wired (just after the first frame)."""
+        return self.service is not None
+
+    def _resolve_logo(self, logo: str) -> str:
+        if not logo:
+            return ""
+        path = Path(logo).expanduser()
+        if not path.is_absolute() and self.settings.source != "<defaults>":
+            path = Path(self.settings.source).resolve().parent / path
+        if not path.is_file():
+            log.warning("[branding] logo %s not found: showing the library name only", path)
+            return ""
+        return str(path)
+
+    def _wire(self) -> None:
+        """settings -> devices -> service; every device event becomes a service intent."""
+        from kiosk.hardware.scanner_filter import ScanFilter
+
+        self._door = LatestOnly(self.render, min_interval=RENDER_INTERVAL_S)
+        self._intents = IntentQueue()
+        if self.devices is None:
+            from kiosk.hardware import open_devices
+
+            self.devices = open_devices(self.settings)
+            self._owned.append(self.devices)
+        if self._service_factory is not None:
+            self.service = self._service_factory(self._door.post)
+        else:
+            self.service = self._build_service(self._door.post)
+        self._owned.insert(0, self.service)
+        self._owned.insert(0, self._intents)
+        d = self.devices
+        d.card_reader.when_card = self._card_tapped
+        d.tag_reader.when_tag_present = self.service.tag_seen
+        d.tag_reader.when_tag_removed = self.service.item_removed
+        d.scanner.when_scan = self._code_scanned
+        scanner = getattr(self.settings, "scanner", None)
+        self._scan_filter = ScanFilter(getattr(scanner, "pattern", None) or r"[0-9A-Za-z\-]{3,40}")
+        d.start()
+        self._tick_ev = Clock.schedule_interval(lambda _dt: self._intents.put(self.service.tick), 1.0)
+        self._intents.put(lambda: self._door.post(self.service.view()))
+        # Staff tools, the after-hours book drop and the appliance services (statistics, monitoring,
+        # alerts, gauges): kiosk/screens/staff_mode.py (docs/staff-mode.md).
+        from kiosk.screens.staff_mode import StaffMode
+
+        self.staff_mode = StaffMode(self)
+
+    def _build_service(self, listener):  # noqa: ANN001,ANN202
+        from kiosk.circulation import Journal, KioskService
+        from kiosk.sip2.ils import SipIls
+
+        ils = SipIls.from_settings(self.settings)
+        self._owned.append(ils)
+        data = self.settings.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        journal = Journal(data / "journal.sqlite3")
+        self._owned.append(journal)
+        return KioskService(self.settings, ils, journal, listener, security=self.devices.tag_reader)
+
+    # ------------------------------------------------------------------ device events (any thread)
+    def _card_tapped(self, card: str) -> None:
+        """A card on the reader: a staff card opens the staff PIN pad, anything else identifies."""
+        if self._is_staff_card(card):
+            log.info("staff card %s presented", mask(card))
+            on_ui(self.enter_staff, card)
+            return
+        log.info("card %s presented", mask(card))
+        self.service.card_presented(card)
+
+    def _code_scanned(self, code: str) -> None:
+        """A barcode: a card number while identifying, otherwise an item."""
+        view = self.service.view()
+        if view.state in (IDLE, IDENTIFYING) and not view.needs_pin:
+            self._card_tapped(code)
+        elif view.state not in (IDLE, IDENTIFYING, ENDED, OUT_OF_SERVICE):
+            self.service.item_seen(code, source="barcode")
+
+    def _is_staff_card(self, card: str) -> bool:
+        staff = getattr(self.settings, "staff", None)
+        if not getattr(staff, "card_hashes", None):
+            return False
+        try:
+            from kiosk.staff.auth import is_staff_card
+
+            return is_staff_card(staff, card)        # normalised like `kiosk staff hash-card`
+        except Exception:  # noqa: BLE001 - a broken staff config must not stop patrons
+            log.exception("staff card check failed")
+            return False
+
+    # ------------------------------------------------------------------ main-thread UI
+    def intent(self, name: str, *args: Any) -> None:
+        """A tap on a screen: queue it for the service (never waits on the main thread)."""
+        if name not in INTENTS:
+            raise ValueError(f"unknown intent {name!r}")
+        if self.service is None:
+            log.info("intent %s before the service is ready: ignored", name)
+            return
+        if name == "start":
+            self.staff_active = False
+        if name == "finish" and args and args[0] == "print" and self.view is not None:
+            self._print_receipt(self.view)
+        self._intents.put(getattr(self.service, name), *args)
+
+    def _check_printer(self) -> None:
+        """(intent thread) Ask the printer how it is; a real printer may take a moment to answer."""
+        try:
+            ok = bool(self.devices.printer.status().ok)
+        except Exception:  # noqa: BLE001 - no answer is as good as "not ok"
+            log.exception("printer status failed")
+            ok = False
+        on_ui(lambda: setattr(self.screen("receipt"), "printer_ok", ok))
+
+    def _print_receipt(self, view: SessionView) -> None:
+        """Print from the view the patron is looking at, on a worker thread (the printer is slow
+        and may fail; a failed receipt never holds up the session)."""
+        from datetime import datetime
+
+        from kiosk.hardware import Receipt
+        from kiosk.ui.present import receipt_lines
+
+        receipt = Receipt(library_name=self.settings.branding.library_name,
+                          lines=tuple(receipt_lines(view, self.lang)), date=datetime.now(),
+                          title=tr("Receipt", self.lang), footer=self.settings.receipt.footer)
+        printer = self.devices.printer
+
+        def work() -> None:
+            try:
+                printer.print_receipt(receipt)
+            except Exception:  # noqa: BLE001 - HardwareError or a driver bug: log, carry on
+                log.exception("receipt printing failed")
+
+        threading.Thread(target=work, name="receipt", daemon=True).start()
+
+    def render(self, view: SessionView) -> None:
+        """Draw one session view on every screen (patron data leaves all of them at once)."""
+        old = self.view
+        self.view = view
+        if view.state in (IDLE, OUT_OF_SERVICE) and view.patron is None and (
+                old is None or old.state not in (IDLE, OUT_OF_SERVICE)):
+            self._reset_patron_choices()
+        for cue in cues_between(old, view):
+            self.sounds.play(cue)
+        self.warning_s = view.warning_s if view.warning_s is not None else -1
+        self.offline_text = self._offline_text(view)
+        sm = self.root_widget.ids.sm
+        target = screen_for(view, self.staff_active)
+        if self.staff_mode is not None:               # an open staff page, or returns-only
+            target = self.staff_mode.screen_for(view, target)
+        self.screen(target)
+        if view.state == RECEIPT and (old is None or old.state != RECEIPT) and self._intents is not None:
+            self._intents.put(self._check_printer)      # offer "print" only if the printer can
+        for screen in sm.screens:
+            screen.render(view)
+        if sm.current != target:
+            sm.current = target
+        working = view.busy or any(i.state == "in_progress" for i in view.items)
+        if working and self._spin_ev is None:
+            self._spin_ev = Clock.schedule_interval(self._spin, 1 / SPIN_HZ)
+        elif not working and self._spin_ev is not None:
+            self._spin_ev.cancel()
+            self._spin_ev = None
+
+    def _spin(self, dt: float) -> None:
+        self.spin_angle = (self.spin_angle + 360 * dt) % 360
+
+    def _offline_text(self, view: SessionView) -> str:
+        if view.online and not view.offline_mode:
+            return ""
+        policy = self.settings.kiosk.offline_policy
+        if policy == "returns+checkouts":
+            return tr("The library system is offline. You can still borrow and return; your account is updated later.", self.lang)  # noqa: E501
+        if policy == "returns":
+            return tr("The library system is offline. Returns still work; borrowing is paused.", self.lang)
+        return tr("The library system is offline. Please use the desk.", self.lang)
+
+    def _reset_patron_choices(self) -> None:
+        """The next patron starts from the library's defaults, not the last patron's choices."""
+        self.lang = self.settings.kiosk.language
+        self.theme.apply(self.settings.branding.theme, large_text=False)
+        for screen in self.root_widget.ids.sm.screens:
+            screen.wipe()
+
+    def set_language(self, code: str) -> None:
+        self.lang = code
+        self._refresh_screens()
+
+    def toggle_contrast(self) -> None:
+        self.theme.apply("standard" if self.theme.name == "high_contrast" else "high_contrast")
+        self._refresh_screens()
+
+    def toggle_large_text(self) -> None:
+        self.theme.apply(self.theme.name, large_text=not self.theme.large_text)
+        self._refresh_screens()
+
+    def _refresh_screens(self) -> None:
+        """Re-render the current view (row texts and colours are computed, not bound)."""
+        if self.view is not None:
+            for screen in self.root_widget.ids.sm.screens:
+                screen.render(self.view)
+        if self.service is not None and self.view is not None and self.view.state != IDLE:
+            self._intents.put(self.service.touch)
+
+    def welcome_text(self, lang: str) -> str:
+        b = self.settings.branding
+        return b.welcome or tr("Welcome to {library}", lang, library=b.library_name)
+
+    # ------------------------------------------------------------------ staff entry
+    def enter_staff(self, card: str | None = None) -> None:
+        """Open the staff PIN pad -- only between patron sessions."""
+        if self.view is not None and self.view.state not in (IDLE, OUT_OF_SERVICE, ENDED):
+            return
+        self._staff_card = card
+        self.staff_active = True
+        self.screen("staff")
+        self.root_widget.ids.sm.current = "staff"
+
+    def staff_card_waiting(self) -> bool:
+        return self._staff_card is not None
+
+    def leave_staff(self) -> None:
+        self.staff_active = False
+        self._staff_card = None
+        if self.staff_mode is not None:
+            self.staff_mode.ended()
+        if self.view is not None:
+            self.render(self.view)
+
+    def check_staff_pin(self, pin: str | None, callback: Callable[[bool, str], None]) -> None:
+        """The staff-PIN hook: checked on a worker thread (scrypt is slow on purpose); the verdict
+        comes back on the main thread as ``callback(ok, reason)``."""
+        card = self._staff_card
+
+        def work() -> None:
+            try:
+                from kiosk.staff.auth import StaffAuthenticator
+
+                result = StaffAuthenticator.from_settings(self.settings).authenticate(card=card, pin=pin)
+                ok, reason = bool(result.ok), str(result.reason)
+            except Exception:  # noqa: BLE001
+                log.exception("staff PIN check failed")
+                ok, reason = False, "not_configured"
+            log.info("staff PIN check: %s", "accepted" if ok else reason)
+            on_ui(callback, ok, reason)
+
+        threading.Thread(target=work, name="staff-pin", daemon=True).start()
+
+    # ------------------------------------------------------------------ window & keyboard
+    def _on_window_size(self, _win, size) -> None:  # noqa: ANN001
+        self.portrait = size[1] > size[0]
+
+    def _on_request_close(self, *_a, **_kw) -> bool:
+        return not getattr(self, "_closing", False)     # only stop() closes the kiosk
+
+    def _on_any_touch(self, _win, _touch) -> None:  # noqa: ANN001
+        if self.service is not None and self.view is not None and self.view.state not in (IDLE, OUT_OF_SERVICE):
+            self._intents.put(self.service.touch)
+
+    def _on_key_down(self, _win, key, _scancode, _codepoint, _modifiers) -> bool:  # noqa: ANN001
+        """Enter/Tab end a keyboard-wedge scan; Esc, F1 and the like do nothing on a kiosk."""
+        if key in (13, 271, 9):
+            self._feed_scanner("\r")
+            return True
+        return key in (27, 282, 1073741882) or bool(_modifiers and "ctrl" in _modifiers)
+
+    def _on_textinput(self, _win, text: str) -> bool:
+        self._feed_scanner(text)
+        return True
+
+    def _feed_scanner(self, text: str) -> None:
+        if self._scan_filter is None:
+            return
+        for code, accepted in self._scan_filter.feed(text):
+            if accepted and self.service is not None:
+                self._intents.put(self._code_scanned, code)   # reads the service's view: off the main thread
+            else:
+                log.info("ignored scanner input %s (does not match the barcode pattern)", mask(code))
+
+    def open_settings(self, *largs) -> bool:  # noqa: ANN002 - F1 settings stay closed on a kiosk
+        return False
+
+    # ------------------------------------------------------------------ shutdown
+    def on_start(self) -> None:
+        """SIGTERM (systemd stop) and SIGINT end the kiosk cleanly; a patron cannot send them."""
+        import signal
+
+        def stop(signum, _frame) -> None:  # noqa: ANN001
+            log.info("signal %d: stopping", signum)
+            self._closing = True
+            Clock.schedule_once(lambda _dt: self.stop(), 0)
+
+        try:
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
+        except ValueError:        # not the main thread (embedded use): leave the defaults
+            pass
+        from kiosk.watchdog import start_watchdog
+
+        self.watchdog = start_watchdog(Clock.schedule_interval)   # READY=1, then WATCHDOG=1 pings
+
+    def on_stop(self) -> None:
+        self._closing = True
+        if self.watchdog is not None:
+            self.watchdog.stop()
+        if self.staff_mode is not None:     # before the service and journal it shares are closed
+            self.staff_mode.close()
+        for ev in (self._tick_ev, self._spin_ev):
+            if ev is not None:
+                ev.cancel()
+        for thing in self._owned:
+            try:
+                thing.close()
+            except Exception:  # noqa: BLE001
+                log.exception("closing %s failed", type(thing).__name__)
+        self._owned.clear()
+
+    use_kivy_settings = False

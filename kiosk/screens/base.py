@@ -1,0 +1,38 @@
+"""The common shape of a screen: ``render(view)`` and ``wipe()``, its kv file loaded by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kivy.app import App
+from kivy.lang import Builder
+from kivy.uix.screenmanager import Screen
+
+_loaded: set[str] = set()
+
+
+def load_kv(module_file: str) -> None:
+    """Load ``foo.kv`` next to ``foo.py`` once (the showcase/Electrum habit, style.md §4)."""
+    path = str(Path(module_file).with_suffix(".kv"))
+    if path not in _loaded:
+        Builder.load_file(path)
+        _loaded.add(path)
+
+
+class KioskScreen(Screen):
+    """Base for every patron screen.
+
+    ``render(view)`` is called on the main thread with every new session view (for every screen,
+    not only the visible one, so that patron data leaves *all* screens the moment a session ends).
+    ``wipe()`` clears anything the screen keeps itself (typed digits, an open dialog).
+    """
+
+    @property
+    def app(self):  # noqa: ANN201 - the running KioskApp
+        return App.get_running_app()
+
+    def render(self, view) -> None:  # noqa: ANN001
+        pass
+
+    def wipe(self) -> None:
+        pass

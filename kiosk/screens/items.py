@@ -1,0 +1,76 @@
+"""Items: the live list of a borrow or return session, one row per item the moment it is seen."""
+
+from __future__ import annotations
+
+from kivy.clock import Clock
+from kivy.properties import BooleanProperty, DictProperty, StringProperty
+
+from kiosk.screens.base import KioskScreen, load_kv
+from kiosk.ui.present import counts, first_name, item_rows
+
+
+class ItemsScreen(KioskScreen):
+    mode = StringProperty("borrow")
+    greeting_name = StringProperty("")
+    tally = DictProperty({"done": 0, "refused": 0, "needs_staff": 0, "working": 0})
+    has_items = BooleanProperty(False)
+    busy = BooleanProperty(False)
+    blocked_key = StringProperty("")
+    _last = None
+
+    def render(self, view) -> None:  # noqa: ANN001
+        if view.state not in ("identified", "working", "receipt"):
+            self.wipe()              # the session is over: nothing of it stays in the widgets
+            return
+        self._last = view
+        self.mode = view.mode or "borrow"
+        self.greeting_name = first_name(view.patron.name) if view.patron else ""
+        self.tally = counts(view.items)
+        self.has_items = bool(view.items)
+        self.busy = bool(view.busy) or self.tally["working"] > 0
+        patron = view.patron
+        self.blocked_key = ""
+        if patron is not None and self.mode == "borrow" and not patron.can_checkout:
+            self.blocked_key = (patron.block_keys[0] if patron.block_keys else "patron_blocked")
+        self.refresh()
+
+    def refresh(self, *_a) -> None:
+        view = self._last
+        rows = item_rows(view.items, self.app.lang, self.app.theme) if view is not None else []
+        rv = self.ids.rv
+        for row in rows:
+            row["height"] = self._row_height(row, rv.width)
+        if rv.data != rows:
+            rv.data = rows
+            Clock.schedule_once(self._show_newest, 0.15)
+
+    def _row_height(self, row: dict, width: float) -> float:
+        """Room for the title and the status sentence, estimated from their length (a row of a
+        RecycleView cannot measure itself; an average glyph is ~0.55 em wide in Roboto)."""
+        import math
+
+        from kivy.metrics import dp
+
+        theme = self.app.theme
+        text_w = max(100.0, width - dp(44) - dp(150))       # icon, paddings, badge
+        def lines(text: str, size: float, bold: bool) -> int:
+            per_line = max(8, int(text_w / (size * (0.6 if bold else 0.55))))
+            return max(1, math.ceil(len(text) / per_line))
+        body = lines(row["title"], theme.font_m, True) * theme.font_m * 1.25 \
+            + (lines(row["status"], theme.font_s, False) * theme.font_s * 1.25 if row["status"] else 0)
+        return max(dp(64), body + dp(22))
+
+    def _show_newest(self, _dt) -> None:  # noqa: ANN001
+        """Keep the newest item in sight once the list is taller than the screen."""
+        rv = self.ids.rv
+        if rv.children and rv.children[0].height > rv.height:
+            rv.scroll_y = 0
+
+    def wipe(self) -> None:
+        self._last = None
+        self.greeting_name = ""
+        self.ids.rv.data = []
+        self.has_items = False
+
+
+load_kv(__file__)

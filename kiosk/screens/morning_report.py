@@ -1,0 +1,121 @@
+"""The book drop's morning report for staff: every return of the night with its outcome, holds
+to shelve, transfers, items that need staff, and the slot's controls (bin emptied, reset a fault,
+returns-only now / back to the schedule).  Same data as ``kiosk report returns``."""
+
+from __future__ import annotations
+
+from kivy.metrics import dp
+from kivy.properties import BooleanProperty, StringProperty
+
+from kiosk.screens.base import load_kv
+from kiosk.screens.staff_base import StaffPage, TableRow, clear_and_fill
+from kiosk.ui.i18n import N_, tr
+
+OUTCOMES = {
+    "checked_in": N_("checked in"), "queued": N_("waiting for the library system"),
+    "journaled": N_("waiting for the library system"), "refused": N_("refused"),
+    "unreadable": N_("no readable tag"), "not_ours": N_("not our item"),
+    "duplicate": N_("read again (already returned)"), "reading": N_("being read"),
+}
+ROUTING = {"hold_here": N_("hold: shelve for pickup"), "hold_elsewhere": N_("hold at another branch: send"),
+           "transfer": N_("transfer: send home"), "other": N_("see the library system")}
+
+
+def _item(ln) -> str:  # noqa: ANN001
+    return ln.item_id or (f"({ln.uid})" if ln.uid else "\u2014")
+
+
+def _routing(ln, lang: str) -> str:  # noqa: ANN001
+    parts = [tr(ROUTING[ln.alert], lang)] if ln.alert in ROUTING else []
+    if ln.sort_bin:
+        parts.append(tr("bin {bin}", lang, bin=ln.sort_bin))
+    if ln.destination:
+        parts.append(tr("to {branch}", lang, branch=ln.destination))
+    return ", ".join(parts)
+
+
+class MorningReportScreen(StaffPage):
+    summary = StringProperty("")
+    status = StringProperty("")
+    returns_only = BooleanProperty(False)
+    overridden = BooleanProperty(False)
+    fault = BooleanProperty(False)
+    running = BooleanProperty(False)        # a book drop controller is running
+
+    def refresh(self) -> None:
+        drop = self.staff.bookdrop
+        self.running = drop is not None
+        if drop is not None:
+            self.show_drop(drop.view())
+        self.console.morning_report(self._loaded)
+
+    def show_drop(self, view) -> None:  # noqa: ANN001 - BookDropView
+        lang = self.app.lang
+        self.returns_only = bool(view.mode and view.mode.returns_only)
+        self.overridden = bool(view.mode and view.mode.reason == "staff")
+        self.fault = bool(view.fault)
+        cap = f"/{view.bin_capacity}" if view.bin_capacity else ""
+        bits = [tr("Returns only", lang) if self.returns_only else tr("Staffed", lang),
+                tr("bin {n}", lang, n=f"{view.bin_count}{cap}")]
+        if view.bin_full:
+            bits.append(tr("bin full", lang))
+        if view.fault:
+            bits.append(tr("fault: {why}", lang, why=view.fault))
+        if view.pending_sync:
+            bits.append(tr("{n} waiting to be sent", lang, n=view.pending_sync))
+        self.status = "  \u00b7  ".join(bits)
+
+    def _loaded(self, report) -> None:  # noqa: ANN001 - NightReport or None
+        lang = self.app.lang
+        rows = []
+        if report is None:
+            self.summary = tr("The book drop has not run on this kiosk yet.", lang)
+            clear_and_fill(self.ids.rows, rows)
+            return
+        c = report.counts
+        self.summary = tr("Since {since}: {drops} returns, {checked_in} checked in, {waiting} waiting, "
+                          "{failed} need staff", lang, since=report.since.replace("T", " ")[:16], drops=c["drops"],
+                          checked_in=c["checked_in"], waiting=c["waiting"], failed=len(report.failures))
+
+        def section(title: str, lines, cells, widths) -> None:  # noqa: ANN001
+            if not lines:
+                return
+            rows.append(TableRow([f"{title} ({len(lines)})"], [1.0], header=True, fill_role="background",
+                                 height=dp(32)))
+            for ln in lines:
+                rows.append(TableRow(cells(ln), widths, height=dp(36)))
+
+        section(tr("Holds to shelve", lang), report.holds,
+                lambda ln: [ln.dropped_at[11:16], _item(ln), ln.title, tr("bin {bin}", lang, bin=ln.sort_bin)
+                            if ln.sort_bin else ""], (0.1, 0.2, 0.5, 0.2))
+        section(tr("Transfers", lang), report.transfers,
+                lambda ln: [ln.dropped_at[11:16], _item(ln), ln.title, tr("to {branch}", lang, branch=ln.destination)],
+                (0.1, 0.2, 0.5, 0.2))
+        section(tr("Needs staff", lang), report.failures,
+                lambda ln: [ln.dropped_at[11:16], _item(ln), ln.title,
+                            tr(OUTCOMES.get(ln.outcome, ln.outcome), lang)], (0.1, 0.2, 0.4, 0.3))
+        section(tr("Waiting for the library system", lang), report.pending,
+                lambda ln: [ln.dropped_at[11:16], _item(ln), ln.title], (0.1, 0.2, 0.7))
+        section(tr("All returns", lang), report.returns,
+                lambda ln: [ln.dropped_at[11:16], _item(ln), ln.title, tr(OUTCOMES.get(ln.outcome, ln.outcome), lang),
+                            _routing(ln, lang)], (0.1, 0.18, 0.32, 0.18, 0.22))
+        if not report.returns:
+            rows.append(TableRow([tr("No returns since then.", lang)], [1.0], height=dp(36)))
+        clear_and_fill(self.ids.rows, rows)
+
+    def override(self) -> None:
+        self.staff.set_override(None if self.overridden else ("staffed" if self.returns_only else "returns"))
+        self.running = True
+
+    def bin_emptied(self) -> None:
+        self.staff.start_bookdrop().bin_emptied()
+
+    def reset_fault(self) -> None:
+        self.staff.start_bookdrop().reset_fault()
+
+    def wipe(self) -> None:
+        if "rows" in self.ids:
+            self.ids.rows.clear_widgets()
+
+
+load_kv(__file__)

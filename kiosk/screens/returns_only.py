@@ -1,0 +1,112 @@
+"""Returns only (after hours): the book drop's screen.  Nobody identifies; each item dropped in
+the slot gets its own answer (returned / not accepted), and a full bin or a fault says so.
+
+Renders :class:`kiosk.afterhours.bookdrop.BookDropView`; the one tap ("Return items") asks the
+controller to unlock the hatch.  Items stay on screen only briefly: the next person at the slot
+does not see what the previous one returned.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from kivy.clock import Clock
+from kivy.metrics import dp
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.widget import Widget
+
+from kiosk.screens.base import KioskScreen, load_kv
+from kiosk.ui.i18n import N_, tr
+from kiosk.ui.widgets import ItemRow
+
+SHOW_ITEMS_S = 60           # a returned item stays on screen this long
+ACCEPTED = ("journaled", "checked_in", "queued", "duplicate")
+MESSAGES = {
+    "staffed_mode": (N_("The library is open."), N_("Please use the screen to borrow and return.")),
+    "returns_only": (N_("Returns only."), N_("Touch \u201cReturn items\u201d, then put your items in the slot one by one.")),
+    "insert_item": (N_("The slot is open."), N_("Put your items in one by one.")),
+    "reading_item": (N_("Reading your item..."), ""),
+    "item_accepted": (N_("Thank you: item returned."), N_("You can put in the next item.")),
+    "item_accepted_offline": (N_("Thank you: item received."),
+                              N_("It will be checked in with today's date as soon as our system is back.")),
+    "item_refused": (N_("This item could not be checked in."), N_("Staff will look at it in the morning.")),
+    "item_unreadable": (N_("We could not read this item."), N_("Staff will check it in by hand; nothing else to do.")),
+    "item_not_ours": (N_("This item does not seem to belong to this library."), N_("Staff will look at it.")),
+    "bin_full": (N_("The return bin is full."), N_("Please come back when the library is open. Sorry!")),
+    "out_of_order": (N_("The return slot is out of order."), N_("Please come back when the library is open.")),
+    "library_closed_offline": (N_("Returns are not possible right now."),
+                               N_("Please come back when the library is open.")),
+}
+LINE_TEXT = {"refused": "item_refused", "unreadable": "item_unreadable", "not_ours": "item_not_ours"}
+
+
+def message_role(state: str) -> str:
+    return {"accepted": "ok", "refused": "fail", "bin_full": "warn", "fault": "warn",
+            "offline_closed": "warn"}.get(state, "accent")
+
+
+class ReturnsOnlyScreen(KioskScreen):
+    state = StringProperty("ready")
+    role = StringProperty("accent")        # the banner's colour role for the state
+    banner_icon = StringProperty("return")
+    message_key = StringProperty("returns_only")
+    seconds_left = NumericProperty(-1)
+    can_open = BooleanProperty(True)
+    has_items = BooleanProperty(False)
+    _view = None
+    _ev = None
+
+    def show_drop(self, view) -> None:  # noqa: ANN001 - BookDropView, on the main thread
+        self._view = view
+        self.state = view.state
+        self.role = message_role(view.state)
+        self.banner_icon = {"ok": "done", "fail": "refused", "warn": "needs_staff"}.get(self.role, "return")
+        self.message_key = view.message_key or "returns_only"
+        self.seconds_left = view.seconds_left if view.seconds_left is not None else -1
+        self.can_open = view.state in ("ready", "accepted", "refused")
+        self._draw()
+
+    def on_enter(self, *_a) -> None:
+        if self._ev is None:
+            self._ev = Clock.schedule_interval(lambda _dt: self._draw(), 5)
+
+    def on_leave(self, *_a) -> None:
+        if self._ev is not None:
+            self._ev.cancel()
+            self._ev = None
+
+    def message(self, lang: str, key: str | None = None) -> str:
+        happened, todo = MESSAGES.get(key or self.message_key, MESSAGES["returns_only"])
+        return f"{tr(happened, lang)} {tr(todo, lang) if todo else ''}".strip()
+
+    def _draw(self) -> None:
+        box = self.ids.lines
+        box.clear_widgets()
+        if self._view is None:
+            self.has_items = False
+            return
+        lang, theme, now = self.app.lang, self.app.theme, datetime.now()
+        lines = [ln for ln in self._view.items if (now - ln.dropped_at).total_seconds() < SHOW_ITEMS_S][:4]
+        for ln in lines:
+            if ln.state in ACCEPTED:
+                state, icon, badge, status = "done", "done", tr("Returned", lang), tr("Thank you.", lang)
+            elif ln.state == "reading":
+                state, icon, badge, status = "in_progress", "in_progress", "", tr("Reading your item...", lang)
+            else:
+                state, icon, badge = "refused", "refused", tr("Not accepted", lang)
+                happened, todo = MESSAGES[LINE_TEXT.get(ln.state, "item_refused")]
+                status = f"{tr(happened, lang)} {tr(todo, lang)}"
+            fill, ink = theme.status_colours(state)
+            title = ln.title or (tr("Item {id}", lang, id=ln.item_id) if ln.item_id else tr("Unknown item", lang))
+            box.add_widget(ItemRow(title=title, status=status, state=state, icon=icon, fill=fill, ink=ink,
+                                   badge=badge, size_hint_y=None, height=dp(72)))
+        box.add_widget(Widget())            # rows from the top
+        self.has_items = bool(lines)
+
+    def wipe(self) -> None:
+        if "lines" in self.ids:
+            self.ids.lines.clear_widgets()
+        self.has_items = False
+
+
+load_kv(__file__)

@@ -1,0 +1,104 @@
+"""Offline journal and staff queue: what waits to be sent, what needs a person; sync now,
+resolve with a note.  Card numbers are masked; no names are ever stored or shown."""
+
+from __future__ import annotations
+
+from kivy.metrics import dp
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
+from kiosk.screens.base import load_kv
+from kiosk.screens.staff_base import StaffPage, TableRow, clear_and_fill
+from kiosk.ui.i18n import N_, tr
+from kiosk.ui.texts import REASONS
+from kiosk.ui.widgets import KButton
+
+KINDS = {"checkout": N_("Loan"), "checkin": N_("Return"), "renew": N_("Renewal")}
+STAFF_REASONS = {
+    "unconfirmed_checkout": N_("Loan not confirmed: check the patron's account"),
+    "return_unconfirmed": N_("Return not confirmed: check the item in by hand"),
+    "renewal_unconfirmed": N_("Renewal not confirmed: check the due date"),
+}
+NOTES = (N_("Checked at the desk"), N_("Fixed in the library system"), N_("Item not found"))
+WIDTHS = (0.11, 0.1, 0.13, 0.15, 0.51)
+
+
+def reason_words(key: str | None, text: str, lang: str) -> str:
+    if key in STAFF_REASONS:
+        words = tr(STAFF_REASONS[key], lang)
+    elif key in REASONS:
+        words = tr(REASONS[key][0], lang)
+    else:
+        words = key or ""
+    return f"{words} ({text})" if text else words
+
+
+class StaffJournalScreen(StaffPage):
+    pending_n = NumericProperty(0)
+    staff_n = NumericProperty(0)
+    resolving = NumericProperty(0)       # journal id waiting for a note (0: none)
+    result = StringProperty("")
+    syncing = BooleanProperty(False)
+
+    def refresh(self) -> None:
+        self.resolving = 0
+        self.console.journal_listing(self._listed)
+
+    def _listed(self, listing) -> None:  # noqa: ANN001
+        lang = self.app.lang
+        self.pending_n, self.staff_n = len(listing.pending), len(listing.staff)
+        head = [tr("When", lang), tr("What", lang), tr("Item", lang), tr("Card", lang), tr("Problem", lang)]
+        rows = [TableRow(head, WIDTHS, header=True, fill_role="background", height=dp(30))]
+        for e in listing.staff:
+            row = BoxLayout(size_hint_y=None, height=dp(50), spacing=dp(6))
+            inner = TableRow([e.when[11:], tr(KINDS.get(e.kind, e.kind), lang), e.item_id, e.patron,
+                              reason_words(e.reason_key, e.reason_text, lang)], WIDTHS, fill_role="warn",
+                             height=dp(50))
+            row.add_widget(inner)
+            btn = KButton(text=tr("Resolve", lang), role="plain", size_key="font_s", size_hint_x=None,
+                          width=dp(120), fixed_height=dp(48))
+            btn.bind(on_release=lambda _b, i=e.id: setattr(self, "resolving", i))
+            row.add_widget(btn)
+            rows.append(row)
+        if not listing.staff:
+            rows.append(TableRow([tr("Nothing needs staff.", lang)], [1.0], height=dp(36)))
+        clear_and_fill(self.ids.staff_rows, rows)
+        prow = [TableRow(head[:4] + [tr("State", lang)], WIDTHS, header=True, fill_role="background",
+                         height=dp(30))]
+        for e in listing.pending:
+            prow.append(TableRow([e.when[11:], tr(KINDS.get(e.kind, e.kind), lang), e.item_id, e.patron,
+                                  e.state], WIDTHS, height=dp(36)))
+        if not listing.pending:
+            prow.append(TableRow([tr("Nothing is waiting to be sent.", lang)], [1.0], height=dp(36)))
+        clear_and_fill(self.ids.pending_rows, prow)
+
+    def notes(self) -> tuple[str, ...]:
+        return NOTES
+
+    def resolve(self, note: str) -> None:
+        txn, self.resolving = self.resolving, 0
+        self.console.resolve(txn, tr(note, self.app.lang), self._resolved)
+
+    def _resolved(self, result) -> None:  # noqa: ANN001
+        self.result = tr("Resolved.", self.app.lang) if result.ok else result.detail
+        self.console.journal_listing(self._listed)
+
+    def sync(self) -> None:
+        self.syncing = True
+        self.result = tr("Sending...", self.app.lang)
+        self.console.sync_now(self._synced)
+
+    def _synced(self, result) -> None:  # noqa: ANN001
+        self.syncing = False
+        self.result = result.detail
+        self.console.journal_listing(self._listed)
+
+    def wipe(self) -> None:
+        self.resolving = 0
+        self.result = ""
+        for name in ("staff_rows", "pending_rows"):
+            if name in self.ids:
+                self.ids[name].clear_widgets()
+
+
+load_kv(__file__)

@@ -1,0 +1,55 @@
+"""Set Kivy up for a kiosk *before* Kivy is imported: nothing in ~/.kivy, no argv, no escape.
+
+Kivy reads its environment and its config file at import time, so :func:`prepare` must run
+before the first ``import kivy``.  It makes the kiosk safe to leave in a lobby
+(reference hardware-and-deployment.md §6.1): KIVY_HOME inside the data dir, KIVY_NO_ARGS (no
+``-m inspector`` from the command line), no config file read or written, no file log (logs go
+to stderr, i.e. journald, through our privacy filter), Esc does not quit, no F1 settings.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def prepare(kivy_home: Path, *, headless: bool = False, width: int = 800, height: int = 480,
+            fullscreen: bool = False, touchscreen: bool = False) -> None:
+    """Environment and Config for the kiosk window.  Idempotent; must precede ``import kivy``."""
+    kivy_home.mkdir(parents=True, exist_ok=True)
+    os.environ["KIVY_HOME"] = str(kivy_home)
+    os.environ["KIVY_NO_ARGS"] = "1"
+    os.environ["KIVY_NO_CONFIG"] = "1"
+    os.environ["KIVY_NO_FILELOG"] = "1"
+    os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")     # Kivy logs through our handler
+    os.environ.setdefault("KIVY_WINDOW", "sdl2")          # else a missing GL exits 102 silently
+    # SDL turns SIGTERM/SIGINT into a window-close request, which the kiosk refuses: systemd
+    # could then never stop it.  The app installs its own handlers instead (KioskApp.on_start).
+    os.environ["SDL_NO_SIGNAL_HANDLERS"] = "1"
+    if headless:
+        # SDL's offscreen driver + Mesa renders real pixels without any X server (reference README).
+        os.environ["SDL_VIDEODRIVER"] = "offscreen"
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    if "kivy.config" in sys.modules:
+        from kivy.config import Config
+    else:
+        from kivy.config import Config  # first import: reads the env above
+    Config.set("kivy", "exit_on_escape", "0")
+    Config.set("kivy", "log_enable", "0")
+    Config.set("kivy", "keyboard_mode", "system")
+    Config.set("graphics", "width", str(width))
+    Config.set("graphics", "height", str(height))
+    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
+    Config.set("graphics", "resizable", "0" if fullscreen else "1")
+    Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
+    Config.set("graphics", "maxfps", "30")               # plenty for a kiosk; keeps a Pi cool (§4.5)
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+    if touchscreen:
+        # Official Pi touch display (reference hardware-and-deployment.md §4.3); one provider
+        # per device to avoid duplicate touches.
+        Config.remove_option("input", "mouse")
+        Config.set("input", "%(name)s", "probesysfs,provider=mtdev")
+    for module in ("inspector", "monitor", "keybinding", "screen", "console", "webdebugger"):
+        Config.remove_option("modules", module)

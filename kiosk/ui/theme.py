@@ -1,0 +1,74 @@
+"""The observable theme: the palette's roles as Kivy properties that kv rules bind to.
+
+See :mod:`kiosk.ui.palette` for the colours, the contrast rules and the type scale.
+"""
+
+from __future__ import annotations
+
+from kivy.event import EventDispatcher
+from kivy.metrics import dp, sp
+from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
+
+from kiosk.ui.palette import HIGH_CONTRAST, LARGE_TEXT_FACTOR, RGBA, STANDARD, TYPE_SCALE, Palette, branded
+
+
+class Theme(EventDispatcher):
+    """Observable design tokens.  kv binds to these; ``apply()`` swaps them all at once."""
+
+    name = StringProperty("standard")
+    large_text = BooleanProperty(False)
+    background = ColorProperty(STANDARD.background)
+    surface = ColorProperty(STANDARD.surface)
+    surface_alt = ColorProperty(STANDARD.surface_alt)
+    ink = ColorProperty(STANDARD.ink)
+    ink_muted = ColorProperty(STANDARD.ink_muted)
+    line = ColorProperty(STANDARD.line)
+    accent = ColorProperty(STANDARD.accent)
+    accent_ink = ColorProperty(STANDARD.accent_ink)
+    ok = ColorProperty(STANDARD.ok)
+    ok_ink = ColorProperty(STANDARD.ok_ink)
+    fail = ColorProperty(STANDARD.fail)
+    fail_ink = ColorProperty(STANDARD.fail_ink)
+    warn = ColorProperty(STANDARD.warn)
+    warn_ink = ColorProperty(STANDARD.warn_ink)
+    busy = ColorProperty(STANDARD.busy)
+    busy_ink = ColorProperty(STANDARD.busy_ink)
+    font_s = NumericProperty(16)
+    font_m = NumericProperty(20)
+    font_l = NumericProperty(26)
+    font_xl = NumericProperty(34)
+    font_xxl = NumericProperty(44)
+    pad = NumericProperty(dp(16))       # outer padding
+    gap = NumericProperty(dp(12))       # between siblings
+    radius = NumericProperty(dp(14))    # corner radius of buttons and cards
+    button_h = NumericProperty(dp(64))  # primary buttons: well above TOUCH_MIN
+
+    def __init__(self, accent_hex: str = "", **kw):
+        super().__init__(**kw)
+        self.accent_hex = accent_hex
+        self.apply("standard", large_text=False)
+
+    @property
+    def palette(self) -> Palette:
+        return branded(HIGH_CONTRAST if self.name == "high_contrast" else STANDARD, self.accent_hex)
+
+    def apply(self, name: str, large_text: bool | None = None) -> None:
+        """Switch to ``"standard"`` or ``"high_contrast"`` (and optionally large text)."""
+        self.name = name
+        if large_text is not None:
+            self.large_text = large_text
+        p = self.palette
+        for role in ("background", "surface", "surface_alt", "ink", "ink_muted", "line", "accent",
+                     "accent_ink", "ok", "ok_ink", "fail", "fail_ink", "warn", "warn_ink", "busy",
+                     "busy_ink"):
+            setattr(self, role, getattr(p, role))
+        factor = LARGE_TEXT_FACTOR if self.large_text else 1.0
+        for key, size in TYPE_SCALE.items():
+            setattr(self, key, sp(size * factor))
+
+    def status_colours(self, state: str) -> tuple[RGBA, RGBA]:
+        """(fill, ink) for an item line state; the icon and the words carry the meaning too."""
+        return {
+            "done": (self.ok, self.ok_ink), "refused": (self.fail, self.fail_ink),
+            "needs_staff": (self.warn, self.warn_ink), "in_progress": (self.busy, self.busy_ink),
+        }.get(state, (self.surface_alt, self.ink))

@@ -1,0 +1,185 @@
+"""The kiosk's building blocks; their look lives in ``widgets.kv`` and follows ``app.theme``.
+
+Every tappable widget is a :class:`KButton` (or built on it): at least ``TOUCH_MIN`` px in both
+directions, debounced (duplicate touch events are common on Pi touch panels, reference
+hardware-and-deployment.md §4.3), and it nudges the session's idle timer.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from kivy.app import App
+from kivy.lang import Builder
+from kivy.properties import (
+    BooleanProperty,
+    ColorProperty,
+    ListProperty,
+    NumericProperty,
+    StringProperty,
+)
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.label import Label
+
+from kiosk.ui.icons import Icon  # noqa: F401  (registered for kv)
+from kiosk.ui.palette import TOUCH_MIN
+
+DEBOUNCE_S = 0.35
+
+
+class FreshLabel(Label):
+    """A Label that draws changed text into a *new* texture instead of over the old one.
+
+    Writing into a texture the GPU may still be reading makes the driver wait for the frame in
+    flight (with Mesa's software rasterizer we measured 30-70 ms per changed label on 2 cores);
+    a fresh small texture costs nothing.  Used wherever text changes while a patron watches.
+    """
+
+    def texture_update(self, *largs) -> None:  # noqa: ANN002
+        core = getattr(self, "_label", None)
+        if core is not None:
+            core.texture = None
+        super().texture_update(*largs)
+
+
+class KLabel(FreshLabel):
+    """Body text: themed, wraps to its width, grows to fit its text."""
+
+    role = StringProperty("ink")        # "ink", "muted", or a fill role's ink ("accent_ink", ...)
+    size_key = StringProperty("font_m")
+    bold = BooleanProperty(False)
+
+
+class Pressable(ButtonBehavior, BoxLayout):
+    """Anything tappable: themed fill by ``role``, debounced release.  Subclasses add content."""
+
+    text = StringProperty("")
+    icon = StringProperty("")
+    role = StringProperty("plain")      # "accent", "plain", "ok", "warn", "fail", "ghost"
+    size_key = StringProperty("font_l")
+    fill = ColorProperty((1, 1, 1, 1))
+    ink = ColorProperty((0, 0, 0, 1))
+    outline = ColorProperty((0, 0, 0, 0))
+    selected = BooleanProperty(False)
+    icon_size = NumericProperty(0)
+    fixed_height = NumericProperty(0)   # 0: grow with the theme's button height and the text
+    _last_release = 0.0
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        app = App.get_running_app()
+        if app is not None and getattr(app, "theme", None) is not None:
+            app.theme.bind(name=self._recolour, accent=self._recolour)
+        self.bind(role=self._recolour, selected=self._recolour)
+        self._recolour()
+
+    def _recolour(self, *_a) -> None:
+        app = App.get_running_app()
+        theme = getattr(app, "theme", None)
+        if theme is None:
+            return
+        if self.role == "ghost":
+            self.fill, self.ink, self.outline = theme.surface, theme.ink, theme.line
+        elif self.role == "plain":
+            self.fill, self.ink, self.outline = theme.surface, theme.ink, theme.line
+            if self.selected:
+                self.fill, self.ink = theme.accent, theme.accent_ink
+        else:
+            self.fill = getattr(theme, self.role)
+            self.ink = getattr(theme, f"{self.role}_ink")
+            self.outline = (0, 0, 0, 0) if theme.name != "high_contrast" else theme.ink
+
+    def on_release(self) -> None:
+        pass
+
+    def dispatch(self, event_type, *args, **kwargs):  # noqa: ANN001,ANN201 - Kivy signature
+        if event_type == "on_release":
+            now = time.monotonic()
+            if now - self._last_release < DEBOUNCE_S:
+                return True
+            self._last_release = now
+        return super().dispatch(event_type, *args, **kwargs)
+
+
+class KButton(Pressable):
+    """A themed button with an optional icon left of its text."""
+
+
+class Tile(Pressable):
+    """A large home-screen choice: icon above a word, and a short hint below."""
+
+    hint = StringProperty("")
+
+
+class Card(BoxLayout):
+    """A surface panel with rounded corners."""
+
+    fill_role = StringProperty("surface")
+
+
+class Banner(BoxLayout):
+    """A full-width strip for offline / warning notices: icon + text, in a fill role."""
+
+    text = StringProperty("")
+    icon = StringProperty("offline")
+    role = StringProperty("warn")
+
+
+class Keypad(GridLayout):
+    """Digits, Clear and OK.  Emits ``on_key(key)`` with "0".."9", "back" or "ok"."""
+
+    ok_text = StringProperty("OK")
+    ok_enabled = BooleanProperty(True)
+    __events__ = ("on_key",)
+
+    def on_key(self, key: str) -> None:
+        pass
+
+
+class ItemRow(BoxLayout):
+    """One line of the items list (a RecycleView row: all state comes in through ``data``)."""
+
+    title = StringProperty("")
+    status = StringProperty("")
+    detail = StringProperty("")
+    state = StringProperty("seen")
+    icon = StringProperty("seen")
+    fill = ColorProperty((1, 1, 1, 1))
+    ink = ColorProperty((0, 0, 0, 1))
+    badge = StringProperty("")
+    item_id = StringProperty("")
+
+
+class LoanRow(BoxLayout):
+    """One loan on the account screen, with its Renew button."""
+
+    title = StringProperty("")
+    due = StringProperty("")
+    status = StringProperty("")
+    item_id = StringProperty("")
+    overdue = BooleanProperty(False)
+    can_renew = BooleanProperty(True)
+    icon = StringProperty("")
+
+
+class Dots(Label):
+    """Masked PIN / card entry shown as dots (never the digits of a PIN)."""
+
+    count = NumericProperty(0)
+    values = ListProperty([])
+
+
+def too_small(root, minimum: int = TOUCH_MIN) -> list[str]:
+    """Tappable widgets under ``root`` smaller than ``minimum`` px (for tests and the tour)."""
+    bad = []
+    for w in root.walk(restrict=True):
+        if isinstance(w, ButtonBehavior) and w.get_root_window() is not None and not w.disabled \
+                and w.opacity > 0 and (w.width < minimum or w.height < minimum):
+            bad.append(f"{type(w).__name__}({getattr(w, 'text', '')!r}) {w.width:.0f}x{w.height:.0f}")
+    return bad
+
+
+Builder.load_file(str(Path(__file__).with_name("widgets.kv")))

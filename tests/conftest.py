@@ -1,0 +1,121 @@
+"""Shared pytest setup.  Keep each helper's part small and labelled; do not rewrite others' parts."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+
+# -- privacy (issue 9): keep every log record of the run for tests/test_zz_privacy_logs.py ----------
+class RunLogCollector(logging.Handler):
+    """Collects (test id, logger, level, message) of every record emitted during the run."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[tuple[str, str, str, str]] = []
+        self.current_test = "<collection>"
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string must not break the run
+            text = f"{record.msg!r} % {record.args!r}"
+        if record.exc_info and record.exc_info[1] is not None:
+            text += f"\n{type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
+        self.records.append((self.current_test, record.name, record.levelname, text))
+
+
+RUN_LOG = RunLogCollector()
+
+
+@pytest.fixture(autouse=True)
+def _privacy_log_collector(request):
+    # Re-attached before every test: `kiosk.privacy.setup_logging()` (e.g. via kiosk.cli.main)
+    # replaces the root handlers.  DEBUG, because raw SIP2 frames are typically logged at debug.
+    root = logging.getLogger()
+    if RUN_LOG not in root.handlers:
+        root.addHandler(RUN_LOG)
+    if root.level > logging.DEBUG or root.level == logging.NOTSET:
+        root.setLevel(logging.DEBUG)
+    RUN_LOG.current_test = request.node.nodeid
+    yield
+
+
+# -- touchscreen GUI harness (issue 7) ---------------------------------------------------------------
+# GUI tests (marked ``gui``) drive the real KioskApp headless (SDL offscreen + Mesa) against the real
+# circulation engine, simulated hardware and the embedded demo library system.  Kivy does not cope
+# well with several Apps in one process, so every GUI test runs in its own Python process: the
+# parent re-runs just that test id with KIOSK_GUI_CHILD=1 and reports the child's verdict and output.
+# Tests get the app from the ``gui_kiosk`` factory fixture:
+#
+#     @pytest.mark.gui
+#     def test_something(gui_kiosk):
+#         with gui_kiosk({"kiosk.require_pin": True}, latency_ms=0) as k:
+#             k.driver.tap(k.driver.button("Borrow")); k.driver.type("2000000001")   # scanner
+import contextlib  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# Nothing in the test run may write ~/.kivy or read the command line (also for non-GUI imports).
+os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
+for _var in ("KIVY_NO_ARGS", "KIVY_NO_CONFIG", "KIVY_NO_FILELOG", "KIVY_NO_CONSOLELOG"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+
+GUI_CHILD = os.environ.get("KIOSK_GUI_CHILD") == "1"
+GUI_TEST_TIMEOUT_S = 120
+
+
+def pytest_pyfunc_call(pyfuncitem):
+    """In the parent process, run a ``gui`` test in a fresh interpreter instead of here."""
+    if GUI_CHILD or pyfuncitem.get_closest_marker("gui") is None:
+        return None
+    env = dict(os.environ, KIOSK_GUI_CHILD="1", SDL_VIDEODRIVER="offscreen", SDL_AUDIODRIVER="dummy",
+               KIVY_WINDOW="sdl2")
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly",
+           pyfuncitem.nodeid]
+    try:
+        proc = subprocess.run(cmd, cwd=str(pyfuncitem.config.rootpath), env=env, capture_output=True,
+                              text=True, timeout=GUI_TEST_TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"GUI test did not finish in {GUI_TEST_TIMEOUT_S}s\n{(exc.stdout or '')[-4000:]}")
+    if proc.returncode != 0:
+        pytest.fail(f"GUI test failed in its own process (exit {proc.returncode}):\n"
+                    f"{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}", pytrace=False)
+    return True
+
+
+@pytest.fixture
+def gui_kiosk(tmp_path):
+    """Factory: ``with gui_kiosk(overrides, latency_ms=0, size=(800, 480)) as kiosk:`` starts the
+    demo library system and the real app (config/demo.toml + overrides); stops both cleanly."""
+
+    @contextlib.contextmanager
+    def start(overrides: dict | None = None, *, latency_ms: int = 0, size: tuple[int, int] = (800, 480),
+              setup=None, goodbye_s: float = 1.0):
+        if not GUI_CHILD:
+            raise RuntimeError("gui_kiosk is only usable in tests marked @pytest.mark.gui")
+        from kiosk import config as config_mod
+        from kiosk.ui.harness import demo_ils, prepare_settings, running_app
+
+        settings = config_mod.load(Path(config_mod.CONFIG_DIR) / "demo.toml")
+        prepare_settings(settings, data_dir=tmp_path / "data", overrides={"kiosk.language": "en", **(overrides or {})})
+        with demo_ils(settings, latency_ms=latency_ms) as server:
+            if setup is not None:       # e.g. put a misbehaving network between kiosk and library
+                setup(settings, server)
+            with running_app(settings, width=size[0], height=size[1], server=server) as kiosk:
+                # The goodbye screen shows 5 s in production; tests need not sit through it.  (Not a
+                # setting of the engine, so it is adjusted on the session it built.)
+                import dataclasses
+
+                session = kiosk.app.service._session
+                session.config = dataclasses.replace(session.config, ended_display_s=goodbye_s)
+                yield kiosk
+
+    return start

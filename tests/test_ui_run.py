@@ -1,0 +1,39 @@
+"""``kiosk run`` as systemd starts it: comes up headless, keeps Kivy's files in the data dir, and
+stops cleanly on SIGTERM (a refused window-close must not make the service unstoppable)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def test_kiosk_run_starts_and_stops_on_sigterm(tmp_path):
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text('[kiosk]\nfullscreen = false\n[ils]\nport = 1\n[storage]\ndata_dir = "data"\n'
+                   '[hardware]\nsimulate = true\n')
+    home = tmp_path / "home"
+    home.mkdir()
+    env = dict(os.environ, SDL_VIDEODRIVER="offscreen", SDL_AUDIODRIVER="dummy", HOME=str(home))
+    for var in ("KIVY_HOME", "KIVY_NO_CONFIG", "KIVY_NO_ARGS", "DISPLAY", "WAYLAND_DISPLAY"):
+        env.pop(var, None)                         # the kiosk must set these up itself
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--log-level", "INFO", "run", "--config", str(cfg)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "data" / "journal.sqlite3").exists():   # wired after the first frame
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline, "the kiosk did not come up"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    assert "signal 15: stopping" in out
+    assert (tmp_path / "data" / "kivy").is_dir()
+    assert not (home / ".kivy").exists()           # nothing written to ~/.kivy
+    assert "Traceback" not in out
