@@ -5,7 +5,7 @@ from __future__ import annotations
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 
 from kiosk.screens.base import KioskScreen, load_kv
-from kiosk.ui.present import fines_text, first_name, loan_rows
+from kiosk.ui.present import fines_text, first_name, hold_titles, loan_rows
 
 
 class AccountScreen(KioskScreen):
@@ -24,7 +24,6 @@ class AccountScreen(KioskScreen):
             self.wipe()
             return
         self.greeting_name = first_name(patron.name)
-        self.holds = list(patron.holds_ready)
         self.loan_count = len(patron.loans) or patron.loan_count
         self.can_renew = patron.can_renew and bool(patron.loans)
         self.busy = bool(view.busy)
@@ -36,6 +35,7 @@ class AccountScreen(KioskScreen):
             return
         lang = self.app.lang
         self.fines = fines_text(view.patron, lang, self.app.settings.branding.currency)
+        self.holds = hold_titles(view.patron, lang)
         rows = loan_rows(view.patron, view.items, lang)
         if self.ids.rv.data != rows:
             self.ids.rv.data = rows

@@ -1,0 +1,223 @@
+"""Staff mode on the touchscreen, driven with synthetic touches (each test in its own process).
+
+Enter with the staff PIN, change a setting (written, validated, a bad value refused with its
+message), run the diagnostics, resolve a staff-queue entry, read the statistics, leave by idle
+timeout; and the PIN lock-out surviving an app restart.  Set KIOSK_STAFF_SHOTS=DIR to keep
+800x480 screenshots of every staff page.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import tomllib
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.gui
+PIN = "2468"
+SHOTS = os.environ.get("KIOSK_STAFF_SHOTS")
+
+
+def _shot(k, name: str) -> None:  # noqa: ANN001
+    """Screenshot (on request), and every page keeps its touch targets at least 44x44 px."""
+    from kiosk.ui.palette import TOUCH_MIN
+    from kiosk.ui.widgets import too_small
+
+    k.driver.pump(0.1)
+    assert not too_small(k.app.root_widget, TOUCH_MIN), (name, too_small(k.app.root_widget, TOUCH_MIN))
+    if SHOTS:
+        k.driver.screenshot(Path(SHOTS) / f"{name}.png")
+
+
+def _enter(k, pin: str = PIN) -> None:  # noqa: ANN001
+    """The staff entry (gesture or staff card) opens the PIN pad; the PIN is typed with taps."""
+    d, app = k.driver, k.app
+    app.enter_staff()
+    d.until_screen("staff")
+    for digit in pin:
+        d.tap(d.button(digit))
+    d.tap(d.button("OK"))
+    d.until(lambda: not app.screen("staff").checking, 10, "the PIN check")
+
+
+def _texts(k) -> str:  # noqa: ANN001
+    return "\n".join(k.driver.texts())
+
+
+def test_staff_tools_end_to_end(gui_kiosk):
+    from kiosk.circulation import journal as J
+    from kiosk.staff.auth import hash_secret
+    from kiosk.staff.stats import Stats
+
+    with gui_kiosk({"staff.pin_hash": hash_secret(PIN)}) as k:
+        d, app = k.driver, k.app
+        stats = Stats.for_settings(k.settings)
+        now = datetime.now()
+        for ok, kind in ((True, "checkout"), (True, "checkout"), (True, "checkout"), (True, "checkin"),
+                         (False, "checkout")):
+            stats.record_event(kind, ok, now, reason_key=None if ok else "on_hold_for_other")
+        journal = app.service.journal
+        conflict = journal.record_intent("checkout", "30000042", patron_id="23529000445172")
+        journal.record_outcome(conflict, J.STAFF, reason_key="unconfirmed_checkout")
+
+        _enter(k)
+        d.until_screen("staff_home")
+        d.until(lambda: app.screen("staff_home").staff_queue == 1, 10, "journal counts")
+        _shot(k, "staff-home")
+
+        # -- settings: a good change is written and taken over; a bad one is refused, file untouched
+        d.tap(d.button("Settings"))
+        d.until_screen("staff_settings")
+        page = app.screen("staff_settings")
+        console = app.staff_mode.console
+        d.tap(d.button("Test connection"))
+        d.until(lambda: page.connection.startswith("Connected"), 15, "the connection test")
+        d.tap(d.button("Kiosk"))
+        d.pump(0.1)                                     # the section is laid out
+        d.tap(d.button("Deutsch"))
+        d.tap(d.button("Receipt and look"))
+        d.pump(0.1)                                     # the section is laid out
+        d.tap(d.button("E-mail"))                       # receipt: print + no receipt left
+        d.tap(d.button("Save"))
+        d.until(lambda: page.message.startswith("Saved."), 10, "saved")
+        written = tomllib.loads(console.config_path.read_text())
+        assert written["kiosk"]["language"] == "de" and written["receipt"]["choices"] == ["print", "none"]
+        assert app.settings.kiosk.language == "de"
+        assert console.config_path.parent == k.settings.data_dir        # the demo never edits config/
+        _shot(k, "staff-settings")
+        before = console.config_path.read_text()
+        d.tap(d.button("Print"))
+        d.tap(d.button("No receipt"))                   # nothing left: not a valid receipt setting
+        d.pump(0.4)                                     # the same button again: after the debounce
+        d.tap(d.button("Save"))
+        d.until(lambda: page.message.startswith("Not saved"), 10, "refused")
+        assert "[receipt] choices" in page.message and page.message in _texts(k)
+        assert console.config_path.read_text() == before
+        _shot(k, "staff-settings-refused")
+        d.tap(d.button("Library system"))
+        d.pump(0.1)                                     # the section is laid out
+        d.tap(d.button(page.form["ils.port"]))          # the on-screen keyboard
+        assert page.editing == "ils.port", (page.section, page.editing)
+        d.pump(0.1)
+        while page.edit_text:
+            d.tap(d.button("Delete"))
+            d.pump(0.36)                                # a key repeats only after the debounce
+        for ch in "6012":                             # distinct keys: no debounce wait
+            d.tap(d.button(ch))
+        _shot(k, "staff-settings-keyboard")
+        d.tap(d.button("Done"))
+        assert page.form["ils.port"] == "6012"
+        d.tap(d.button("Staff home"))
+
+        # -- diagnostics: the doctor's checks on the open devices, live readings, test print
+        d.until_screen("staff_home")
+        d.tap(d.button("Diagnostics"))
+        d.until_screen("staff_diagnostics")
+        diag = app.screen("staff_diagnostics")
+        d.until(lambda: not diag.checking, 20, "the checks")
+        text = _texts(k)
+        for name in ("Card reader", "RFID pad", "Receipt printer", "Library system"):
+            assert name in text
+        assert "All 8 checks passed." in text, text
+        k.devices.card_reader.tap("23529000445172")
+        k.devices.tag_reader.place("30000077")
+        d.until(lambda: "**********5172" in diag.last_card and "30000077" in diag.tags, 10, "live readings")
+        assert "23529000445172" not in _texts(k)
+        assert app.service.view().state == "idle"       # the tapped card did not start a session
+        printed = len(k.devices.printer.receipts)
+        d.tap(d.button("Test print"))
+        d.until(lambda: len(k.devices.printer.receipts) == printed + 1, 10, "the test print")
+        _shot(k, "staff-diagnostics")
+        k.devices.tag_reader.clear()
+        d.tap(d.button("Staff home"))
+
+        # -- journal: the staff-queue entry (masked card), resolved with a note
+        d.tap(d.button("Journal"))
+        d.until_screen("staff_journal")
+        d.until(lambda: "30000042" in _texts(k), 10, "the staff queue")
+        text = _texts(k)
+        assert "**********5172" in text and "23529000445172" not in text
+        assert "Loan not confirmed" in text
+        _shot(k, "staff-journal")
+        d.tap(d.button("Resolve"))
+        d.tap(d.button("Checked at the desk"))
+        d.until(lambda: journal.get(conflict).state == J.RESOLVED, 10, "resolved")
+        assert journal.get(conflict).note == "Checked at the desk"
+        d.until(lambda: "Nothing needs staff." in _texts(k), 10, "the emptied queue")
+        d.tap(d.button("Staff home"))
+
+        # -- statistics: per day and per hour
+        d.tap(d.button("Statistics"))
+        d.until_screen("staff_stats")
+        stats_page = app.screen("staff_stats")
+        d.until(lambda: "3 loans" in stats_page.totals, 10, "statistics")
+        assert "1 returns" in stats_page.totals and "1 refused" in stats_page.totals
+        _shot(k, "staff-stats")
+        d.tap(d.button("Per hour"))
+        assert f"{now.hour:02d}:00" in _texts(k)
+        _shot(k, "staff-stats-hours")
+        d.tap(d.button("Staff home"))
+        d.tap(d.button("Night returns"))
+        d.until_screen("morning_report")
+        d.until(lambda: "not run" in app.screen("morning_report").summary, 10, "no book drop yet")
+        d.tap(d.button("Staff home"))
+
+        # -- leaving, and the idle logout
+        d.tap(d.button("Back to patron screens"))
+        d.until_screen("home")
+        assert not app.staff_mode.logged_in
+        app.settings.staff.idle_logout_s = 1
+        _enter(k)
+        d.until_screen("staff_home")
+        d.until_screen("home", 5)                       # nobody touched anything for 1 s
+        assert not app.staff_active and not app.staff_mode.logged_in
+
+
+RESTARTED_APP = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from kiosk import config
+    from kiosk.ui.harness import prepare_settings, running_app
+    settings = config.load(Path(config.CONFIG_DIR) / "demo.toml")
+    prepare_settings(settings, data_dir=Path(sys.argv[1]),
+                     overrides={"staff.pin_hash": sys.argv[2], "hardware.simulate": True, "ils.port": 9,
+                                "ils.timeout_s": 1.0})
+    with running_app(settings) as k:
+        k.app.enter_staff()
+        k.driver.until_screen("staff")
+        for digit in sys.argv[3]:
+            k.driver.tap(k.driver.button(digit))
+        k.driver.tap(k.driver.button("OK"))
+        staff = k.app.screen("staff")
+        k.driver.until(lambda: not staff.checking, 10)
+        print("RESULT", staff.authenticated, staff.message, k.driver.screen)
+""")
+
+
+def test_pin_lockout_after_five_wrong_pins_survives_a_restart(gui_kiosk):
+    from kiosk.staff.auth import hash_secret
+
+    pin_hash = hash_secret(PIN)
+    with gui_kiosk({"staff.pin_hash": pin_hash}) as k:
+        d, app = k.driver, k.app
+        staff = app.screen("staff")
+        for attempt in range(5):
+            _enter(k, "1111")
+            assert not staff.authenticated
+            assert staff.message == ("wrong" if attempt < 4 else "locked")
+        assert "Too many attempts. Try again later." in _texts(k)
+        _shot(k, "staff-locked")
+        _enter(k, PIN)                                   # the right PIN does not help while locked
+        assert not staff.authenticated and staff.message == "locked" and d.screen == "staff"
+        data_dir = k.settings.data_dir
+    env = dict(os.environ, SDL_VIDEODRIVER="offscreen", SDL_AUDIODRIVER="dummy", KIVY_WINDOW="sdl2")
+    env.pop("DISPLAY", None)
+    proc = subprocess.run([sys.executable, "-c", RESTARTED_APP, str(data_dir), pin_hash, PIN],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "RESULT False locked staff" in proc.stdout, proc.stdout[-2000:]
