@@ -35,6 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    from kiosk.config import check_secrets
+
+    # Refuse to start, before any window opens, on a secret other users can read (exit 1, with the
+    # chmod that fixes it): the same rule `kiosk staff check-secrets` applies.
+    check_secrets(settings)
     from kiosk.ui import kivyenv
 
     kivyenv.prepare(settings.data_dir / "kivy", fullscreen=settings.kiosk.fullscreen,
@@ -42,8 +47,9 @@ def _run(args: argparse.Namespace) -> int:
                     touchscreen=not settings.hardware.simulate)
     from kiosk.app import KioskApp
 
-    KioskApp(settings).run()
-    return 0
+    app = KioskApp(settings)
+    app.run()
+    return app.exit_code   # staff "restart" exits non-zero; systemd (Restart=always) starts us again
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -72,8 +78,9 @@ def _demo(args: argparse.Namespace) -> int:
             from kiosk.ui.simpanel import make_panel
 
             panel = make_panel(server.db.export(), devices, width=panel_w)
+        app = KioskApp(settings, devices=devices, side_panel=panel)
         try:
-            KioskApp(settings, devices=devices, side_panel=panel).run()
+            app.run()
         finally:
             devices.close()
-    return 0
+    return app.exit_code

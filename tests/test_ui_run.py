@@ -37,3 +37,17 @@ def test_kiosk_run_starts_and_stops_on_sigterm(tmp_path):
     assert (tmp_path / "data" / "kivy").is_dir()
     assert not (home / ".kivy").exists()           # nothing written to ~/.kivy
     assert "Traceback" not in out
+
+
+def test_kiosk_run_refuses_a_world_readable_secret_before_any_window(tmp_path):
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text('[kiosk]\nfullscreen = false\n[ils]\nport = 1\npassword = "s3cret"\n'
+                   '[storage]\ndata_dir = "data"\n[hardware]\nsimulate = true\n')
+    cfg.chmod(0o644)
+    env = dict(os.environ, SDL_VIDEODRIVER="offscreen", SDL_AUDIODRIVER="dummy")
+    r = subprocess.run([sys.executable, "-m", "kiosk", "run", "--config", str(cfg)], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r.stderr
+    assert str(cfg) in r.stderr and "chmod 600" in r.stderr
+    assert not (tmp_path / "data" / "kivy").exists()        # refused before Kivy was set up
+    cfg.chmod(0o600)
