@@ -13,17 +13,13 @@ library system may send (CY) is not stored.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
-from kiosk.errors import JournalError
+from kiosk.durable import DurableDb
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS drops (
@@ -100,55 +96,16 @@ def iso_local(ts: float) -> str:
     return datetime.fromtimestamp(ts).isoformat(timespec="seconds")
 
 
-class DropLog:
+class DropLog(DurableDb):
     """Thread-safe drop log (see the module docstring)."""
 
     _COLS = ("id, dropped_ts, dropped_at, uid, item_id, title, state, reason_key, reason_text, alert, "
              "sort_bin, destination, journal_id, parts, attempts, updated")
 
+    WHAT = "drop log"
+
     def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None,
-                                       timeout=30.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
-            raise JournalError(f"cannot open the drop log {self.path}: {exc}") from exc
-        self._lock = threading.RLock()
-
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise JournalError(f"drop log {self.path}: {exc}") from exc
-
-    def _query(self, sql: str, args: Iterable = ()) -> list[tuple]:
-        with self._lock:
-            try:
-                return self._db.execute(sql, tuple(args)).fetchall()
-            except sqlite3.Error as exc:
-                raise JournalError(f"drop log {self.path}: {exc}") from exc
-
-    def close(self) -> None:
-        with self._lock, contextlib.suppress(sqlite3.Error):
-            self._db.close()
-
-    def __enter__(self) -> DropLog:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(path, _SCHEMA)
 
     # -- writing -----------------------------------------------------------------------------------
 

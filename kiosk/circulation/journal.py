@@ -24,18 +24,17 @@ The offline card cache stores salted hashes of card numbers, never the numbers.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import secrets
-import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.durable import DurableDb
 from kiosk.errors import JournalError
 from kiosk.privacy import mask
 
@@ -145,24 +144,13 @@ def _owner_alive(pid: int | None, owner: str | None) -> bool:
     return True
 
 
-class Journal:
+class Journal(DurableDb):
     """Thread-safe (one connection behind a lock; SQLite commits are the durability points)."""
 
+    WHAT = "journal"
+
     def __init__(self, path: str | os.PathLike, *, recover: bool = True) -> None:
-        self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None,
-                                       timeout=30.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-            cols = {r[1] for r in self._db.execute("PRAGMA table_info(txn)")}
-            if "owner" not in cols:   # journals written before the owner column existed
-                self._db.execute("ALTER TABLE txn ADD COLUMN owner TEXT")
-        except (sqlite3.Error, OSError) as exc:
-            raise JournalError(f"cannot open the journal {self.path}: {exc}") from exc
-        self._lock = threading.RLock()
+        super().__init__(path, _SCHEMA)
         self.replay_lock = threading.RLock()   # one replay at a time per journal (kiosk.circulation.replay)
         self._pid = os.getpid()
         self._owner = owner_token()
@@ -171,27 +159,6 @@ class Journal:
             self.recover_crashed()
 
     # ---- plumbing ------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")   # synchronous=FULL: durable when this returns
-            except sqlite3.Error as exc:
-                raise JournalError(f"journal {self.path}: {exc}") from exc
-
-    def _query(self, sql: str, args: Iterable = ()) -> list[tuple]:
-        with self._lock:
-            try:
-                return self._db.execute(sql, tuple(args)).fetchall()
-            except sqlite3.Error as exc:
-                raise JournalError(f"journal {self.path}: {exc}") from exc
-
     def _meta(self, key: str) -> str | None:
         rows = self._query("SELECT value FROM meta WHERE key=?", (key,))
         return rows[0][0] if rows else None
@@ -201,15 +168,6 @@ class Journal:
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
         return value
 
-    def close(self) -> None:
-        with self._lock, contextlib.suppress(sqlite3.Error):
-            self._db.close()
-
-    def __enter__(self) -> Journal:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # ---- transactions --------------------------------------------------------------------
     def record_intent(self, kind: str, item_id: str, *, patron_id: str | None = None,

@@ -1,0 +1,74 @@
+"""A durable SQLite store: the one way the kiosk writes what it must never lose.
+
+WAL mode with ``synchronous=FULL`` means a ``COMMIT`` returns only once the write-ahead log is on
+disk (fsync), so a power cut or ``kill -9`` after it cannot undo it.  One connection behind a
+re-entrant lock keeps writers in order across worker threads; ``BEGIN IMMEDIATE`` takes the write
+lock up front so two processes on the same file never deadlock half-way through a transaction.
+The offline journal and the book drop's log are both built on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from kiosk.errors import JournalError
+
+
+class DurableDb:
+    """Base for a thread-safe store in one SQLite file.
+
+    Subclasses set ``WHAT`` (how errors name the file, e.g. "journal") and pass their schema;
+    they use :meth:`_tx` for changes (durable when the ``with`` block ends) and :meth:`_query`
+    for reads.  Every SQLite or OS error surfaces as :class:`JournalError`.
+    """
+
+    WHAT = "store"
+
+    def __init__(self, path: str | os.PathLike, schema: str) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None,
+                                       timeout=30.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(schema)
+        except (sqlite3.Error, OSError) as exc:
+            raise JournalError(f"cannot open the {self.WHAT} {self.path}: {exc}") from exc
+        self._lock = threading.RLock()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")   # synchronous=FULL: durable when this returns
+            except sqlite3.Error as exc:
+                raise JournalError(f"{self.WHAT} {self.path}: {exc}") from exc
+
+    def _query(self, sql: str, args: Iterable = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, tuple(args)).fetchall()
+            except sqlite3.Error as exc:
+                raise JournalError(f"{self.WHAT} {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self._db.close()
+
+    def __enter__(self):  # noqa: ANN204 - returns the subclass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
