@@ -25,20 +25,20 @@ import json
 import logging
 import os
 import queue
-import smtplib
 import socket
-import ssl
 import stat
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.errors import ConfigError
 from kiosk.monitoring import Metrics, metrics
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 log = logging.getLogger(__name__)
 
@@ -165,24 +165,37 @@ class EmailChannel:
         self.sender = section.email_from or f"kiosk@{socket.gethostname()}"
 
     def send(self, alert: Alert) -> None:
+        from email.message import EmailMessage
+
         msg = EmailMessage()
         msg["Subject"] = f"[{alert.kiosk}] {alert.subject}"
         msg["From"] = self.sender
         msg["To"] = ", ".join(self.s.email_to)
         msg["Date"] = time.strftime("%a, %d %b %Y %H:%M:%S %z", time.localtime(alert.time))
         msg.set_content(alert.text + "\n")
-        t = self.s.timeout_s
-        if self.s.smtp_security == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.s.smtp_host, self.s.smtp_port, timeout=t,
-                                                  context=ssl.create_default_context())
-        else:
-            smtp = smtplib.SMTP(self.s.smtp_host, self.s.smtp_port, timeout=t)
-        with smtp:
-            if self.s.smtp_security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
-            if self.s.smtp_user:
-                smtp.login(self.s.smtp_user, self.password)
-            smtp.send_message(msg)
+        smtp_send(msg, self.s, self.password)
+
+
+def smtp_send(msg: EmailMessage, smtp_settings: Any, password: str = "") -> None:
+    """Deliver ``msg`` with the SMTP server of ``smtp_settings`` (``smtp_host``, ``smtp_port``,
+    ``smtp_security``, ``smtp_user``, ``timeout_s``; the [alerts] section has them).  Raises on any
+    failure; callers run it on a worker thread.  smtplib/ssl are imported here, not at module load,
+    because the config cross-check imports this module before the kiosk's first frame."""
+    import smtplib
+    import ssl
+
+    s, t = smtp_settings, smtp_settings.timeout_s
+    if s.smtp_security == "ssl":
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=t,
+                                              context=ssl.create_default_context())
+    else:
+        smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=t)
+    with smtp:
+        if s.smtp_security == "starttls":
+            smtp.starttls(context=ssl.create_default_context())
+        if s.smtp_user:
+            smtp.login(s.smtp_user, password)
+        smtp.send_message(msg)
 
 
 class WebhookChannel:

@@ -36,6 +36,20 @@ COMMAND_MODULES = (
     "kiosk.staff.cli",          # staff tools (pin hashing, ...)
 )
 
+# Which module registers each top-level command, so ``kiosk run`` imports only kiosk.app_cli and
+# not every layer's command module (the SIP2 codec tables alone take ~70 ms to import, and
+# ``kiosk run`` is on the path to the kiosk's first frame).  A command missing here still works:
+# the parser is then built from every module.  tests/test_cli_dispatch.py keeps this map honest.
+COMMAND_OWNERS = {
+    "run": "kiosk.app_cli", "demo": "kiosk.app_cli",
+    "sip2": "kiosk.sip2.cli",
+    "demo-ils": "kiosk.demo_ils.cli",
+    "checkout": "kiosk.circulation.cli", "return": "kiosk.circulation.cli", "journal": "kiosk.circulation.cli",
+    "tag": "kiosk.hardware.cli", "doctor": "kiosk.hardware.cli",
+    "report": "kiosk.afterhours.cli",
+    "staff": "kiosk.staff.cli",
+}
+
 
 def add_config_args(parser: argparse.ArgumentParser, required: bool = False,
                     default: str | None = None) -> None:
@@ -57,7 +71,23 @@ def _config_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The top-level command in ``argv`` (skipping ``--log-level X`` and other global options)."""
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--log-level":
+            i += 2
+            continue
+        if a.startswith("-"):
+            return None         # --help, --version, --log-level=X ...: build the whole parser
+        return a
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``kiosk`` parser; ``only``: register just the module owning that command."""
     parser = argparse.ArgumentParser(prog="kiosk", description="Self-service library kiosk.")
     parser.add_argument("--version", action="version", version=f"libkiosk {__version__}")
     parser.add_argument("--log-level", default=os.environ.get("KIOSK_LOG_LEVEL", "WARNING"),
@@ -71,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[], dest="overrides")
     check.set_defaults(func=_config_check)
 
-    for name in COMMAND_MODULES:
+    modules = (COMMAND_OWNERS[only],) if only in COMMAND_OWNERS else COMMAND_MODULES
+    for name in modules:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -85,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from kiosk.privacy import setup_logging
 
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=_command_of(argv))
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
     try:

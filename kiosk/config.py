@@ -309,6 +309,17 @@ class ReceiptSection:
     choices: list = opt(["print", "email", "none"], "receipt options offered to the patron, in this order "
                         "(any of print, email, none)")
     footer: str = opt("", "extra line printed at the bottom of a receipt (opening hours, web site)")
+    email_from: str = opt("", "sender address of e-mailed receipts, e.g. \"Library <noreply@library.example>\" "
+                          "(empty: [alerts] email_from, else kiosk@<host name>)")
+    smtp_host: str = opt("", "SMTP server for e-mailed receipts (empty: the [alerts] SMTP server, port, "
+                         "security and login are used; with neither, e-mail is not offered)")
+    smtp_port: int = opt(587, "SMTP port for receipts (587 STARTTLS, 465 SSL, 25 none)")
+    smtp_security: str = opt("starttls", "encryption of the receipts' SMTP connection",
+                             choices=("starttls", "ssl", "none"))
+    smtp_user: str = opt("", "SMTP login user for receipts (empty: no login)")
+    smtp_password_file: str = opt("", "file holding the receipts' SMTP password (must not be readable by others)")
+    email_timeout_s: float = opt(10.0, "seconds before sending a receipt e-mail is given up (the patron "
+                                 "is then offered a printed receipt)")
 
 
 @dataclass

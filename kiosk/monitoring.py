@@ -27,6 +27,7 @@ sampler for gauges owned by other layers (journal queue length, library system u
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -35,7 +36,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from kiosk import __version__
@@ -221,38 +221,45 @@ def config_errors(sections: dict[str, Any], source: str) -> list[str]:
     return []
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+@functools.cache
+def _http_classes() -> tuple[type, type, type]:
+    """(handler, IPv4 server, IPv6 server), built on first use: http.server (and the e-mail package
+    it pulls in) costs tens of milliseconds at import, which the kiosk should not pay before its
+    first frame (the config cross-check imports this module)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server API)
-        path = self.path.split("?", 1)[0]
-        if path == "/metrics":
-            body, ctype, code = self.server.registry.exposition().encode(), "text/plain; version=0.0.4", 200
-        elif path == "/health":
-            report = self.server.health_fn()
-            code = 200 if report["status"] == "ok" else 503
-            body, ctype = json.dumps(report, indent=1).encode(), "application/json"
-        else:
-            body, ctype, code = b"not found: try /metrics or /health\n", "text/plain", 404
-        self.send_response(code)
-        self.send_header("Content-Type", ctype + "; charset=utf-8" if "charset" not in ctype else ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
+    class _Handler(BaseHTTPRequestHandler):
+        server: Any
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server signature
-        log.debug("monitoring %s: " + format, self.client_address[0], *args)
+        def do_GET(self) -> None:  # noqa: N802 (http.server API)
+            path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                body, ctype, code = self.server.registry.exposition().encode(), "text/plain; version=0.0.4", 200
+            elif path == "/health":
+                report = self.server.health_fn()
+                code = 200 if report["status"] == "ok" else 503
+                body, ctype = json.dumps(report, indent=1).encode(), "application/json"
+            else:
+                body, ctype, code = b"not found: try /metrics or /health\n", "text/plain", 404
+            self.send_response(code)
+            self.send_header("Content-Type", ctype + "; charset=utf-8" if "charset" not in ctype else ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
 
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server signature
+            log.debug("monitoring %s: " + format, self.client_address[0], *args)
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    registry: Metrics
-    health_fn: Callable[[], dict]
+    class _Server(ThreadingHTTPServer):
+        daemon_threads = True
+        registry: Metrics
+        health_fn: Callable[[], dict]
 
+    class _Server6(_Server):
+        address_family = socket.AF_INET6
 
-class _Server6(_Server):
-    address_family = socket.AF_INET6
+    return _Handler, _Server, _Server6
 
 
 class MonitoringServer:
@@ -260,8 +267,9 @@ class MonitoringServer:
 
     def __init__(self, host: str, port: int, registry: Metrics = metrics,
                  health_fn: Callable[[], dict] | None = None) -> None:
-        server_cls = _Server6 if ":" in host else _Server
-        self._httpd = server_cls((host, port), _Handler)
+        handler, server4, server6 = _http_classes()
+        server_cls = server6 if ":" in host else server4
+        self._httpd = server_cls((host, port), handler)
         self._httpd.registry = registry
         self._httpd.health_fn = health_fn or (lambda: health(registry))
         self.host, self.port = host, self._httpd.server_address[1]

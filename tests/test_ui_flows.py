@@ -112,6 +112,17 @@ def test_account_renew_one_loan(gui_kiosk):
         screen = app.screen("account")
         assert len(screen.ids.rv.data) == len(patron["loans"])
         items = {i["barcode"]: i for i in lib["items"]}
+        # SIP2 64 lists item ids only: titles and due dates arrive by Item Information, live
+        d.until(lambda: app.view.patron is not None and app.view.patron.details_pending == 0
+                and all(not r["title"].startswith("Item ") for r in screen.ids.rv.data), 15, "loan titles")
+        d.pump(0.2)
+        for r in screen.ids.rv.data:
+            assert r["title"] == short_title(items[r["item_id"]]["title"])
+            assert r["due"].startswith("Overdue since " if r["overdue"] else "Due back "), r
+            assert re.search(r"\d{4}$", r["due"]), r["due"]              # a real date, Babel-formatted
+        waiting = [items[h["barcode"]]["title"] for h in patron["holds"] if h["status"] == "waiting"]
+        assert waiting and all(short_title(t) in screen.holds for t in waiting)
+        assert any(short_title(waiting[0]) in t for t in d.texts())
         renewable = next(r for r in screen.ids.rv.data if r["can_renew"] and not items[r["item_id"]]["holds"]
                          and items[r["item_id"]]["renewals"] < items[r["item_id"]]["renewals_max"])
         before = k.server.db.loan_of_item(renewable["item_id"])
@@ -123,6 +134,10 @@ def test_account_renew_one_loan(gui_kiosk):
         row = next(r for r in screen.ids.rv.data if r["item_id"] == renewable["item_id"])
         assert row["status"] == "Renewed" and not row["can_renew"]
         assert after.due_at > before.due_at and after.renewals == before.renewals + 1
+        from kiosk.ui.i18n import format_date
+
+        assert row["due"] == "Due back " + format_date(after.due_at, "en")     # the new due date shows
+        assert any(format_date(after.due_at, "en") in t for t in d.texts())
 
 
 def test_return_with_hold_alert(gui_kiosk):

@@ -32,7 +32,10 @@ offline_mode, message_key, message_text, busy, needs_pin, receipt, session_id, v
 pending_sync)``; ``ItemLine(item_id, title, state, action, due_date, due, reason_key, reason_text,
 journaled, alert, sort_bin, destination, parts_in_item, parts_present, security_ok, journal_id,
 source)``; ``PatronSummary(name, loans, loan_count, overdue_count, holds_ready, holds_count,
-fine_amount, currency, can_checkout, can_renew, block_keys, screen_message, offline, masked_id)``.
+fine_amount, currency, can_checkout, can_renew, block_keys, screen_message, offline, masked_id,
+holds_ready_items, details_pending, email)``.  In an "account" session the loans and ready holds are
+looked up with Item Information (``kiosk.circulation.account``) and stream into ``patron`` as they
+arrive (``details_pending`` counts down); loans are ordered overdue first, then by due date.
 States, item states and modes are string constants in ``kiosk.circulation.view``.
 
 Reason keys (``ItemLine.reason_key`` / ``SessionView.message_key``) and their plain-English fallback

@@ -15,7 +15,6 @@ import threading
 from datetime import datetime
 
 from kiosk.circulation import view as v
-from kiosk.circulation.journal import Journal
 from kiosk.circulation.view import ItemLine, SessionView
 
 EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE = 0, 2, 3
@@ -74,6 +73,7 @@ def _emit(obj) -> None:
 
 
 def _open(args):
+    from kiosk.circulation.journal import Journal  # here, not at the top: `kiosk run` builds this parser
     from kiosk.cli import settings_from_args
     from kiosk.sip2.ils import SipIls
 
@@ -151,6 +151,7 @@ def _return(args) -> int:
 
 
 def _journal(args) -> int:
+    from kiosk.circulation.journal import Journal
     from kiosk.cli import settings_from_args
 
     if args.action in ("list", "export", "resolve", "prune"):

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from kiosk.errors import IlsUnavailable, OutcomeUnknown
+from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
 from kiosk.ils.base import (
     CheckinResult,
     CheckoutResult,
@@ -35,6 +35,7 @@ class MemPatron:
     pin: str = "1234"
     blocks: tuple[str, ...] = ()
     can_checkout: bool = True
+    email: str = ""
 
 
 @dataclass
@@ -74,6 +75,8 @@ class MemoryIls(Ils):
         self.drop_before: set[str] = set()
         self.sticky = False
         self.report_borrower = True       # False: like standard SIP2, Item Information hides who has it
+        self.ids_only = False             # True: like SIP2 64, loans and holds are item ids only
+        self.item_info_fails: set[str] = set()   # item ids whose Item Information raises ProtocolError
         self.lie_unavailable: set[str] = set()   # do the work, then claim nothing was sent (a bad client)
         self.log: list[Txn] = []          # every transaction that HAPPENED
         self.calls: list[tuple] = []      # every request received (also dropped ones)
@@ -121,15 +124,17 @@ class MemoryIls(Ils):
             p = self.patrons.get(patron_id)
             if p is None:
                 return Patron(patron_id=patron_id, valid=False, screen_message="Invalid cardnumber")
-            loans = tuple(Loan(item_id=i.barcode, title=i.title, due_date=i.due,
+            brief = self.ids_only
+            loans = tuple(Loan(item_id=i.barcode) if brief else
+                          Loan(item_id=i.barcode, title=i.title, due_date=i.due,
                                due=i.due.date().isoformat() if i.due else "")
                           for i in self.items.values() if i.borrower == patron_id)
-            holds = tuple(Hold(item_id=i.barcode, title=i.title, available=i.borrower is None)
+            holds = tuple(Hold(item_id=i.barcode, title="" if brief else i.title, available=i.borrower is None)
                           for i in self.items.values() if i.hold_for == patron_id)
             return Patron(patron_id=patron_id, name=p.name, valid=True,
                           pin_ok=None if pin is None else pin == p.pin, blocks=p.blocks,
                           can_checkout=p.can_checkout and not p.blocks, can_renew=True, loans=loans,
-                          holds=holds, screen_message="Patron blocked" if p.blocks else "")
+                          holds=holds, screen_message="Patron blocked" if p.blocks else "", email=p.email)
 
     def checkout(self, patron_id: str, item_id: str, *, pin: str | None = None, no_block: bool = False,
                  transaction_date: datetime | None = None, nb_due_date: datetime | None = None,
@@ -214,13 +219,15 @@ class MemoryIls(Ils):
 
     def item_information(self, item_id: str) -> ItemInfo:
         self._enter("item_information", item_id, droppable=False)
+        if item_id in self.item_info_fails:
+            raise ProtocolError(f"item_information {item_id}: unreadable reply")
         with self._lock:
             item = self.items.get(item_id)
             if item is None:
                 return ItemInfo(item_id=item_id, known=False, circulation_status="01")
             status = "04" if item.borrower else ("08" if item.hold_for else "03")
             return ItemInfo(item_id=item_id, title=item.title, circulation_status=status,
-                            due_date=item.due, patron_id=(item.borrower or "") if self.report_borrower else "")
+                            due_date=item.due, due=item.due.date().isoformat() if item.due else "", patron_id=(item.borrower or "") if self.report_borrower else "")
 
     def end_patron_session(self, patron_id: str) -> None:
         if self.down:

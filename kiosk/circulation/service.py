@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
@@ -20,7 +21,7 @@ from typing import Protocol
 from kiosk.circulation import view as v
 from kiosk.circulation.journal import Journal
 from kiosk.circulation.replay import SyncReport
-from kiosk.circulation.session import EndPatron, Identify, Session, SessionConfig, Transact
+from kiosk.circulation.session import EndPatron, Identify, LookUpItems, Session, SessionConfig, Transact
 from kiosk.circulation.transact import Circulator, OfflinePolicy, Outcome
 from kiosk.circulation.view import SessionView
 from kiosk.errors import IlsUnavailable, JournalError, OutcomeUnknown, ProtocolError
@@ -69,6 +70,9 @@ class KioskService:
         self._probing = False
         self.protocol_errors = 0   # replies that could not be understood (the CLI exits 2)
         self._pool = ThreadPoolExecutor(max_workers=max(1, settings.ils.pool_size), thread_name_prefix="circ")
+        # Account lookups (Item Information per loan) run at most this many at once, leaving one
+        # connection free for the renewal the patron may tap meanwhile.
+        self.lookup_parallel = max(1, settings.ils.pool_size - 1)
         self._notify_q: queue.Queue = queue.Queue()
         self._delivered = -1
         self._notifier = threading.Thread(target=self._notify_loop, name="circ-notify", daemon=True)
@@ -211,6 +215,8 @@ class KioskService:
             self._submit_fn(self._transact, effect)
         elif isinstance(effect, EndPatron):
             self._submit_fn(self._end_patron, effect)
+        elif isinstance(effect, LookUpItems):
+            self._look_up(effect)
         else:  # pragma: no cover - a new effect type without a handler is a programming error
             raise TypeError(f"unknown effect {effect!r}")
 
@@ -395,6 +401,42 @@ class KioskService:
                 log.warning("tag %s: security bit still wrong after %d attempts", mask(uid), SECURITY_ATTEMPTS)
                 return False
         return True
+
+    def _look_up(self, e: LookUpItems) -> None:
+        """Item Information for every listed loan/hold, ``lookup_parallel`` at a time on the pool;
+        each answer goes into the session as it arrives (the account screen fills in live)."""
+        todo = deque(e.item_ids)
+        guard = threading.Lock()
+        gone = threading.Event()     # the library system is unreachable: stop asking
+
+        def next_id() -> str | None:
+            with guard:
+                return todo.popleft() if todo and not gone.is_set() else None
+
+        def worker() -> None:
+            while (item_id := next_id()) is not None:
+                with self._lock:
+                    gone_patron = self._session.session_id != e.session_id or self._session.patron is None
+                if gone_patron:
+                    return               # the patron has gone: nothing to fill in
+                info = None
+                try:
+                    info = self.ils.item_information(item_id)
+                except (IlsUnavailable, OutcomeUnknown) as exc:
+                    log.info("item %s: no details (%s); stopping account lookups", mask(item_id), exc)
+                    gone.set()
+                except Exception as exc:   # noqa: BLE001 - a failed lookup keeps the barcode shown
+                    log.info("item %s: no details (%s)", mask(item_id), exc)
+                self._apply(lambda s, now, i=item_id, inf=info: s.item_details(e.session_id, i, inf, now))
+            if gone.is_set():              # the rest stay as they are (barcode), but not "pending"
+                with guard:
+                    rest = list(todo)
+                    todo.clear()
+                for item_id in rest:
+                    self._apply(lambda s, now, i=item_id: s.item_details(e.session_id, i, None, now))
+
+        for _ in range(min(len(todo), self.lookup_parallel)):
+            self._submit_fn(worker)
 
     def _end_patron(self, e: EndPatron) -> None:
         try:

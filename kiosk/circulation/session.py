@@ -25,9 +25,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kiosk.circulation import account
 from kiosk.circulation import view as v
 from kiosk.circulation.reasons import checkout_refusal_key, patron_block_keys
-from kiosk.circulation.view import ItemLine, LoanLine, PatronSummary, SessionView
+from kiosk.circulation.view import HoldLine, ItemLine, LoanLine, PatronSummary, SessionView
 from kiosk.ils.base import Patron
 from kiosk.privacy import mask
 
@@ -55,7 +56,15 @@ class EndPatron:
     patron_id: str
 
 
-Effect = Identify | Transact | EndPatron
+@dataclass(frozen=True)
+class LookUpItems:
+    """Fetch title and due date (Item Information) of these loans/holds for the account screen."""
+
+    session_id: int
+    item_ids: tuple[str, ...]
+
+
+Effect = Identify | Transact | EndPatron | LookUpItems
 
 
 @dataclass(frozen=True)
@@ -86,18 +95,22 @@ class _Item:
         return tuple(u for _, u in sorted(self.parts.items()) if u)
 
 
-def summarize(patron: Patron, *, offline: bool = False) -> PatronSummary:
-    """What may be shown of a patron: counts, titles, dates and fines, never the card number."""
+def summarize(patron: Patron, *, offline: bool = False, pending: int = 0) -> PatronSummary:
+    """What may be shown of a patron: counts, titles, dates and fines, never the card number.
+    Loans overdue first, then by due date (:func:`kiosk.circulation.account.loan_order`)."""
     loans = tuple(LoanLine(item_id=lo.item_id, title=lo.title, due_date=lo.due_date, due=lo.due,
-                           overdue=lo.overdue or lo.item_id in patron.overdue_items) for lo in patron.loans)
-    ready = tuple(h.title or h.item_id for h in patron.holds if h.available)
+                           overdue=lo.overdue or lo.item_id in patron.overdue_items)
+                  for lo in account.loan_order(patron.loans, patron.overdue_items))
+    ready_holds = account.ready_holds(patron.holds)
+    ready = tuple(h.title or h.item_id for h in ready_holds)
     return PatronSummary(
         name=patron.name, loans=loans, loan_count=len(loans),
         overdue_count=max(len(patron.overdue_items), sum(1 for lo in loans if lo.overdue)),
         holds_ready=ready, holds_count=len(patron.holds), fine_amount=patron.fine_amount,
         currency=patron.currency, can_checkout=patron.can_checkout, can_renew=patron.can_renew,
         block_keys=patron_block_keys(patron), screen_message=patron.screen_message, offline=offline,
-        masked_id=mask(patron.patron_id))
+        masked_id=mask(patron.patron_id), details_pending=pending, email=patron.email,
+        holds_ready_items=tuple(HoldLine(h.item_id, h.title, h.pickup_location) for h in ready_holds))
 
 
 class Session:
@@ -117,6 +130,7 @@ class Session:
         self.early: list[tuple] = []          # items placed during the goodbye screen
         self.patron: Patron | None = None
         self.summary: PatronSummary | None = None
+        self.details_pending: set[str] = set()   # account items whose title/due date is being looked up
         self.patron_id: str | None = None     # the card being identified / identified
         self.pin: str | None = None
         self.message_key: str | None = None
@@ -145,6 +159,7 @@ class Session:
         self.session_id += 1
         self.mode = mode
         self.patron = self.summary = None
+        self.details_pending = set()
         self.patron_id = self.pin = None
         self.message_key, self.message_text = None, ""
         self.receipt, self.finish_requested, self.needs_pin = None, False, False
@@ -267,12 +282,35 @@ class Session:
             self._changed()
             return []
         self.patron = patron
-        self.summary = summarize(patron, offline=offline)
+        self.details_pending = set()
+        lookups: list[Effect] = []
+        if self.mode == v.ACCOUNT and not offline:
+            ids = account.needs_details(patron)
+            if ids:
+                self.details_pending = set(ids)
+                lookups.append(LookUpItems(self.session_id, ids))
+        self.summary = summarize(patron, offline=offline, pending=len(self.details_pending))
         self.state = v.IDENTIFIED
         self.message_key = None if patron.can_checkout or self.mode != v.BORROW else checkout_refusal_key(patron)
         self.message_text = patron.screen_message
         self._changed()
-        return self._dispatch()
+        return lookups + self._dispatch()
+
+    def item_details(self, session_id: int, item_id: str, info, now: float) -> list[Effect]:
+        """The answer to one :class:`LookUpItems` lookup (``info`` an ItemInfo, None when it failed):
+        the title and due date go into the patron's account as they arrive."""
+        if session_id != self.session_id or self.patron is None:
+            return []
+        self.details_pending.discard(item_id)
+        if info is not None:
+            self.patron = account.with_item_info(self.patron, info, datetime.fromtimestamp(now))
+        self._resummarize()
+        return []
+
+    def _resummarize(self) -> None:
+        if self.patron is not None and self.summary is not None:
+            self.summary = summarize(self.patron, offline=self.summary.offline, pending=len(self.details_pending))
+        self._changed()
 
     def item_seen(self, item_id: str, now: float, *, parts_in_item: int = 1, part_number: int = 1,
                   uid: str | None = None, source: str = "rfid") -> list[Effect]:
@@ -424,8 +462,19 @@ class Session:
         self._set_line(item, **line_changes)
         if self.state in self.ACTIVE:
             self._activity(now)
-        self._changed()
-        return self._maybe_end(now)
+        effects: list[Effect] = []
+        line = item.line
+        if line.action == v.RENEW and line.state == v.DONE and self.patron is not None:
+            # The new due date shows at once; Item Information then confirms it from the library.
+            self.patron = account.with_renewal(self.patron, item_id, due_date=line.due_date, due=line.due,
+                                               title=line.title)
+            if self.mode == v.ACCOUNT and not (self.summary and self.summary.offline):
+                self.details_pending.add(item_id)
+                effects.append(LookUpItems(self.session_id, (item_id,)))
+            self._resummarize()
+        else:
+            self._changed()
+        return effects + self._maybe_end(now)
 
     def set_connectivity(self, online: bool, *, offline_mode: bool, out_of_service: bool) -> None:
         """The shell tells the machine whether the library system answers and what policy applies."""
@@ -500,6 +549,7 @@ class Session:
         self.identifying_busy = False
         # Privacy: patron data leaves the screen at session end.
         self.patron = self.summary = None
+        self.details_pending = set()
         self.patron_id = self.pin = None
         self._changed()
         return effects

@@ -51,6 +51,15 @@ class LoanLine:
 
 
 @dataclass(frozen=True)
+class HoldLine:
+    """One hold waiting on the hold shelf (account screen); ``title`` empty until looked up."""
+
+    item_id: str
+    title: str = ""
+    pickup_location: str = ""
+
+
+@dataclass(frozen=True)
 class PatronSummary:
     """What the screens may show about the identified patron (never the card number)."""
 
@@ -68,6 +77,9 @@ class PatronSummary:
     screen_message: str = ""            # the library system's own message (AF)
     offline: bool = False               # identified from the local card cache / without the library system
     masked_id: str = ""                 # e.g. "******1234" for receipts and logs
+    holds_ready_items: tuple[HoldLine, ...] = ()   # the ready holds with their item ids (same order)
+    details_pending: int = 0            # loans/holds whose title or due date is still being looked up
+    email: str = ""                     # where an e-mailed receipt goes (empty: e-mail is not offered)
 
 
 @dataclass(frozen=True)

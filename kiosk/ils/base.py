@@ -61,6 +61,7 @@ class Patron:
     screen_message: str = ""
     print_line: str = ""
     raw: dict = field(default_factory=dict, compare=False, repr=False)
+    email: str = ""                  # e-mail address on the account (SIP2 64 BE), for e-mailed receipts
 
 
 @dataclass(frozen=True)

@@ -17,21 +17,14 @@ import argparse
 import json
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from kiosk.errors import ConfigError, IlsUnavailable, OutcomeUnknown, ProtocolError
-from kiosk.sip2.client import Sip2Client
-from kiosk.sip2.codec import (
-    CheckinRequest,
-    CheckoutRequest,
-    EndPatronSessionRequest,
-    ItemInformationRequest,
-    LoginRequest,
-    Message,
-    PatronInformationRequest,
-    RenewAllRequest,
-    RenewRequest,
-    ScStatusRequest,
-)
+
+if TYPE_CHECKING:   # the codec and client are imported by the handler: `kiosk --help` and
+    # `kiosk run` build this parser and should not pay for the SIP2 message tables.
+    from kiosk.sip2.client import Sip2Client
+    from kiosk.sip2.codec import Message
 
 EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE = 0, 2, 3
 CHARSETS = ("utf-8", "cp850", "latin-1")
@@ -76,6 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _client_from_args(args: argparse.Namespace) -> Sip2Client:
     from kiosk.cli import settings_from_args
+    from kiosk.sip2.client import Sip2Client
 
     settings = settings_from_args(args)
     ils = settings.ils
@@ -98,6 +92,18 @@ def _client_from_args(args: argparse.Namespace) -> Sip2Client:
 
 
 def _request_for(args: argparse.Namespace, c: Sip2Client) -> Message:
+    from kiosk.sip2.codec import (
+        CheckinRequest,
+        CheckoutRequest,
+        EndPatronSessionRequest,
+        ItemInformationRequest,
+        LoginRequest,
+        PatronInformationRequest,
+        RenewAllRequest,
+        RenewRequest,
+        ScStatusRequest,
+    )
+
     now = datetime.now().replace(microsecond=0)
     ao, cmd = c.institution, args.sip2_command
     if cmd == "status":

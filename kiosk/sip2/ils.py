@@ -156,7 +156,8 @@ class SipIls(Ils):
             can_renew=bool(valid) and pin_ok is not False and "renewal privileges denied" not in blocks,
             fine_amount=r.fee_amount or "", currency=r.currency_type or "", loans=loans,
             overdue_items=tuple(overdue), holds=tuple(Hold(item_id=h, available=True) for h in holds),
-            screen_message=r.screen_message, print_line=r.print_line, raw=r.to_dict())
+            screen_message=r.screen_message, print_line=r.print_line, raw=r.to_dict(),
+            email=(r.email_address or "").strip())
 
     def end_patron_session(self, patron_id: str) -> None:
         self.pool.request(EndPatronSessionRequest(transaction_date=self._now(), institution_id=self.institution,

@@ -105,11 +105,21 @@ def loan_rows(patron, items, lang: str) -> list[dict]:  # noqa: ANN001
             elif renewal.state in ("refused", "needs_staff"):
                 status, icon = reason(renewal.reason_key, lang)[0], "refused"
                 can_renew = False
-        due_label = (tr("Overdue since {date}", lang, date=due) if overdue else tr("Due {date}", lang, date=due)) \
-            if due else ""
+        due_label = (tr("Overdue since {date}", lang, date=due) if overdue
+                     else tr("Due back {date}", lang, date=due)) if due else ""
         rows.append({"item_id": loan.item_id, "title": short_title(loan.title) or tr("Item {barcode}", lang, barcode=loan.item_id), "due": due_label,
                      "status": status, "overdue": overdue, "can_renew": can_renew, "icon": icon})
     return rows
+
+
+def hold_titles(patron, lang: str) -> list[str]:  # noqa: ANN001 - PatronSummary
+    """Ready holds by title; "Item <barcode>" while (or if) the title could not be looked up."""
+    if patron is None:
+        return []
+    lines = getattr(patron, "holds_ready_items", ()) or ()
+    if lines:
+        return [short_title(h.title) or tr("Item {barcode}", lang, barcode=h.item_id) for h in lines]
+    return [short_title(t) for t in patron.holds_ready]
 
 
 def fines_text(patron, lang: str, default_currency: str = "") -> str:  # noqa: ANN001

@@ -44,6 +44,20 @@ REASONS: dict[str, tuple[str, str]] = {
     "offline_returns_only": (N_("Only returns are possible right now."), N_("Please borrow later or at the desk.")),
     "out_of_service": (N_("This kiosk is out of service."), N_("Please use the desk.")),
     "wrong_mode": (N_("This kiosk only takes returns right now."), N_("Please borrow at the desk.")),
+    "finish_first": (N_("A session is already open on this kiosk."),
+                     N_("Please finish it first, then show the other card.")),
+    "offline_card_unknown": (N_("We cannot check this card while the library system is offline."),
+                             N_("Please borrow at the desk.")),
+    "timed_out": (N_("Your session has ended because nothing happened for a while."),
+                  N_("You can start again at any time.")),
+    "cancelled": (N_("Your session was cancelled."), N_("You can start again at any time.")),
+    # Staff-queue reasons (journal conflicts): shown to staff in the journal pages, not to patrons.
+    "unconfirmed_checkout": (N_("A checkout was recorded by the library system, but the patron was not told."),
+                             N_("Check the item and the patron's account.")),
+    "return_unconfirmed": (N_("A return was not confirmed; the item may still be on loan."),
+                           N_("Find the item and check it in at the desk.")),
+    "renewal_unconfirmed": (N_("A renewal got no answer from the library system."),
+                            N_("Check the loan's due date in the library system.")),
 }
 GENERIC = (N_("Something went wrong."), N_("Please ask at the desk."))
 
