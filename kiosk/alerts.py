@@ -49,6 +49,7 @@ SUBJECTS = {
     "printer_paper_out": "receipt printer out of paper",
     "queue_waiting": "transactions waiting for the library system",
     "afterhours_failure": "problem at the after-hours return",
+    "afterhours_report": "night returns: the morning report",
     "staff_lockout": "staff login locked after wrong PINs",
     "test": "test alert",
 }

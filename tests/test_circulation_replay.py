@@ -235,3 +235,16 @@ def test_a_return_never_overtakes_the_items_journaled_checkout(world):
     Replayer(ils, journal).sync()
     assert [(t.kind, t.item_id) for t in ils.log] == [("checkout", "B15"), ("checkin", "B15")]
     assert ils.items["B15"].borrower is None
+
+
+def test_a_complete_sync_stamps_the_last_sync_metric(tmp_path):
+    """/metrics and the 'queue waiting' alert read this gauge: it must move on a successful sync."""
+    from kiosk.circulation.journal import Journal
+    from kiosk.circulation.memory_ils import MemoryIls
+    from kiosk.circulation.replay import Replayer
+    from kiosk.monitoring import metrics
+
+    metrics.set("last_sync_timestamp_seconds", 0.0)
+    with Journal(tmp_path / "j.sqlite3") as journal:
+        Replayer(MemoryIls(), journal).sync()
+    assert metrics.get("last_sync_timestamp_seconds") > 0

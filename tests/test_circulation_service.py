@@ -306,3 +306,22 @@ def test_timeout_is_driven_by_tick_with_an_injected_clock(env):
     svc.wait_idle(5)
     assert svc.view().state == v.ENDED and svc.view().patron is None
     assert ("patron_information", CARD) in ils.calls
+
+
+def test_every_finished_item_is_counted_for_staff_statistics(env, tmp_path):
+    from datetime import date
+
+    from kiosk.staff import stats
+
+    store = stats.Stats(tmp_path / "stats.sqlite3")
+    stats.install(store)
+    try:
+        svc, *_ = env()
+        svc.card_presented(CARD)
+        for item in ("B1", "B2", "HELD"):
+            svc.item_seen(item)
+        assert svc.wait_idle(5)
+    finally:
+        stats.install(None)
+    today = store.per_day(date.today(), date.today())[0]
+    assert (today.counts.checkouts, today.counts.refusals) == (2, 1)

@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,7 @@ from kiosk.circulation.journal import Journal, JournalRow
 from kiosk.circulation.reasons import checkin_alert, checkout_reason, key_from_text
 from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
 from kiosk.ils.base import Ils, ItemInfo
+from kiosk.monitoring import metrics
 from kiosk.privacy import mask
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,8 @@ class Replayer:
                             else len(self.journal.pending(item_id=item_id)))
         if report.synced or report.staff or report.abandoned:
             log.info("journal replay: %s", report.as_dict())
+        if report.stopped is None:   # the library system answered for everything we had
+            metrics.set("last_sync_timestamp_seconds", time.time())
         return report
 
     @contextlib.contextmanager

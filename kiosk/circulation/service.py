@@ -27,6 +27,7 @@ from kiosk.circulation.view import SessionView
 from kiosk.errors import IlsUnavailable, JournalError, OutcomeUnknown, ProtocolError
 from kiosk.ils.base import Ils, Patron
 from kiosk.privacy import mask
+from kiosk.staff import stats
 
 log = logging.getLogger(__name__)
 
@@ -363,6 +364,8 @@ class KioskService:
                                                      reason_key="check_at_desk", reason_text=text))
             raise
         self._set_online(out.online)
+        # Statistics for staff and /metrics (no patron data); never raises for a storage problem.
+        stats.record_event(e.action, out.state == v.DONE, offline=out.journaled, reason_key=out.reason_key)
         if out.protocol_error:
             self.protocol_errors += 1
         changes = self._line_changes(out)
