@@ -49,7 +49,8 @@ class StaffDiagnosticsScreen(StaffPage):
         lang = self.app.lang
         rows = []
         for c in checks:
-            word = tr("OK", lang) if c.ok else tr("Problem", lang)
+            # "Passed", not "OK": the patron catalog's "OK" is a button ("Aceptar").
+            word = tr("Passed", lang) if c.ok else tr("Problem", lang)
             rows.append(TableRow([word, tr(CHECK_NAMES.get(c.name, c.name), lang), c.detail], [0.14, 0.28, 0.58],
                                  fill_role="surface" if c.ok else "warn", height=dp(38)))
             if not c.ok and c.hint:
@@ -65,7 +66,7 @@ class StaffDiagnosticsScreen(StaffPage):
         self.last_card = (tr("{card} at {time}", lang, card=r.last_card, time=r.last_card_at.strftime("%H:%M:%S"))
                           if r.last_card else tr("Tap a card to test the reader.", lang))
         self.tags = ", ".join(r.tags) if r.tags else tr("Nothing on the pad.", lang)
-        self.printer = r.printer or "\u2014"
+        self.printer = tr(r.printer, lang) if r.printer else "\u2014"   # the console's N_() words
 
     def test_print(self) -> None:
         self.action = tr("Printing...", self.app.lang)

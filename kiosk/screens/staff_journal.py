@@ -13,7 +13,8 @@ from kiosk.ui.i18n import N_, tr
 from kiosk.ui.texts import REASONS
 from kiosk.ui.widgets import KButton
 
-KINDS = {"checkout": N_("Loan"), "checkin": N_("Return"), "renew": N_("Renewal")}
+# Nouns, not the patron screens' "Return" button (a verb there; the patron catalog wins on a shared msgid).
+KINDS = {"checkout": N_("Loan"), "checkin": N_("Check-in"), "renew": N_("Renewal")}
 STAFF_REASONS = {
     "unconfirmed_checkout": N_("Loan not confirmed: check the patron's account"),
     "return_unconfirmed": N_("Return not confirmed: check the item in by hand"),
@@ -56,7 +57,7 @@ class StaffJournalScreen(StaffPage):
                              height=dp(50))
             row.add_widget(inner)
             btn = KButton(text=tr("Resolve", lang), role="plain", size_key="font_s", size_hint_x=None,
-                          width=dp(120), fixed_height=dp(48))
+                          width=dp(136), fixed_height=dp(48))   # "Erledigen" in large text
             btn.bind(on_release=lambda _b, i=e.id: setattr(self, "resolving", i))
             row.add_widget(btn)
             rows.append(row)
@@ -90,7 +91,7 @@ class StaffJournalScreen(StaffPage):
 
     def _synced(self, result) -> None:  # noqa: ANN001
         self.syncing = False
-        self.result = result.detail
+        self.result = result.words(self.app.lang)
         self.console.journal_listing(self._listed)
 
     def wipe(self) -> None:

@@ -88,8 +88,9 @@ class StaffSettingsScreen(StaffPage):
 
     def _tested(self, result) -> None:  # noqa: ANN001
         self.connection_ok = result.ok
-        self.connection = (tr("Connected: {detail}", self.app.lang, detail=result.detail) if result.ok
-                           else tr("No connection: {detail}", self.app.lang, detail=result.detail))
+        words = result.words(self.app.lang)
+        self.connection = (tr("Connected: {detail}", self.app.lang, detail=words) if result.ok
+                           else tr("No connection: {detail}", self.app.lang, detail=words))
 
     def save(self) -> None:
         self.busy = True

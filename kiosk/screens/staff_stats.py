@@ -57,11 +57,11 @@ class StaffStatsScreen(StaffPage):
         row = BoxLayout(size_hint_y=None, height=dp(34 if not header else 30))
         row.add_widget(TableRow([str(c) for c in cells], WIDTHS, header=header,
                                 fill_role="background" if header else "surface", height=row.height,
-                                size_hint_x=0.64))
+                                size_hint_x=0.8))     # room for "Verlängert", "Devoluciones"
         if fraction is not None:
-            row.add_widget(Bar(fraction=fraction, colour=theme.accent, size_hint_x=0.36))
+            row.add_widget(Bar(fraction=fraction, colour=theme.accent, size_hint_x=0.2))
         else:
-            row.add_widget(BoxLayout(size_hint_x=0.36))
+            row.add_widget(BoxLayout(size_hint_x=0.2))
         return row
 
     def wipe(self) -> None:

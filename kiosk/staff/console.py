@@ -30,6 +30,7 @@ from typing import Any
 
 from kiosk.errors import ConfigError, JournalError
 from kiosk.privacy import mask
+from kiosk.ui.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,16 @@ class SaveResult:
 class ActionResult:
     ok: bool
     detail: str = ""
+    # The same answer for the staff pages to show in the kiosk's language: an N_() msgid of the
+    # staff catalog and its {fields}.  Empty for free text (an exception's message) shown as it is.
+    msgid: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def words(self, lang: str) -> str:
+        """``detail`` in ``lang`` (``detail`` itself when there is no msgid)."""
+        from kiosk.ui.i18n import tr
+
+        return tr(self.msgid, lang, **self.fields) if self.msgid else self.detail
 
 
 @dataclass(frozen=True)
@@ -245,7 +256,9 @@ class StaffConsole:
         def work() -> ActionResult:
             cand = self.candidate_settings(changes)
             if not isinstance(cand.ils.port, int) or not 0 < cand.ils.port < 65536:
-                return ActionResult(False, f"port: expected a number from 1 to 65535; got {cand.ils.port!r}")
+                return ActionResult(False, f"port: expected a number from 1 to 65535; got {cand.ils.port!r}",
+                                    N_("port: expected a number from 1 to 65535; got {value}"),
+                                    {"value": repr(cand.ils.port)})
             factory = self.ils_factory
             if factory is None:
                 from kiosk.sip2.ils import SipIls
@@ -261,9 +274,10 @@ class StaffConsole:
                     log.debug("closing the test connection failed", exc_info=True)
             where = f"{cand.ils.host}:{cand.ils.port}"
             if not status.online:
-                return ActionResult(False, f"{where}: answers but reports itself off-line")
+                return ActionResult(False, f"{where}: answers but reports itself off-line",
+                                    N_("{server}: answers but reports itself off-line"), {"server": where})
             name = f" ({status.library_name})" if getattr(status, "library_name", "") else ""
-            return ActionResult(True, f"{where}{name}: online")
+            return ActionResult(True, f"{where}{name}: online", N_("{server}: online"), {"server": where + name})
 
         return self._submit(work, callback)
 
@@ -284,11 +298,12 @@ class StaffConsole:
                 tags.append(t.item_id if t.item_id else f"{t.uid}: {t.error or 'unreadable'}")
             try:
                 st = self.devices.printer.status()
-                printer = st.detail or ("ok" if st.ok else "not ready")
+                # N_(): the diagnostics page shows these words in the kiosk's language
+                printer = st.detail or (N_("ok") if st.ok else N_("not ready"))
                 if st.paper_out:
-                    printer = "paper out"
+                    printer = N_("paper out")
                 elif st.paper_low:
-                    printer = "paper low"
+                    printer = N_("paper low")
             except Exception as exc:  # noqa: BLE001
                 printer = f"no answer: {exc}"
         return Readings(card[0] if card else "",
@@ -354,8 +369,13 @@ class StaffConsole:
             if self.bookdrop is not None:
                 self.bookdrop.sync()      # the drop log is reconciled from the journal
             ok = not report.stopped
+            fields = {"synced": report.synced, "staff": report.staff, "waiting": report.remaining,
+                      "why": report.stopped}
+            msgid = (N_("{synced} sent, {staff} to staff, {waiting} waiting ({why})") if report.stopped
+                     else N_("{synced} sent, {staff} to staff, {waiting} waiting"))
             return ActionResult(ok, f"synced {report.synced}, to staff {report.staff}, "
-                                    f"waiting {report.remaining}" + (f" ({report.stopped})" if report.stopped else ""))
+                                    f"waiting {report.remaining}" + (f" ({report.stopped})" if report.stopped else ""),
+                                msgid, fields)
 
         return self._submit(work, callback)
 

@@ -11,6 +11,7 @@ screens, used by the completeness test and to refresh the ``.pot``.
 from __future__ import annotations
 
 import ast
+import functools
 import logging
 import re
 import threading
@@ -18,11 +19,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from babel import Locale
-from babel.dates import format_date as _babel_format_date
-from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
-
+# Babel is imported where it is used: the home screen (in English) needs none of it, and importing
+# it up front would delay the kiosk's first frame by tens of milliseconds.
 log = logging.getLogger(__name__)
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
@@ -35,22 +33,33 @@ _catalogs: dict[str, dict[str, str]] = {}
 _lock = threading.Lock()
 
 
+CATALOG_NAMES = ("kiosk.po", "staff.po")   # patron catalog first: it wins on a duplicate msgid
+
+
 def load_catalog(lang: str) -> dict[str, str]:
-    """msgid -> msgstr for ``lang`` (fuzzy and empty entries left out, so they fall back)."""
+    """msgid -> msgstr for ``lang`` (fuzzy and empty entries left out, so they fall back).
+
+    The patron catalog ``kiosk.po`` and the staff catalog ``staff.po`` (staff pages, kept apart so
+    the two are maintained independently) are merged; on a msgid in both, the patron text wins.
+    """
     with _lock:
         if lang in _catalogs:
             return _catalogs[lang]
         table: dict[str, str] = {}
-        path = LOCALE_DIR / lang / "LC_MESSAGES" / "kiosk.po"
         if lang != SOURCE_LANGUAGE:
-            try:
-                with open(path, "rb") as fh:
-                    catalog = read_po(fh, locale=lang)
+            from babel.messages.pofile import read_po
+
+            for name in CATALOG_NAMES:
+                path = LOCALE_DIR / lang / "LC_MESSAGES" / name
+                try:
+                    with open(path, "rb") as fh:
+                        catalog = read_po(fh, locale=lang)
+                except OSError:
+                    log.warning("no catalog %s for language %s at %s: showing English", name, lang, path)
+                    continue
                 for msg in catalog:
                     if msg.id and msg.string and not msg.fuzzy and isinstance(msg.id, str):
-                        table[msg.id] = msg.string
-            except OSError:
-                log.warning("no catalog for language %s at %s: showing English", lang, path)
+                        table.setdefault(msg.id, msg.string)
         _catalogs[lang] = table
         return table
 
@@ -71,13 +80,38 @@ def format_date(value: date | datetime | None, lang: str) -> str:
     """A due date the way the patron's language writes it: "14 March 2026", "14. März 2026"."""
     if value is None:
         return ""
+    return _format_date(value, lang)
+
+
+@functools.lru_cache(maxsize=512)
+def _format_date(value: date | datetime, lang: str) -> str:
+    # Cached: the items list re-formats every due date on every view (a stack shares a handful
+    # of dates), and Babel costs ~0.5-1 ms a call on the main thread of a small machine.
+    from babel import Locale
+    from babel.dates import format_date as _babel_format_date
+
     return _babel_format_date(value, format="long", locale=Locale.parse(lang))
+
+
+def warm_up(lang: str) -> None:
+    """Import Babel and load ``lang``'s locale data now (~50-100 ms, once per process).
+
+    Called from a worker thread after the first frame, so the first due date or charge a patron
+    sees does not stall a frame while Babel unpickles its locale data."""
+    try:
+        format_date(date.today(), lang)
+        format_amount("1.00", "EUR", lang)
+    except Exception:  # noqa: BLE001 - only a warm-up: the real call will report any problem
+        log.debug("locale warm-up for %s failed", lang, exc_info=True)
 
 
 def format_amount(amount: str | float | Decimal | None, currency: str, lang: str) -> str:
     """A fine as the patron's language writes money ("€2.50", "2,50 €").  ILS amounts are text."""
     if amount in (None, ""):
         return ""
+    from babel import Locale
+    from babel.numbers import format_currency, format_decimal
+
     try:
         value = Decimal(str(amount).strip())
     except InvalidOperation:
@@ -90,15 +124,39 @@ def format_amount(amount: str | float | Decimal | None, currency: str, lang: str
 _TR_CALL = re.compile(r"""\b(?:tr|N_)\(\s*(?P<q>["'])(?P<id>(?:\\.|(?!(?P=q)).)*)(?P=q)""")
 
 
+def _python_msgids(path: Path, text: str) -> list[tuple[str, int]] | None:
+    """Literal first arguments of ``tr()`` / ``N_()`` calls, implicit concatenation and calls
+    spread over several lines included (which a line scan would cut short); None if unparsable."""
+    try:
+        tree = ast.parse(text, filename=str(path))
+    except SyntaxError:
+        return None
+    out = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+        first = node.args[0]
+        if name in ("tr", "N_") and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            out.append((first.value, node.lineno))
+    return sorted(out, key=lambda pair: pair[1])
+
+
 def extract_msgids(paths: list[Path]) -> dict[str, list[str]]:
-    """Every literal ``tr("...")`` msgid in the given .py/.kv files -> where it is used."""
+    """Every literal ``tr("...")`` / ``N_("...")`` msgid in the given .py/.kv files -> where it is used."""
     found: dict[str, list[str]] = {}
     for path in paths:
-        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            for m in _TR_CALL.finditer(line):
-                raw = m.group("id")
-                msgid = ast.literal_eval(m.group("q") + raw + m.group("q")) if "\\" in raw else raw
-                found.setdefault(msgid, []).append(f"{path.name}:{lineno}")
+        text = path.read_text(encoding="utf-8")
+        calls = _python_msgids(path, text) if path.suffix == ".py" else None
+        if calls is None:               # kv rules (one Python expression per line), or broken Python
+            calls = []
+            for lineno, line in enumerate(text.splitlines(), 1):
+                for m in _TR_CALL.finditer(line):
+                    raw = m.group("id")
+                    msgid = ast.literal_eval(m.group("q") + raw + m.group("q")) if "\\" in raw else raw
+                    calls.append((msgid, lineno))
+        for msgid, lineno in calls:
+            found.setdefault(msgid, []).append(f"{path.name}:{lineno}")
     return found
 
 
@@ -115,6 +173,18 @@ def source_files() -> list[Path]:
     files += sorted((root / "ui").glob("*.py")) + sorted((root / "ui").glob("*.kv"))
     files.append(root / "app.py")
     return [f for f in files if f.name != "i18n.py"]
+
+
+def staff_source_files() -> list[Path]:
+    """The staff-only files (staff pages, the morning report, the staff console) whose ``tr()`` /
+    ``N_()`` msgids make up the staff catalog ``staff.po``."""
+    root = Path(__file__).resolve().parent.parent
+    files = sorted((root / "screens").glob("*.py")) + sorted((root / "screens").glob("*.kv"))
+    files = [f for f in files if f.name.startswith(STAFF_ONLY_PREFIXES)]
+    console = root / "staff" / "console.py"
+    if _TR_CALL.search(console.read_text(encoding="utf-8")):
+        files.append(console)
+    return files
 
 
 def N_(msgid: str) -> str:
