@@ -196,6 +196,11 @@ class KioskApp(App):
         d.start()
         self._tick_ev = Clock.schedule_interval(lambda _dt: self._intents.put(self.service.tick), 1.0)
         self._intents.put(lambda: self._door.post(self.service.view()))
+        # Babel's locale data, loaded off the main thread now rather than mid-frame at the
+        # first due date a patron sees (kiosk/ui/i18n.py warm_up).
+        from kiosk.ui.i18n import warm_up
+
+        threading.Thread(target=warm_up, args=(self.lang,), name="locale-warm-up", daemon=True).start()
         # Staff tools, the after-hours book drop and the appliance services (statistics, monitoring,
         # alerts, gauges): kiosk/screens/staff_mode.py (docs/staff-mode.md).
         from kiosk.screens.staff_mode import StaffMode
@@ -256,6 +261,9 @@ class KioskApp(App):
             self.staff_active = False
         if name == "finish" and args and args[0] == "print" and self.view is not None:
             self._print_receipt(self.view)
+        if name == "finish" and args and args[0] == "email" and self.view is not None \
+                and self.screen("receipt").send_email(self.view):
+            return      # sent on a worker; the session finishes once it is (kiosk/screens/receipt.py)
         self._intents.put(getattr(self.service, name), *args)
 
     def _check_printer(self) -> None:

@@ -58,6 +58,15 @@ class Icon(Widget):
                 PopMatrix()
 
 
+def _seg(s: float, part: float = 1.0) -> int:
+    """Segments for a circle (or ``part`` of one) ``s`` px wide: enough that no chord strays a
+    quarter pixel, far below Kivy's defaults (~180).  Every triangle costs setup time in a
+    software rasterizer, and a spinning icon redraws the whole window 10 times a second.  (Arcs
+    are drawn with mitred joints for the same reason: between such short segments a round
+    joint looks the same and triples the triangles.)"""
+    return max(6, int(min(64.0, max(16.0, s / 2)) * part))
+
+
 def _book(P, s, w, ox, oy, x0=0.18, y0=0.12, x1=0.66, y1=0.80) -> None:
     Line(points=P(x0, y0, x1, y0, x1, y1, x0, y1), close=True, width=w, joint="round")
     Line(points=P(x0 + 0.09, y0, x0 + 0.09, y1), width=w * 0.7)
@@ -79,8 +88,8 @@ def _return(P, s, w, ox, oy) -> None:
 
 def _account(P, s, w, ox, oy) -> None:
     # head, and shoulders as the top half of an ellipse below it
-    Line(circle=(ox + 0.5 * s, oy + 0.70 * s, 0.15 * s), width=w)
-    Line(ellipse=(ox + 0.16 * s, oy - 0.36 * s, 0.68 * s, 0.86 * s, -90, 90), width=w)
+    Line(circle=(ox + 0.5 * s, oy + 0.70 * s, 0.15 * s, 0, 360, _seg(s, 0.5)), width=w, joint="miter")
+    Line(ellipse=(ox + 0.16 * s, oy - 0.36 * s, 0.68 * s, 0.86 * s, -90, 90, _seg(s, 0.5)), width=w, joint="miter")
 
 
 def _card(P, s, w, ox, oy) -> None:
@@ -89,7 +98,7 @@ def _card(P, s, w, ox, oy) -> None:
     Line(points=P(0.20, 0.56, 0.40, 0.56), width=w, cap="round")
     # contactless waves
     for r in (0.10, 0.18):
-        Line(circle=(ox + 0.66 * s, oy + 0.50 * s, r * s, 30, 150), width=w * 0.8)
+        Line(circle=(ox + 0.66 * s, oy + 0.50 * s, r * s, 30, 150, _seg(s, 0.34)), width=w * 0.8, joint="miter")
 
 
 def _done(P, s, w, ox, oy) -> None:
@@ -104,20 +113,21 @@ def _refused(P, s, w, ox, oy) -> None:
 def _needs_staff(P, s, w, ox, oy) -> None:
     Line(points=P(0.5, 0.90, 0.94, 0.12, 0.06, 0.12), close=True, width=w, joint="round")
     Line(points=P(0.5, 0.66, 0.5, 0.38), width=w * 1.2, cap="round")
-    Ellipse(pos=(ox + 0.45 * s, oy + 0.20 * s), size=(0.10 * s, 0.10 * s))
+    Ellipse(pos=(ox + 0.45 * s, oy + 0.20 * s), size=(0.10 * s, 0.10 * s), segments=_seg(s, 0.25))
 
 
 def _seen(P, s, w, ox, oy) -> None:
-    Line(circle=(ox + 0.5 * s, oy + 0.5 * s, 0.32 * s), width=w)
+    Line(circle=(ox + 0.5 * s, oy + 0.5 * s, 0.32 * s, 0, 360, _seg(s)), width=w, joint="miter")
 
 
 def _in_progress(P, s, w, ox, oy) -> None:
-    Line(circle=(ox + 0.5 * s, oy + 0.5 * s, 0.34 * s, 0, 270), width=w * 1.2, cap="round")
+    Line(circle=(ox + 0.5 * s, oy + 0.5 * s, 0.34 * s, 0, 270, _seg(s, 0.75)), width=w * 1.2, cap="round", joint="miter")
 
 
 def _contrast(P, s, w, ox, oy) -> None:
-    Line(circle=(ox + 0.5 * s, oy + 0.5 * s, 0.38 * s), width=w)
-    Ellipse(pos=(ox + 0.12 * s, oy + 0.12 * s), size=(0.76 * s, 0.76 * s), angle_start=0, angle_end=180)
+    Line(circle=(ox + 0.5 * s, oy + 0.5 * s, 0.38 * s, 0, 360, _seg(s)), width=w, joint="miter")
+    Ellipse(pos=(ox + 0.12 * s, oy + 0.12 * s), size=(0.76 * s, 0.76 * s), angle_start=0, angle_end=180,
+            segments=_seg(s, 0.5))
 
 
 def _hold(P, s, w, ox, oy) -> None:
@@ -135,14 +145,14 @@ def _offline(P, s, w, ox, oy) -> None:
 
 
 def _clock(P, s, w, ox, oy) -> None:
-    Line(circle=(ox + 0.5 * s, oy + 0.5 * s, 0.38 * s), width=w)
+    Line(circle=(ox + 0.5 * s, oy + 0.5 * s, 0.38 * s, 0, 360, _seg(s)), width=w, joint="miter")
     Line(points=P(0.5, 0.74, 0.5, 0.5, 0.68, 0.40), width=w, cap="round", joint="round")
 
 
 def _tools(P, s, w, ox, oy) -> None:
     # a closed sign: horizontal bar in a circle ("not in service")
-    Line(circle=(ox + 0.5 * s, oy + 0.5 * s, 0.40 * s), width=w)
-    RoundedRectangle(pos=(ox + 0.24 * s, oy + 0.43 * s), size=(0.52 * s, 0.14 * s), radius=[0.05 * s])
+    Line(circle=(ox + 0.5 * s, oy + 0.5 * s, 0.40 * s, 0, 360, _seg(s)), width=w, joint="miter")
+    RoundedRectangle(pos=(ox + 0.24 * s, oy + 0.43 * s), size=(0.52 * s, 0.14 * s), radius=[0.05 * s], segments=4)
 
 
 def _receipt(P, s, w, ox, oy) -> None:
@@ -156,10 +166,10 @@ def _receipt(P, s, w, ox, oy) -> None:
 
 def _wave(P, s, w, ox, oy) -> None:
     # a hand-wave / goodbye: a smile in a circle
-    Line(circle=(ox + 0.5 * s, oy + 0.5 * s, 0.40 * s), width=w)
-    Line(circle=(ox + 0.5 * s, oy + 0.5 * s, 0.22 * s, 120, 240), width=w, cap="round")
-    Ellipse(pos=(ox + 0.33 * s, oy + 0.56 * s), size=(0.09 * s, 0.09 * s))
-    Ellipse(pos=(ox + 0.58 * s, oy + 0.56 * s), size=(0.09 * s, 0.09 * s))
+    Line(circle=(ox + 0.5 * s, oy + 0.5 * s, 0.40 * s, 0, 360, _seg(s)), width=w, joint="miter")
+    Line(circle=(ox + 0.5 * s, oy + 0.5 * s, 0.22 * s, 120, 240, _seg(s, 0.34)), width=w, cap="round", joint="miter")
+    Ellipse(pos=(ox + 0.33 * s, oy + 0.56 * s), size=(0.09 * s, 0.09 * s), segments=_seg(s, 0.25))
+    Ellipse(pos=(ox + 0.58 * s, oy + 0.56 * s), size=(0.09 * s, 0.09 * s), segments=_seg(s, 0.25))
 
 
 _ICONS = {

@@ -10,10 +10,12 @@ from kivy.properties import BooleanProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
 
+from kiosk.ui.widgets import SkipWhenClear
+
 STAFF_HOLD_S = 3.0     # hidden staff gesture: hold the library name for this long
 
 
-class Overlay(FloatLayout):
+class Overlay(SkipWhenClear, FloatLayout):
     """A layer that is modal while ``shown`` and fully transparent to touches otherwise."""
 
     shown = BooleanProperty(False)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import (
     BooleanProperty,
@@ -23,6 +24,7 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
+from kivy.uix.recycleview.views import RecycleDataAdapter
 
 from kiosk.ui.icons import Icon  # noqa: F401  (registered for kv)
 from kiosk.ui.palette import TOUCH_MIN
@@ -43,6 +45,42 @@ class FreshLabel(Label):
         if core is not None:
             core.texture = None
         super().texture_update(*largs)
+
+
+class SkipWhenClear:
+    """Mixin: while the widget's opacity is 0 its canvas is taken out of its parent's canvas.
+
+    Kivy still draws a fully transparent widget, and with a software rasterizer every one of its
+    pixels costs as much as a visible one: the hidden idle-timeout overlay (a full-window veil,
+    a card, buttons) alone added ~18 ms of rasterizing to every frame of the items list.  The
+    widget stays in the widget tree (ids, texts, touch handling are unchanged); only drawing
+    stops, and an opacity-0 widget draws nothing visible anyway."""
+
+    def __init__(self, **kw):
+        self._sync_drawn = Clock.create_trigger(self._sync_canvas, -1)     # before the next draw
+        super().__init__(**kw)
+        self.fbind("opacity", self._sync_drawn)
+        self.fbind("parent", self._sync_drawn)
+        self._sync_drawn()
+
+    def _sync_canvas(self, *_a) -> None:
+        parent = self.parent
+        if parent is None or self.canvas is None:
+            return
+        host = parent.canvas
+        inside = host.indexof(self.canvas) != -1
+        if self.opacity == 0 and inside:
+            host.remove(self.canvas)
+        elif self.opacity != 0 and not inside:
+            # Back in its place among its siblings: just under the nearest one drawn after it.
+            siblings = parent.children
+            mine = siblings.index(self) if self in siblings else 0
+            for above in reversed(siblings[:mine]):
+                at = host.indexof(above.canvas)
+                if at != -1:
+                    host.insert(at, self.canvas)
+                    return
+            host.add(self.canvas)
 
 
 class KLabel(FreshLabel):
@@ -114,6 +152,10 @@ class Tile(Pressable):
     hint = StringProperty("")
 
 
+class ClearableBox(SkipWhenClear, BoxLayout):
+    """A BoxLayout that is often hidden with ``opacity: 0`` (an empty-list hint, say)."""
+
+
 class Card(BoxLayout):
     """A surface panel with rounded corners."""
 
@@ -151,6 +193,56 @@ class ItemRow(BoxLayout):
     ink = ColorProperty((0, 0, 0, 1))
     badge = StringProperty("")
     item_id = StringProperty("")
+
+
+class KeyedRowAdapter(RecycleDataAdapter):
+    """A RecycleView adapter that gives each row back the widget that showed it last time.
+
+    Kivy's RecycleView throws every row widget into one shared pool on *any* change of its data
+    and deals them out again in pool order, so a row usually lands on a widget that showed a
+    different item: all its labels get new text and are re-rendered, every time one item's
+    status changes (~18 label renders per update on the items list).  Keyed by ``key``
+    (``item_id``), a widget keeps its item, and only the properties that really changed are
+    set (Kivy properties do not dispatch when set to the same value)."""
+
+    def __init__(self, key: str = "item_id", **kw):
+        super().__init__(**kw)
+        self._key = key
+        self._spare: dict = {}
+
+    def invalidate(self) -> None:
+        for view in list(self.views.values()) + [v for by_index in self.dirty_views.values()
+                                                 for v in by_index.values()]:
+            key = getattr(view, self._key, None)
+            if key and key not in self._spare:
+                self._spare[key] = view
+            else:
+                self._to_pool(view)
+        self.views = {}
+        self.dirty_views.clear()
+
+    def get_view(self, index, data_item, viewclass):  # noqa: ANN001,ANN201 - Kivy signature
+        view = self._spare.pop(data_item.get(self._key), None) if self._spare else None
+        if view is not None and view.__class__ is viewclass:
+            self.refresh_view_attrs(index, data_item, view)
+            return view
+        if view is not None:
+            self._to_pool(view)
+        return super().get_view(index, data_item, viewclass)
+
+    def set_visible_views(self, indices, data, viewclasses):  # noqa: ANN001,ANN201 - Kivy signature
+        result = super().set_visible_views(indices, data, viewclasses)
+        for view in self._spare.values():          # rows scrolled out or gone: back to Kivy's pool
+            self._to_pool(view)
+        self._spare.clear()
+        return result
+
+    @staticmethod
+    def _to_pool(view) -> None:  # noqa: ANN001
+        from kivy.uix.recycleview import views as rv_views
+
+        rv_views._cached_views[view.__class__].append(view)
+        rv_views._cache_count += 1
 
 
 class LoanRow(BoxLayout):
