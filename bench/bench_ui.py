@@ -40,6 +40,10 @@ def _env() -> dict:
                KIVY_NO_ARGS="1", KIVY_NO_CONFIG="1", KIVY_NO_FILELOG="1", KIVY_NO_CONSOLELOG="1",
                KIVY_HOME=tempfile.mkdtemp(prefix="bench-kivy-"), PYTHONPATH=str(ROOT))
     env.pop("DISPLAY", None)
+    # Both apps start from compiled bytecode, as installed in production (pip compiles a package when
+    # it installs it, Kivy included).  This machine sets PYTHONDONTWRITEBYTECODE and the kiosk is an
+    # editable install, which would make only the kiosk recompile its modules at every start.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
@@ -214,11 +218,14 @@ class SwallowCheckouts:
 
 
 def main() -> int:
+    import compileall
+
     from bench.common import record, write_results
     from kiosk.demo_ils.server import DemoIlsServer
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-ui-"))
     records = []
+    compileall.compile_dir(str(ROOT / "kiosk"), quiet=1)   # see _env(): bytecode as after an install
 
     # start-up and memory: bare Kivy vs the kiosk (library system outside the process)
     with DemoIlsServer(tmp / "startup.sqlite3", reset=True) as server:
