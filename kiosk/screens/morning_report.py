@@ -108,10 +108,10 @@ class MorningReportScreen(StaffPage):
         self.running = True
 
     def bin_emptied(self) -> None:
-        self.staff.start_bookdrop().bin_emptied()
+        self.staff.bin_emptied()
 
     def reset_fault(self) -> None:
-        self.staff.start_bookdrop().reset_fault()
+        self.staff.reset_fault()
 
     def wipe(self) -> None:
         if "rows" in self.ids:

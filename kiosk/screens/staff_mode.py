@@ -189,8 +189,24 @@ class StaffMode:
             return None
         return data.get("mode") == "returns"
 
+    # The book drop opens and writes its SQLite log and the override file: that is disk work, so
+    # every call into it goes through the app's intent thread, never Kivy's main thread.
     def check_mode(self) -> None:
-        """Once a minute: start the book drop when the schedule (or an override) says returns-only."""
+        """Ask for a mode check (the Clock calls this once a minute; staff settings after a change)."""
+        self.app._intents.put(self._check_mode)
+
+    def set_override(self, mode: str | None) -> None:
+        """Staff: "returns" (returns only now), "staffed", or None (back to the schedule)."""
+        self.app._intents.put(lambda: self.start_bookdrop().set_mode_override(mode))
+
+    def bin_emptied(self) -> None:
+        self.app._intents.put(lambda: self.start_bookdrop().bin_emptied())
+
+    def reset_fault(self) -> None:
+        self.app._intents.put(lambda: self.start_bookdrop().reset_fault())
+
+    def _check_mode(self) -> None:
+        """(intent thread) Start the book drop when the schedule (or an override) says returns-only."""
         if self.bookdrop is not None:
             self.bookdrop.configured_mode = self.app.settings.kiosk.mode     # staff may have changed it
             self.bookdrop.tick()
@@ -211,7 +227,7 @@ class StaffMode:
             self.start_bookdrop()
 
     def start_bookdrop(self):  # noqa: ANN201 - the BookDrop
-        """The return slot: same journal and library-system connection as the circulation service."""
+        """(intent thread) The return slot: same journal and library-system connection as the service."""
         if self.bookdrop is None:
             from kiosk.afterhours.bookdrop import BookDrop
 
@@ -224,10 +240,6 @@ class StaffMode:
             self.console.bookdrop = self.bookdrop
             log.info("after-hours book drop started")
         return self.bookdrop
-
-    def set_override(self, mode: str | None) -> None:
-        """Staff: "returns" (returns only now), "staffed", or None (back to the schedule)."""
-        self.start_bookdrop().set_mode_override(mode)
 
     def _drop_changed(self, view: Any) -> None:
         """(main thread) A new BookDropView: switch screens when the mode changed."""
