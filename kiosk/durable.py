@@ -72,3 +72,30 @@ class DurableDb:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class ShortTransaction:
+    """``with ShortTransaction(path) as db:`` -- one connection, one transaction, always closed.
+
+    For small stores written now and then from any process (the staff lock-out counter, the
+    statistics table): nothing is held open between calls.  ``durable=False`` trades the fsync of
+    ``synchronous=FULL`` for speed where losing the last row to a power cut is acceptable
+    (statistics); WAL keeps the file consistent either way.  ``immediate`` takes the write lock up
+    front, for read-modify-write sequences that must not interleave across processes.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, durable: bool = True, immediate: bool = True) -> None:
+        self.conn = sqlite3.connect(path, timeout=10, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        self._begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute(self._begin)
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+        try:
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.conn.close()

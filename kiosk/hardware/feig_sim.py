@@ -37,16 +37,11 @@ class SimTag:
 
 
 @dataclass
-class FeigSimulator:
-    """Answers FEIG request frames for the tags in ``tags`` (keyed by upper-case UID hex)."""
+class TagFieldSim:
+    """What every simulated reader shares: the tags in its field and the frames it was sent."""
 
-    tags: dict[str, SimTag] = field(default_factory=dict)
-    address: int = 0
-    max_records: int = 4
-    ignore_security_writes: bool = False
-    fail_reads: dict[str, int] = field(default_factory=dict)   # uid -> block reads to fail
+    tags: dict[str, SimTag] = field(default_factory=dict)     # keyed by upper-case UID hex
     requests: list[bytes] = field(default_factory=list)
-    _pending: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, tag: SimTag) -> str:
@@ -57,6 +52,17 @@ class FeigSimulator:
     def remove(self, uid: str) -> None:
         with self.lock:
             self.tags.pop(uid.upper(), None)
+
+
+@dataclass
+class FeigSimulator(TagFieldSim):
+    """Answers FEIG request frames for the tags in ``tags``."""
+
+    address: int = 0
+    max_records: int = 4
+    ignore_security_writes: bool = False
+    fail_reads: dict[str, int] = field(default_factory=dict)   # uid -> block reads to fail
+    _pending: list[str] = field(default_factory=list)
 
     def handle(self, frame: bytes) -> bytes:
         """One request frame in, one response frame out."""

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kiosk.hardware import threem810_protocol as tp
-from kiosk.hardware.feig_sim import SimTag
+from kiosk.hardware.feig_sim import TagFieldSim
 from kiosk.hardware.ptysim import PtyDevice
 
 
 @dataclass
-class ThreeM810Simulator:
-    tags: dict[str, SimTag] = field(default_factory=dict)
+class ThreeM810Simulator(TagFieldSim):
+    """Answers 3M 810 frames for the tags in ``tags``."""
+
     refuse_afi_writes: int = 0          # test hook: refuse this many AFI writes (moving tags)
-    requests: list[bytes] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, tag: SimTag) -> str:
-        with self.lock:
-            self.tags[tag.uid.upper()] = tag
-        return tag.uid.upper()
-
-    def remove(self, uid: str) -> None:
-        with self.lock:
-            self.tags.pop(uid.upper(), None)
 
     def handle(self, frame: bytes) -> bytes:
         payload = tp.decode(frame)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kiosk.durable import ShortTransaction
 from kiosk.privacy import mask
 
 log = logging.getLogger(__name__)
@@ -162,8 +163,8 @@ class LockoutStore:
             db.execute("CREATE TABLE IF NOT EXISTS lockout (key TEXT PRIMARY KEY, failures INTEGER NOT NULL,"
                        " lockouts INTEGER NOT NULL, locked_until REAL NOT NULL, lock_duration REAL NOT NULL)")
 
-    def _connect(self) -> _Db:
-        return _Db(self.path)
+    def _connect(self) -> ShortTransaction:
+        return ShortTransaction(self.path)  # durable: a counted failure must survive a power cut
 
     def state(self, key: str = "staff", now: float | None = None) -> LockoutState:
         now = time.time() if now is None else now
@@ -201,25 +202,6 @@ class LockoutStore:
     def clear(self, key: str = "staff") -> None:
         """Lift a lock-out (``kiosk staff unlock``, run by someone with shell access)."""
         self.record_success(key)
-
-
-class _Db:
-    """A short-lived connection that commits (or rolls back) and always closes."""
-
-    def __init__(self, path: Path) -> None:
-        self.conn = sqlite3.connect(path, timeout=10, isolation_level=None)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=FULL")  # a counted failure must survive a power cut
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
-        finally:
-            self.conn.close()
 
 
 # -- the authenticator the staff screens call ----------------------------------------------------

@@ -27,6 +27,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from kiosk.durable import ShortTransaction
+
 log = logging.getLogger(__name__)
 
 STATS_DB = "stats.sqlite3"
@@ -85,8 +87,8 @@ class Stats:
     def for_settings(cls, settings: Any) -> Stats:
         return cls(settings.data_dir / STATS_DB)
 
-    def _connect(self) -> _Conn:
-        return _Conn(self.path)
+    def _connect(self) -> ShortTransaction:
+        return ShortTransaction(self.path, durable=False, immediate=False)  # a lost statistics row is fine
 
     def record_event(self, kind: str, ok: bool, when: datetime | None = None, *, offline: bool = False,
                      reason_key: str | None = None) -> None:
@@ -142,23 +144,6 @@ class Stats:
                               " day BETWEEN ? AND ? GROUP BY 1 ORDER BY 2 DESC, 1",
                               (start.isoformat(), end.isoformat())).fetchall()
         return dict(rows)
-
-
-class _Conn:
-    def __init__(self, path: Path) -> None:
-        self.conn = sqlite3.connect(path, timeout=10, isolation_level=None)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")  # statistics: corruption-safe, a lost row is fine
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN")
-        return self.conn
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
-        finally:
-            self.conn.close()
 
 
 def _bump_metrics(kind: str, ok: bool, reason_key: str | None) -> None:
