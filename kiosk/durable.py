@@ -13,6 +13,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -35,7 +36,7 @@ class DurableDb:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None,
                                        timeout=30.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _set_wal(self._db)
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(schema)
         except (sqlite3.Error, OSError) as exc:
@@ -74,6 +75,22 @@ class DurableDb:
         self.close()
 
 
+def _set_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
+    """Switch to WAL (persistent in the file, so a no-op once done).
+
+    While another connection is creating the same file, SQLite can answer "database is locked" at
+    once instead of waiting out the busy timeout; that race only lasts a moment, so try again.
+    """
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.02)
+
+
 class ShortTransaction:
     """``with ShortTransaction(path) as db:`` -- one connection, one transaction, always closed.
 
@@ -86,8 +103,12 @@ class ShortTransaction:
 
     def __init__(self, path: str | os.PathLike, *, durable: bool = True, immediate: bool = True) -> None:
         self.conn = sqlite3.connect(path, timeout=10, isolation_level=None)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        try:
+            _set_wal(self.conn)
+            self.conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        except BaseException:
+            self.conn.close()
+            raise
         self._begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
     def __enter__(self) -> sqlite3.Connection:

@@ -160,3 +160,35 @@ def test_prune_keeps_pending_and_staff_rows(tmp_path):
         journal._db.execute("UPDATE txn SET updated = 1000.0")
         assert journal.prune(86400, now=1000.0 + 2 * 86400) == 3
         assert {r.state for r in journal.rows()} == {j.QUEUED, j.STAFF, j.UNKNOWN}
+
+
+def _open_and_write(path: str, i: int, start) -> str | None:  # noqa: ANN001 - a multiprocessing Event
+    from kiosk.durable import ShortTransaction
+
+    start.wait()
+    try:
+        with ShortTransaction(path, durable=False) as db:
+            db.execute("CREATE TABLE IF NOT EXISTS t (i INTEGER)")
+            db.execute("INSERT INTO t VALUES (?)", (i,))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
+        return repr(exc)
+    return None
+
+
+def test_many_processes_creating_a_store_at_once_all_succeed(tmp_path):
+    """The kiosk and a staff tool may create the same store at the same moment: no 'database is locked'."""
+    import multiprocessing as mp
+
+    from kiosk.durable import ShortTransaction
+
+    ctx = mp.get_context("fork")
+    for round_ in range(10):
+        path = str(tmp_path / f"store{round_}.sqlite3")
+        start = ctx.Manager().Event()
+        with ctx.Pool(8) as pool:
+            pending = [pool.apply_async(_open_and_write, (path, i, start)) for i in range(8)]
+            start.set()
+            errors = [e for e in (p.get(30) for p in pending) if e]
+        assert errors == []
+        with ShortTransaction(path) as db:
+            assert db.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 8
