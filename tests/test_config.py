@@ -113,3 +113,19 @@ def test_atomic_write_round_trip(tmp_path):
     again = config.load(path)
     assert again.kiosk.language == "fr" and again.ils.port == 7000
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_printed_section_never_shows_a_secret_but_still_compares_by_value():
+    data = {"ils": {"password": "hunter2-sip"}, "alerts": {"smtp_host": "mail", "smtp_password": "hunter2-smtp",
+                                                         "webhook_url": "https://hooks.example/T0KEN"}}
+    s = config.build_settings(data, "test")
+    printed = repr(s) + repr(s.ils) + repr(s.alerts) + str(s.staff)
+    assert "hunter2" not in printed and "T0KEN" not in printed
+    assert "password=***" in repr(s.ils) and "port=" in repr(s.ils)
+    assert "password=''" in repr(config.IlsSection())          # an empty secret is shown as empty
+    again = config.build_settings(data, "test")
+    assert again.ils == s.ils and again == s
+    again.ils.port += 1
+    assert again.ils != s.ils and again.ils != s.kiosk
+    with pytest.raises(TypeError):
+        hash(s.ils)                                            # mutable: unhashable, like before
