@@ -5,6 +5,7 @@ from __future__ import annotations
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 
 from kiosk.screens.base import KioskScreen, load_kv
+from kiosk.ui import lists  # noqa: F401  (LoanRow, used by account.kv)
 from kiosk.ui.present import fines_text, first_name, hold_titles, loan_rows
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.screens.base import KioskScreen, load_kv
+from kiosk.ui import lists  # noqa: F401  (Keypad, used by identify.kv)
 
 MAX_DIGITS = 20
 

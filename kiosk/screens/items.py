@@ -6,6 +6,7 @@ from kivy.clock import Clock
 from kivy.properties import BooleanProperty, DictProperty, StringProperty
 
 from kiosk.screens.base import KioskScreen, load_kv
+from kiosk.ui import lists  # noqa: F401  (ItemRow, used by items.kv)
 from kiosk.ui.present import counts, first_name, item_rows
 
 
@@ -21,7 +22,7 @@ class ItemsScreen(KioskScreen):
 
     def on_kv_post(self, base_widget) -> None:  # noqa: ANN001
         super().on_kv_post(base_widget)
-        from kiosk.ui.widgets import KeyedRowAdapter
+        from kiosk.ui.lists import KeyedRowAdapter
 
         self.ids.rv.view_adapter = KeyedRowAdapter(key="item_id")
         Clock.schedule_once(self._warm_rows, 0)
@@ -38,7 +39,7 @@ class ItemsScreen(KioskScreen):
         from kivy.metrics import dp
         from kivy.uix.recycleview import views as rv_views
 
-        from kiosk.ui.widgets import ItemRow
+        from kiosk.ui.lists import ItemRow
 
         pool = getattr(rv_views, "_cached_views", None)      # Kivy 2.x's recycled-view cache
         wanted = int(Window.height / dp(60)) + 3             # a screenful of the shortest rows

@@ -17,7 +17,7 @@ from kivy.uix.widget import Widget
 
 from kiosk.screens.base import KioskScreen, load_kv
 from kiosk.ui.i18n import N_, tr
-from kiosk.ui.widgets import ItemRow
+from kiosk.ui.lists import ItemRow
 
 SHOW_ITEMS_S = 60           # a returned item stays on screen this long
 ACCEPTED = ("journaled", "checked_in", "queued", "duplicate")

@@ -12,6 +12,7 @@ from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.screens.base import KioskScreen, load_kv
+from kiosk.ui import lists  # noqa: F401  (Keypad, used by staff.kv)
 
 STAFF_IDLE_S = 60
 

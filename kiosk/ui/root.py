@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kivy.clock import Clock
+from kivy.factory import Factory
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -31,6 +32,17 @@ class Overlay(SkipWhenClear, FloatLayout):
 
     def on_touch_up(self, touch):  # noqa: ANN001,ANN201
         return super().on_touch_up(touch) if self.shown else False
+
+
+class WarningOverlay(Overlay):
+    """The idle-timeout warning.  Its card is built the first time it is shown: most sessions
+    never time out, and the kiosk's first frame should not wait for widgets nobody sees."""
+
+    def on_shown(self, _inst, shown: bool) -> None:
+        if shown and not self.children:
+            if "TimeoutWarning" not in Factory.classes:
+                Builder.load_file(str(Path(__file__).with_name("warning.kv")))
+            self.add_widget(Factory.TimeoutWarning())
 
 
 class StaffCorner(BoxLayout):

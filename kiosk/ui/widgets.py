@@ -16,15 +16,12 @@ from kivy.lang import Builder
 from kivy.properties import (
     BooleanProperty,
     ColorProperty,
-    ListProperty,
     NumericProperty,
     StringProperty,
 )
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
-from kivy.uix.recycleview.views import RecycleDataAdapter
 
 from kiosk.ui.icons import Icon  # noqa: F401  (registered for kv)
 from kiosk.ui.palette import TOUCH_MIN
@@ -168,100 +165,6 @@ class Banner(BoxLayout):
     text = StringProperty("")
     icon = StringProperty("offline")
     role = StringProperty("warn")
-
-
-class Keypad(GridLayout):
-    """Digits, Clear and OK.  Emits ``on_key(key)`` with "0".."9", "back" or "ok"."""
-
-    ok_text = StringProperty("OK")
-    ok_enabled = BooleanProperty(True)
-    __events__ = ("on_key",)
-
-    def on_key(self, key: str) -> None:
-        pass
-
-
-class ItemRow(BoxLayout):
-    """One line of the items list (a RecycleView row: all state comes in through ``data``)."""
-
-    title = StringProperty("")
-    status = StringProperty("")
-    detail = StringProperty("")
-    state = StringProperty("seen")
-    icon = StringProperty("seen")
-    fill = ColorProperty((1, 1, 1, 1))
-    ink = ColorProperty((0, 0, 0, 1))
-    badge = StringProperty("")
-    item_id = StringProperty("")
-
-
-class KeyedRowAdapter(RecycleDataAdapter):
-    """A RecycleView adapter that gives each row back the widget that showed it last time.
-
-    Kivy's RecycleView throws every row widget into one shared pool on *any* change of its data
-    and deals them out again in pool order, so a row usually lands on a widget that showed a
-    different item: all its labels get new text and are re-rendered, every time one item's
-    status changes (~18 label renders per update on the items list).  Keyed by ``key``
-    (``item_id``), a widget keeps its item, and only the properties that really changed are
-    set (Kivy properties do not dispatch when set to the same value)."""
-
-    def __init__(self, key: str = "item_id", **kw):
-        super().__init__(**kw)
-        self._key = key
-        self._spare: dict = {}
-
-    def invalidate(self) -> None:
-        for view in list(self.views.values()) + [v for by_index in self.dirty_views.values()
-                                                 for v in by_index.values()]:
-            key = getattr(view, self._key, None)
-            if key and key not in self._spare:
-                self._spare[key] = view
-            else:
-                self._to_pool(view)
-        self.views = {}
-        self.dirty_views.clear()
-
-    def get_view(self, index, data_item, viewclass):  # noqa: ANN001,ANN201 - Kivy signature
-        view = self._spare.pop(data_item.get(self._key), None) if self._spare else None
-        if view is not None and view.__class__ is viewclass:
-            self.refresh_view_attrs(index, data_item, view)
-            return view
-        if view is not None:
-            self._to_pool(view)
-        return super().get_view(index, data_item, viewclass)
-
-    def set_visible_views(self, indices, data, viewclasses):  # noqa: ANN001,ANN201 - Kivy signature
-        result = super().set_visible_views(indices, data, viewclasses)
-        for view in self._spare.values():          # rows scrolled out or gone: back to Kivy's pool
-            self._to_pool(view)
-        self._spare.clear()
-        return result
-
-    @staticmethod
-    def _to_pool(view) -> None:  # noqa: ANN001
-        from kivy.uix.recycleview import views as rv_views
-
-        rv_views._cached_views[view.__class__].append(view)
-        rv_views._cache_count += 1
-
-
-class LoanRow(BoxLayout):
-    """One loan on the account screen, with its Renew button."""
-
-    title = StringProperty("")
-    due = StringProperty("")
-    status = StringProperty("")
-    item_id = StringProperty("")
-    overdue = BooleanProperty(False)
-    can_renew = BooleanProperty(True)
-    icon = StringProperty("")
-
-
-class Dots(Label):
-    """Masked PIN / card entry shown as dots (never the digits of a PIN)."""
-
-    count = NumericProperty(0)
-    values = ListProperty([])
 
 
 def too_small(root, minimum: int = TOUCH_MIN) -> list[str]:
