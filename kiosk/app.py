@@ -135,6 +135,15 @@ class KioskApp(App):
 
     def _after_first_frame(self, *_a) -> None:
         Window.unbind(on_flip=self._after_first_frame)
+        from kiosk.ui.kivyenv import resume_gc
+
+        resume_gc()                         # paused by `kiosk run` until now (kivyenv.py says why)
+        # systemd hears READY=1 when the patron can see the kiosk, then WATCHDOG=1 pings from
+        # this (main) thread: a frozen UI stops them and systemd restarts the unit.
+        from kiosk.watchdog import start_watchdog
+
+        if self.watchdog is None:
+            self.watchdog = start_watchdog(Clock.schedule_interval)
         Clock.schedule_once(lambda _dt: self._wire(), 0)
 
     def screen(self, name: str):  # noqa: ANN201 - a KioskScreen
@@ -458,9 +467,6 @@ class KioskApp(App):
             signal.signal(signal.SIGINT, stop)
         except ValueError:        # not the main thread (embedded use): leave the defaults
             pass
-        from kiosk.watchdog import start_watchdog
-
-        self.watchdog = start_watchdog(Clock.schedule_interval)   # READY=1, then WATCHDOG=1 pings
 
     def on_stop(self) -> None:
         self._closing = True

@@ -34,14 +34,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from kiosk.ui import kivyenv
+
+    kivyenv.pause_gc_until_first_frame()
     settings = settings_from_args(args)
     from kiosk.config import check_secrets
 
     # Refuse to start, before any window opens, on a secret other users can read (exit 1, with the
     # chmod that fixes it): the same rule `kiosk staff check-secrets` applies.
     check_secrets(settings)
-    from kiosk.ui import kivyenv
-
     kivyenv.prepare(settings.data_dir / "kivy", fullscreen=settings.kiosk.fullscreen,
                     width=settings.kiosk.width, height=settings.kiosk.height,
                     touchscreen=not settings.hardware.simulate)

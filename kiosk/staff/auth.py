@@ -22,16 +22,19 @@ import hmac
 import logging
 import math
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kiosk.durable import ShortTransaction
 from kiosk.privacy import mask
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from kiosk.durable import ShortTransaction
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +167,10 @@ class LockoutStore:
                        " lockouts INTEGER NOT NULL, locked_until REAL NOT NULL, lock_duration REAL NOT NULL)")
 
     def _connect(self) -> ShortTransaction:
+        # Imported here: kiosk.config imports this module to check [staff] before the first
+        # frame, and SQLite is not needed until somebody tries a PIN.
+        from kiosk.durable import ShortTransaction
+
         return ShortTransaction(self.path)  # durable: a counted failure must survive a power cut
 
     def state(self, key: str = "staff", now: float | None = None) -> LockoutState:

@@ -9,6 +9,7 @@ to stderr, i.e. journald, through our privacy filter), Esc does not quit, no F1 
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -25,6 +26,10 @@ def prepare(kivy_home: Path, *, headless: bool = False, width: int = 800, height
     os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")     # Kivy logs through our handler
     os.environ.setdefault("KIVY_WINDOW", "sdl2")          # else a missing GL exits 102 silently
+    # Image loaders: the kiosk shows PNG files only (logo, assets), which SDL2_image reads.  Naming
+    # the loaders skips importing Pillow and probing ffpyplayer at every start (~10 ms and a few MB
+    # on a Pi 4); screenshots are written by SDL2 either way.
+    os.environ.setdefault("KIVY_IMAGE", "tex,dds,sdl2")
     # SDL turns SIGTERM/SIGINT into a window-close request, which the kiosk refuses: systemd
     # could then never stop it.  The app installs its own handlers instead (KioskApp.on_start).
     os.environ["SDL_NO_SIGNAL_HANDLERS"] = "1"
@@ -53,3 +58,34 @@ def prepare(kivy_home: Path, *, headless: bool = False, width: int = 800, height
         Config.set("input", "%(name)s", "probesysfs,provider=mtdev")
     for module in ("inspector", "monitor", "keybinding", "screen", "console", "webdebugger"):
         Config.remove_option("modules", module)
+
+
+# -- start-up without garbage collection ----------------------------------------------------------
+# Importing Kivy and the kiosk and building the first screen allocates a few hundred thousand
+# objects, nearly all of which live as long as the process.  CPython's cyclic collector runs ~100
+# times meanwhile (about 20 ms on a desktop core, several times that on a Pi) to find almost
+# nothing.  So the kiosk's own start (`kiosk run`, `kiosk demo`) pauses it until the first frame is
+# on the screen, then moves everything that exists at that point into the permanent generation
+# (gc.freeze): later collections, which can interrupt a patron's session, skip those objects.
+
+_gc_paused = False
+
+
+def pause_gc_until_first_frame() -> None:
+    """Called first thing by the kiosk's start commands; :func:`resume_gc` ends the pause."""
+    global _gc_paused
+    if gc.isenabled():
+        gc.disable()
+        _gc_paused = True
+
+
+def resume_gc() -> None:
+    """After the first frame: freeze the start-up objects and collect normally again.
+
+    A no-op unless :func:`pause_gc_until_first_frame` paused collection (tests and embedders that
+    build a ``KioskApp`` themselves keep their own GC settings)."""
+    global _gc_paused
+    if _gc_paused:
+        gc.freeze()
+        gc.enable()
+        _gc_paused = False

@@ -9,9 +9,6 @@ by :func:`write_tones` (sine tones, no third-party audio) and shipped in ``kiosk
 from __future__ import annotations
 
 import logging
-import math
-import struct
-import wave
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -28,6 +25,10 @@ TONES = {
 
 def write_tones(directory: Path = SOUND_DIR, rate: int = 22050) -> list[Path]:
     """(Re)generate the cue WAVs: 16-bit mono, with 5 ms fades so they do not click."""
+    import math  # a build-time tool: kept off the kiosk's start-up imports
+    import struct
+    import wave
+
     directory.mkdir(parents=True, exist_ok=True)
     out = []
     for name, notes in TONES.items():
