@@ -116,6 +116,7 @@ def test_account_renew_one_loan(gui_kiosk):
         d.until(lambda: app.view.patron is not None and app.view.patron.details_pending == 0
                 and all(not r["title"].startswith("Item ") for r in screen.ids.rv.data), 15, "loan titles")
         d.pump(0.2)
+        assert screen.looking_up == "" and not any("Looking up titles" in t for t in d.texts())
         for r in screen.ids.rv.data:
             assert r["title"] == short_title(items[r["item_id"]]["title"])
             assert r["due"].startswith("Overdue since " if r["overdue"] else "Due back "), r
@@ -138,6 +139,23 @@ def test_account_renew_one_loan(gui_kiosk):
 
         assert row["due"] == "Due back " + format_date(after.due_at, "en")     # the new due date shows
         assert any(format_date(after.due_at, "en") in t for t in d.texts())
+
+
+def test_account_says_titles_are_coming_while_a_slow_library_looks_them_up(gui_kiosk):
+    with gui_kiosk(latency_ms=300) as k:
+        d, app, lib = k.driver, k.app, k.library
+        patron = max(lib["patrons"], key=lambda p: len(p["loans"]))
+        assert len(patron["loans"]) >= 2
+        d.tap(d.button("My account"))
+        d.until_screen("identify")
+        k.devices.card_reader.tap(patron["card"])
+        d.until_screen("account", 20)
+        screen = app.screen("account")
+        d.until(lambda: any("Looking up titles and due dates" in t for t in d.texts()), 10, "the lookup hint")
+        assert app.view.patron.details_pending > 0
+        d.until(lambda: app.view.patron.details_pending == 0, 30, "every title")
+        d.pump(0.2)
+        assert screen.looking_up == "" and not any("Looking up titles" in t for t in d.texts())
 
 
 def test_return_with_hold_alert(gui_kiosk):

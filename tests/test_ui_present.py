@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from kiosk.circulation.view import ItemLine, LoanLine, PatronSummary, SessionView
-from kiosk.ui.present import first_name, item_status, loan_rows, receipt_lines
+from kiosk.ui.present import first_name, item_status, loan_rows, lookup_hint, receipt_lines
 from kiosk.ui.texts import REASONS, reason
 
 DUE = datetime(2026, 12, 24, 23, 59)
@@ -52,6 +52,15 @@ def test_loan_rows_follow_this_sessions_renewals():
     assert rows["1"]["status"] == "Verlängert" and "Januar 2027" in rows["1"]["due"] and not rows["1"]["can_renew"]
     assert rows["2"]["status"] == "Dieses Medium kann nicht noch einmal verlängert werden."
     assert loan_rows(None, items, "en") == []
+
+
+@pytest.mark.parametrize("lang, words", [("en", "Looking up titles"), ("de", "abgefragt"), ("es", "Consultando"),
+                                         ("fr", "Recherche des titres")])
+def test_the_account_says_titles_are_on_their_way_until_the_last_one_arrives(lang, words):
+    streaming = PatronSummary(name="A B", loans=(LoanLine("3901"), LoanLine("3902")), details_pending=2)
+    assert words in lookup_hint(streaming, lang)
+    assert lookup_hint(PatronSummary(name="A B", loans=(LoanLine("3901", "Emma"),)), lang) == ""
+    assert lookup_hint(None, lang) == ""
 
 
 def test_receipt_has_titles_and_due_dates_but_no_name():

@@ -6,7 +6,7 @@ from kivy.properties import BooleanProperty, ListProperty, NumericProperty, Stri
 
 from kiosk.screens.base import KioskScreen, load_kv
 from kiosk.ui import lists  # noqa: F401  (LoanRow, used by account.kv)
-from kiosk.ui.present import fines_text, first_name, hold_titles, loan_rows
+from kiosk.ui.present import fines_text, first_name, hold_titles, loan_rows, lookup_hint
 
 
 class AccountScreen(KioskScreen):
@@ -16,6 +16,7 @@ class AccountScreen(KioskScreen):
     loan_count = NumericProperty(0)
     can_renew = BooleanProperty(False)
     busy = BooleanProperty(False)
+    looking_up = StringProperty("")     # "Looking up titles..." while account details stream in
     _last = None
 
     def render(self, view) -> None:  # noqa: ANN001
@@ -37,6 +38,7 @@ class AccountScreen(KioskScreen):
         lang = self.app.lang
         self.fines = fines_text(view.patron, lang, self.app.settings.branding.currency)
         self.holds = hold_titles(view.patron, lang)
+        self.looking_up = lookup_hint(view.patron, lang)
         rows = loan_rows(view.patron, view.items, lang)
         if self.ids.rv.data != rows:
             self.ids.rv.data = rows
@@ -46,6 +48,7 @@ class AccountScreen(KioskScreen):
         self.greeting_name = ""
         self.holds = []
         self.fines = ""
+        self.looking_up = ""
         self.loan_count = 0
         self.ids.rv.data = []
 

@@ -112,6 +112,16 @@ def loan_rows(patron, items, lang: str) -> list[dict]:  # noqa: ANN001
     return rows
 
 
+def lookup_hint(patron, lang: str) -> str:  # noqa: ANN001 - PatronSummary
+    """A line under the loans while their titles and due dates are still being looked up ("" after).
+
+    The account opens with the barcodes the library system listed; each title arrives from its own
+    item lookup, so for a moment rows read "Item 3901..." -- the patron is told that more is coming."""
+    if patron is None or not getattr(patron, "details_pending", 0):
+        return ""
+    return tr("Looking up titles and due dates...", lang)
+
+
 def hold_titles(patron, lang: str) -> list[str]:  # noqa: ANN001 - PatronSummary
     """Ready holds by title; "Item <barcode>" while (or if) the title could not be looked up."""
     if patron is None:
