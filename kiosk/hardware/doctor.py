@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.hardware.base import Device, Devices
+from kiosk.ui.i18n import N_  # marks hints for the staff catalog; `kiosk doctor` prints them in English
 
 log = logging.getLogger(__name__)
 
@@ -26,19 +27,19 @@ class Check:
 
 
 HINTS = {
-    "card_reader": "MFRC522: enable SPI (dtparam=spi=on), add the kiosk user to group spi, check the "
-                   "wiring (3.3 V, SDA=CE0) and [card_reader] spi_bus/spi_device/reset_pin",
-    "tag_reader": "check the USB cable and [tag_reader] port (ls /dev/serial/by-id), baudrate and parity "
-                  "(FEIG default 38400 8E1); the kiosk user needs group dialout",
-    "scanner": "serial mode: check [scanner] port (ls /dev/ttyACM*) and group dialout; keyboard mode: "
-               "[scanner] device must be an event node and the user needs group input",
-    "printer": "check paper and cover, the cable and [printer] url; set status_query = false for a "
-               "printer that never answers status requests",
-    "indicators": "check [gpio] backend/chip (gpiodetect) and that the user is in group gpio",
-    "slot_sensor": "check the light barrier's wiring and [gpio] slot_pin / slot_active_low",
-    "door_lock": "check the lock driver wiring and [gpio] lock_pin; never test by forcing the hatch",
-    "library_system": "check [ils] host/port, the network, the SIP2 login ([ils] user/password) and TLS "
-                      "settings; run `kiosk sip2 status` for details",
+    "card_reader": N_("MFRC522: enable SPI (dtparam=spi=on), add the kiosk user to group spi, check the "
+                      "wiring (3.3 V, SDA=CE0) and [card_reader] spi_bus/spi_device/reset_pin"),
+    "tag_reader": N_("check the USB cable and [tag_reader] port (ls /dev/serial/by-id), baudrate and parity "
+                     "(FEIG default 38400 8E1); the kiosk user needs group dialout"),
+    "scanner": N_("serial mode: check [scanner] port (ls /dev/ttyACM*) and group dialout; keyboard mode: "
+                  "[scanner] device must be an event node and the user needs group input"),
+    "printer": N_("check paper and cover, the cable and [printer] url; set status_query = false for a "
+                  "printer that never answers status requests"),
+    "indicators": N_("check [gpio] backend/chip (gpiodetect) and that the user is in group gpio"),
+    "slot_sensor": N_("check the light barrier's wiring and [gpio] slot_pin / slot_active_low"),
+    "door_lock": N_("check the lock driver wiring and [gpio] lock_pin; never test by forcing the hatch"),
+    "library_system": N_("check [ils] host/port, the network, the SIP2 login ([ils] user/password) and TLS "
+                         "settings; run `kiosk sip2 status` for details"),
 }
 
 
@@ -50,7 +51,7 @@ def check_device(name: str, device: Device) -> Check:
     except Exception as exc:
         return Check(name, False, f"{where}: {exc}" if info.driver != "failed" else str(exc), HINTS.get(name, ""))
     if info.driver == "none":
-        return Check(name, True, "not fitted (driver = none)")
+        return Check(name, True, N_("not fitted (driver = none)"))
     return Check(name, True, f"{where}: {detail}")
 
 
@@ -74,7 +75,7 @@ def check_library_system(settings: Any) -> Check:
                 log.debug("closing the ILS failed", exc_info=True)
     if not status.online:
         return Check("library_system", False, f"{settings.ils.host}:{settings.ils.port} answers but reports "
-                     "itself off-line", "ask the library-system administrators")
+                     "itself off-line", N_("ask the library-system administrators"))
     flags = ", ".join(n for n, ok in (("checkout", status.checkout_ok), ("checkin", status.checkin_ok),
                                       ("renewal", status.renewal_ok)) if ok)
     name = f" ({status.library_name})" if status.library_name else ""

@@ -51,10 +51,13 @@ class StaffDiagnosticsScreen(StaffPage):
         for c in checks:
             # "Passed", not "OK": the patron catalog's "OK" is a button ("Aceptar").
             word = tr("Passed", lang) if c.ok else tr("Problem", lang)
-            rows.append(TableRow([word, tr(CHECK_NAMES.get(c.name, c.name), lang), c.detail], [0.14, 0.28, 0.58],
-                                 fill_role="surface" if c.ok else "warn", height=dp(38)))
+            # Fixed phrases and hints are in the staff catalog (kiosk/hardware/doctor.py N_());
+            # a detail with device data (an address, an error) is shown as the device reported it.
+            rows.append(TableRow([word, tr(CHECK_NAMES.get(c.name, c.name), lang), tr(c.detail, lang)],
+                                 [0.14, 0.28, 0.58], fill_role="surface" if c.ok else "warn", height=dp(38)))
             if not c.ok and c.hint:
-                rows.append(TableRow(["", "", c.hint], [0.14, 0.28, 0.58], fill_role="warn", height=dp(34)))
+                rows.append(TableRow(["", "", tr(c.hint, lang)], [0.14, 0.28, 0.58], fill_role="warn",
+                                     height=dp(34)))
         clear_and_fill(self.ids.checks, rows)
         failed = sum(1 for c in checks if not c.ok)
         self.summary = (tr("All {n} checks passed.", lang, n=len(checks)) if not failed

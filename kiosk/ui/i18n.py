@@ -184,6 +184,7 @@ def staff_source_files() -> list[Path]:
     console = root / "staff" / "console.py"
     if _TR_CALL.search(console.read_text(encoding="utf-8")):
         files.append(console)
+    files.append(root / "hardware" / "doctor.py")   # N_() hints shown on the diagnostics page
     return files
 
 
