@@ -221,3 +221,29 @@ def test_pin_lockout_after_five_wrong_pins_survives_a_restart(gui_kiosk):
                           capture_output=True, text=True, timeout=60, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "RESULT False locked staff" in proc.stdout, proc.stdout[-2000:]
+
+
+def test_a_failed_check_shows_its_whole_repair_hint_in_the_staff_language(gui_kiosk):
+    """kiosk/hardware/doctor.py HINTS, translated in staff.po, wrapped (not cut) under the check."""
+    from kiosk.hardware.doctor import HINTS
+    from kiosk.staff.auth import hash_secret
+    from kiosk.ui.i18n import tr
+
+    with gui_kiosk({"staff.pin_hash": hash_secret(PIN), "kiosk.language": "de"}) as k:
+        d, app = k.driver, k.app
+        k.devices.indicators.close()               # the lights stop answering
+        _enter(k)
+        d.until_screen("staff_home")
+        d.tap(d.button(tr("Diagnostics", "de")))
+        d.until_screen("staff_diagnostics")
+        diag = app.screen("staff_diagnostics")
+        d.until(lambda: not diag.checking, 20, "the checks")
+        d.pump(0.2)
+        hint = tr(HINTS["indicators"], "de")
+        assert hint != HINTS["indicators"] and "gpiodetect" in hint      # translated, commands kept
+        text = _texts(k)
+        assert "1 von 8 Prüfungen" in text and hint in text, text
+        note = next(w for w in d.find(lambda w: type(w).__name__ == "NoteRow"))
+        label = note.ids.note
+        assert label.texture_size[0] <= label.width + 1 and label.texture_size[1] > label.font_size * 1.5
+        _shot(k, "staff-diagnostics-problem")

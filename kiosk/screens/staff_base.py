@@ -80,6 +80,14 @@ class TableRow(BoxLayout):
                                  ink_role="ink" if not header else "ink_muted"))
 
 
+class NoteRow(BoxLayout):
+    """A full sentence under a table row (a repair hint): wraps and grows instead of being cut."""
+
+    text = StringProperty("")
+    fill_role = StringProperty("warn")
+    indent = NumericProperty(0.42)     # size_hint_x left blank, so the note sits under the detail
+
+
 class ChoiceRow(BoxLayout):
     """Buttons of which one (or, with ``multi``, several) is selected; ``value`` follows taps."""
 

@@ -8,7 +8,7 @@ from kivy.metrics import dp
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.screens.base import load_kv
-from kiosk.screens.staff_base import StaffPage, TableRow, clear_and_fill
+from kiosk.screens.staff_base import NoteRow, StaffPage, TableRow, clear_and_fill
 from kiosk.ui.i18n import N_, tr
 
 CHECK_NAMES = {
@@ -56,8 +56,7 @@ class StaffDiagnosticsScreen(StaffPage):
             rows.append(TableRow([word, tr(CHECK_NAMES.get(c.name, c.name), lang), tr(c.detail, lang)],
                                  [0.14, 0.28, 0.58], fill_role="surface" if c.ok else "warn", height=dp(38)))
             if not c.ok and c.hint:
-                rows.append(TableRow(["", "", tr(c.hint, lang)], [0.14, 0.28, 0.58], fill_role="warn",
-                                     height=dp(34)))
+                rows.append(NoteRow(text=tr(c.hint, lang), indent=0.42))
         clear_and_fill(self.ids.checks, rows)
         failed = sum(1 for c in checks if not c.ok)
         self.summary = (tr("All {n} checks passed.", lang, n=len(checks)) if not failed
