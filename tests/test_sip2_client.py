@@ -200,14 +200,31 @@ def test_checkout_dropped_before_acting_is_sent_once_more(acs):
         ils.close()
 
 
-def test_unresolvable_checkout_is_reported_unknown_not_guessed():
+def test_lost_checkout_on_a_server_that_names_no_borrower_is_resolved_by_the_patrons_loans():
+    """Koha's 18 has no borrower: the patron's own charged items (63, AU) prove the checkout."""
     with FakeAcs(report_borrower=False) as server:
         server.inject("drop_after", "11")
         ils = make_ils(server)
         try:
-            with pytest.raises(OutcomeUnknown, match="does not say to whom"):
-                ils.checkout("P1", "I12")
+            result = ils.checkout("P1", "I12")
+            assert result.ok and result.resolved and result.due_date is not None
             assert server.acted("11", "I12") == 1 and server.received.count("11") == 1
+            assert server.received.count("63") == 1
+        finally:
+            ils.close()
+
+
+def test_unresolvable_checkout_is_reported_unknown_not_guessed():
+    """On loan, no borrower in 18, and not among this patron's loans: unknown, never 'refused'."""
+    with FakeAcs(report_borrower=False) as server:
+        ils = make_ils(server)
+        try:
+            assert ils.checkout("P2", "I15").ok          # somebody else has it
+            server.inject("drop_after", "11")
+            with pytest.raises(OutcomeUnknown, match="does not say to whom"):
+                ils.checkout("P1", "I15")
+            assert server.received.count("11") == 2 and server.acted("11", "I15") == 1
+            assert "63" in server.received
         finally:
             ils.close()
 

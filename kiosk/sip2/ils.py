@@ -7,8 +7,10 @@ Never a double transaction (issue 3): checkout and renewal are sent once.  When 
 comes back, the outcome is resolved with Item Information (17):
 * checkout: item not on loan -> the checkout did not happen, it is sent once more; on loan to
   this patron -> done; on loan to someone else -> refused; on loan but the server does not say to
-  whom (standard SIP2 18 has no borrower) -> still unknown: :class:`OutcomeUnknown` is raised
-  rather than guessed.
+  whom (standard SIP2 18 has no borrower; Koha sends none) -> the patron's own loans are read
+  (63 with charged items, AU): listed there -> done; not listed -> still unknown, and
+  :class:`OutcomeUnknown` is raised rather than guessed (AU may carry titles instead of barcodes
+  on some servers, so absence proves nothing).
 * renewal: the due date is read (17) before renewing; after a lost reply a changed due date means
   renewed, an unchanged one means not renewed (sent once more).
 Known limit: if the library system finishes a checkout *after* our timeout and after the 17, the
@@ -223,14 +225,34 @@ class SipIls(Ils):
             if info.patron_id:
                 return CheckoutResult(ok=False, item_id=item_id, patron_id=patron_id, title=info.title,
                                       screen_message="Item checked out to another patron", resolved=True)
+            if self._among_patron_loans(patron_id, req.patron_password, item_id):
+                log.info("item %s is among patron %s's loans: the lost checkout went through",
+                         mask(item_id), mask(patron_id))
+                return CheckoutResult(ok=True, item_id=item_id, patron_id=patron_id, title=info.title,
+                                      due=info.due, due_date=info.due_date, media_type=info.media_type,
+                                      resolved=True)
             raise OutcomeUnknown(f"checkout of item {mask(item_id)}: no reply; the item is on loan but the "
-                                 f"library system does not say to whom -- staff must check") from lost
+                                 f"library system does not say to whom, nor lists it among this patron's "
+                                 f"loans -- staff must check") from lost
         # Not on loan: the checkout did not happen, so sending it once more cannot double it.
         log.info("item %s is not on loan: the lost checkout did not happen; sending it again", mask(item_id))
         r = self.pool.request(req, safe=False)   # a second loss propagates as OutcomeUnknown
         _expect(r, CheckoutResponse)
         assert isinstance(r, CheckoutResponse)
         return self._checkout_result(r, patron_id, item_id, resolved=True)
+
+    def _among_patron_loans(self, patron_id: str, pin: str | None, item_id: str) -> bool:
+        """True when Patron Information lists ``item_id`` among the patron's charged items.
+
+        Only ever proves the positive: False also covers "could not ask" and "lists something else"
+        (titles in AU, a page of a long list), which the caller must treat as unknown."""
+        try:
+            r = self._patron_info(patron_id, pin, "charged")
+        except (OutcomeUnknown, IlsUnavailable, ProtocolError) as exc:
+            log.warning("patron %s's loans could not be read to resolve item %s: %s",
+                        mask(patron_id), mask(item_id), exc)
+            return False
+        return item_id in r.charged_items
 
     def renew(self, patron_id: str, item_id: str, *, pin: str | None = None, no_block: bool = False,
               transaction_date: datetime | None = None) -> CheckoutResult:
