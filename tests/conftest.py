@@ -15,6 +15,7 @@ class RunLogCollector(logging.Handler):
         super().__init__(level=logging.DEBUG)
         self.records: list[tuple[str, str, str, str]] = []
         self.current_test = "<collection>"
+        self.child_tests: set[str] = set()   # GUI tests whose process handed its records back (below)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -54,6 +55,7 @@ def _privacy_log_collector(request):
 #         with gui_kiosk({"kiosk.require_pin": True}, latency_ms=0) as k:
 #             k.driver.tap(k.driver.button("Borrow")); k.driver.type("2000000001")   # scanner
 import contextlib  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -80,15 +82,42 @@ def pytest_pyfunc_call(pyfuncitem):
     env.pop("WAYLAND_DISPLAY", None)
     cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly",
            pyfuncitem.nodeid]
+    # The child's log records come back through a file, so the privacy scan
+    # (tests/test_zz_privacy_logs.py) reads the app's logs too, not only this process's.
+    fd, sink = tempfile.mkstemp(prefix="gui-log-", suffix=".json")
+    os.close(fd)
+    env["KIOSK_RUN_LOG_SINK"] = sink
     try:
         proc = subprocess.run(cmd, cwd=str(pyfuncitem.config.rootpath), env=env, capture_output=True,
                               text=True, timeout=GUI_TEST_TIMEOUT_S)
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"GUI test did not finish in {GUI_TEST_TIMEOUT_S}s\n{(exc.stdout or '')[-4000:]}")
+    finally:
+        _collect_child_log(Path(sink))
     if proc.returncode != 0:
         pytest.fail(f"GUI test failed in its own process (exit {proc.returncode}):\n"
                     f"{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}", pytrace=False)
     return True
+
+
+def _collect_child_log(sink: Path) -> None:
+    try:
+        text = sink.read_text(encoding="utf-8")
+    except OSError:
+        return
+    finally:
+        sink.unlink(missing_ok=True)
+    if text:
+        records = [tuple(r) for r in json.loads(text)]
+        RUN_LOG.records.extend(records)
+        RUN_LOG.child_tests.update(r[0] for r in records)
+
+
+def pytest_sessionfinish(session, exitstatus):  # noqa: ARG001 - pytest hook signature
+    """In a GUI child: hand every log record of the test to the parent (see pytest_pyfunc_call)."""
+    sink = os.environ.get("KIOSK_RUN_LOG_SINK")
+    if GUI_CHILD and sink:
+        Path(sink).write_text(json.dumps(RUN_LOG.records), encoding="utf-8")
 
 
 @pytest.fixture
