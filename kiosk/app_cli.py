@@ -59,14 +59,15 @@ def _demo(args: argparse.Namespace) -> int:
         from kiosk.tour import run_tour
 
         return run_tour(Path(args.tour), config=args.config, overrides=args.overrides)
+    from kiosk.ui import kivyenv
+
+    kivyenv.pause_gc_until_first_frame()     # as `kiosk run` (kiosk/ui/kivyenv.py says why)
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         print("kiosk demo: no display found; use `kiosk demo --tour OUT_DIR` for a headless run",
               file=sys.stderr)
     from kiosk.ui.harness import demo_ils
 
     with demo_ils(settings, reset=args.reset) as server:
-        from kiosk.ui import kivyenv
-
         panel_w = 0 if args.no_panel else 300
         kivyenv.prepare(settings.data_dir / "kivy", fullscreen=False,
                         width=settings.kiosk.width + panel_w, height=settings.kiosk.height)
