@@ -32,6 +32,12 @@ def test_every_screen_fits_and_has_big_enough_targets(gui_kiosk, size):
         d.tap(d.button("Borrow"))
         d.until_screen("identify")
         _targets_ok(k, "identify")
+        five = next(w for w in d.find(lambda w: type(w).__name__ == "KButton" and w.text == "5"))
+        icon = next(w for w in d.find(lambda w: type(w).__name__ == "Icon" and w.kind == "card"))
+        if app.portrait:   # the height goes to larger keys and a capped icon, not a poster-sized one
+            assert five.height >= 84 and 0 < icon.max_size < min(icon.size), (five.height, icon.size)
+        else:
+            assert five.height >= TOUCH_MIN and icon.max_size == 0
         d.type(patron["card"])
         d.until_screen("items", 15)
         _targets_ok(k, "items")

@@ -19,10 +19,12 @@ class Icon(Widget):
     color = ColorProperty((0, 0, 0, 1))
     angle = NumericProperty(0)
     stroke = NumericProperty(0.075)     # line width as a fraction of the icon size
+    max_size = NumericProperty(0)       # > 0: drawn at most this big, centred in a larger box
 
     def __init__(self, **kw):
         super().__init__(**kw)
-        self.bind(pos=self._redraw, size=self._redraw, kind=self._redraw, color=self._redraw)
+        self.bind(pos=self._redraw, size=self._redraw, kind=self._redraw, color=self._redraw,
+                  max_size=self._redraw)
         self.bind(angle=self._turn)
         self._rot: Rotate | None = None
 
@@ -36,7 +38,7 @@ class Icon(Widget):
     def _redraw(self, *_a) -> None:
         self.canvas.clear()
         self._rot = None
-        s = min(self.width, self.height)
+        s = min(self.width, self.height, self.max_size or self.width)
         if s <= 0 or not self.kind:
             return
         ox = self.x + (self.width - s) / 2
