@@ -56,7 +56,7 @@ class StaffDiagnosticsScreen(StaffPage):
             rows.append(TableRow([word, tr(CHECK_NAMES.get(c.name, c.name), lang), tr(c.detail, lang)],
                                  [0.14, 0.28, 0.58], fill_role="surface" if c.ok else "warn", height=dp(38)))
             if not c.ok and c.hint:
-                rows.append(NoteRow(text=tr(c.hint, lang), indent=0.42))
+                rows.append(NoteRow(text=tr(c.hint, lang)))
         clear_and_fill(self.ids.checks, rows)
         failed = sum(1 for c in checks if not c.ok)
         self.summary = (tr("All {n} checks passed.", lang, n=len(checks)) if not failed

@@ -117,7 +117,7 @@ def lookup_hint(patron, lang: str) -> str:  # noqa: ANN001 - PatronSummary
 
     The account opens with the barcodes the library system listed; each title arrives from its own
     item lookup, so for a moment rows read "Item 3901..." -- the patron is told that more is coming."""
-    if patron is None or not getattr(patron, "details_pending", 0):
+    if patron is None or not patron.details_pending:
         return ""
     return tr("Looking up titles and due dates...", lang)
 

@@ -40,9 +40,15 @@ class WarningOverlay(Overlay):
 
     def on_shown(self, _inst, shown: bool) -> None:
         if shown and not self.children:
-            if "TimeoutWarning" not in Factory.classes:
-                Builder.load_file(str(Path(__file__).with_name("warning.kv")))
+            load_warning_rules()
             self.add_widget(Factory.TimeoutWarning())
+
+
+def load_warning_rules() -> None:
+    """The timeout card's kv rules (kiosk/ui/warning.kv), once; the app loads them just after its
+    first frame (KioskApp._preload), so a warning never reads a file mid-session."""
+    if "TimeoutWarning" not in Factory.classes:
+        Builder.load_file(str(Path(__file__).with_name("warning.kv")))
 
 
 class StaffCorner(BoxLayout):
