@@ -2,12 +2,7 @@
 
 Each layer owns its subcommands in its own ``cli`` module exposing ``register(subparsers)``; this
 module only wires them together and turns the kiosk's own errors into exit codes and one clear
-line on stderr:
-
-    0  completed (also when the library system said no)
-    1  configuration error (the message names the file, key and expectation)
-    2  protocol error (the library system answered something we cannot understand)
-    3  library system unreachable, or no reply in time (and the policy refused to work offline)
+line on stderr.  The codes and their meanings live in ``kiosk.exitcodes``.
 """
 
 from __future__ import annotations
@@ -21,9 +16,33 @@ from collections.abc import Sequence
 
 from kiosk import __version__
 from kiosk import config as config_mod
-from kiosk.errors import ConfigError, IlsUnavailable, KioskError, OutcomeUnknown, ProtocolError
+from kiosk.errors import (
+    ConfigError,
+    HardwareError,
+    IlsUnavailable,
+    JournalError,
+    KioskError,
+    OutcomeUnknown,
+    ProtocolError,
+)
+from kiosk.exitcodes import (
+    EXIT_CONFIG,
+    EXIT_HARDWARE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PROTOCOL,
+    EXIT_STORAGE,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+)
 
-EXIT_OK, EXIT_CONFIG, EXIT_PROTOCOL, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+class KioskArgumentParser(argparse.ArgumentParser):
+    """argparse with usage errors on exit 64 (EX_USAGE), not argparse's 2 ("protocol error" here)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 # Modules that add subcommands, in the order they appear in ``kiosk --help``.
 COMMAND_MODULES = (
@@ -88,7 +107,7 @@ def _command_of(argv: Sequence[str]) -> str | None:
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The ``kiosk`` parser; ``only``: register just the module owning that command."""
-    parser = argparse.ArgumentParser(prog="kiosk", description="Self-service library kiosk.")
+    parser = KioskArgumentParser(prog="kiosk", description="Self-service library kiosk.")
     parser.add_argument("--version", action="version", version=f"libkiosk {__version__}")
     parser.add_argument("--log-level", default=os.environ.get("KIOSK_LOG_LEVEL", "WARNING"),
                         help="DEBUG, INFO, WARNING (default) or ERROR")
@@ -131,9 +150,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (IlsUnavailable, OutcomeUnknown) as exc:
         print(f"library system unreachable: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
+    except JournalError as exc:
+        print(f"local storage error: {exc}", file=sys.stderr)
+        return EXIT_STORAGE
+    except HardwareError as exc:
+        print(f"hardware error: {exc}", file=sys.stderr)
+        return EXIT_HARDWARE
     except KioskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_PROTOCOL
     except KeyboardInterrupt:
         logging.getLogger(__name__).info("interrupted")
-        return 130
+        return EXIT_INTERRUPTED

@@ -52,3 +52,17 @@ def test_loading_settings_and_english_texts_stay_light():
             "print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_usage_errors_exit_64_not_protocol_error(capsys):
+    """argparse's own exit 2 would read as "protocol error" to a script: usage errors are EX_USAGE."""
+    import pytest
+
+    from kiosk.cli import main
+    from kiosk.exitcodes import EXIT_USAGE
+
+    for argv in (["no-such-command"], ["sip2", "--no-such-flag"], ["config", "check"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == EXIT_USAGE == 64, argv
+    assert "error:" in capsys.readouterr().err
