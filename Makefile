@@ -20,9 +20,11 @@ test:
 lint:
 	.venv/bin/ruff check kiosk tests bench
 
+# make bench PI_CLASS=4 (or 5): the UI and circulation benchmarks under a Raspberry Pi's CPU budget
+# (a calibrated, throttled control group: bench/piclass.py; needs root).  PI_SLOWDOWN overrides.
 bench:
-	@sh scripts/bootstrap.sh test
-	.venv/bin/python bench/run_all.py
+	@sh scripts/bootstrap.sh test,bench
+	.venv/bin/python bench/run_all.py $(if $(PI_CLASS),--pi-class $(PI_CLASS))
 
 clean:
 	rm -rf .venv build *.egg-info tour bench/results/*.json

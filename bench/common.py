@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -11,19 +12,43 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def record(metric: str, value: float, unit: str, baseline: float | None, target: str,
-           met: bool) -> dict:
-    """One result row.  ``ratio`` is value / baseline (None without a baseline)."""
-    ratio = (value / baseline) if baseline else None
-    return {"metric": metric, "value": round(value, 6), "unit": unit,
-            "baseline": None if baseline is None else round(baseline, 6),
-            "ratio": None if ratio is None else round(ratio, 4), "target": target, "met": bool(met)}
+def cpu_class() -> str:
+    """"x86" (this machine as it is) or "pi4"/"pi5" under bench/run_all.py --pi-class (bench/piclass.py)."""
+    return os.environ.get("KIOSK_BENCH_CPU_CLASS", "x86")
+
+
+def results_dir() -> Path:
+    """bench/results/ for the unthrottled run, bench/results/pi4/ (pi5/) for a Pi-class run."""
+    cls = cpu_class()
+    return RESULTS if cls == "x86" else RESULTS / cls
+
+
+def record(metric: str, value: float | None, unit: str, baseline: float | None, target: str,
+           met: bool | None, why: str | None = None) -> dict:
+    """One result row.  ``ratio`` is value / baseline (None without a baseline).
+
+    ``met`` is None when the comparison could not be made (a peer missing, say); ``why`` then says
+    why, and the tables print it instead of a verdict: a skipped comparison is never a silent pass.
+    """
+    ratio = (value / baseline) if (baseline and value is not None) else None
+    row = {"metric": metric, "value": None if value is None else round(value, 6), "unit": unit,
+           "baseline": None if baseline is None else round(baseline, 6),
+           "ratio": None if ratio is None else round(ratio, 4), "target": target,
+           "met": None if met is None else bool(met), "cpu_class": cpu_class()}
+    if why:
+        row["why"] = why
+    return row
 
 
 def write_results(name: str, records: list[dict]) -> Path:
-    """Write ``bench/results/NAME.json`` and print a small table."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+    """Write ``bench/results/NAME.json`` (``results/pi4/NAME.json`` in a Pi-class run) and print a table."""
+    out = results_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    calibration = os.environ.get("KIOSK_BENCH_CALIBRATION")
+    if calibration:
+        for r in records:
+            r.setdefault("calibration", json.loads(calibration))
+    path = out / f"{name}.json"
     path.write_text(json.dumps(records, indent=2) + "\n")
     print_table(name, records)
     return path
@@ -35,8 +60,10 @@ def print_table(name: str, records: list[dict]) -> None:
     for r in records:
         base = "" if r["baseline"] is None else f"{r['baseline']:.4g}"
         ratio = "" if r["ratio"] is None else f"{r['ratio']:.3f}"
-        print(f"{r['metric']:<44} {r['value']:>12.4g} {r['unit']:<6} {base:>12} {ratio:>8}  "
-              f"{r['target']:<18} {'yes' if r['met'] else 'NO'}")
+        value = "" if r["value"] is None else f"{r['value']:.4g}"
+        verdict = "n/a: " + r.get("why", "not measured") if r["met"] is None else ("yes" if r["met"] else "NO")
+        print(f"{r['metric']:<44} {value:>12} {r['unit']:<6} {base:>12} {ratio:>8}  "
+              f"{r['target']:<18} {verdict}")
 
 
 def timed(fn: Callable[[], object], repeat: int = 1) -> list[float]:

@@ -1,0 +1,56 @@
+"""The Pi-class benchmark harness (bench/piclass.py, issue 19): its calibration loop and its refusals.
+
+The timings themselves are benchmarks (make bench PI_CLASS=4); here the loop is driven by a fake
+CPU whose speed follows the quota, so the test checks the logic, not this machine's load.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import piclass
+
+
+class FakeCpu(piclass.PiClassGroup):
+    """A group whose "throttled" workload time is (period / quota) x the unthrottled time, plus a bias."""
+
+    def __init__(self, slowdown: float, bias: float = 1.0) -> None:       # no cgroup touched
+        self.slowdown, self.period_us, self.bias, self.quotas = slowdown, max(2000, int(2000 * slowdown)), bias, []
+
+    def set_quota(self, quota_us: int) -> None:
+        self.quota_us = max(1000, int(quota_us))
+        self.quotas.append(self.quota_us)
+
+    def _measure(self, inside: bool) -> float:
+        return 0.05 * (self.bias * self.period_us / self.quota_us if inside else 1.0)
+
+
+@pytest.mark.parametrize("slowdown, bias", [(3.5, 1.0), (3.5, 0.6), (1.8, 1.4), (1.8, 1.0)])
+def test_calibration_converges_on_the_asked_slowdown(slowdown, bias):
+    cpu = FakeCpu(slowdown, bias)
+    cal = cpu.calibrate()
+    assert abs(cal.reached / slowdown - 1) <= piclass.TOLERANCE
+    assert cal.quota_us == cpu.quotas[-1] and cal.period_us == cpu.period_us
+    assert cal.steps == len(cpu.quotas)
+    assert f"asked {slowdown:g}x" in cal.describe()
+
+
+def test_calibration_that_cannot_converge_says_so():
+    cpu = FakeCpu(3.5, bias=0.1)          # even the kernel's 1 ms floor is far too fast
+    with pytest.raises(piclass.PiClassError, match="could not calibrate"):
+        cpu.calibrate()
+
+
+def test_pi_classes_and_overrides():
+    assert piclass.slowdown_for("4") == 3.5 and piclass.slowdown_for("5") == 1.8
+    assert piclass.slowdown_for("4", "2.5") == 2.5
+    with pytest.raises(piclass.PiClassError, match="expected 4 or 5"):
+        piclass.slowdown_for("3")
+    with pytest.raises(piclass.PiClassError, match="between 1 and 20"):
+        piclass.slowdown_for("4", "0.5")
+
+
+def test_period_keeps_the_quota_above_the_kernel_floor():
+    """A 3.5x slowdown needs quota = period / 3.5 >= 1 ms, or the group can never be that slow."""
+    for slowdown in (1.8, 3.5, 8.0):
+        assert FakeCpu(slowdown).period_us / slowdown >= 1000
