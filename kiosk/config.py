@@ -21,15 +21,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk import config_checks
 from kiosk.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "config"
 
 
-def opt(default: Any, doc: str, choices: tuple[str, ...] | None = None, secret: bool = False) -> Any:
-    """A config key with a default, its help text, and optional allowed values."""
-    meta = {"doc": doc, "choices": choices, "secret": secret}
+def opt(default: Any, doc: str, choices: tuple[str, ...] | None = None, secret: bool = False,
+        range: tuple[float, float, bool] | None = None) -> Any:  # noqa: A002 - reads as the key's range
+    """A config key with a default, its help text, and optional allowed values.
+
+    ``range`` is ``(low, high, low_exclusive)`` for a number; without it the range comes from
+    :data:`kiosk.config_checks.RANGES` or the key's name (``*_s``, ``port``, ``*_pin`` ...).
+    """
+    meta = {"doc": doc, "choices": choices, "secret": secret, "range": range}
     if isinstance(default, list | dict):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -71,7 +77,7 @@ class KioskSection(_Section):
                     "auto: staffed in opening hours, returns-only outside them",
                     choices=("staffed", "returns", "auto"))
     language: str = opt("en", "default language of the patron screens", choices=("en", "de", "es", "fr"))
-    languages: list = opt(["en", "de", "es", "fr"], "languages a patron can switch to")
+    languages: list[str] = opt(["en", "de", "es", "fr"], "languages a patron can switch to")
     offline_policy: str = opt("returns", "what the kiosk does while the library system is unreachable",
                               choices=("none", "returns", "returns+checkouts"))
     session_timeout_s: int = opt(60, "seconds without a touch or a tag before a patron session ends")
@@ -221,7 +227,7 @@ class StaffSection(_Section):
 
     pin_hash: str = opt("", "hash of the staff PIN, made with `kiosk staff hash-pin` (never the PIN itself)",
                         secret=True)
-    card_hashes: list = opt([], "hashes of staff cards, made with `kiosk staff hash-card`", secret=True)
+    card_hashes: list[str] = opt([], "hashes of staff cards, made with `kiosk staff hash-card`", secret=True)
     require: str = opt("card_or_pin", "card_or_pin: a staff card or the PIN opens staff mode; "
                        "card_and_pin: both are needed", choices=("card_or_pin", "card_and_pin"))
     max_attempts: int = opt(5, "wrong tries in a row before staff login is locked")
@@ -240,7 +246,7 @@ class MonitoringSection(_Section):
 class AlertsSection(_Section):
     """[alerts]: e-mail or webhook messages to staff when the kiosk needs a person (kiosk.alerts)."""
 
-    email_to: list = opt([], "addresses that receive alerts by e-mail (empty: no e-mail)")
+    email_to: list[str] = opt([], "addresses that receive alerts by e-mail (empty: no e-mail)")
     email_from: str = opt("", "sender address (empty: kiosk@<host name>)")
     smtp_host: str = opt("", "SMTP server for alert e-mails")
     smtp_port: int = opt(587, "SMTP port (587 STARTTLS, 465 SSL, 25 none)")
@@ -271,8 +277,8 @@ class HoursSection(_Section):
     fri: str = opt("09:00-18:00", "Friday opening hours (as mon)")
     sat: str = opt("10:00-14:00", "Saturday opening hours (as mon)")
     sun: str = opt("", "Sunday opening hours (as mon)")
-    holidays: list = opt([], "dates closed all day: YYYY-MM-DD (that date) or MM-DD (every year)")
-    exceptions: dict = opt({}, "special hours on a date, replacing the weekday's and any holiday: "
+    holidays: list[str] = opt([], "dates closed all day: YYYY-MM-DD (that date) or MM-DD (every year)")
+    exceptions: dict[str, str] = opt({}, "special hours on a date, replacing the weekday's and any holiday: "
                            "{\"2026-12-24\" = \"09:00-12:00\"}; \"\" closes that date")
 
 
@@ -293,7 +299,7 @@ class BookdropSection(_Section):
     bin_capacity: int = opt(0, "items the return bin holds; at this count the slot stops accepting "
                             "until staff empty the bin (0: no count limit)")
     bin_full_sensor: bool = opt(False, "a bin-full sensor is wired; when it triggers the slot stops accepting")
-    own_isils: list = opt([], "ISIL owner codes of this library's RFID tags; a tag with another owner "
+    own_isils: list[str] = opt([], "ISIL owner codes of this library's RFID tags; a tag with another owner "
                           "is reported as not ours (empty: the library system decides)")
     sync_interval_s: float = opt(30.0, "seconds between attempts to send journaled returns while the "
                                  "library system is unreachable")
@@ -333,7 +339,7 @@ class BrandingSection(_Section):
 class ReceiptSection(_Section):
     """[receipt]: what the patron is offered at the end of a session."""
 
-    choices: list = opt(["print", "email", "none"], "receipt options offered to the patron, in this order "
+    choices: list[str] = opt(["print", "email", "none"], "receipt options offered to the patron, in this order "
                         "(any of print, email, none)")
     footer: str = opt("", "extra line printed at the bottom of a receipt (opening hours, web site)")
     email_from: str = opt("", "sender address of e-mailed receipts, e.g. \"Library <noreply@library.example>\" "
@@ -390,15 +396,28 @@ class Settings:
         if not self.ils.password_file:
             return self.ils.password
         path = Path(self.ils.password_file)
+        where = f"{self.source}: [ils] password_file"
+        if "\x00" in self.ils.password_file:
+            raise ConfigError(f"{where}: the file name must not contain a NUL character")
         try:
             mode = path.stat().st_mode
         except OSError as exc:
-            raise ConfigError(f"{self.source}: [ils] password_file: cannot read {path}: {exc.strerror}") from exc
+            raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from exc
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise ConfigError(
-                f"{self.source}: [ils] password_file: {path} is readable by other users "
+                f"{where}: {path} is readable by other users "
                 f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}")
-        return path.read_text(encoding="utf-8").strip()
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from exc
+        try:
+            password = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise ConfigError(f"{where}: {path} is not UTF-8 text") from None
+        if "\x00" in password or "\n" in password or "\r" in password:
+            raise ConfigError(f"{where}: {path} must hold the password on one line, without NUL bytes")
+        return password
 
 
 def check_secrets(settings: Settings, *, allow_insecure: bool = False) -> list[str]:
@@ -419,6 +438,9 @@ def check_secrets(settings: Settings, *, allow_insecure: bool = False) -> list[s
             mode = path.stat().st_mode
         except OSError as exc:
             problems.append(f"{what}: cannot read {path}: {exc.strerror}")
+            return
+        except ValueError:   # a NUL character in the name
+            problems.append(f"{what}: the file name must not contain a NUL character")
             return
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             problems.append(f"{what}: {path} is readable by other users (mode {stat.S_IMODE(mode):04o}); "
@@ -450,15 +472,23 @@ def register_section(name: str, cls: type) -> None:
     SECTIONS[name] = cls
 
 
-def _type_name(tp: Any) -> str:
-    return {bool: "true or false", int: "a whole number", float: "a number", str: "text",
-            list: "a list", dict: "a table"}.get(tp, str(tp))
+_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "text",
+          list: "a list", dict: "a table"}
+
+
+def _type_name(tp: Any, item: Any = None) -> str:
+    if item is not None and tp is list:
+        return f"a list of {_NAMES.get(item, str(item))}"
+    if item is not None and tp is dict:
+        return f"a table of {_NAMES.get(item, str(item))} values"
+    return _NAMES.get(tp, str(tp))
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
 
 
-def _resolve_type(cls: type, f: dataclasses.Field) -> Any:
+def _resolve(cls: type, f: dataclasses.Field) -> tuple[Any, Any]:
+    """(type, element type) of a field: ``list[str]`` -> (list, str); ``int`` -> (int, None)."""
     hints = _HINTS.get(cls)
     if hints is None:          # evaluating string annotations is slow: once per section class
         hints = _HINTS[cls] = typing.get_type_hints(cls)
@@ -466,7 +496,40 @@ def _resolve_type(cls: type, f: dataclasses.Field) -> Any:
     origin = typing.get_origin(tp)
     if origin in (types.UnionType, typing.Union):
         tp = next(a for a in typing.get_args(tp) if a is not type(None))
-    return typing.get_origin(tp) or tp
+    args = typing.get_args(tp)
+    origin = typing.get_origin(tp) or tp
+    item = args[-1] if origin in (list, dict) and args else None
+    return origin, item
+
+
+def _resolve_type(cls: type, f: dataclasses.Field) -> Any:
+    return _resolve(cls, f)[0]
+
+
+def _is_secret(f: dataclasses.Field) -> bool:
+    """Secret keys: their values never appear in a message (``password = 12345`` is a password)."""
+    return bool(f.metadata.get("secret")) or f.name.endswith(("password", "token"))
+
+
+def _value_error(section: str, f: dataclasses.Field, tp: Any, item: Any, value: Any) -> str | None:
+    """Why ``value`` (already of type ``tp``) is not acceptable: elements, NUL bytes, ranges."""
+    if tp is str:
+        return config_checks.text_error(value)
+    if tp in (int, float):
+        r = config_checks.range_for(section, f.name, tp, f.metadata.get("range"))
+        return config_checks.number_error(value, r, tp)
+    if tp in (list, dict) and item is not None:
+        values = value.values() if tp is dict else value
+        if tp is dict and not all(isinstance(k, str) for k in value):
+            return f"expected {_type_name(tp, item)}"
+        for v in values:
+            try:
+                _coerce(v, item)
+            except TypeError:
+                return f"expected {_type_name(tp, item)}"
+            if item is str and (why := config_checks.text_error(v)):
+                return why
+    return None
 
 
 def _coerce(value: Any, tp: Any) -> Any:
@@ -488,8 +551,11 @@ def _parse_override_value(text: str) -> Any:
     """``--set`` values are TOML scalars when they parse as one, else plain text."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):   # RecursionError: [[[[...]]]] thousands deep
         return text
+
+
+_SECRET_WORDS = ("pass", "secret", "token", "pin", "hash", "webhook")
 
 
 def apply_overrides(data: dict, overrides: list[str], source: str) -> list[str]:
@@ -497,11 +563,17 @@ def apply_overrides(data: dict, overrides: list[str], source: str) -> list[str]:
     errors = []
     for item in overrides:
         if "=" not in item or "." not in item.split("=", 1)[0]:
-            errors.append(f"--set {item!r}: expected section.key=value, for example ils.port=6001")
+            # never echo what may be a mistyped secret (ils.password:s3cret)
+            shown = "(not shown)" if any(w in item.lower() for w in _SECRET_WORDS) else repr(item)
+            errors.append(f"--set {shown}: expected section.key=value, for example ils.port=6001")
             continue
         dotted, value = item.split("=", 1)
         section, key = dotted.strip().split(".", 1)
-        data.setdefault(section, {})[key] = _parse_override_value(value.strip())
+        target = data.setdefault(section, {})
+        if not isinstance(target, dict):
+            errors.append(f"{source}: {section} must be a [section], not a value")
+            continue
+        target[key] = _parse_override_value(value.strip())
     return errors
 
 
@@ -509,6 +581,7 @@ def build_settings(data: dict, source: str) -> Settings:
     """Validate raw TOML data into Settings or raise one ConfigError listing every problem."""
     errors: list[str] = []
     sections: dict[str, Any] = {}
+    bad: set[str] = set()
     for name, raw in data.items():
         if name not in SECTIONS:
             import difflib  # only on a mistake: kept off the kiosk's start-up path
@@ -523,6 +596,7 @@ def build_settings(data: dict, source: str) -> Settings:
         cls = SECTIONS[name]
         fields = {f.name: f for f in dataclasses.fields(cls)}
         values = {}
+        before = len(errors)
         for key, value in raw.items():
             if key not in fields:
                 import difflib
@@ -531,17 +605,25 @@ def build_settings(data: dict, source: str) -> Settings:
                 errors.append(f"{source}: [{name}] unknown key {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
                 continue
             f = fields[key]
-            tp = _resolve_type(cls, f)
+            tp, item = _resolve(cls, f)
             try:
                 value = _coerce(value, tp)
             except TypeError:
-                errors.append(f"{source}: [{name}] {key}: expected {_type_name(tp)}, got {value!r}")
+                got = "" if _is_secret(f) else f", got {value!r}"
+                errors.append(f"{source}: [{name}] {key}: expected {_type_name(tp, item)}{got}")
+                continue
+            if why := _value_error(name, f, tp, item, value):
+                got = "" if _is_secret(f) or tp in (list, dict, str) else f"; got {value!r}"
+                errors.append(f"{source}: [{name}] {key}: {why}{got}")
                 continue
             choices = f.metadata.get("choices")
             if choices and value not in choices:
                 errors.append(f"{source}: [{name}] {key}: expected one of {', '.join(choices)}; got {value!r}")
                 continue
             values[key] = value
+        if len(errors) > before:
+            bad.add(name)
+            continue
         try:
             sections[name] = cls(**values)
         except TypeError as exc:  # a required field (no default) is missing
@@ -555,7 +637,10 @@ def build_settings(data: dict, source: str) -> Settings:
                 sections[name] = cls()
             except TypeError:
                 errors.append(f"{source}: section [{name}] is required")
-    errors.extend(_cross_checks(sections, source) if not errors else [])
+    # Rules across keys run on every section whose own keys were valid, so one load reports
+    # every problem (a bad [hours] next to a bad [bookdrop] key), never a rule fed a default
+    # that stands in for a refused value.
+    errors.extend(_cross_checks({n: sec for n, sec in sections.items() if n not in bad}, source))
     if errors:
         raise ConfigError("\n".join(errors))
     settings = Settings(source=source)
@@ -565,38 +650,13 @@ def build_settings(data: dict, source: str) -> Settings:
 
 
 def _cross_checks(sections: dict[str, Any], source: str) -> list[str]:
-    """Rules that involve more than one key."""
-    errors = []
-    br = sections.get("branding")
-    if br and br.accent_colour:
-        s = br.accent_colour.strip().lstrip("#")
-        if len(s) not in (3, 6) or any(c not in "0123456789abcdefABCDEF" for c in s):
-            errors.append(f"{source}: [branding] accent_colour: expected a colour like #1a5496; "
-                          f"got {br.accent_colour!r}")
-    rc = sections.get("receipt")
-    if rc and (not rc.choices or any(c not in ("print", "email", "none") for c in rc.choices)):
-        errors.append(f"{source}: [receipt] choices: expected a non-empty list of print, email, none; "
-                      f"got {rc.choices!r}")
-    k = sections.get("kiosk")
-    if k and k.timeout_warning_s >= k.session_timeout_s:
-        errors.append(f"{source}: [kiosk] timeout_warning_s: expected less than session_timeout_s "
-                      f"({k.session_timeout_s}); got {k.timeout_warning_s}")
-    if k and k.language not in k.languages:
-        errors.append(f"{source}: [kiosk] language: expected one of languages ({', '.join(k.languages)}); "
-                      f"got {k.language!r}")
-    ils = sections.get("ils")
-    if ils and ils.password and ils.password_file:
-        errors.append(f"{source}: [ils] password and password_file: expected only one of them")
-    if ils and not 1 <= ils.pool_size <= 16:
-        errors.append(f"{source}: [ils] pool_size: expected 1 to 16; got {ils.pool_size}")
-    # Sections of the appliance layer check themselves (late imports: they import this module).
-    from kiosk import alerts, monitoring
-    from kiosk.afterhours import hours
-    from kiosk.staff import auth
+    """Rules that involve more than one key, or a value's inner form.
 
-    for module in (auth, monitoring, alerts, hours):
-        errors.extend(module.config_errors(sections, source))
-    return errors
+    The sections of the appliance layer ([staff], [alerts], [monitoring], [hours]) are checked
+    with the pure helpers of :mod:`kiosk.config_checks`, which those layers use too: this module
+    imports nothing above it.
+    """
+    return config_checks.cross_errors(sections, source)
 
 
 def load(path: str | os.PathLike | None, overrides: list[str] | None = None) -> Settings:
@@ -606,17 +666,34 @@ def load(path: str | os.PathLike | None, overrides: list[str] | None = None) -> 
     if path is not None:
         try:
             with open(path, "rb") as fh:
-                data = tomllib.load(fh)
+                raw = fh.read()
         except FileNotFoundError as exc:
             raise ConfigError(f"{source}: file not found") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
         except OSError as exc:
-            raise ConfigError(f"{source}: cannot read: {exc.strerror}") from exc
+            raise ConfigError(f"{source}: cannot read: {exc.strerror or exc}") from exc
+        except ValueError as exc:   # a NUL byte in the path
+            raise ConfigError(f"{source}: cannot read: the file name contains a NUL character") from exc
+        data = parse_toml(raw, source)
     errors = apply_overrides(data, overrides or [], source)
     if errors:
         raise ConfigError("\n".join(errors))
     return build_settings(data, source)
+
+
+def parse_toml(raw: bytes, source: str) -> dict:
+    """TOML bytes as data, or one ConfigError naming the file and line (never a traceback)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{source}: line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02X}); "
+                          f"save the file as UTF-8 (TOML files are UTF-8)") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: not valid TOML: arrays or tables nested too deeply") from None
 
 
 def to_toml_dict(settings: Settings) -> dict:
