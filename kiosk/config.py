@@ -547,8 +547,20 @@ def _coerce(value: Any, tp: Any) -> Any:
     raise TypeError
 
 
-def _parse_override_value(text: str) -> Any:
-    """``--set`` values are TOML scalars when they parse as one, else plain text."""
+def _is_text_key(section: str, key: str) -> bool:
+    cls = SECTIONS.get(section)
+    f = next((f for f in dataclasses.fields(cls) if f.name == key), None) if cls else None
+    return f is not None and _resolve_type(cls, f) is str
+
+
+def _parse_override_value(text: str, is_text: bool = False) -> Any:
+    """``--set`` values are TOML scalars when they parse as one, else plain text.
+
+    For a text key the value is taken as written (``ils.password=12345`` is the text "12345"),
+    unless it is quoted as a TOML string.
+    """
+    if is_text and not text.startswith(('"', "'")):
+        return text
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except (tomllib.TOMLDecodeError, RecursionError):   # RecursionError: [[[[...]]]] thousands deep
@@ -573,7 +585,7 @@ def apply_overrides(data: dict, overrides: list[str], source: str) -> list[str]:
         if not isinstance(target, dict):
             errors.append(f"{source}: {section} must be a [section], not a value")
             continue
-        target[key] = _parse_override_value(value.strip())
+        target[key] = _parse_override_value(value.strip(), _is_text_key(section, key))
     return errors
 
 
