@@ -150,3 +150,14 @@ def test_config_imports_nothing_above_it():
     assert r.returncode == 0, r.stderr
     loaded = set(eval(r.stdout))  # noqa: S307 - our own printed list
     assert loaded <= {"kiosk", "kiosk.config", "kiosk.errors", "kiosk.config_checks"}, loaded
+
+
+def test_staff_set_on_a_broken_file_is_a_config_error(tmp_path):
+    from kiosk.staff import settings_edit
+
+    path = _write(tmp_path, '[branding]\nlibrary_name = "Biblioth\xe8que"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match="line 2.*UTF-8"):
+        settings_edit.apply_changes(path, {"ils.port": "7000"})
+    path.write_text("[kiosk]\nlanguages = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        settings_edit.apply_changes(path, {"ils.port": "7000"})

@@ -76,13 +76,12 @@ def _hints(cls: type) -> dict[str, str]:
 def _read_raw(path: Path) -> dict:
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            raw = fh.read()
     except FileNotFoundError:
         return {}
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    return config_mod.parse_toml(raw, str(path))   # not UTF-8, too deep: one ConfigError
 
 
 def _parse_text(section: str, key: str, value: Any) -> Any:
