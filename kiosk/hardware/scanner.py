@@ -101,6 +101,8 @@ class KeyDecoder:
         self.modifier = False
 
     def key(self, name: str, value: int) -> str:
+        if not isinstance(name, str):   # an event without a key name (unknown code): nothing
+            return ""
         if name in _SHIFT:
             self.shift = value != 0
             return ""
