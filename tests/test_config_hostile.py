@@ -161,3 +161,12 @@ def test_staff_set_on_a_broken_file_is_a_config_error(tmp_path):
     path.write_text("[kiosk]\nlanguages = " + "[" * 5000 + "]" * 5000 + "\n")
     with pytest.raises(ConfigError, match="nested too deeply"):
         settings_edit.apply_changes(path, {"ils.port": "7000"})
+
+
+def test_staff_set_with_a_deeply_nested_value_is_a_config_error(tmp_path):
+    from kiosk.staff import settings_edit
+
+    path = _write(tmp_path, "[ils]\nport = 7000\n")
+    with pytest.raises(ConfigError, match="languages"):
+        settings_edit.apply_changes(path, {"kiosk.languages": "[" * 5000 + "]" * 5000})
+    assert path.read_text() == "[ils]\nport = 7000\n"      # untouched

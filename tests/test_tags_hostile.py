@@ -170,3 +170,26 @@ def test_hid_scanner_survives_an_unknown_key_code(monkeypatch):
         assert got.get(timeout=3) == "a1"
     finally:
         scanner.close()
+
+
+def test_feig_reader_reports_the_field_around_a_bad_28560_2_tag():
+    # The real FEIG driver over a pseudo-terminal: the DSFID 0x06 tag with "²²" set information
+    # used to abort every poll (the PollingThread only logged it), so no tag was ever reported.
+    from kiosk.hardware.feig import FeigReader
+    from kiosk.hardware.feig_sim import FeigSimulator, PtyFeigReader, SimTag
+
+    sim = FeigSimulator()
+    sim.add(SimTag(uid="E004010000000001", data=encode_tag("28560-3", "200001", isil="DK-718500")))
+    sim.add(SimTag(uid="E004010000000002", dsfid=0x06, data=_stream_with_set_info("²²".encode())))
+    sim.add(SimTag(uid="E004010000000003", dsfid=0x06, data=encode_tag("28560-2", "1620168259")))
+    with PtyFeigReader(sim) as pty:
+        reader = FeigReader(pty.port, timeout=0.3, poll_interval=0.05)
+        try:
+            reader.poll_once()
+            tags = {t.uid: t for t in reader.tags}
+        finally:
+            reader.close()
+    assert tags["E004010000000001"].item_id == "200001"
+    assert tags["E004010000000003"].item_id == "1620168259"
+    bad = tags["E004010000000002"]
+    assert bad.item_id is None and "set information" in bad.error and bad.security_on is True

@@ -94,7 +94,7 @@ def _parse_text(section: str, key: str, value: Any) -> Any:
         return value
     try:
         return tomllib.loads(f"v = {value}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):   # RecursionError: [[[[...]]]] thousands deep
         return value  # validation reports it as the wrong type, naming the key
 
 
