@@ -599,11 +599,12 @@ def build_settings(data: dict, source: str) -> Settings:
             import difflib  # only on a mistake: kept off the kiosk's start-up path
 
             hint = difflib.get_close_matches(name, SECTIONS, n=1)
-            errors.append(f"{source}: unknown section [{name}]" + (f"; did you mean [{hint[0]}]?" if hint else
+            shown = name if name.isprintable() and len(name) <= 64 else repr(name[:64])
+            errors.append(f"{source}: unknown section [{shown}]" + (f"; did you mean [{hint[0]}]?" if hint else
                           f"; known sections: {', '.join(sorted(SECTIONS))}"))
             continue
         if not isinstance(raw, dict):
-            errors.append(f"{source}: {name} must be a [section], not a value")
+            errors.append(f"{source}: {name!r} must be a [section], not a value")
             continue
         cls = SECTIONS[name]
         fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -614,7 +615,7 @@ def build_settings(data: dict, source: str) -> Settings:
                 import difflib
 
                 hint = difflib.get_close_matches(key, fields, n=1)
-                errors.append(f"{source}: [{name}] unknown key {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
+                errors.append(f"{source}: [{name}] unknown key {key[:64]!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
                 continue
             f = fields[key]
             tp, item = _resolve(cls, f)
