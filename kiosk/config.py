@@ -77,7 +77,7 @@ class KioskSection(_Section):
                     "auto: staffed in opening hours, returns-only outside them",
                     choices=("staffed", "returns", "auto"))
     language: str = opt("en", "default language of the patron screens", choices=("en", "de", "es", "fr"))
-    languages: list[str] = opt(["en", "de", "es", "fr"], "languages a patron can switch to")
+    languages: list = opt(["en", "de", "es", "fr"], "languages a patron can switch to")
     offline_policy: str = opt("returns", "what the kiosk does while the library system is unreachable",
                               choices=("none", "returns", "returns+checkouts"))
     session_timeout_s: int = opt(60, "seconds without a touch or a tag before a patron session ends")
@@ -227,7 +227,7 @@ class StaffSection(_Section):
 
     pin_hash: str = opt("", "hash of the staff PIN, made with `kiosk staff hash-pin` (never the PIN itself)",
                         secret=True)
-    card_hashes: list[str] = opt([], "hashes of staff cards, made with `kiosk staff hash-card`", secret=True)
+    card_hashes: list = opt([], "hashes of staff cards, made with `kiosk staff hash-card`", secret=True)
     require: str = opt("card_or_pin", "card_or_pin: a staff card or the PIN opens staff mode; "
                        "card_and_pin: both are needed", choices=("card_or_pin", "card_and_pin"))
     max_attempts: int = opt(5, "wrong tries in a row before staff login is locked")
@@ -246,7 +246,7 @@ class MonitoringSection(_Section):
 class AlertsSection(_Section):
     """[alerts]: e-mail or webhook messages to staff when the kiosk needs a person (kiosk.alerts)."""
 
-    email_to: list[str] = opt([], "addresses that receive alerts by e-mail (empty: no e-mail)")
+    email_to: list = opt([], "addresses that receive alerts by e-mail (empty: no e-mail)")
     email_from: str = opt("", "sender address (empty: kiosk@<host name>)")
     smtp_host: str = opt("", "SMTP server for alert e-mails")
     smtp_port: int = opt(587, "SMTP port (587 STARTTLS, 465 SSL, 25 none)")
@@ -277,8 +277,8 @@ class HoursSection(_Section):
     fri: str = opt("09:00-18:00", "Friday opening hours (as mon)")
     sat: str = opt("10:00-14:00", "Saturday opening hours (as mon)")
     sun: str = opt("", "Sunday opening hours (as mon)")
-    holidays: list[str] = opt([], "dates closed all day: YYYY-MM-DD (that date) or MM-DD (every year)")
-    exceptions: dict[str, str] = opt({}, "special hours on a date, replacing the weekday's and any holiday: "
+    holidays: list = opt([], "dates closed all day: YYYY-MM-DD (that date) or MM-DD (every year)")
+    exceptions: dict = opt({}, "special hours on a date, replacing the weekday's and any holiday: "
                            "{\"2026-12-24\" = \"09:00-12:00\"}; \"\" closes that date")
 
 
@@ -299,7 +299,7 @@ class BookdropSection(_Section):
     bin_capacity: int = opt(0, "items the return bin holds; at this count the slot stops accepting "
                             "until staff empty the bin (0: no count limit)")
     bin_full_sensor: bool = opt(False, "a bin-full sensor is wired; when it triggers the slot stops accepting")
-    own_isils: list[str] = opt([], "ISIL owner codes of this library's RFID tags; a tag with another owner "
+    own_isils: list = opt([], "ISIL owner codes of this library's RFID tags; a tag with another owner "
                           "is reported as not ours (empty: the library system decides)")
     sync_interval_s: float = opt(30.0, "seconds between attempts to send journaled returns while the "
                                  "library system is unreachable")
@@ -339,7 +339,7 @@ class BrandingSection(_Section):
 class ReceiptSection(_Section):
     """[receipt]: what the patron is offered at the end of a session."""
 
-    choices: list[str] = opt(["print", "email", "none"], "receipt options offered to the patron, in this order "
+    choices: list = opt(["print", "email", "none"], "receipt options offered to the patron, in this order "
                         "(any of print, email, none)")
     footer: str = opt("", "extra line printed at the bottom of a receipt (opening hours, web site)")
     email_from: str = opt("", "sender address of e-mailed receipts, e.g. \"Library <noreply@library.example>\" "
@@ -498,7 +498,9 @@ def _resolve(cls: type, f: dataclasses.Field) -> tuple[Any, Any]:
         tp = next(a for a in typing.get_args(tp) if a is not type(None))
     args = typing.get_args(tp)
     origin = typing.get_origin(tp) or tp
-    item = args[-1] if origin in (list, dict) and args else None
+    # A plain ``list``/``dict`` holds text (every list key is names, codes, dates or hashes);
+    # a key holding something else says so: ``list[int]``.
+    item = (args[-1] if args else str) if origin in (list, dict) else None
     return origin, item
 
 
@@ -663,13 +665,35 @@ def build_settings(data: dict, source: str) -> Settings:
 
 
 def _cross_checks(sections: dict[str, Any], source: str) -> list[str]:
-    """Rules that involve more than one key, or a value's inner form.
-
-    The sections of the appliance layer ([staff], [alerts], [monitoring], [hours]) are checked
-    with the pure helpers of :mod:`kiosk.config_checks`, which those layers use too: this module
-    imports nothing above it.
-    """
-    return config_checks.cross_errors(sections, source)
+    """Rules that involve more than one key."""
+    errors = []
+    br = sections.get("branding")
+    if br and br.accent_colour:
+        s = br.accent_colour.strip().lstrip("#")
+        if len(s) not in (3, 6) or any(c not in "0123456789abcdefABCDEF" for c in s):
+            errors.append(f"{source}: [branding] accent_colour: expected a colour like #1a5496; "
+                          f"got {br.accent_colour!r}")
+    rc = sections.get("receipt")
+    if rc and (not rc.choices or any(c not in ("print", "email", "none") for c in rc.choices)):
+        errors.append(f"{source}: [receipt] choices: expected a non-empty list of print, email, none; "
+                      f"got {rc.choices!r}")
+    k = sections.get("kiosk")
+    if k and k.timeout_warning_s >= k.session_timeout_s:
+        errors.append(f"{source}: [kiosk] timeout_warning_s: expected less than session_timeout_s "
+                      f"({k.session_timeout_s}); got {k.timeout_warning_s}")
+    if k and k.language not in k.languages:
+        errors.append(f"{source}: [kiosk] language: expected one of languages ({', '.join(k.languages)}); "
+                      f"got {k.language!r}")
+    ils = sections.get("ils")
+    if ils and ils.password and ils.password_file:
+        errors.append(f"{source}: [ils] password and password_file: expected only one of them")
+    if ils and not 1 <= ils.pool_size <= 16:
+        errors.append(f"{source}: [ils] pool_size: expected 1 to 16; got {ils.pool_size}")
+    # The appliance layer's sections ([staff], [alerts], [monitoring], [hours]) are checked with
+    # the pure helpers of kiosk.config_checks, which those layers use too: this module imports
+    # nothing above it.
+    errors.extend(config_checks.cross_errors(sections, source))
+    return errors
 
 
 def load(path: str | os.PathLike | None, overrides: list[str] | None = None) -> Settings:

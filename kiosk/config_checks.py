@@ -310,28 +310,11 @@ def parse_listen(text: str) -> tuple[str, int]:
 # -- rules that involve more than one key ----------------------------------------------------------
 
 def cross_errors(sections: dict[str, Any], source: str) -> list[str]:
-    """Every rule that involves more than one key, or a value's inner form (sections by name)."""
+    """The appliance layer's rules ([staff], [alerts], [monitoring], [hours]); sections by name.
+
+    Called by ``kiosk.config``'s own cross-checks (which keep the rules of the core sections).
+    """
     errors: list[str] = []
-    br = sections.get("branding")
-    if br and br.accent_colour:
-        s = br.accent_colour.strip().lstrip("#")
-        if len(s) not in (3, 6) or any(c not in _HEX for c in s):
-            errors.append(f"{source}: [branding] accent_colour: expected a colour like #1a5496; "
-                          f"got {br.accent_colour!r}")
-    rc = sections.get("receipt")
-    if rc and (not rc.choices or any(c not in ("print", "email", "none") for c in rc.choices)):
-        errors.append(f"{source}: [receipt] choices: expected a non-empty list of print, email, none; "
-                      f"got {rc.choices!r}")
-    k = sections.get("kiosk")
-    if k and k.timeout_warning_s >= k.session_timeout_s:
-        errors.append(f"{source}: [kiosk] timeout_warning_s: expected less than session_timeout_s "
-                      f"({k.session_timeout_s}); got {k.timeout_warning_s}")
-    if k and k.language not in k.languages:
-        errors.append(f"{source}: [kiosk] language: expected one of languages ({', '.join(map(str, k.languages))}); "
-                      f"got {k.language!r}")
-    ils = sections.get("ils")
-    if ils and ils.password and ils.password_file:
-        errors.append(f"{source}: [ils] password and password_file: expected only one of them")
     errors += _staff_errors(sections.get("staff"), source)
     errors += _alerts_errors(sections.get("alerts"), source)
     mon = sections.get("monitoring")
