@@ -714,7 +714,44 @@ def load(path: str | os.PathLike | None, overrides: list[str] | None = None) -> 
     errors = apply_overrides(data, overrides or [], source)
     if errors:
         raise ConfigError("\n".join(errors))
-    return build_settings(data, source)
+    settings = build_settings(data, source)
+    errors = secret_file_errors(settings)
+    if errors:
+        raise ConfigError("\n".join(errors))
+    return settings
+
+
+def secret_file_errors(settings: Settings) -> list[str]:
+    """What is wrong inside the ``*password_file`` files this process can read.
+
+    A password file must hold one line of UTF-8 text without NUL bytes (a NUL or a second line
+    would be sent to the server as part of the password).  Files that are missing or unreadable
+    here are left to :func:`check_secrets` and the start of the kiosk: a config can be checked on
+    another machine than the kiosk's.
+    """
+    errors = []
+    for name in SECTIONS:
+        section = getattr(settings, name, None)
+        if section is None or not dataclasses.is_dataclass(section):
+            continue
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
+            if not (f.name.endswith("password_file") and isinstance(value, str) and value):
+                continue
+            where = f"{settings.source}: [{name}] {f.name}"
+            try:
+                with open(Path(value).expanduser(), "rb") as fh:
+                    raw = fh.read(65536)
+            except (OSError, ValueError):
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                errors.append(f"{where}: {value} is not UTF-8 text")
+                continue
+            if "\x00" in text or len(text.strip().splitlines()) > 1:
+                errors.append(f"{where}: {value} must hold the password on one line, without NUL bytes")
+    return errors
 
 
 def parse_toml(raw: bytes, source: str) -> dict:

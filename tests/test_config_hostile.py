@@ -101,9 +101,10 @@ def test_deeply_nested_override_is_an_error_not_a_crash():
 
 def test_password_file_content_is_checked(tmp_path):
     pw = tmp_path / "sip2.pw"
-    pw.write_bytes(b"s3c\x00ret\n")
+    pw.write_bytes(b"fine\n")
     pw.chmod(0o600)
     s = config.load(None, [f"ils.password_file={json.dumps(str(pw))}"])
+    pw.write_bytes(b"s3c\x00ret\n")          # damaged after the kiosk started
     with pytest.raises(ConfigError, match="NUL"):
         s.ils_password()
     pw.write_bytes("s\xe9cret".encode("latin-1"))
@@ -170,3 +171,15 @@ def test_staff_set_with_a_deeply_nested_value_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="languages"):
         settings_edit.apply_changes(path, {"kiosk.languages": "[" * 5000 + "]" * 5000})
     assert path.read_text() == "[ils]\nport = 7000\n"      # untouched
+
+
+def test_config_check_reads_password_files_it_can_read(tmp_path):
+    pw = tmp_path / "sip2.pw"
+    pw.write_bytes(b"s3c\x00ret\n")
+    pw.chmod(0o600)
+    cfg = _write(tmp_path, f'[ils]\npassword_file = "{pw}"\n[alerts]\nsmtp_password_file = "{tmp_path}/none"\n')
+    r = _check(cfg)
+    assert r.returncode == 1 and "[ils] password_file" in r.stderr and "NUL" in r.stderr
+    assert "s3c" not in r.stderr and "Traceback" not in r.stderr
+    pw.write_bytes(b"s3cret\n")
+    assert _check(cfg).returncode == 0          # a missing file elsewhere is left to the kiosk's start
