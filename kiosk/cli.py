@@ -35,6 +35,7 @@ from kiosk.exitcodes import (
     EXIT_UNREACHABLE,
     EXIT_USAGE,
 )
+from kiosk.secret_args import resolve_secret_assignments
 
 
 class KioskArgumentParser(argparse.ArgumentParser):
@@ -81,11 +82,11 @@ def add_config_args(parser: argparse.ArgumentParser, required: bool = False,
 
 def settings_from_args(args: argparse.Namespace) -> config_mod.Settings:
     """Load the settings named by ``--config``/``--set`` (ConfigError propagates to ``main``)."""
-    return config_mod.load(getattr(args, "config", None), getattr(args, "overrides", []))
+    return config_mod.load(getattr(args, "config", None), resolve_secret_assignments(getattr(args, "overrides", [])))
 
 
 def _config_check(args: argparse.Namespace) -> int:
-    settings = config_mod.load(args.file, args.overrides)
+    settings = config_mod.load(args.file, resolve_secret_assignments(args.overrides))
     print(f"{args.file}: OK ({', '.join(config_mod.SECTIONS)}; data in {settings.data_dir})")
     return EXIT_OK
 

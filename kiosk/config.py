@@ -21,15 +21,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk import config_checks
 from kiosk.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "config"
 
 
-def opt(default: Any, doc: str, choices: tuple[str, ...] | None = None, secret: bool = False) -> Any:
-    """A config key with a default, its help text, and optional allowed values."""
-    meta = {"doc": doc, "choices": choices, "secret": secret}
+def opt(default: Any, doc: str, choices: tuple[str, ...] | None = None, secret: bool = False,
+        range: tuple[float, float, bool] | None = None) -> Any:  # noqa: A002 - reads as the key's range
+    """A config key with a default, its help text, and optional allowed values.
+
+    ``range`` is ``(low, high, low_exclusive)`` for a number; without it the range comes from
+    :data:`kiosk.config_checks.RANGES` or the key's name (``*_s``, ``port``, ``*_pin`` ...).
+    """
+    meta = {"doc": doc, "choices": choices, "secret": secret, "range": range}
     if isinstance(default, list | dict):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -390,15 +396,28 @@ class Settings:
         if not self.ils.password_file:
             return self.ils.password
         path = Path(self.ils.password_file)
+        where = f"{self.source}: [ils] password_file"
+        if "\x00" in self.ils.password_file:
+            raise ConfigError(f"{where}: the file name must not contain a NUL character")
         try:
             mode = path.stat().st_mode
         except OSError as exc:
-            raise ConfigError(f"{self.source}: [ils] password_file: cannot read {path}: {exc.strerror}") from exc
+            raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from exc
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise ConfigError(
-                f"{self.source}: [ils] password_file: {path} is readable by other users "
+                f"{where}: {path} is readable by other users "
                 f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}")
-        return path.read_text(encoding="utf-8").strip()
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from exc
+        try:
+            password = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise ConfigError(f"{where}: {path} is not UTF-8 text") from None
+        if "\x00" in password or "\n" in password or "\r" in password:
+            raise ConfigError(f"{where}: {path} must hold the password on one line, without NUL bytes")
+        return password
 
 
 def check_secrets(settings: Settings, *, allow_insecure: bool = False) -> list[str]:
@@ -419,6 +438,9 @@ def check_secrets(settings: Settings, *, allow_insecure: bool = False) -> list[s
             mode = path.stat().st_mode
         except OSError as exc:
             problems.append(f"{what}: cannot read {path}: {exc.strerror}")
+            return
+        except ValueError:   # a NUL character in the name
+            problems.append(f"{what}: the file name must not contain a NUL character")
             return
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             problems.append(f"{what}: {path} is readable by other users (mode {stat.S_IMODE(mode):04o}); "
@@ -450,15 +472,23 @@ def register_section(name: str, cls: type) -> None:
     SECTIONS[name] = cls
 
 
-def _type_name(tp: Any) -> str:
-    return {bool: "true or false", int: "a whole number", float: "a number", str: "text",
-            list: "a list", dict: "a table"}.get(tp, str(tp))
+_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "text",
+          list: "a list", dict: "a table"}
+
+
+def _type_name(tp: Any, item: Any = None) -> str:
+    if item is not None and tp is list:
+        return f"a list of {_NAMES.get(item, str(item))}"
+    if item is not None and tp is dict:
+        return f"a table of {_NAMES.get(item, str(item))} values"
+    return _NAMES.get(tp, str(tp))
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
 
 
-def _resolve_type(cls: type, f: dataclasses.Field) -> Any:
+def _resolve(cls: type, f: dataclasses.Field) -> tuple[Any, Any]:
+    """(type, element type) of a field: ``list[str]`` -> (list, str); ``int`` -> (int, None)."""
     hints = _HINTS.get(cls)
     if hints is None:          # evaluating string annotations is slow: once per section class
         hints = _HINTS[cls] = typing.get_type_hints(cls)
@@ -466,7 +496,42 @@ def _resolve_type(cls: type, f: dataclasses.Field) -> Any:
     origin = typing.get_origin(tp)
     if origin in (types.UnionType, typing.Union):
         tp = next(a for a in typing.get_args(tp) if a is not type(None))
-    return typing.get_origin(tp) or tp
+    args = typing.get_args(tp)
+    origin = typing.get_origin(tp) or tp
+    # A plain ``list``/``dict`` holds text (every list key is names, codes, dates or hashes);
+    # a key holding something else says so: ``list[int]``.
+    item = (args[-1] if args else str) if origin in (list, dict) else None
+    return origin, item
+
+
+def _resolve_type(cls: type, f: dataclasses.Field) -> Any:
+    return _resolve(cls, f)[0]
+
+
+def _is_secret(f: dataclasses.Field) -> bool:
+    """Secret keys: their values never appear in a message (``password = 12345`` is a password)."""
+    return bool(f.metadata.get("secret")) or f.name.endswith(("password", "token"))
+
+
+def _value_error(section: str, f: dataclasses.Field, tp: Any, item: Any, value: Any) -> str | None:
+    """Why ``value`` (already of type ``tp``) is not acceptable: elements, NUL bytes, ranges."""
+    if tp is str:
+        return config_checks.text_error(value)
+    if tp in (int, float):
+        r = config_checks.range_for(section, f.name, tp, f.metadata.get("range"))
+        return config_checks.number_error(value, r, tp)
+    if tp in (list, dict) and item is not None:
+        values = value.values() if tp is dict else value
+        if tp is dict and not all(isinstance(k, str) for k in value):
+            return f"expected {_type_name(tp, item)}"
+        for v in values:
+            try:
+                _coerce(v, item)
+            except TypeError:
+                return f"expected {_type_name(tp, item)}"
+            if item is str and (why := config_checks.text_error(v)):
+                return why
+    return None
 
 
 def _coerce(value: Any, tp: Any) -> Any:
@@ -484,12 +549,27 @@ def _coerce(value: Any, tp: Any) -> Any:
     raise TypeError
 
 
-def _parse_override_value(text: str) -> Any:
-    """``--set`` values are TOML scalars when they parse as one, else plain text."""
+def _is_text_key(section: str, key: str) -> bool:
+    cls = SECTIONS.get(section)
+    f = next((f for f in dataclasses.fields(cls) if f.name == key), None) if cls else None
+    return f is not None and _resolve_type(cls, f) is str
+
+
+def _parse_override_value(text: str, is_text: bool = False) -> Any:
+    """``--set`` values are TOML scalars when they parse as one, else plain text.
+
+    For a text key the value is taken as written (``ils.password=12345`` is the text "12345"),
+    unless it is quoted as a TOML string.
+    """
+    if is_text and not text.startswith(('"', "'")):
+        return text
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):   # RecursionError: [[[[...]]]] thousands deep
         return text
+
+
+_SECRET_WORDS = ("pass", "secret", "token", "pin", "hash", "webhook")
 
 
 def apply_overrides(data: dict, overrides: list[str], source: str) -> list[str]:
@@ -497,11 +577,17 @@ def apply_overrides(data: dict, overrides: list[str], source: str) -> list[str]:
     errors = []
     for item in overrides:
         if "=" not in item or "." not in item.split("=", 1)[0]:
-            errors.append(f"--set {item!r}: expected section.key=value, for example ils.port=6001")
+            # never echo what may be a mistyped secret (ils.password:s3cret)
+            shown = "(not shown)" if any(w in item.lower() for w in _SECRET_WORDS) else repr(item)
+            errors.append(f"--set {shown}: expected section.key=value, for example ils.port=6001")
             continue
         dotted, value = item.split("=", 1)
         section, key = dotted.strip().split(".", 1)
-        data.setdefault(section, {})[key] = _parse_override_value(value.strip())
+        target = data.setdefault(section, {})
+        if not isinstance(target, dict):
+            errors.append(f"{source}: {section} must be a [section], not a value")
+            continue
+        target[key] = _parse_override_value(value.strip(), _is_text_key(section, key))
     return errors
 
 
@@ -509,39 +595,50 @@ def build_settings(data: dict, source: str) -> Settings:
     """Validate raw TOML data into Settings or raise one ConfigError listing every problem."""
     errors: list[str] = []
     sections: dict[str, Any] = {}
+    bad: set[str] = set()
     for name, raw in data.items():
         if name not in SECTIONS:
             import difflib  # only on a mistake: kept off the kiosk's start-up path
 
             hint = difflib.get_close_matches(name, SECTIONS, n=1)
-            errors.append(f"{source}: unknown section [{name}]" + (f"; did you mean [{hint[0]}]?" if hint else
+            shown = name if name.isprintable() and len(name) <= 64 else repr(name[:64])
+            errors.append(f"{source}: unknown section [{shown}]" + (f"; did you mean [{hint[0]}]?" if hint else
                           f"; known sections: {', '.join(sorted(SECTIONS))}"))
             continue
         if not isinstance(raw, dict):
-            errors.append(f"{source}: {name} must be a [section], not a value")
+            errors.append(f"{source}: {name!r} must be a [section], not a value")
             continue
         cls = SECTIONS[name]
         fields = {f.name: f for f in dataclasses.fields(cls)}
         values = {}
+        before = len(errors)
         for key, value in raw.items():
             if key not in fields:
                 import difflib
 
                 hint = difflib.get_close_matches(key, fields, n=1)
-                errors.append(f"{source}: [{name}] unknown key {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
+                errors.append(f"{source}: [{name}] unknown key {key[:64]!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
                 continue
             f = fields[key]
-            tp = _resolve_type(cls, f)
+            tp, item = _resolve(cls, f)
             try:
                 value = _coerce(value, tp)
             except TypeError:
-                errors.append(f"{source}: [{name}] {key}: expected {_type_name(tp)}, got {value!r}")
+                got = "" if _is_secret(f) else f", got {value!r}"
+                errors.append(f"{source}: [{name}] {key}: expected {_type_name(tp, item)}{got}")
+                continue
+            if why := _value_error(name, f, tp, item, value):
+                got = "" if _is_secret(f) or tp in (list, dict, str) else f"; got {value!r}"
+                errors.append(f"{source}: [{name}] {key}: {why}{got}")
                 continue
             choices = f.metadata.get("choices")
             if choices and value not in choices:
                 errors.append(f"{source}: [{name}] {key}: expected one of {', '.join(choices)}; got {value!r}")
                 continue
             values[key] = value
+        if len(errors) > before:
+            bad.add(name)
+            continue
         try:
             sections[name] = cls(**values)
         except TypeError as exc:  # a required field (no default) is missing
@@ -555,7 +652,10 @@ def build_settings(data: dict, source: str) -> Settings:
                 sections[name] = cls()
             except TypeError:
                 errors.append(f"{source}: section [{name}] is required")
-    errors.extend(_cross_checks(sections, source) if not errors else [])
+    # Rules across keys run on every section whose own keys were valid, so one load reports
+    # every problem (a bad [hours] next to a bad [bookdrop] key), never a rule fed a default
+    # that stands in for a refused value.
+    errors.extend(_cross_checks({n: sec for n, sec in sections.items() if n not in bad}, source))
     if errors:
         raise ConfigError("\n".join(errors))
     settings = Settings(source=source)
@@ -589,13 +689,10 @@ def _cross_checks(sections: dict[str, Any], source: str) -> list[str]:
         errors.append(f"{source}: [ils] password and password_file: expected only one of them")
     if ils and not 1 <= ils.pool_size <= 16:
         errors.append(f"{source}: [ils] pool_size: expected 1 to 16; got {ils.pool_size}")
-    # Sections of the appliance layer check themselves (late imports: they import this module).
-    from kiosk import alerts, monitoring
-    from kiosk.afterhours import hours
-    from kiosk.staff import auth
-
-    for module in (auth, monitoring, alerts, hours):
-        errors.extend(module.config_errors(sections, source))
+    # The appliance layer's sections ([staff], [alerts], [monitoring], [hours]) are checked with
+    # the pure helpers of kiosk.config_checks, which those layers use too: this module imports
+    # nothing above it.
+    errors.extend(config_checks.cross_errors(sections, source))
     return errors
 
 
@@ -606,17 +703,71 @@ def load(path: str | os.PathLike | None, overrides: list[str] | None = None) -> 
     if path is not None:
         try:
             with open(path, "rb") as fh:
-                data = tomllib.load(fh)
+                raw = fh.read()
         except FileNotFoundError as exc:
             raise ConfigError(f"{source}: file not found") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
         except OSError as exc:
-            raise ConfigError(f"{source}: cannot read: {exc.strerror}") from exc
+            raise ConfigError(f"{source}: cannot read: {exc.strerror or exc}") from exc
+        except ValueError as exc:   # a NUL byte in the path
+            raise ConfigError(f"{source}: cannot read: the file name contains a NUL character") from exc
+        data = parse_toml(raw, source)
     errors = apply_overrides(data, overrides or [], source)
     if errors:
         raise ConfigError("\n".join(errors))
-    return build_settings(data, source)
+    settings = build_settings(data, source)
+    errors = secret_file_errors(settings)
+    if errors:
+        raise ConfigError("\n".join(errors))
+    return settings
+
+
+def secret_file_errors(settings: Settings) -> list[str]:
+    """What is wrong inside the ``*password_file`` files this process can read.
+
+    A password file must hold one line of UTF-8 text without NUL bytes (a NUL or a second line
+    would be sent to the server as part of the password).  Files that are missing or unreadable
+    here are left to :func:`check_secrets` and the start of the kiosk: a config can be checked on
+    another machine than the kiosk's.
+    """
+    errors = []
+    for name in SECTIONS:
+        section = getattr(settings, name, None)
+        if section is None or not dataclasses.is_dataclass(section):
+            continue
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
+            if not (f.name.endswith("password_file") and isinstance(value, str) and value):
+                continue
+            where = f"{settings.source}: [{name}] {f.name}"
+            try:
+                with open(Path(value).expanduser(), "rb") as fh:
+                    raw = fh.read(65536)
+            except (OSError, ValueError):
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                errors.append(f"{where}: {value} is not UTF-8 text")
+                continue
+            if "\x00" in text or len(text.strip().splitlines()) > 1:
+                errors.append(f"{where}: {value} must hold the password on one line, without NUL bytes")
+    return errors
+
+
+def parse_toml(raw: bytes, source: str) -> dict:
+    """TOML bytes as data, or one ConfigError naming the file and line (never a traceback)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{source}: line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02X}); "
+                          f"save the file as UTF-8 (TOML files are UTF-8)") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: not valid TOML: arrays or tables nested too deeply") from None
 
 
 def to_toml_dict(settings: Settings) -> dict:

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from kiosk.circulation import view as v
 from kiosk.circulation.view import ItemLine, SessionView
+from kiosk.secret_args import add_secret_argument, resolve_secret
 
 EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE = 0, 2, 3
 _OFFLINE_KEYS = {"offline_not_allowed", "offline_returns_only", "out_of_service", "offline_card_unknown"}
@@ -27,7 +28,7 @@ def register(subparsers) -> None:
     co = subparsers.add_parser("checkout", help="check items out to a patron (journaled, like the kiosk)")
     add_config_args(co, required=True)
     co.add_argument("--patron", required=True, metavar="ID", help="patron card number")
-    co.add_argument("--pin", metavar="PIN", help="the patron's PIN, when the kiosk requires one")
+    add_secret_argument(co, "pin", "the patron's PIN, when the kiosk requires one")
     co.add_argument("--jsonl", action="store_true",
                     help="print one JSON line per item as soon as it is settled, then the summary")
     co.add_argument("items", nargs="+", metavar="ITEM", help="item barcodes")
@@ -108,7 +109,7 @@ def _session(args, mode: str) -> int:
     svc = KioskService(settings, ils, journal, listener)
     try:
         if mode == v.BORROW:
-            svc.card_presented(args.patron, args.pin)
+            svc.card_presented(args.patron, resolve_secret(args, "pin"))
             svc.wait_idle()
         else:
             svc.start(v.RETURN)

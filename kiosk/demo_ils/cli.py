@@ -13,6 +13,8 @@ import signal
 import sys
 from pathlib import Path
 
+from kiosk.secret_args import add_secret_argument, resolve_secret
+
 DEFAULT_DB = "var/demo-ils/library.sqlite"
 
 
@@ -30,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tls-cert", metavar="FILE", help="serve TLS with this certificate (PEM)")
     p.add_argument("--tls-key", metavar="FILE", help="private key of --tls-cert (PEM)")
     p.add_argument("--user", default="kiosk", help="SIP2 login user (CN), default kiosk")
-    p.add_argument("--password", default="kiosk", help="SIP2 login password (CO), default kiosk")
+    add_secret_argument(p, "password", "SIP2 login password (CO), default kiosk")
     p.add_argument("--institution", default="DEMO", help="institution id (AO), default DEMO")
     p.add_argument("--charset", default="utf-8", help="character set of the link (utf-8, cp850, latin-1)")
     p.add_argument("--terminator", choices=("CR", "CRLF"), default="CRLF",
@@ -62,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.demo_ils.server import DemoIlsServer
 
     server = DemoIlsServer(args.db, host=args.host, port=args.port, latency_ms=args.latency_ms,
-                           user=args.user, password=args.password, institution=args.institution,
+                           user=args.user, password=resolve_secret(args, "password", "kiosk"),
+                           institution=args.institution,
                            tls_cert=args.tls_cert, tls_key=args.tls_key, charset=args.charset,
                            terminator=args.terminator, checked_in_ok=args.checked_in_ok, reset=args.reset)
     # Ctrl-C and SIGTERM (systemd, docker) only ask the server to stop: a KeyboardInterrupt landing

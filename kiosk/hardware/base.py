@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: start of ``TagRead.error`` when the tag's memory could not be read (as opposed to decoded)
 UNREADABLE = "could not read the tag"
+#: ``TagRead.error`` of a tag whose data made a decoder fail unexpectedly (logged as a bug)
+UNDECODABLE = "tag data could not be decoded (unexpected content; see the log)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,6 +275,9 @@ class TagReader(Device):
             tag = decode_tag(data)
         except TagDecodeError as exc:
             return TagRead(uid=uid, error=str(exc))
+        except Exception:   # a decoder bug: this tag only, never the whole field
+            log.exception("%s: decoding tag %s failed", self.kind, uid)
+            return TagRead(uid=uid, error=UNDECODABLE)
         if tag.crc_ok is False:   # a damaged tag could name the wrong item: staff must look
             return TagRead(uid=uid, model=tag.model,
                            error="tag data failed its CRC check (damaged or badly written tag)")
@@ -280,6 +285,22 @@ class TagReader(Device):
                        part_number=tag.part_number, owner_isil=tag.owner_isil, model=tag.model)
 
     # -- provided ----------------------------------------------------------------------------
+    def _read_contained(self, uid: str) -> TagRead:
+        """:meth:`read_tag`, with anything it raises kept to that one tag's ``TagRead.error``.
+
+        One tag with bytes no parser foresaw must never stop the reader from reporting the other
+        tags in the field (an exception here used to abort the whole poll, every poll).  A
+        :class:`HardwareError` reads as unreadable (read again on the next polls); anything else
+        is a bug in a decoder: logged with its traceback, shown to staff as undecodable.
+        """
+        try:
+            return self.read_tag(uid)
+        except HardwareError as exc:
+            return TagRead(uid=uid, error=f"{UNREADABLE}: {exc}")
+        except Exception:
+            log.exception("%s: reading tag %s failed", self.kind, uid)
+            return TagRead(uid=uid, error=UNDECODABLE)
+
     def set_security(self, uid: str, on: bool) -> None:
         """Set the gate-alarm state and read it back; raises :class:`HardwareError` on mismatch.
 
@@ -314,10 +335,10 @@ class TagReader(Device):
                  and self._retries.get(u, 0) < self.read_retries]
         fresh: dict[str, TagRead] = {}
         for uid in added:
-            fresh[uid] = self.read_tag(uid)
+            fresh[uid] = self._read_contained(uid)
         for uid in retry:
             self._retries[uid] = self._retries.get(uid, 0) + 1
-            tag = self.read_tag(uid)
+            tag = self._read_contained(uid)
             if tag != known[uid]:
                 fresh[uid] = tag
         with self._tags_lock:

@@ -11,12 +11,21 @@ from kiosk.tags import MODELS, TagDecodeError, decode_tag, encode_tag
 
 def _decode(args: argparse.Namespace) -> int:
     text = "".join(args.hex).replace(" ", "").replace(":", "")
-    try:
-        data = bytes.fromhex(text)
-    except ValueError:
-        print(f"error: {args.hex!r} is not hexadecimal", file=sys.stderr)
+    # ASCII hex only (bytes.fromhex takes nothing else); the message shows what was typed, not a
+    # Python list repr.
+    if not text or any(c not in "0123456789abcdefABCDEF" for c in text) or len(text) % 2:
+        print(f"error: tag memory must be pairs of hexadecimal digits (0-9, A-F); got: {' '.join(args.hex)}",
+              file=sys.stderr)
         return 2
-    dsfid = int(args.dsfid, 0) if args.dsfid else None
+    data = bytes.fromhex(text)
+    dsfid = None
+    if args.dsfid:
+        d = args.dsfid.strip().lower()
+        digits, base = (d[2:], 16) if d.startswith("0x") else (d, 10)
+        if not digits or any(c not in "0123456789abcdef"[:base] for c in digits) or int(digits, base) > 255:
+            print(f"error: --dsfid must be a byte such as 0x06 or 62; got: {args.dsfid}", file=sys.stderr)
+            return 2
+        dsfid = int(digits, base)
     try:
         tag = decode_tag(data, dsfid=dsfid)
     except TagDecodeError as exc:

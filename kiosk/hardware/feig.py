@@ -18,7 +18,7 @@ import time
 
 from kiosk.errors import HardwareError
 from kiosk.hardware import feig_protocol as fp
-from kiosk.hardware.base import UNREADABLE, DeviceInfo, TagRead, TagReader
+from kiosk.hardware.base import UNDECODABLE, UNREADABLE, DeviceInfo, TagRead, TagReader
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,9 @@ class FeigReader(TagReader):
             tag = decode_tag(data, dsfid=self._dsfid.get(uid))
         except TagDecodeError as exc:
             return TagRead(uid=uid, security_on=on, error=str(exc))
+        except Exception:   # a decoder bug: this tag only, never the whole field
+            log.exception("tag reader: decoding tag %s failed", uid)
+            return TagRead(uid=uid, security_on=on, error=UNDECODABLE)
         if tag.crc_ok is False:
             return TagRead(uid=uid, security_on=on, model=tag.model,
                            error="tag data failed its CRC check (damaged or badly written tag)")

@@ -101,6 +101,8 @@ class KeyDecoder:
         self.modifier = False
 
     def key(self, name: str, value: int) -> str:
+        if not isinstance(name, str):   # an event without a key name (unknown code): nothing
+            return ""
         if name in _SHIFT:
             self.shift = value != 0
             return ""
@@ -152,10 +154,16 @@ class HidScanner(BarcodeScanner):
                     return
                 if event.type != (ecodes.EV_KEY if ecodes else 1):
                     continue
-                name = ecodes.KEY[event.code] if ecodes else event.code
-                if isinstance(name, list):
-                    name = name[0]
-                ch = self._decoder.key(name, event.value)
+                try:
+                    # .get: a key code evdev has no name for (a vendor key, a newer kernel) is
+                    # ignored; KEY[code] raised KeyError and ended this thread -- a dead scanner.
+                    name = ecodes.KEY.get(event.code) if ecodes else event.code
+                    if isinstance(name, list | tuple):
+                        name = name[0] if name else None
+                    ch = self._decoder.key(name, event.value) if isinstance(name, str) else ""
+                except Exception:   # one odd event never stops the scanner
+                    log.warning("scanner %s: ignored an undecodable key event", self.path, exc_info=True)
+                    continue
                 if ch:
                     self._feed(ch)
         except OSError as exc:

@@ -4,7 +4,8 @@ A scanner is a keyboard that strangers control: Code 128 can carry ASCII control
 a keyboard-wedge scanner turns into Ctrl-key combinations ("BadBarcode",
 hardware-and-deployment.md section 3.1).  So scanner input never goes to a text field: the
 drivers feed raw characters here, control characters are dropped (CR/LF/TAB end a code), and a
-code is delivered only when it matches the configured pattern in full.
+code is delivered only when it matches the configured pattern in full.  Codes are ASCII: a code
+with any other character is refused (shown with "?" in its place), never delivered.
 """
 
 from __future__ import annotations
@@ -23,12 +24,17 @@ class ScanFilter:
     """Splits a character stream into codes and checks each one against ``pattern``."""
 
     def __init__(self, pattern: str) -> None:
+        if not isinstance(pattern, str):
+            raise ConfigError("[scanner] pattern: expected a regular expression as text")
         try:
-            self.pattern = re.compile(pattern)
-        except re.error as exc:
-            raise ConfigError(f"[scanner] pattern: not a valid regular expression: {exc}") from exc
+            # re.ASCII: \d and \w mean ASCII digits and letters, as on a barcode; without it "²" is a
+            # \w and Arabic-Indic digits are \d.
+            self.pattern = re.compile(pattern, re.ASCII)
+        except (re.error, RecursionError, OverflowError, ValueError) as exc:
+            raise ConfigError(f"[scanner] pattern: not a valid regular expression: {exc}") from None
         self._buf: list[str] = []
         self._overflow = False
+        self._foreign = False
 
     def feed(self, text: str) -> Iterator[tuple[str, bool]]:
         """Yield ``(code, accepted)`` for every code completed by ``text``.
@@ -39,14 +45,17 @@ class ScanFilter:
         for ch in text:
             if ch in TERMINATORS:
                 code = "".join(self._buf)
-                overflow = self._overflow
+                bad = self._overflow or self._foreign
                 self._buf.clear()
-                self._overflow = False
+                self._overflow = self._foreign = False
                 if code:
-                    yield code, (not overflow and self.check(code))
+                    yield code, (not bad and self.check(code))
                 continue
             if not ch.isprintable():   # control characters, ESC sequences, DEL: never passed on
                 continue
+            if ch > "\x7e":   # not a barcode character (a serial line read as Latin-1, noise):
+                self._foreign = True   # the code is refused whole, never passed on altered
+                ch = "?"
             if len(self._buf) >= MAX_CODE:
                 self._overflow = True
                 continue
@@ -57,4 +66,4 @@ class ScanFilter:
 
     def reset(self) -> None:
         self._buf.clear()
-        self._overflow = False
+        self._overflow = self._foreign = False

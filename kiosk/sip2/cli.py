@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from kiosk.errors import ConfigError, IlsUnavailable, OutcomeUnknown, ProtocolError
+from kiosk.secret_args import add_secret_argument, mask_sip2_frame, resolve_secret
 
 if TYPE_CHECKING:   # the codec and client are imported by the handler: `kiosk --help` and
     # `kiosk run` build this parser and should not pay for the SIP2 message tables.
@@ -39,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--server", metavar="HOST:PORT", help="SIP2 server (default: [ils] host/port)")
     p.add_argument("--tls", action="store_true", default=None, help="use TLS (default: [ils] tls)")
     p.add_argument("--user", help="SIP2 login user (CN)")
-    p.add_argument("--password", help="SIP2 login password (CO)")
+    add_secret_argument(p, "password", "SIP2 login password (CO)")
     p.add_argument("--institution", help="institution id (AO)")
     p.add_argument("--location", help="location code (CP/AP)")
     p.add_argument("--charset", choices=CHARSETS, help="character set of the link")
@@ -49,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub.add_parser("login", help="login (93) -> 94")
     s = sub.add_parser("patron", help="patron information (63) -> 64")
     s.add_argument("patron")
-    s.add_argument("--pin", help="patron PIN (AD)")
+    add_secret_argument(s, "pin", "patron PIN (AD)")
     s = sub.add_parser("checkout", help="checkout (11) -> 12; never resent")
     s.add_argument("patron")
     s.add_argument("item")
@@ -79,7 +80,7 @@ def _client_from_args(args: argparse.Namespace) -> Sip2Client:
         if not sep or not host or not port_text.isdigit():
             raise ConfigError(f"--server {args.server!r}: expected HOST:PORT, for example 127.0.0.1:6001")
         port = int(port_text)
-    password = args.password if args.password is not None else settings.ils_password()
+    password = resolve_secret(args, "password") or settings.ils_password()
     return Sip2Client(
         host.strip("[]"), port, user=args.user if args.user is not None else ils.user, password=password,
         institution=args.institution if args.institution is not None else ils.institution,
@@ -112,7 +113,7 @@ def _request_for(args: argparse.Namespace, c: Sip2Client) -> Message:
         return LoginRequest(login_user_id=c.user, login_password=c._password, location_code=c.location or None)
     if cmd == "patron":
         return PatronInformationRequest(transaction_date=now, summary="  Y       ", institution_id=ao,
-                                        patron_id=args.patron, terminal_password="", patron_password=args.pin)
+                                        patron_id=args.patron, terminal_password="", patron_password=resolve_secret(args, "pin"))
     if cmd == "checkout":
         return CheckoutRequest(transaction_date=now, nb_due_date=now, institution_id=ao, patron_id=args.patron,
                                item_id=args.item)
@@ -133,7 +134,7 @@ def _print(reply: Message | None, c: Sip2Client, raw: bool) -> None:
     out: dict = reply.to_dict() if reply is not None else {}
     if raw:
         out = {"reply": out if reply is not None else None,
-               "frames": [{"direction": d, "frame": f.decode(c.charset, "replace").rstrip("\r\n")}
+               "frames": [{"direction": d, "frame": mask_sip2_frame(f.decode(c.charset, "replace").rstrip("\r\n"))}
                           for d, f in (c.trace or [])]}
     json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kiosk.config_checks import check_hash_format  # the config check and login use one rule
 from kiosk.privacy import mask
 
 if TYPE_CHECKING:
@@ -78,32 +79,6 @@ def _maxmem(n: int, r: int, p: int) -> int:
     return 128 * r * (n + p + 2) + 1024 * 1024
 
 
-def check_hash_format(encoded: str) -> str | None:
-    """Why ``encoded`` is not a usable hash, or None when it is (used by the config check)."""
-    parts = str(encoded).split("$")
-    try:
-        if parts[0] == "scrypt" and len(parts) == 6:
-            n, r, p = (int(x) for x in parts[1:4])
-            salt, key = bytes.fromhex(parts[4]), bytes.fromhex(parts[5])
-            if n < 2 or n & (n - 1) or r < 1 or p < 1:
-                return "scrypt n must be a power of two > 1, r and p at least 1"
-            # Caps, so an edited config cannot make each PIN try eat gigabytes or minutes.
-            if n > 2**20 or r > 32 or p > 16:
-                return "scrypt cost too high (at most n=2**20, r=32, p=16)"
-        elif parts[0] == "pbkdf2_sha256" and len(parts) == 4:
-            if not 1 <= int(parts[1]) <= 10_000_000:
-                return "pbkdf2 iterations must be 1 to 10000000"
-            salt, key = bytes.fromhex(parts[2]), bytes.fromhex(parts[3])
-        else:
-            return ('expected "scrypt$n$r$p$salt$hash" as printed by `kiosk staff hash-pin` '
-                    "(the PIN itself must never be written into the config)")
-    except ValueError:
-        return "numbers and hex digits expected between the $ signs"
-    if len(salt) < 8 or len(key) < 16:
-        return "salt or hash too short"
-    return None
-
-
 def verify_secret(secret: str, encoded: str) -> bool:
     """True when ``secret`` matches ``encoded``; False for a wrong secret or a malformed hash."""
     if not secret or check_hash_format(encoded) is not None:
@@ -118,25 +93,6 @@ def verify_secret(secret: str, encoded: str) -> bool:
         salt, expected = bytes.fromhex(parts[2]), bytes.fromhex(parts[3])
         key = hashlib.pbkdf2_hmac("sha256", data, salt, int(parts[1]), dklen=len(expected))
     return hmac.compare_digest(key, expected)
-
-
-def config_errors(sections: dict[str, Any], source: str) -> list[str]:
-    """Cross-checks of the [staff] section (called by kiosk.config)."""
-    staff = sections.get("staff")
-    if staff is None:
-        return []
-    errors = []
-    if staff.pin_hash and (why := check_hash_format(staff.pin_hash)):
-        errors.append(f"{source}: [staff] pin_hash: {why}")
-    for i, h in enumerate(staff.card_hashes):
-        if not isinstance(h, str) or (why := check_hash_format(h)):
-            errors.append(f"{source}: [staff] card_hashes[{i}]: {why or 'expected text'}")
-    if staff.require == "card_and_pin" and not (staff.pin_hash and staff.card_hashes):
-        errors.append(f"{source}: [staff] require: card_and_pin needs both pin_hash and card_hashes")
-    for key in ("max_attempts", "lockout_s", "idle_logout_s"):
-        if getattr(staff, key) < 1:
-            errors.append(f"{source}: [staff] {key}: expected at least 1; got {getattr(staff, key)}")
-    return errors
 
 
 # -- the persistent lock-out ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ import sys
 from datetime import date, timedelta
 
 from kiosk.errors import ConfigError
+from kiosk.secret_args import resolve_secret_assignments
 
 
 def _read_secret(prompt: str, confirm: bool) -> str:
@@ -56,7 +57,7 @@ def _set(args: argparse.Namespace) -> int:
     from kiosk.staff.settings_edit import apply_changes
 
     changes = {}
-    for item in args.changes:
+    for item in resolve_secret_assignments(args.changes, option="kiosk staff set", quote=False):
         key, eq, value = item.partition("=")
         if not eq:
             raise ConfigError(f"{item!r}: expected section.key=value")

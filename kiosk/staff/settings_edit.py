@@ -76,13 +76,12 @@ def _hints(cls: type) -> dict[str, str]:
 def _read_raw(path: Path) -> dict:
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            raw = fh.read()
     except FileNotFoundError:
         return {}
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    return config_mod.parse_toml(raw, str(path))   # not UTF-8, too deep: one ConfigError
 
 
 def _parse_text(section: str, key: str, value: Any) -> Any:
@@ -95,7 +94,7 @@ def _parse_text(section: str, key: str, value: Any) -> Any:
         return value
     try:
         return tomllib.loads(f"v = {value}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):   # RecursionError: [[[[...]]]] thousands deep
         return value  # validation reports it as the wrong type, naming the key
 
 

@@ -52,7 +52,13 @@ def decode_tag(data: bytes, dsfid: int | None = None) -> TagData:
 
 def encode_tag(model: str, item_id: str, *, isil: str = "", parts_in_item: int = 1,
                part_number: int = 1) -> bytes:
-    """Tag memory for ``item_id`` in ``model`` ("28560-3", "28560-2" or "3m")."""
+    """Tag memory for ``item_id`` in ``model`` ("28560-3", "28560-2" or "3m").
+
+    Raises only :class:`TagDecodeError` (wrong types, non-ASCII ids or ISILs, values a tag
+    cannot hold), so callers and ``kiosk tag encode`` need to catch one error.
+    """
+    if not isinstance(isil, str):
+        raise TagDecodeError(f"ISIL must be text, not {type(isil).__name__}")
     if model == iso28560_3.MODEL:
         return iso28560_3.encode(item_id, isil=isil, parts_in_item=parts_in_item,
                                  part_number=part_number)

@@ -18,7 +18,7 @@ against the standard's text.
 
 from __future__ import annotations
 
-from kiosk.tags.model import TagData, TagDecodeError, check_item_id
+from kiosk.tags.model import TagData, TagDecodeError, check_isil, check_item_id, is_ascii_digits
 
 MODEL = "28560-2"
 DSFID = 0x06
@@ -40,6 +40,11 @@ OID_NAMES = {
 _UPPER = "-ABCDEFGHIJKLMNOPQRSTUVWXYZ:"
 _LOWER = "-abcdefghijklmnopqrstuvwxyz/"
 _DIGITS = "0123456789-:"
+#: longest integer-compacted value decoded (32 bytes = 77 digits); longer ones are refused, not
+#: turned into a number with thousands of digits (Python refuses str() of those anyway)
+MAX_INTEGER_BYTES = 32
+#: ISO 15511: an ISIL is at most 16 characters
+ISIL_MAX = 16
 
 
 class _Bits:
@@ -97,6 +102,7 @@ def encode_isil(isil: str) -> bytes:
 
     The Finnish vector's "FI-Mamk-M" uses a shift for the last "M"; so do we.
     """
+    check_isil(isil, ISIL_MAX)
     tables = {"U": _UPPER, "L": _LOWER, "N": _DIGITS}
     syms: list[tuple[int, int]] = []   # (value, width)
     mode = "U"
@@ -104,7 +110,7 @@ def encode_isil(isil: str) -> bytes:
         if ch in tables[mode]:
             syms.append((tables[mode].index(ch), 4 if mode == "N" else 5))
             continue
-        if ch.isdigit():
+        if ch in "0123456789":
             want = "N"
         elif ch in _UPPER:
             want = "U"
@@ -172,6 +178,9 @@ def _decode_value(oid: int, compaction: int, data: bytes) -> str:
             return decode_isil(data)
         return data.hex().upper()
     if compaction == 1:
+        if len(data) > MAX_INTEGER_BYTES:
+            raise TagDecodeError(f"ISO 28560-2: OID {oid} is a {len(data)}-byte integer "
+                                 f"(at most {MAX_INTEGER_BYTES} expected)")
         return str(int.from_bytes(data, "big"))
     if compaction == 2:
         digits = "".join(f"{b >> 4:x}{b & 0xF:x}" for b in data)
@@ -248,17 +257,25 @@ def decode(data: bytes) -> TagData:
         parts, part = _parse_set(by_oid[4])
     usage = None
     if 5 in by_oid:
-        try:
-            usage = int(by_oid[5], 16) >> 4 if len(by_oid[5]) == 2 else int(by_oid[5])
-        except ValueError:
-            usage = None
+        usage = _parse_usage(by_oid[5])
     return TagData(model=MODEL, primary_item_id=item_id, owner_isil=by_oid.get(3),
                    parts_in_item=parts, part_number=part, usage=usage, crc_ok=None,
                    extensions=tuple(e for e in elements[1:] if e["oid"] not in (3, 4)))
 
 
+def _parse_usage(text: str) -> int | None:
+    """Type of usage: one application-defined byte (high nibble) or a decimal number."""
+    if len(text) == 2 and all(c in "0123456789abcdefABCDEF" for c in text):
+        return int(text, 16) >> 4
+    if is_ascii_digits(text) and len(text) <= 3:
+        return int(text)
+    return None
+
+
 def _parse_set(text: str) -> tuple[int, int]:
-    if not text.isdigit() or len(text) % 2:
+    # ASCII digits only: "²²" passes str.isdigit() but not int() (a ValueError that stopped the
+    # reader from reporting any tag in the field).
+    if not is_ascii_digits(text) or len(text) % 2 or len(text) > 8:
         raise TagDecodeError(f"ISO 28560-2: set information {text!r} is not an even digit string")
     half = len(text) // 2
     return int(text[:half]), int(text[half:])
@@ -289,7 +306,12 @@ def encode(item_id: str, *, isil: str = "", parts_in_item: int = 1, part_number:
     when it fits that table, else 7-bit ASCII.
     """
     check_item_id(item_id, 64)
-    if item_id.isdigit() and not item_id.startswith("0"):
+    for name, value in (("parts_in_item", parts_in_item), ("part_number", part_number)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TagDecodeError(f"{name} must be a whole number, not {type(value).__name__}")
+    if usage is not None and (not isinstance(usage, int) or not 0 <= usage <= 15):
+        raise TagDecodeError(f"type of usage {usage!r} does not fit in 4 bits")
+    if is_ascii_digits(item_id) and not item_id.startswith("0") and len(item_id) <= 77:
         n = int(item_id)
         first = _data_set(1, 1, n.to_bytes(max(1, (n.bit_length() + 7) // 8), "big"))
     elif all(0x20 <= ord(c) <= 0x5F for c in item_id):

@@ -17,7 +17,7 @@ CRC with every 4-byte block reversed.
 
 from __future__ import annotations
 
-from kiosk.tags.model import TagData, TagDecodeError, check_item_id, isil_display, isil_stored
+from kiosk.tags.model import TagData, TagDecodeError, check_isil, check_item_id, isil_display, isil_stored
 
 MODEL = "28560-3"
 BASIC_LEN = 34
@@ -148,13 +148,15 @@ def encode(item_id: str, *, isil: str = "", parts_in_item: int = 1, part_number:
     ``extensions`` are ``(block_id, body)`` pairs; each gets its length and XOR byte.
     """
     raw_item = check_item_id(item_id, ITEM_LEN)
+    for name, value in (("parts_in_item", parts_in_item), ("part_number", part_number), ("usage", usage)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TagDecodeError(f"{name} must be a whole number, not {type(value).__name__}")
     if not 1 <= parts_in_item <= 255 or not 1 <= part_number <= parts_in_item:
         raise TagDecodeError(f"part {part_number} of {parts_in_item} is not a valid set")
     if not 0 <= usage <= 15:
         raise TagDecodeError(f"type of usage {usage} does not fit in 4 bits")
-    raw_isil = isil_stored(isil).encode("ascii", "strict") if isil else b""
-    if len(raw_isil) > ISIL_LEN:
-        raise TagDecodeError(f"ISIL {isil!r} is longer than {ISIL_LEN} characters")
+    check_isil(isil, 64)
+    raw_isil = check_isil(isil_stored(isil), ISIL_LEN) if isil else b""
     block = bytearray(BASIC_LEN)
     block[0] = (1 << 4) | usage
     block[1], block[2] = parts_in_item, part_number
@@ -163,6 +165,8 @@ def encode(item_id: str, *, isil: str = "", parts_in_item: int = 1, part_number:
     crc = basic_block_crc(bytes(block))
     block[19], block[20] = crc & 0xFF, crc >> 8
     for block_id, body in extensions:
+        if not isinstance(block_id, int) or not 0 <= block_id <= 0xFFFF or not isinstance(body, bytes | bytearray):
+            raise TagDecodeError("extension blocks are (id 0-65535, bytes) pairs")
         length = 4 + len(body)
         if length > 255:
             raise TagDecodeError("extension block longer than 255 bytes")

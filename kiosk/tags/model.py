@@ -59,14 +59,43 @@ def isil_stored(isil: str) -> str:
     return isil
 
 
+ASCII_DIGITS = frozenset("0123456789")
+
+
+def is_ascii_digits(text: str) -> bool:
+    """True for a non-empty string of the ASCII digits 0-9 only.
+
+    ``str.isdigit()`` also accepts "²" and Arabic-Indic digits, which ``int()`` then either refuses
+    (a ValueError escaping a parser) or silently reads; tag data is ASCII by definition.
+    """
+    return bool(text) and all(c in ASCII_DIGITS for c in text)
+
+
+def check_isil(isil: str, max_len: int) -> bytes:
+    """An owner ISIL (ISO 15511) as it can go on a tag: printable ASCII, at most ``max_len``."""
+    if not isinstance(isil, str):
+        raise TagDecodeError(f"ISIL must be text, not {type(isil).__name__}")
+    try:
+        raw = isil.encode("ascii")
+    except UnicodeEncodeError:
+        raise TagDecodeError(f"ISIL {isil!r} is not ASCII (an ISIL uses A-Z, a-z, 0-9, - : /)") from None
+    if not isil.isprintable():
+        raise TagDecodeError("ISIL contains control characters")
+    if len(raw) > max_len:
+        raise TagDecodeError(f"ISIL {isil!r} is longer than {max_len} characters")
+    return raw
+
+
 def check_item_id(item_id: str, max_len: int) -> bytes:
     """Item ids go on tags as ASCII; refuse what a tag cannot carry."""
+    if not isinstance(item_id, str):
+        raise TagDecodeError(f"item id must be text, not {type(item_id).__name__}")
     if not item_id:
         raise TagDecodeError("item id is empty")
     try:
         raw = item_id.encode("ascii")
-    except UnicodeEncodeError as exc:
-        raise TagDecodeError(f"item id {item_id!r} is not ASCII") from exc
+    except UnicodeEncodeError:
+        raise TagDecodeError(f"item id {item_id!r} is not ASCII") from None
     if len(raw) > max_len:
         raise TagDecodeError(f"item id {item_id!r} is longer than {max_len} characters")
     if not item_id.isprintable():

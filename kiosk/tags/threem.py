@@ -52,6 +52,12 @@ def decode(data: bytes) -> TagData:
 def encode(item_id: str, *, parts_in_item: int = 1, part_number: int = 1, item_type: int = 1,
            branch: int = 0, library: int = 0, custom: int = 0) -> bytes:
     raw = check_item_id(item_id, 16)
+    for name, value in (("parts_in_item", parts_in_item), ("part_number", part_number), ("item_type", item_type),
+                        ("branch", branch), ("library", library), ("custom", custom)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TagDecodeError(f"{name} must be a whole number, not {type(value).__name__}")
+    if not -(1 << 31) <= custom < 1 << 31:
+        raise TagDecodeError("3M tag: custom value does not fit in 4 bytes")
     if not 1 <= part_number <= parts_in_item <= 15:
         raise TagDecodeError(f"part {part_number} of {parts_in_item} does not fit a 3M tag (max 15)")
     if not (0 <= branch < 1 << 12 and 0 <= library < 1 << 20 and 0 <= item_type <= 255):
