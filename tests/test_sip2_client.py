@@ -221,7 +221,7 @@ def test_unresolvable_checkout_is_reported_unknown_not_guessed():
         try:
             assert ils.checkout("P2", "I15").ok          # somebody else has it
             server.inject("drop_after", "11")
-            with pytest.raises(OutcomeUnknown, match="does not say to whom"):
+            with pytest.raises(OutcomeUnknown, match="names no borrower"):
                 ils.checkout("P1", "I15")
             assert server.received.count("11") == 2 and server.acted("11", "I15") == 1
             assert "63" in server.received
