@@ -162,7 +162,8 @@ def handle(args: argparse.Namespace) -> int:
         return code
     except IlsUnavailable as exc:
         print(f"kiosk sip2: {exc}", file=sys.stderr)
-        return EXIT_UNREACHABLE
+        # NotSip2 is both: nothing was sent, and what answered is not a SIP2 server (exit 2).
+        return EXIT_PROTOCOL if isinstance(exc, ProtocolError) else EXIT_UNREACHABLE
     except ProtocolError as exc:
         if args.raw:
             _print(None, client, True)
