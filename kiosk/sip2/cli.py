@@ -76,7 +76,7 @@ def _client_from_args(args: argparse.Namespace) -> Sip2Client:
     host, port = ils.host, ils.port
     if args.server:
         host, sep, port_text = args.server.rpartition(":")
-        if not sep or not host or not port_text.isdigit():
+        if not sep or not host or not (port_text.isascii() and port_text.isdigit()):
             raise ConfigError(f"--server {args.server!r}: expected HOST:PORT, for example 127.0.0.1:6001")
         port = int(port_text)
     password = args.password if args.password is not None else settings.ils_password()
