@@ -126,6 +126,17 @@ def test_lost_checkout_of_an_item_another_patron_holds_is_never_called_refused(e
     assert server.received.count("11") == 1
 
 
+def test_a_lost_renewal_with_an_unchanged_due_date_is_not_resent(engine):
+    """The renewal never reached the library, or it did and kept the due date (a same-day renewal
+    counted from today): the due date cannot tell.  Today's adapter resent it."""
+    server, ils, journal, circ = engine("evergreen")
+    assert circ.checkout("P1", "I8").acknowledged
+    server.inject("drop_before", "29")
+    out = circ.renew("P1", "I8")
+    assert out.state == "needs_staff" and not out.acknowledged
+    assert server.received.count("29") == 1
+
+
 # ------------------------------------------------------------------ 13.1 replay
 
 @pytest.mark.parametrize("personality", ["evergreen", "symphony"])

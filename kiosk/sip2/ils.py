@@ -12,7 +12,7 @@ when 18 says "charged" without naming the borrower.
   patron 18 names -> refused; anything else (charged but not listed -- AU may carry titles, lists may
   be paged --, lost, "other") -> :class:`~kiosk.ils.base.Unresolved` (staff), never "refused".
 * renewal: the due date is read (17) before renewing; after a lost reply a changed due date means
-  renewed, an unchanged one means not renewed (sent once more).
+  renewed; an unchanged one proves nothing (a same-day renewal keeps it): staff, never resent.
 Known limit: if the library system finishes a checkout *after* our timeout and after the 17, the
 resend will meet "already checked out to you" (Koha renews it).  Keep ``timeout_s`` well above
 the server's worst latency.
@@ -28,6 +28,7 @@ from kiosk.ils.base import (
     MINE,
     NOT_OUT,
     OTHER,
+    UNPROVEN,
     UNREACHABLE,
     CheckinResult,
     CheckoutResult,
@@ -267,13 +268,12 @@ class SipIls(Ils):
             if after.circulation_status in CHARGED and after.due and after.due != before.due:
                 return CheckoutResult(ok=True, item_id=item_id, patron_id=patron_id, title=after.title,
                                       due=after.due, due_date=after.due_date, renewal=True, resolved=True)
-            if not before.due and not after.due:
-                raise OutcomeUnknown(f"renewal of item {mask(item_id)}: no reply and the library system "
-                                     f"does not report due dates -- staff must check") from lost
-            r = self.pool.request(req, safe=False)
-            _expect(r, CheckoutResponse)
-            assert isinstance(r, CheckoutResponse)
-            return self._checkout_result(r, patron_id, item_id, resolved=True)
+            # An unchanged due date does not prove "not renewed": a renewal counted from today on the
+            # day of the checkout keeps it (Evergreen: "A renewal starts a new loan period from the
+            # renewal date"; Koha with RenewalPeriodBase = now).  Never resent on that basis.
+            raise Unresolved(f"renewal of item {mask(item_id)}: no reply, and the due date "
+                             f"({after.due or 'not reported'}) does not prove whether it was renewed -- "
+                             f"staff must check", UNPROVEN, after) from lost
         _expect(r, CheckoutResponse)     # RenewResponse is a CheckoutResponse layout
         assert isinstance(r, CheckoutResponse)
         return self._checkout_result(r, patron_id, item_id)
