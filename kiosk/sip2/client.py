@@ -407,7 +407,7 @@ class Sip2Client:
                 return True
         except (OSError, ValueError):
             return False
-        drained = 0
+        drained, noise = 0, False
         while drained <= 4 * MAX_FRAME:        # drain everything unread, never blocking
             try:
                 if self._kernel_timeouts:
@@ -423,7 +423,9 @@ class Sip2Client:
             if not data:
                 return False
             drained += len(data)
-        log.info("discarding %d unsolicited bytes from the library system", drained)
+            noise = noise or bool(data.strip(b"\r\n"))
+        if noise:   # a lone LF of Koha's CR LF is not worth a log line
+            log.info("discarding %d unsolicited bytes from the library system", drained)
         self._buf.clear()
         return True
 
