@@ -331,3 +331,29 @@ def test_a_silent_server_costs_one_timeout_plus_one_resend_per_return(engine):
     unanswered = server.received[before:]
     assert unanswered.count("09") <= 2 and len(unanswered) <= 2, unanswered
     assert out.acknowledged and out.journaled
+
+
+def test_a_patron_can_finish_while_the_library_system_is_silent(tmp_path):
+    """The session waits for the in-flight item (shown busy/"still working"), then ends on its own:
+    bounded by one timeout plus one resolution, the item journaled for the replay."""
+    from kiosk import config
+    from kiosk.circulation import view as v
+    from kiosk.circulation.service import KioskService
+    with FakeAcs(personality="koha") as server:
+        ils = sip_ils(server, size=2)
+        settings = config.load(None, [f"storage.data_dir={tmp_path}", "kiosk.offline_policy=returns+checkouts",
+                                      "ils.pool_size=2"])
+        with Journal(tmp_path / "journal.sqlite3") as journal, KioskService(settings, ils, journal) as svc:
+            svc.card_presented("P1")
+            assert svc.wait_idle(5) and svc.view().state == v.IDENTIFIED
+            server.inject("hang", "")
+            before = len(server.received)
+            svc.item_seen("I2")
+            svc.finish("none")
+            view = svc.view()
+            assert view.state == v.RECEIPT and view.busy        # finishing, the item still in flight
+            assert svc.wait_idle(10)
+            assert svc.view().state in (v.ENDED, v.IDLE)
+            assert len(server.received[before:]) <= 3           # 11, one resolution, at most the end-session
+            assert journal.pending()[0].item_id == "I2"         # journaled: the replay settles it
+        ils.close()
