@@ -179,11 +179,13 @@ class Replayer:
         info = self._info(row)
         acked = row.acked or row.state == j.REPLAYING
         if row.kind == "checkin":
-            is_in, alert = judge_return(info)
+            is_in, _alert = judge_return(info)
             if is_in:
                 state = j.SYNCED if acked else j.DONE
-                self._settle(row, state, report, note="resolved: item is checked in", title=info.title,
-                             reason_key=alert)
+                # reason_key stays for a check-in *answer*'s routing (the after-hours report tells
+                # the two apart and recovers a lost answer's routing from the status itself).
+                self._settle(row, state, report, title=info.title,
+                             note=f"resolved: item is checked in (status {info.circulation_status})")
             elif is_in is False and acked:
                 self.journal.mark_replaying([row.id])
                 self._send(row, report)
@@ -207,10 +209,12 @@ class Replayer:
             elif row.kind == "checkin":
                 r = self.ils.checkin(row.item_id, no_block=True, transaction_date=when, return_date=when)
                 if checkin_bare_refusal(r):   # Evergreen/Sierra "already in": Item Information decides
-                    is_in, alert = judge_return(self._info(row))
+                    info = self._info(row)
+                    is_in, _alert = judge_return(info)
                     if is_in:
-                        self._settle(row, j.SYNCED, report, title=r.title, reason_key=alert,
-                                     note="ok=0 without a reason; Item Information: the item is in")
+                        self._settle(row, j.SYNCED, report, title=r.title,
+                                     note=f"ok=0 without a reason; Item Information: the item is in "
+                                          f"(status {info.circulation_status})")
                     else:
                         self._to_staff(row, "return_unconfirmed", report, text=r.title)
                 elif r.ok or r.not_on_loan:
