@@ -8,7 +8,9 @@ worker threads at once (a stack of items is worked in parallel).
 Error contract (from :mod:`kiosk.errors`):
 * :class:`IlsUnavailable` -- nothing was sent (connection refused, login failed, pool closed).
 * :class:`OutcomeUnknown` -- a request was sent and no valid reply came back.  The caller resolves
-  it (``item_information``) before any retry of a checkout or renewal.
+  it (:func:`resolve_checkout`: only positive proof settles it) before any retry of a checkout or
+  renewal.  :class:`Unresolved` -- the implementation already tried that once and could not settle
+  it: the caller must not ask again (staff, or the replay, decide).
 * :class:`ProtocolError` -- the reply could not be understood.
 A refusal by the library ("patron blocked") is *not* an error: it is a result with ``ok=False``
 and a ``screen_message``.
