@@ -249,6 +249,14 @@ def test_acs_status_with_non_ascii_digits_is_a_protocol_error(digits):
         Sip2Client("127.0.0.1", server.port, user="kiosk", password="kiosk", timeout_s=TIMEOUT).connect()
 
 
+@pytest.mark.parametrize("digits", ["¹⁰⁰", "١٠٠", "۱۲۳", "𝟏𝟎𝟎"])
+def test_the_pure_codec_reads_non_ascii_digits_as_no_number(digits):
+    from kiosk.sip2 import codec
+    frame = f"98YYYYNN{digits}{digits}20240101    1200002.00AOTEST|BXYYYYYYYYYYYNYYYY|".encode()
+    reply = codec.decode(frame)
+    assert reply.timeout_s is None and reply.retries is None      # never a ValueError
+
+
 def test_a_patron_on_a_server_with_a_malformed_98_is_not_stuck_identifying(tmp_path):
     from kiosk import config
     from kiosk.circulation.service import KioskService
