@@ -315,6 +315,19 @@ def test_a_port_that_is_not_sip2_is_a_protocol_error_exit_2(capsys, banner, answ
     assert code == 2 and len(err) == 1 and "not a SIP2 server" in err[0], err
 
 
+def test_a_return_against_a_port_that_is_not_sip2_exits_2(tmp_path, capsys):
+    """The engine's commands too: the return is journaled (nothing was sent), the exit says why."""
+    from pathlib import Path
+    other = NotSip2Server(b"", b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+    demo = Path(__file__).resolve().parent.parent / "config" / "demo.toml"
+    try:
+        code = main(["return", "--config", str(demo), "--set", f"ils.port={other.port}",
+                     "--set", f"ils.timeout_s={TIMEOUT}", "--set", f"storage.data_dir={tmp_path}", "I1"])
+    finally:
+        other.close()
+    assert code == 2, capsys.readouterr()
+
+
 # ------------------------------------------------------------------ 13.8 a silent library system
 
 SILENT = {"everything": ("",), "circulation only": ("11", "09", "17", "63", "29")}   # login still answered

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from kiosk.circulation import journal as j
@@ -167,7 +167,9 @@ class Circulator:
             try:
                 r = self.ils.checkout(patron_id, item_id, pin=pin)
             except IlsUnavailable as exc:
-                return self._checkout_offline(jid, patron_id, item_id, now, allow_offline, str(exc))
+                out = self._checkout_offline(jid, patron_id, item_id, now, allow_offline, str(exc))
+                # NotSip2 (the port answers, but not in SIP2) is also a protocol error: the CLI exits 2.
+                return replace(out, protocol_error=True) if isinstance(exc, ProtocolError) else out
             except (OutcomeUnknown, ProtocolError) as exc:
                 protocol = isinstance(exc, ProtocolError)
                 self.journal.record_outcome(jid, j.UNKNOWN, note=f"no valid reply: {exc}")
@@ -298,7 +300,8 @@ class Circulator:
             return Outcome(item_id, CHECKIN, NEEDS_STAFF, reason_key="ils_timeout", journal_id=jid,
                            online=False, protocol_error=protocol)
         self.journal.record_outcome(jid, j.NOT_SENT, reason_key="offline_not_allowed", note=str(last_exc))
-        return Outcome(item_id, CHECKIN, REFUSED, reason_key="offline_not_allowed", journal_id=jid, online=False)
+        return Outcome(item_id, CHECKIN, REFUSED, reason_key="offline_not_allowed", journal_id=jid, online=False,
+                       protocol_error=protocol)
 
     def _checkin_answered(self, jid: int, item_id: str, r: CheckinResult, ambiguous: bool,
                           allow_offline: bool = True) -> Outcome:
@@ -368,7 +371,8 @@ class Circulator:
             r = self.ils.renew(patron_id, item_id, pin=pin)
         except IlsUnavailable as exc:
             self.journal.record_outcome(jid, j.NOT_SENT, reason_key="offline_not_allowed", note=str(exc))
-            return Outcome(item_id, RENEW, REFUSED, reason_key="offline_not_allowed", journal_id=jid, online=False)
+            return Outcome(item_id, RENEW, REFUSED, reason_key="offline_not_allowed", journal_id=jid, online=False,
+                           protocol_error=isinstance(exc, ProtocolError))
         except (OutcomeUnknown, ProtocolError) as exc:
             self.journal.record_outcome(jid, j.UNKNOWN, note=f"no reply: {exc}")
             return Outcome(item_id, RENEW, NEEDS_STAFF, reason_key="ils_timeout", journal_id=jid, online=False,
