@@ -25,7 +25,17 @@ from kiosk.circulation import journal as j
 from kiosk.circulation.journal import Journal, JournalRow
 from kiosk.circulation.reasons import checkin_alert, checkout_reason, key_from_text
 from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
-from kiosk.ils.base import Ils, ItemInfo
+from kiosk.ils.base import (
+    MINE,
+    UNPROVEN,
+    UNREACHABLE,
+    Ils,
+    ItemInfo,
+    Resolution,
+    checkin_bare_refusal,
+    judge_return,
+    resolve_checkout,
+)
 from kiosk.monitoring import metrics
 from kiosk.privacy import mask
 
@@ -128,45 +138,39 @@ class Replayer:
     def _stop(self, row: JournalRow, why: str, requeue: bool) -> _Stop:
         return _Stop(why)
 
-    def _where(self, row: JournalRow) -> str:
-        """Where a checkout's item is now: "mine" (charged to this row's patron), "other", or "in".
-
-        Item Information first; when the library system does not say who has the item (standard
-        SIP2 does not), the patron's own charged items (Patron Information) decide.
-        """
-        info = self._info(row)
-        if not info.on_loan:
-            return "in"
-        if info.patron_id:
-            return "mine" if info.patron_id == row.patron_id else "other"
-        try:
-            patron = self.ils.patron_information(row.patron_id or "")
-        except IlsUnavailable as exc:
-            raise self._stop(row, f"library system unreachable: {exc}", requeue=False) from exc
-        except (OutcomeUnknown, ProtocolError) as exc:
-            raise self._stop(row, f"no valid reply: {exc}", requeue=False) from exc
-        return "mine" if any(lo.item_id == row.item_id for lo in patron.loans) else "other"
+    def _where(self, row: JournalRow) -> Resolution:
+        """Did this checkout reach the library system?  The one rule (kiosk.ils.base.resolve_checkout):
+        Item Information, and the patron's loans only when 18 names no borrower.  UNPROVEN ("not
+        listed" proves nothing: AU may carry titles, lists may be paged) goes to staff, never resent."""
+        found = resolve_checkout(self.ils, row.item_id, row.patron_id or "")
+        if found.verdict == UNREACHABLE:
+            raise self._stop(row, f"no valid reply: {found.detail}", requeue=False)
+        return found
 
     def _one(self, row: JournalRow, queued_now: bool, report: SyncReport) -> None:
         acked = row.acked or row.state == j.REPLAYING or queued_now
         if row.kind == "checkout":
             # Never resend a checkout blindly, not even a queued one: an earlier attempt may have
             # reached the library although the connection failed (a doubled checkout is a renewal).
-            where = self._where(row)
-            if where == "mine":
+            found = self._where(row)
+            if found.verdict == MINE:
                 if acked:
                     self._settle(row, j.SYNCED, report, note="resolved: already charged to the patron")
                 else:
                     self._to_staff(row, "unconfirmed_checkout", report,
                                    text="charged to the patron, who was not told it was done")
+            elif found.verdict == UNPROVEN:
+                self._to_staff(row, "unconfirmed_checkout", report,
+                               text=f"{'promised to the patron; ' if acked else ''}not resent: {found.detail}")
             elif acked:
-                # Promised to the patron: no block = Y records it even over a stale loan.
+                # Promised to the patron and proved not charged to them (charged to nobody, or to a
+                # borrower the library system names): no block = Y records it even over a stale loan.
                 if not queued_now and row.state != j.REPLAYING:
                     self.journal.mark_replaying([row.id])
                 self._send(row, report)
             else:
                 self._settle(row, j.ABANDONED, report,
-                             note=f"resolved: checkout did not happen (item {'elsewhere' if where == 'other' else 'in'})")
+                             note=f"resolved: checkout did not happen ({found.detail})")
             return
         if queued_now:
             self._send(row, report)
@@ -175,14 +179,19 @@ class Replayer:
         info = self._info(row)
         acked = row.acked or row.state == j.REPLAYING
         if row.kind == "checkin":
-            if not info.on_loan:
+            is_in, _alert = judge_return(info)
+            if is_in:
                 state = j.SYNCED if acked else j.DONE
-                self._settle(row, state, report, note="resolved: item is checked in", title=info.title)
-            elif acked:
+                # reason_key stays for a check-in *answer*'s routing (the after-hours report tells
+                # the two apart and recovers a lost answer's routing from the status itself).
+                self._settle(row, state, report, title=info.title,
+                             note=f"resolved: item is checked in (status {info.circulation_status})")
+            elif is_in is False and acked:
                 self.journal.mark_replaying([row.id])
                 self._send(row, report)
-            else:
-                self._to_staff(row, "return_unconfirmed", report, text=info.title)
+            else:   # still charged and never acknowledged, or a status that proves neither
+                self._to_staff(row, "return_unconfirmed", report,
+                               text=f"{info.title} (item status {info.circulation_status or 'blank'})".strip())
         else:
             self._to_staff(row, "renewal_unconfirmed", report, text=info.title)
 
@@ -199,7 +208,16 @@ class Replayer:
                     self._to_staff(row, checkout_reason(r), report, text=r.screen_message)
             elif row.kind == "checkin":
                 r = self.ils.checkin(row.item_id, no_block=True, transaction_date=when, return_date=when)
-                if r.ok or r.not_on_loan:
+                if checkin_bare_refusal(r):   # Evergreen/Sierra "already in": Item Information decides
+                    info = self._info(row)
+                    is_in, _alert = judge_return(info)
+                    if is_in:
+                        self._settle(row, j.SYNCED, report, title=r.title,
+                                     note=f"ok=0 without a reason; Item Information: the item is in "
+                                          f"(status {info.circulation_status})")
+                    else:
+                        self._to_staff(row, "return_unconfirmed", report, text=r.title)
+                elif r.ok or r.not_on_loan:
                     alert = checkin_alert(r)
                     self._settle(row, j.SYNCED, report, title=r.title, reason_key=alert,
                                  note=f"route: {alert} {r.sort_bin or r.destination}".strip() if alert else None)

@@ -309,6 +309,8 @@ class KioskService:
             patron = self.ils.patron_information(e.patron_id, e.pin)
         except (IlsUnavailable, OutcomeUnknown) as exc:   # read-only: no reply = unreachable
             log.info("patron %s: library system unreachable (%s)", mask(e.patron_id), exc)
+            if isinstance(exc, ProtocolError):   # e.g. not a SIP2 server, a malformed 98
+                self.protocol_errors += 1
             self._set_online(False)
             self._identify_offline(e)
             return

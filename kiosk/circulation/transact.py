@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from kiosk.circulation import journal as j
@@ -26,7 +26,21 @@ from kiosk.circulation.reasons import checkin_alert, checkin_reason, checkout_re
 from kiosk.circulation.replay import Replayer
 from kiosk.circulation.view import CHECKIN, CHECKOUT, DONE, NEEDS_STAFF, REFUSED, RENEW
 from kiosk.errors import IlsUnavailable, JournalError, OutcomeUnknown, ProtocolError
-from kiosk.ils.base import CheckinResult, CheckoutResult, Ils, ItemInfo
+from kiosk.ils.base import (
+    MINE,
+    OTHER,
+    UNPROVEN,
+    UNREACHABLE,
+    CheckinResult,
+    CheckoutResult,
+    Ils,
+    ItemInfo,
+    Resolution,
+    Unresolved,
+    checkin_bare_refusal,
+    judge_return,
+    resolve_checkout,
+)
 from kiosk.privacy import mask
 
 log = logging.getLogger(__name__)
@@ -137,22 +151,6 @@ class Circulator:
             log.warning("item %s: item information failed while resolving: %s", mask(item_id), exc)
             return None
 
-    def _charged_to(self, item_id: str, patron_id: str, info: ItemInfo) -> bool | None:
-        """Is the item charged to this patron?  None when that cannot be found out now.
-
-        Item Information says who has it only on some systems; otherwise the patron's own
-        charged items (Patron Information) decide."""
-        if not info.on_loan:
-            return False
-        if info.patron_id:
-            return info.patron_id == patron_id
-        try:
-            patron = self.ils.patron_information(patron_id)
-        except (IlsUnavailable, OutcomeUnknown, ProtocolError) as exc:
-            log.warning("item %s: patron information failed while resolving: %s", mask(item_id), exc)
-            return None
-        return any(lo.item_id == item_id for lo in patron.loans)
-
     # ---- checkout ------------------------------------------------------------------------
     def checkout(self, patron_id: str, item_id: str, *, pin: str | None = None,
                  allow_offline: bool = True) -> Outcome:
@@ -169,26 +167,37 @@ class Circulator:
             try:
                 r = self.ils.checkout(patron_id, item_id, pin=pin)
             except IlsUnavailable as exc:
-                return self._checkout_offline(jid, patron_id, item_id, now, allow_offline, str(exc))
+                out = self._checkout_offline(jid, patron_id, item_id, now, allow_offline, str(exc))
+                # NotSip2 (the port answers, but not in SIP2) is also a protocol error: the CLI exits 2.
+                return replace(out, protocol_error=True) if isinstance(exc, ProtocolError) else out
             except (OutcomeUnknown, ProtocolError) as exc:
                 protocol = isinstance(exc, ProtocolError)
                 self.journal.record_outcome(jid, j.UNKNOWN, note=f"no valid reply: {exc}")
-                info = self._item_info(item_id)
-                mine = None if info is None else self._charged_to(item_id, patron_id, info)
-                if info is None or mine is None:
+                if isinstance(exc, Unresolved):   # the adapter already asked once: never twice
+                    found = Resolution(exc.verdict, exc.info, str(exc))
+                else:
+                    found = resolve_checkout(self.ils, item_id, patron_id, pin)
+                info = found.info
+                if found.verdict == UNREACHABLE or info is None:
                     return self._checkout_unresolved(jid, patron_id, item_id, allow_offline, protocol)
-                if mine:
+                if found.verdict == MINE:
                     self.journal.record_outcome(jid, j.DONE, acked=True, title=info.title,
                                                 due=_due_text(info), note="resolved: charged to the patron")
                     return Outcome(item_id, CHECKOUT, DONE, title=info.title, due_date=info.due_date,
                                    due=_due_text(info), security=False, journal_id=jid,
                                    protocol_error=protocol)
-                if info.on_loan:
+                if found.verdict == OTHER:
                     self.journal.record_outcome(jid, j.REFUSED, reason_key="on_loan_to_other",
-                                                note="resolved: charged to another patron")
+                                                note="resolved: the library system names another borrower")
                     return Outcome(item_id, CHECKOUT, REFUSED, title=info.title, reason_key="on_loan_to_other",
                                    journal_id=jid, protocol_error=protocol)
-                self.journal.record_outcome(jid, j.ABANDONED, note="resolved: item not charged; resending")
+                if found.verdict == UNPROVEN:
+                    # Nothing proves the outcome: staff check it; never "refused", never resent.
+                    self.journal.record_outcome(jid, j.STAFF, reason_key="unconfirmed_checkout",
+                                                reason_text=f"no reply, not resent: {found.detail}")
+                    return Outcome(item_id, CHECKOUT, NEEDS_STAFF, title=info.title, reason_key="check_at_desk",
+                                   reason_text=found.detail, journal_id=jid, protocol_error=protocol)
+                self.journal.record_outcome(jid, j.ABANDONED, note=f"resolved: {found.detail}; resending")
                 if attempt == 1:
                     return Outcome(item_id, CHECKOUT, NEEDS_STAFF, reason_key="ils_timeout",
                                    reason_text=str(exc), journal_id=jid, protocol_error=protocol)
@@ -278,7 +287,7 @@ class Circulator:
             except (OutcomeUnknown, ProtocolError) as exc:
                 last_exc, ambiguous = exc, True
                 continue
-            return self._checkin_answered(jid, item_id, r, ambiguous)
+            return self._checkin_answered(jid, item_id, r, ambiguous, allow_offline)
         protocol = isinstance(last_exc, ProtocolError)
         if self.policy.returns and allow_offline:
             # The durable point for an offline return.
@@ -291,9 +300,13 @@ class Circulator:
             return Outcome(item_id, CHECKIN, NEEDS_STAFF, reason_key="ils_timeout", journal_id=jid,
                            online=False, protocol_error=protocol)
         self.journal.record_outcome(jid, j.NOT_SENT, reason_key="offline_not_allowed", note=str(last_exc))
-        return Outcome(item_id, CHECKIN, REFUSED, reason_key="offline_not_allowed", journal_id=jid, online=False)
+        return Outcome(item_id, CHECKIN, REFUSED, reason_key="offline_not_allowed", journal_id=jid, online=False,
+                       protocol_error=protocol)
 
-    def _checkin_answered(self, jid: int, item_id: str, r: CheckinResult, ambiguous: bool) -> Outcome:
+    def _checkin_answered(self, jid: int, item_id: str, r: CheckinResult, ambiguous: bool,
+                          allow_offline: bool = True) -> Outcome:
+        if checkin_bare_refusal(r):
+            return self._checkin_by_item_information(jid, item_id, r, allow_offline)
         state, key = checkin_reason(r)
         alert = checkin_alert(r)
         if state == DONE and r.not_on_loan and ambiguous and not alert:
@@ -312,6 +325,38 @@ class Circulator:
                        alert=alert, sort_bin=r.sort_bin, destination=r.destination, security=security,
                        journal_id=jid)
 
+    def _checkin_by_item_information(self, jid: int, item_id: str, r: CheckinResult,
+                                     allow_offline: bool) -> Outcome:
+        """ok=0 with no alert and no message (Evergreen, Sierra: "already in") proves nothing by
+        itself: Item Information decides -- on the shelf -> done; hold shelf / in transit -> done
+        with its routing; still charged or a status that proves neither -> staff."""
+        info = self._item_info(item_id)
+        if info is None:
+            # Answered, but where the item is could not be asked: journal it (the replay asks).
+            if self.policy.returns and allow_offline:
+                self.journal.record_outcome(jid, j.UNKNOWN, acked=True, offline=True,
+                                            note="check-in answered ok=0 without a reason; Item Information "
+                                                 "failed: the replay checks the item")
+                return Outcome(item_id, CHECKIN, DONE, title=r.title, journaled=True, security=True,
+                               journal_id=jid, online=False)
+            self.journal.record_outcome(jid, j.UNKNOWN, note="check-in answered ok=0 without a reason; "
+                                                            "Item Information failed")
+            return Outcome(item_id, CHECKIN, NEEDS_STAFF, title=r.title, reason_key="ils_timeout",
+                           journal_id=jid, online=False)
+        title = r.title or info.title
+        is_in, alert = judge_return(info)
+        if is_in:
+            self.journal.record_outcome(jid, j.DONE, acked=True, title=title,
+                                        note=f"ok=0 without a reason; Item Information: status "
+                                             f"{info.circulation_status}, the item is in")
+            security = None if r.resensitize is False else True
+            return Outcome(item_id, CHECKIN, DONE, title=title, alert=alert, security=security, journal_id=jid)
+        why = ("the library system did not check it in: the item is still on loan" if is_in is False else
+               f"the library system did not check it in (item status {info.circulation_status or 'blank'})")
+        self.journal.record_outcome(jid, j.REFUSED, title=title, reason_key="check_at_desk", reason_text=why)
+        return Outcome(item_id, CHECKIN, NEEDS_STAFF, title=title, reason_key="check_at_desk", reason_text=why,
+                       journal_id=jid)
+
     # ---- renewal -------------------------------------------------------------------------
     def renew(self, patron_id: str, item_id: str, *, pin: str | None = None) -> Outcome:
         """Renew a loan.  Never offline, never resent blindly (a double renewal is a real harm)."""
@@ -326,7 +371,8 @@ class Circulator:
             r = self.ils.renew(patron_id, item_id, pin=pin)
         except IlsUnavailable as exc:
             self.journal.record_outcome(jid, j.NOT_SENT, reason_key="offline_not_allowed", note=str(exc))
-            return Outcome(item_id, RENEW, REFUSED, reason_key="offline_not_allowed", journal_id=jid, online=False)
+            return Outcome(item_id, RENEW, REFUSED, reason_key="offline_not_allowed", journal_id=jid, online=False,
+                           protocol_error=isinstance(exc, ProtocolError))
         except (OutcomeUnknown, ProtocolError) as exc:
             self.journal.record_outcome(jid, j.UNKNOWN, note=f"no reply: {exc}")
             return Outcome(item_id, RENEW, NEEDS_STAFF, reason_key="ils_timeout", journal_id=jid, online=False,

@@ -8,7 +8,9 @@ worker threads at once (a stack of items is worked in parallel).
 Error contract (from :mod:`kiosk.errors`):
 * :class:`IlsUnavailable` -- nothing was sent (connection refused, login failed, pool closed).
 * :class:`OutcomeUnknown` -- a request was sent and no valid reply came back.  The caller resolves
-  it (``item_information``) before any retry of a checkout or renewal.
+  it (:func:`resolve_checkout`: only positive proof settles it) before any retry of a checkout or
+  renewal.  :class:`Unresolved` -- the implementation already tried that once and could not settle
+  it: the caller must not ask again (staff, or the replay, decide).
 * :class:`ProtocolError` -- the reply could not be understood.
 A refusal by the library ("patron blocked") is *not* an error: it is a result with ``ok=False``
 and a ``screen_message``.
@@ -17,8 +19,28 @@ and a ``screen_message``.
 from __future__ import annotations
 
 import abc
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
+from kiosk.privacy import mask
+
+log = logging.getLogger(__name__)
+
+# Circulation status codes of Item Information (18), sip2.md 1.5 (3M spec table, as quoted in
+# Evergreen's OpenILS/SIP/Item.pm and jsip2 CirculationStatus.java).  Only these prove anything:
+#: the item is charged to someone: 04 charged, 05 charged (no recall before ...), 07 recalled.
+CHARGED_STATUSES = frozenset({"04", "05", "07"})
+#: the item is charged to nobody: 02 on order, 03 available, 06 in process, 08 on the hold shelf,
+#: 09 waiting to be re-shelved, 10 in transit.  01 "other", 11 claimed returned, 12 lost, 13 missing
+#: and anything else prove neither (Koha and Evergreen send 12 for an item still on a lost loan).
+NOT_CHARGED_STATUSES = frozenset({"02", "03", "06", "08", "09", "10"})
+#: a returned item is back in the library's stock and needs no routing: 03 available, 09 re-shelving.
+ON_SHELF_STATUSES = frozenset({"03", "09"})
+#: a returned item that is in but must be routed: 08 hold shelf, 10 in transit (kiosk alert keys).
+ROUTED_STATUSES = {"08": "hold_here", "10": "transfer"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +105,15 @@ class ItemInfo:
     @property
     def on_loan(self) -> bool:
         return self.circulation_status in ("04", "05")
+
+    @property
+    def charged(self) -> bool | None:
+        """True: charged to someone; False: charged to nobody; None: the status proves neither."""
+        if self.circulation_status in CHARGED_STATUSES:
+            return True
+        if self.circulation_status in NOT_CHARGED_STATUSES:
+            return False
+        return None
 
 
 @dataclass(frozen=True)
@@ -200,3 +231,121 @@ class Ils(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Settling an ambiguous outcome: one rule for the SIP2 adapter, the live engine and the replay.
+#
+# Only positive proof settles a transaction.  "Not listed among the patron's loans" proves nothing:
+# Evergreen's SIPServer lists *titles* in AU by default (setting msg64_summary_datatype = "title",
+# Open-ILS/src/perlmods/lib/OpenILS/SIP/Patron.pm charged_items), Koha pages AU with BP/BQ, and
+# standard 18 names no borrower (Koha C4/SIP/Sip/MsgType.pm handle_item_information; FOLIO
+# edge-sip2 ItemInformationResponse.ftl).  What cannot be proved goes to staff; nothing is resent
+# on that basis.
+# ---------------------------------------------------------------------------------------------
+
+#: Verdicts on "did this checkout reach the library system?"
+MINE = "mine"                # charged to this patron: it happened
+NOT_OUT = "not_out"          # charged to nobody (18 status proves it): it did not happen
+OTHER = "other"              # charged to another patron, named by the library system: it did not
+UNPROVEN = "unproven"        # charged, and nothing proves to whom: staff must check
+UNREACHABLE = "unreachable"  # the library system could not be asked now: decide later
+
+
+def same_id(a: str | None, b: str | None) -> bool:
+    """Identifiers as the library system echoes them (case and surrounding blanks ignored)."""
+    return (a or "").strip().casefold() == (b or "").strip().casefold()
+
+
+def judge_checkout(info: ItemInfo, item_id: str, patron_id: str, loans: Iterable[str] | None = None) -> str:
+    """The pure rule: a verdict from Item Information and, when asked for, the patron's loan ids.
+
+    ``loans=None`` means "not read yet"; the verdict is then UNPROVEN when only the loans could
+    prove it (the caller reads them and asks again)."""
+    charged = info.charged
+    if charged is False:
+        return NOT_OUT
+    if charged is None:
+        return UNPROVEN
+    if info.patron_id:
+        return MINE if same_id(info.patron_id, patron_id) else OTHER
+    if loans is not None and any(same_id(i, item_id) for i in loans):
+        return MINE
+    return UNPROVEN
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What :func:`resolve_checkout` found: a verdict, the item as the library sees it, why."""
+
+    verdict: str
+    info: ItemInfo | None = None
+    detail: str = ""
+
+
+def resolve_checkout(ils: Ils, item_id: str, patron_id: str, pin: str | None = None) -> Resolution:
+    """Ask the library system whether a checkout whose reply was lost happened: Item Information
+    (17), then -- only when the item is charged and 18 names nobody -- the patron's loans (63).
+
+    One question each, no retries of its own: an unreachable library system is UNREACHABLE, not
+    asked again (a silent server must cost one timeout, not several)."""
+    try:
+        info = ils.item_information(item_id)
+    except (OutcomeUnknown, IlsUnavailable, ProtocolError) as exc:
+        return Resolution(UNREACHABLE, None, f"Item Information failed: {exc}")
+    verdict = judge_checkout(info, item_id, patron_id)
+    if verdict == UNPROVEN and info.charged:
+        try:
+            patron = ils.patron_information(patron_id, pin)
+        except (OutcomeUnknown, IlsUnavailable, ProtocolError) as exc:
+            return Resolution(UNREACHABLE, info, f"Patron Information failed: {exc}")
+        verdict = judge_checkout(info, item_id, patron_id, [lo.item_id for lo in patron.loans])
+    detail = {
+        MINE: "charged to this patron",
+        NOT_OUT: f"charged to nobody (circulation status {info.circulation_status})",
+        OTHER: "charged to another patron, as the library system says",
+        UNPROVEN: (f"circulation status {info.circulation_status or 'blank'}: on loan but the library "
+                   f"system names no borrower and does not list it among this patron's loans"
+                   if info.charged else
+                   f"circulation status {info.circulation_status or 'blank'} proves neither"),
+    }[verdict]
+    log.info("item %s, patron %s: %s", mask(item_id), mask(patron_id), detail)
+    return Resolution(verdict, info, detail)
+
+
+class Unresolved(OutcomeUnknown):
+    """Sent, no valid reply, and the adapter's own resolution could not settle it.
+
+    The caller must not resolve again (that would only double the wait on a silent server):
+    ``verdict`` is UNREACHABLE (the library system could not be asked: journal it, decide at
+    replay) or UNPROVEN (it answered, but nothing proves the outcome: staff)."""
+
+    def __init__(self, message: str, verdict: str = UNREACHABLE, info: ItemInfo | None = None) -> None:
+        super().__init__(message)
+        self.verdict = verdict
+        self.info = info
+
+
+def checkin_bare_refusal(result: CheckinResult) -> bool:
+    """ok=0 with no alert and no screen message: Evergreen's answer for an item already in
+    (older OpenILS/SIP/Transaction/Checkin.pm do_checkin: "unless ($circ) { $self->ok(0) }",
+    e.g. ``100YNN...AB1565921879|AQ|AJPerl 5 desktop reference|``); Sierra "does not check in the
+    item or display an error message" for an item already checked in (documentation.iii.com
+    sierrahelp sgcir_sip2_special_checkin.html).  Proves nothing by itself: Item Information decides."""
+    return (not result.ok and not result.alert and not result.alert_type
+            and not result.screen_message.strip())
+
+
+def judge_return(info: ItemInfo) -> tuple[bool | None, str | None]:
+    """(is the item in?, routing alert) from Item Information after a return.
+
+    True: on the shelf (03, 09) or in but routed (08 hold shelf, 10 in transit, with an alert);
+    False: still charged; None: the status proves neither (lost, missing, other...)."""
+    status = info.circulation_status
+    if status in ON_SHELF_STATUSES:
+        return True, None
+    if status in ROUTED_STATUSES:
+        return True, ROUTED_STATUSES[status]
+    if status in CHARGED_STATUSES:
+        return False, None
+    return None, None

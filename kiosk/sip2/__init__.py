@@ -42,7 +42,11 @@ Public API (contract A in /work/notes/contracts.md; protocol facts in
                status_on_connect=True)
         .connect() (login 93 + status 99); .request(record, *, safe: bool | None) -> reply record;
         .sc_status(); .close(); .trace (frames, when trace=True); .acs_status (last 98)
-        safe=None: by code (SAFE_CODES: 93 99 23 63 17 09 35 97 are resent after a timeout).
+        safe=None: by code (SAFE_CODES: 93 99 23 63 17 09 35 97 are resent when the connection broke
+        before the reply; never after a timeout (ReplyTimeout): a silent server costs one timeout).
+        Before each request unread input is dropped; a reply naming another item (AB) or patron (AA)
+        than the request is a GarbledReply (treated as lost).  A login/status answered with something
+        that is not SIP2, or a malformed 98, raises NotSip2 (IlsUnavailable and ProtocolError).
     Sip2Pool(factory, size=4, keepalive_s=0) -- logged-in connections; ``with pool.connection() as c``
         or ``pool.request(record)``; a daemon thread sends 99 on connections idle keepalive_s.
     A request sent without a valid reply raises kiosk.errors.OutcomeUnknown (GarbledReply, also a
@@ -50,11 +54,13 @@ Public API (contract A in /work/notes/contracts.md; protocol facts in
 
 ``kiosk.sip2.ils`` -- SipIls(...) implementing kiosk.ils.base.Ils over the pool (thread-safe);
     ``SipIls.from_settings(settings)`` is what the app and the CLIs call.  Checkouts and renewals
-    are never blindly resent: an unknown outcome is resolved with Item Information (17) first.
+    are never blindly resent: an unknown outcome is resolved once by kiosk.ils.base.resolve_checkout
+    (only proof settles it); what cannot be proved raises kiosk.ils.base.Unresolved.
 
 ``kiosk.sip2.cli`` -- ``kiosk sip2 ... status|login|patron|checkout|checkin|renew|renew-all|item|end``.
 
-``kiosk.sip2.testing`` -- FakeAcs: a fault-injecting loopback SIP2 server for tests (not the demo).
+``kiosk.sip2.testing`` -- FakeAcs: a fault-injecting loopback SIP2 server for tests (not the demo),
+    with server personalities (PERSONALITIES: koha, evergreen, sierra, symphony, folio; sources cited).
 
 User documentation: docs/sip2.md.
 """

@@ -77,7 +77,7 @@ def _client_from_args(args: argparse.Namespace) -> Sip2Client:
     host, port = ils.host, ils.port
     if args.server:
         host, sep, port_text = args.server.rpartition(":")
-        if not sep or not host or not port_text.isdigit():
+        if not sep or not host or not (port_text.isascii() and port_text.isdigit()):
             raise ConfigError(f"--server {args.server!r}: expected HOST:PORT, for example 127.0.0.1:6001")
         port = int(port_text)
     password = resolve_secret(args, "password") or settings.ils_password()
@@ -163,7 +163,8 @@ def handle(args: argparse.Namespace) -> int:
         return code
     except IlsUnavailable as exc:
         print(f"kiosk sip2: {exc}", file=sys.stderr)
-        return EXIT_UNREACHABLE
+        # NotSip2 is both: nothing was sent, and what answered is not a SIP2 server (exit 2).
+        return EXIT_PROTOCOL if isinstance(exc, ProtocolError) else EXIT_UNREACHABLE
     except ProtocolError as exc:
         if args.raw:
             _print(None, client, True)

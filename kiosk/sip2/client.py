@@ -64,6 +64,15 @@ class GarbledReply(OutcomeUnknown, ProtocolError):
     """A request was sent and only an unreadable reply came back: the outcome is unknown."""
 
 
+class ReplyTimeout(OutcomeUnknown):
+    """A request was sent and nothing came back within the timeout (the server is silent)."""
+
+
+class NotSip2(IlsUnavailable, ProtocolError):
+    """The login (or status) got an answer that is not SIP2, or is malformed: nothing of the caller's
+    request was sent.  The CLI reports it as a protocol error (exit 2), the engine as unreachable."""
+
+
 class Sip2Client:
     """One SIP2 connection (TCP or TLS), logged in lazily, reconnected when it breaks.
 
@@ -99,6 +108,7 @@ class Sip2Client:
         self._kernel_timeouts = False
         self._io_timeout = -1.0
         self._buf = bytearray()
+        self._last_frame = b""
         self._seq = 0
         self._lock = threading.RLock()
 
@@ -146,13 +156,30 @@ class Sip2Client:
                     self.login()
                 if self.status_on_connect:
                     self.sc_status()
+            except GarbledReply as exc:     # it answered, but not in SIP2 (or not readably)
+                self.close()
+                raise NotSip2(self._not_sip2(exc)) from exc
             except OutcomeUnknown as exc:   # login/status are read-only: nothing happened
                 self.close()
                 raise IlsUnavailable(f"library system at {self.host}:{self.port} did not answer the "
                                      f"login/status: {exc}") from exc
+            except ProtocolError as exc:    # e.g. a 98 with unreadable timeout/retries
+                self.close()
+                raise NotSip2(f"the library system at {self.host}:{self.port} answered the login/status "
+                              f"with a malformed reply: {exc}") from exc
             except BaseException:
                 self.close()
                 raise
+
+    def _not_sip2(self, exc: Exception) -> str:
+        """The staff message for a login/status answered with something that is not a SIP2 reply."""
+        frame = self._last_frame.rstrip(b"\r\n")
+        code = frame[:2].decode("ascii", "replace")
+        if code not in codec.MESSAGES:
+            shown = frame[:48].decode("ascii", "backslashreplace")
+            return (f"{self.host}:{self.port}: this is not a SIP2 server (it answered the login with "
+                    f"{shown!r}); check [ils] host and port")
+        return f"the library system at {self.host}:{self.port} answered the login/status unreadably: {exc}"
 
     def login(self) -> None:
         reply = self._exchange(LoginRequest(login_user_id=self.user, login_password=self._password,
@@ -166,6 +193,11 @@ class Sip2Client:
         reply = self._exchange(ScStatusRequest(status_code=status_code), safe=True)
         if not isinstance(reply, AcsStatusResponse):
             raise ProtocolError(f"SC status answered with message {reply.code}")
+        for name, value in (("timeout period", reply.timeout_period), ("retries allowed", reply.retries_allowed)):
+            text = (value or "").strip()
+            # str.isdigit() also accepts '²' and Arabic-Indic digits: SIP2 numbers are ASCII (issue 13.6).
+            if text and not (text.isascii() and text.isdigit()):
+                raise ProtocolError(f"ACS status (98): {name} {value!r} is not a 3-digit number")
         self.acs_status = reply
         if reply.timeout_s is not None:
             acs = min(max(reply.timeout_s, MIN_TIMEOUT_S), MAX_ACS_TIMEOUT_S)
@@ -202,6 +234,9 @@ class Sip2Client:
             last: Exception | None = None
             sent_any = False
             for attempt in range(attempts):
+                # Drop unread input first: a frame a server wrote twice (or a late reply) must never
+                # answer this request (issue 13.2).  _alive() drains the socket without blocking.
+                self._buf.clear()
                 if self._sock is None or not self._alive():
                     try:
                         self.connect()
@@ -216,7 +251,10 @@ class Sip2Client:
                     sent_any = True
                     last = exc
                     self.close()        # a late reply must never answer the next request
-                    if not safe:
+                    if not safe or isinstance(exc, ReplyTimeout):
+                        # A server that stayed silent for timeout_s will not answer a resend sooner:
+                        # one timeout per request, the caller decides (issue 13.8: an item against a
+                        # silent library system costs one timeout plus one resolution).
                         raise
                     log.info("no reply to %s (attempt %d of %d); retrying on a new connection",
                              type(record).__name__, attempt + 1, attempts)
@@ -273,6 +311,12 @@ class Sip2Client:
             if expected and reply.code != expected:
                 raise GarbledReply(f"{type(record).__name__} answered with message {reply.code} "
                                    f"({type(reply).__name__}), expected {expected}")
+            wrong = _foreign_reply(record, reply)
+            if wrong:
+                # Without error detection nothing else tells a stale frame from the answer: a reply
+                # about another item or patron is not ours, so ours is lost (issue 13.2).
+                raise GarbledReply(f"{type(record).__name__} answered with a reply for another {wrong}: "
+                                   f"a stale or misdirected reply, treated as lost")
             self.last_used = time.monotonic()
             return reply
 
@@ -313,13 +357,13 @@ class Sip2Client:
                                        f"without a terminator")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise OutcomeUnknown(f"no reply to {type(record).__name__} within {self.timeout_s:g} s")
+                raise ReplyTimeout(f"no reply to {type(record).__name__} within {self.timeout_s:g} s")
             try:
                 if remaining < self._io_timeout - 0.01:   # later waits within one reply
                     self._set_io_timeout(remaining)
                 chunk = self._sock.recv(65536)
             except (TimeoutError, BlockingIOError) as exc:
-                raise OutcomeUnknown(f"no reply to {type(record).__name__} within {self.timeout_s:g} s") from exc
+                raise ReplyTimeout(f"no reply to {type(record).__name__} within {self.timeout_s:g} s") from exc
             except (OSError, ssl.SSLError) as exc:
                 raise OutcomeUnknown(f"connection lost waiting for the reply to {type(record).__name__}: "
                                      f"{exc}") from exc
@@ -338,6 +382,7 @@ class Sip2Client:
             buf += chunk
 
     def _received(self, frame: bytes) -> bytes:
+        self._last_frame = frame
         if log.isEnabledFor(logging.DEBUG):
             log.debug("SIP2 recv %s", scrub_sip_frame(frame.decode(self.charset, "replace").rstrip("\r")))
         if self.trace is not None:
@@ -352,27 +397,35 @@ class Sip2Client:
         try:
             # One poll(2) on a descriptor registered at connect: select.select() rebuilds its fd
             # sets on every call and cost more than the rest of the request path around it.
-            if self._poller is not None:
+            # TLS may hold decrypted bytes the descriptor no longer shows.
+            if self.tls and isinstance(sock, ssl.SSLSocket) and sock.pending():
+                pass
+            elif self._poller is not None:
                 if not self._poller.poll(0):
                     return True
             elif not select.select([sock], [], [], 0)[0]:
                 return True
         except (OSError, ValueError):
             return False
-        try:
-            if self._kernel_timeouts:
-                data = sock.recv(65536, socket.MSG_DONTWAIT)
-            else:
-                self._io_timeout = 0.0
-                sock.settimeout(0.0)
-                data = sock.recv(65536)
-        except (ssl.SSLWantReadError, BlockingIOError):
-            return True
-        except (OSError, ssl.SSLError):
-            return False
-        if not data:
-            return False
-        log.info("discarding %d unsolicited bytes from the library system", len(data))
+        drained, noise = 0, False
+        while drained <= 4 * MAX_FRAME:        # drain everything unread, never blocking
+            try:
+                if self._kernel_timeouts:
+                    data = sock.recv(65536, socket.MSG_DONTWAIT)
+                else:
+                    self._io_timeout = 0.0
+                    sock.settimeout(0.0)
+                    data = sock.recv(65536)
+            except (ssl.SSLWantReadError, BlockingIOError):
+                break
+            except (OSError, ssl.SSLError):
+                return False
+            if not data:
+                return False
+            drained += len(data)
+            noise = noise or bool(data.strip(b"\r\n"))
+        if noise:   # a lone LF of Koha's CR LF is not worth a log line
+            log.info("discarding %d unsolicited bytes from the library system", drained)
         self._buf.clear()
         return True
 
@@ -397,6 +450,24 @@ class Sip2Client:
 
     def transaction_date(self) -> datetime:
         return datetime.now().replace(microsecond=0)
+
+
+def _norm(value: object) -> str:
+    return value.strip().casefold() if isinstance(value, str) else ""
+
+
+def _foreign_reply(request: Message, reply: Message) -> str:
+    """"item" or "patron" when the reply names another item (AB) or patron (AA) than the request;
+    "" when they agree or the reply does not say.  Servers echo the request's identifiers (Koha
+    C4/SIP/Sip/MsgType.pm; Evergreen SIPServer gives back "the passed barcode", OpenILS/SIP/Patron.pm;
+    FOLIO edge-sip2 templates): case and surrounding blanks are ignored."""
+    asked, told = _norm(getattr(request, "item_id", None)), _norm(getattr(reply, "item_id", None))
+    if asked and told and asked != told:
+        return "item"
+    asked, told = _norm(getattr(request, "patron_id", None)), _norm(getattr(reply, "patron_id", None))
+    if asked and told and asked != told:
+        return "patron"
+    return ""
 
 
 def _mask_login(wire: bytes) -> bytes:

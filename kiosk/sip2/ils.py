@@ -3,16 +3,16 @@
 Maps SIP2 records to the domain records the circulation engine uses (librarian's words, no SIP2
 codes leak out except the two-digit circulation status and alert type, which staff know).
 
-Never a double transaction (issue 3): checkout and renewal are sent once.  When no valid reply
-comes back, the outcome is resolved with Item Information (17):
-* checkout: item not on loan -> the checkout did not happen, it is sent once more; on loan to
-  this patron -> done; on loan to someone else -> refused; on loan but the server does not say to
-  whom (standard SIP2 18 has no borrower; Koha sends none) -> the patron's own loans are read
-  (63 with charged items, AU): listed there -> done; not listed -> still unknown, and
-  :class:`OutcomeUnknown` is raised rather than guessed (AU may carry titles instead of barcodes
-  on some servers, so absence proves nothing).
+Never a double transaction (issue 3), never a guess (issue 13): checkout and renewal are sent
+once.  When no valid reply comes back, the outcome is resolved once, by the rule every layer shares
+(:func:`kiosk.ils.base.resolve_checkout`): Item Information (17), and the patron's loans (63) only
+when 18 says "charged" without naming the borrower.
+* checkout: charged to nobody (18 status 03, 08, 10...) -> it did not happen, it is sent once more;
+  charged to this patron (named in 18, or listed among the patron's loans) -> done; charged to a
+  patron 18 names -> refused; anything else (charged but not listed -- AU may carry titles, lists may
+  be paged --, lost, "other") -> :class:`~kiosk.ils.base.Unresolved` (staff), never "refused".
 * renewal: the due date is read (17) before renewing; after a lost reply a changed due date means
-  renewed, an unchanged one means not renewed (sent once more).
+  renewed; an unchanged one proves nothing (a same-day renewal keeps it): staff, never resent.
 Known limit: if the library system finishes a checkout *after* our timeout and after the 17, the
 resend will meet "already checked out to you" (Koha renews it).  Keep ``timeout_s`` well above
 the server's worst latency.
@@ -25,6 +25,11 @@ from datetime import datetime
 
 from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
 from kiosk.ils.base import (
+    MINE,
+    NOT_OUT,
+    OTHER,
+    UNPROVEN,
+    UNREACHABLE,
     CheckinResult,
     CheckoutResult,
     Hold,
@@ -34,6 +39,8 @@ from kiosk.ils.base import (
     Loan,
     Patron,
     RenewAllResult,
+    Unresolved,
+    resolve_checkout,
 )
 from kiosk.privacy import mask
 from kiosk.sip2.client import Sip2Client, Sip2Pool
@@ -210,49 +217,33 @@ class SipIls(Ils):
         return self._checkout_result(r, patron_id, item_id)
 
     def _resolve_checkout(self, req: CheckoutRequest, lost: OutcomeUnknown) -> CheckoutResult:
+        """One resolution (kiosk.ils.base.resolve_checkout: 17, and 63 only when 18 names nobody);
+        the checkout is sent once more only when 18 proves the item is charged to nobody."""
         item_id, patron_id = req.item_id, req.patron_id
         log.warning("checkout of item %s: no reply (%s); resolving with Item Information", mask(item_id), lost)
-        try:
-            info = self.item_information(item_id)
-        except (OutcomeUnknown, IlsUnavailable, ProtocolError) as exc:  # the request *was* sent
-            raise OutcomeUnknown(f"checkout of item {mask(item_id)}: no reply, and Item Information "
-                                 f"failed too ({exc}); the outcome is unknown") from lost
-        if info.circulation_status in CHARGED:
-            if info.patron_id and info.patron_id == patron_id:
-                return CheckoutResult(ok=True, item_id=item_id, patron_id=patron_id, title=info.title,
-                                      due=info.due, due_date=info.due_date, media_type=info.media_type,
-                                      resolved=True)
-            if info.patron_id:
-                return CheckoutResult(ok=False, item_id=item_id, patron_id=patron_id, title=info.title,
-                                      screen_message="Item checked out to another patron", resolved=True)
-            if self._among_patron_loans(patron_id, req.patron_password, item_id):
-                log.info("item %s is among patron %s's loans: the lost checkout went through",
-                         mask(item_id), mask(patron_id))
-                return CheckoutResult(ok=True, item_id=item_id, patron_id=patron_id, title=info.title,
-                                      due=info.due, due_date=info.due_date, media_type=info.media_type,
-                                      resolved=True)
-            raise OutcomeUnknown(f"checkout of item {mask(item_id)}: no reply; the item is on loan but the "
-                                 f"library system does not say to whom, nor lists it among this patron's "
-                                 f"loans -- staff must check") from lost
-        # Not on loan: the checkout did not happen, so sending it once more cannot double it.
+        found = resolve_checkout(self, item_id, patron_id, req.patron_password)
+        info = found.info
+        if found.verdict == MINE and info is not None:
+            return CheckoutResult(ok=True, item_id=item_id, patron_id=patron_id, title=info.title,
+                                  due=info.due, due_date=info.due_date, media_type=info.media_type,
+                                  resolved=True)
+        if found.verdict == OTHER and info is not None:
+            return CheckoutResult(ok=False, item_id=item_id, patron_id=patron_id, title=info.title,
+                                  screen_message="Item checked out to another patron", resolved=True)
+        if found.verdict != NOT_OUT:
+            raise Unresolved(f"checkout of item {mask(item_id)}: no reply, and the outcome could not be "
+                             f"proved: {found.detail} -- staff must check", found.verdict, info) from lost
+        # Charged to nobody: the checkout did not happen, so sending it once more cannot double it.
         log.info("item %s is not on loan: the lost checkout did not happen; sending it again", mask(item_id))
-        r = self.pool.request(req, safe=False)   # a second loss propagates as OutcomeUnknown
+        try:
+            r = self.pool.request(req, safe=False)
+        except OutcomeUnknown as again:   # lost twice: do not ask again now, the replay will
+            raise Unresolved(f"checkout of item {mask(item_id)}: sent again after Item Information showed "
+                             f"it not on loan, and that reply was lost too ({again})", UNREACHABLE,
+                             info) from again
         _expect(r, CheckoutResponse)
         assert isinstance(r, CheckoutResponse)
         return self._checkout_result(r, patron_id, item_id, resolved=True)
-
-    def _among_patron_loans(self, patron_id: str, pin: str | None, item_id: str) -> bool:
-        """True when Patron Information lists ``item_id`` among the patron's charged items.
-
-        Only ever proves the positive: False also covers "could not ask" and "lists something else"
-        (titles in AU, a page of a long list), which the caller must treat as unknown."""
-        try:
-            r = self._patron_info(patron_id, pin, "charged")
-        except (OutcomeUnknown, IlsUnavailable, ProtocolError) as exc:
-            log.warning("patron %s's loans could not be read to resolve item %s: %s",
-                        mask(patron_id), mask(item_id), exc)
-            return False
-        return item_id in r.charged_items
 
     def renew(self, patron_id: str, item_id: str, *, pin: str | None = None, no_block: bool = False,
               transaction_date: datetime | None = None) -> CheckoutResult:
@@ -277,13 +268,12 @@ class SipIls(Ils):
             if after.circulation_status in CHARGED and after.due and after.due != before.due:
                 return CheckoutResult(ok=True, item_id=item_id, patron_id=patron_id, title=after.title,
                                       due=after.due, due_date=after.due_date, renewal=True, resolved=True)
-            if not before.due and not after.due:
-                raise OutcomeUnknown(f"renewal of item {mask(item_id)}: no reply and the library system "
-                                     f"does not report due dates -- staff must check") from lost
-            r = self.pool.request(req, safe=False)
-            _expect(r, CheckoutResponse)
-            assert isinstance(r, CheckoutResponse)
-            return self._checkout_result(r, patron_id, item_id, resolved=True)
+            # An unchanged due date does not prove "not renewed": a renewal counted from today on the
+            # day of the checkout keeps it (Evergreen: "A renewal starts a new loan period from the
+            # renewal date"; Koha with RenewalPeriodBase = now).  Never resent on that basis.
+            raise Unresolved(f"renewal of item {mask(item_id)}: no reply, and the due date "
+                             f"({after.due or 'not reported'}) does not prove whether it was renewed -- "
+                             f"staff must check", UNPROVEN, after) from lost
         _expect(r, CheckoutResponse)     # RenewResponse is a CheckoutResponse layout
         assert isinstance(r, CheckoutResponse)
         return self._checkout_result(r, patron_id, item_id)

@@ -105,12 +105,13 @@ class AcsStatusResponse(Message):
     def timeout_s(self) -> float | None:
         """The ACS timeout in seconds (None: unknown or offline; sip2.md 1.4 'tenths of a second')."""
         t = self.timeout_period.strip()
-        return int(t) / 10.0 if t.isdigit() and t not in ("000", "999") else None
+        # isascii(): str.isdigit() also accepts '¹²³' (int() then raises) and Arabic-Indic digits.
+        return int(t) / 10.0 if t.isascii() and t.isdigit() and t not in ("000", "999") else None
 
     @property
     def retries(self) -> int | None:
         r = self.retries_allowed.strip()
-        return int(r) if r.isdigit() and r != "999" else None
+        return int(r) if r.isascii() and r.isdigit() and r != "999" else None
 
     def supports(self, name: str) -> bool:
         """``supports("renew all")``: the BX flag for a message name from SUPPORTED_MESSAGES."""

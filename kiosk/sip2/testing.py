@@ -12,6 +12,12 @@ can misbehave on purpose, once per injected fault, so tests can prove the client
     resend        answer 96 (request SC resend) without acting
     stale         act, send a reply with another sequence number first, then the real one
 
+    write_twice   act, write the reply twice (a second, stale frame follows the answer)
+    other_item    act, reply with another item id (or patron id): a reply that is not ours
+    hang          act on nothing and never answer (a silent library system); sticky for ``code``
+
+``personality=`` shapes the replies like a real library system's SIP server (see PERSONALITIES:
+Koha, Evergreen, Sierra, Symphony, FOLIO edge-sip2, each with the public source it follows).
 ``crlf=True`` ends every reply with CR LF (Koha's default).  ``restart()`` drops every open
 connection as a server restart would.  ``log`` records every request acted on, so tests can
 assert "happened exactly once".  Koha-like rules: a checkout of an item already on loan to the
@@ -58,7 +64,56 @@ from kiosk.sip2.codec import (
     ScStatusRequest,
 )
 
-FAULTS = ("drop_before", "drop_after", "delay", "garble", "mid_frame", "resend", "stale")
+FAULTS = ("drop_before", "drop_after", "delay", "garble", "mid_frame", "resend", "stale", "write_twice",
+          "other_item", "hang")
+
+
+@dataclass(frozen=True)
+class Personality:
+    """How one library system's SIP2 server shapes the replies the kiosk must settle outcomes from.
+
+    ``borrower_in_18``: Item Information (18) names the borrower in AA (not standard SIP2).
+    ``au``: what Patron Information (64) lists as charged items: "barcode" or "title".
+    ``au_page``: how many AU entries come without BP/BQ (None: all).
+    ``already_in``: the check-in reply for an item that is not on loan: "af" (ok=0 and the AF text
+    ``already_in_text``), "bare" (ok=0, no alert, no AF, AQ empty), "ok" (ok=1, nothing else).
+    """
+
+    name: str
+    borrower_in_18: bool = False
+    au: str = "barcode"
+    au_page: int | None = None
+    already_in: str = "af"
+    already_in_text: str = "Item not checked out"
+
+
+PERSONALITIES: dict[str, Personality] = {
+    # Koha (Koha-Community/Koha): 18 has no borrower field -- C4/SIP/Sip/MsgType.pm
+    # handle_item_information writes circulation status, AB, AJ, AQ, AP, AH... and no AA; 64 lists
+    # item barcodes in AU (C4/SIP/ILS/Patron.pm charged_items/x_items: all items unless BP/BQ);
+    # a check-in of an item not on loan is ok=0 with AF "Item not checked out" (C4/SIP/ILS.pm
+    # checkin; sip2.md section 2), unless the account sets checked_in_ok.
+    "koha": Personality("koha"),
+    # Evergreen SIPServer (evergreen-library-system/SIPServer Sip/MsgType.pm handle_item_information:
+    # no AA in 18) with OpenILS::SIP: 64 lists TITLES in AU by default (seed setting
+    # msg64_summary_datatype = "title"; Open-ILS/src/perlmods/lib/OpenILS/SIP/Patron.pm
+    # charged_items/__circ_to_title); Evergreen's Rust SIP2 server pages the list
+    # (DEFAULT_LIST_ITEM_SIZE = 10 without BP/BQ).  A check-in of an item already in: older
+    # OpenILS/SIP/Transaction/Checkin.pm do_checkin "unless ($circ) { $self->ok(0) }" -> ok=0, no
+    # alert, no AF (issue 13's capture: 100YNN...AB1565921879|AQ|AJPerl 5 desktop reference|);
+    # newer versions answer ok=1 for NO_CHANGE.
+    "evergreen": Personality("evergreen", au="title", au_page=10, already_in="bare", already_in_text=""),
+    # Sierra (Innovative): "Items that are already checked in: Does not check in the item or display
+    # an error message" (documentation.iii.com/sierrahelp/Content/sgcir/sgcir_sip2_special_checkin.html).
+    # No public source for 18/64 shapes: modelled as standard SIP2 (no AA in 18), barcodes in AU.
+    "sierra": Personality("sierra", already_in="bare", already_in_text=""),
+    # SirsiDynix Symphony: no public SIP2 source or reply documentation was found; modelled on the
+    # strict spec only (no AA in 18) with a paged AU list, so the kiosk cannot lean on either.
+    "symphony": Personality("symphony", au_page=5),
+    # FOLIO edge-sip2 (folio-org/edge-sip2): ItemInformationResponse.ftl writes no patron
+    # identifier; CheckinResponse.ftl writes AA only as "the patron who had the item checked out".
+    "folio": Personality("folio"),
+}
 
 
 def _garble(wire: bytes) -> bytes:
@@ -95,7 +150,12 @@ class FakeAcs:
                  charset: str = "utf-8", crlf: bool = False, report_borrower: bool = True,
                  timeout_period: str = "999", retries_allowed: str = "999", latency_s: float = 0.0,
                  ssl_context: ssl.SSLContext | None = None, library: FakeLibrary | None = None,
-                 canned: dict[str, bytes] | None = None) -> None:
+                 canned: dict[str, bytes] | None = None, personality: str | Personality | None = None) -> None:
+        if isinstance(personality, str):
+            personality = PERSONALITIES[personality]
+        self.personality = personality
+        if personality is not None:
+            report_borrower = personality.borrower_in_18
         self.user, self.password, self.institution, self.charset = user, password, institution, charset
         self.crlf, self.report_borrower, self.latency_s = crlf, report_borrower, latency_s
         self.timeout_period, self.retries_allowed = timeout_period, retries_allowed
@@ -110,6 +170,8 @@ class FakeAcs:
         self.max_concurrent = 0
         self._active = 0
         self._faults: list[tuple[str, str]] = []
+        self.hanging: set[str] = set()                 # codes never answered ("hang"; "" = all)
+        self.wrote_twice = threading.Event()
         self._conns: set[socket.socket] = set()
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -142,6 +204,9 @@ class FakeAcs:
         """Misbehave once on the next request with ``code`` (any code when empty)."""
         assert fault in FAULTS, fault
         with self._lock:
+            if fault == "hang":
+                self.hanging.add(code)
+                return
             self._faults.append((fault, code))
 
     def restart(self) -> None:
@@ -225,6 +290,8 @@ class FakeAcs:
         except FrameError:
             return b""
         req = got.record
+        if self.hanging and ("" in self.hanging or req.code in self.hanging):
+            return b""                  # silent: nothing done, nothing answered
         if isinstance(req, RequestAcsResend):
             again = last_reply or codec.encode(RequestScResend(), charset=self.charset)
             conn.sendall(_garble(again) if self._take_fault("97") == "garble" else again)
@@ -250,6 +317,16 @@ class FakeAcs:
             return None
         if fault == "garble":
             conn.sendall(_garble(wire))
+            return wire
+        if fault == "write_twice":     # one write: the copy waits in the client's buffer
+            conn.sendall(wire + wire)
+            self.wrote_twice.set()
+            return wire
+        if fault == "other_item":      # a reply about another item (or patron): misdirected/stale
+            name = "item_id" if getattr(reply_record, "item_id", None) else "patron_id"
+            foreign = replace(reply_record, **{name: "X" + (getattr(reply_record, name, "") or "")})
+            out = codec.encode(foreign, seq=got.seq, error_detection=detect, charset=self.charset)
+            conn.sendall(out[:-1] + self._terminator())
             return wire
         if fault == "stale" and got.seq is not None:
             old = codec.encode(reply_record, seq=(got.seq + 5) % 10, charset=self.charset)
@@ -304,10 +381,20 @@ class FakeAcs:
                                            institution_id=self.institution, item_id=req.item_id,
                                            alert_type="99", screen_messages="Invalid Item")
                 if not it.borrower:
+                    shape = self.personality.already_in if self.personality else "af"
+                    if shape == "bare":     # Evergreen/Sierra: ok=0, no alert, no AF, AQ empty
+                        return CheckinResponse(ok=False, resensitize=True, magnetic_media=False, alert=False,
+                                               transaction_date=now, institution_id=self.institution,
+                                               item_id=req.item_id, permanent_location="", title=it.title)
+                    if shape == "ok":
+                        return CheckinResponse(ok=True, resensitize=True, alert=False, transaction_date=now,
+                                               institution_id=self.institution, item_id=req.item_id,
+                                               permanent_location="Main", title=it.title)
+                    text = self.personality.already_in_text if self.personality else "Item not checked out"
                     return CheckinResponse(ok=False, resensitize=True, alert=False, transaction_date=now,
                                            institution_id=self.institution, item_id=req.item_id,
                                            permanent_location="Main", title=it.title,
-                                           screen_messages="Item not checked out")
+                                           screen_messages=text)
                 prev = it.borrower
                 it.borrower, it.due = "", None
                 return CheckinResponse(ok=True, resensitize=True, alert=False, transaction_date=now,
@@ -342,6 +429,15 @@ class FakeAcs:
             return PatronStatusResponse(**base)
         loans = tuple(b for b, it in self.library.items.items() if it.borrower == req.patron_id)
         charged = loans if req.summary[2:3] == "Y" else ()
+        pers = self.personality
+        if pers is not None and charged:
+            if pers.au == "title":
+                charged = tuple(self.library.items[b].title for b in charged)
+            if pers.au_page is not None:
+                first = int(req.start_item or 1) if (req.start_item or "").isdigit() else 1
+                last = (int(req.end_item) if (req.end_item or "").isdigit()
+                        else first + pers.au_page - 1)
+                charged = charged[first - 1:last]
         return PatronInformationResponse(**base, hold_items_count=0, overdue_items_count=0,
                                          charged_items_count=len(loans), fine_items_count=0,
                                          recall_items_count=0, unavailable_holds_count=0,
