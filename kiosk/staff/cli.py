@@ -5,7 +5,8 @@
     kiosk staff hash-card           the same for a staff card number (a card_hashes entry)
     kiosk staff set KEY=VALUE ...   change settings in the config file, validated and atomic
     kiosk staff unlock              lift a staff lock-out (needs shell access to the kiosk)
-    kiosk staff stats               checkouts/returns/renewals/refusals per day (or --hours)
+    kiosk staff stats               checkouts/returns/renewals/refusals per day (or --hours): the
+                                    touchscreen's sessions and `kiosk checkout`/`kiosk return` alike
     kiosk staff check-secrets       exit 1 when a secret is readable by other users
 """
 
@@ -17,6 +18,7 @@ import sys
 from datetime import date, timedelta
 
 from kiosk.errors import ConfigError
+from kiosk.exitcodes import EXIT_OK
 
 
 def _read_secret(prompt: str, confirm: bool) -> str:
@@ -36,7 +38,7 @@ def _hash_pin(args: argparse.Namespace) -> int:
     pin = _read_secret("staff PIN (4-12 digits): ", confirm=True)
     check_pin(pin)
     print(f'pin_hash = "{hash_secret(pin)}"')
-    return 0
+    return EXIT_OK
 
 
 def _hash_card(args: argparse.Namespace) -> int:
@@ -49,7 +51,7 @@ def _hash_card(args: argparse.Namespace) -> int:
     h = hash_secret(card)
     print(f'"{h}"')
     print(f'# in [staff]: card_hashes = ["{h}"]  (add to the list to keep existing cards)', file=sys.stderr)
-    return 0
+    return EXIT_OK
 
 
 def _set(args: argparse.Namespace) -> int:
@@ -65,7 +67,7 @@ def _set(args: argparse.Namespace) -> int:
         raise ConfigError("use `kiosk staff hash-pin`/`hash-card` for PINs and cards (never store them plain)")
     settings = apply_changes(args.config, changes)
     print(f"{args.config}: saved ({len(changes)} change(s)); data in {settings.data_dir}")
-    return 0
+    return EXIT_OK
 
 
 def _unlock(args: argparse.Namespace) -> int:
@@ -75,14 +77,16 @@ def _unlock(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     LockoutStore(settings.data_dir / LOCKOUT_DB).clear()
     print("staff login unlocked")
-    return 0
+    return EXIT_OK
 
 
 def _stats(args: argparse.Namespace) -> int:
     from kiosk.cli import settings_from_args
     from kiosk.staff.stats import Stats
 
-    stats = Stats.for_settings(settings_from_args(args))
+    settings = settings_from_args(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stats = Stats.for_settings(settings)
     end = date.today()
     start = end - timedelta(days=args.days - 1)
     if args.hours:
@@ -98,7 +102,8 @@ def _stats(args: argparse.Namespace) -> int:
     reasons = stats.refusal_reasons(start, end)
     if reasons:
         print("refusals by reason: " + ", ".join(f"{k} {v}" for k, v in reasons.items()))
-    return 0
+    print(f"(touchscreen sessions and kiosk checkout/return on {settings.data_dir})")
+    return EXIT_OK
 
 
 def _check_secrets(args: argparse.Namespace) -> int:
@@ -109,7 +114,7 @@ def _check_secrets(args: argparse.Namespace) -> int:
     check_secrets(settings)  # ConfigError -> exit 1 with the chmod to run
     settings.ils_password()
     print(f"{settings.source}: secrets are readable by this user only")
-    return 0
+    return EXIT_OK
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -129,15 +134,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_set)
 
     p = sub.add_parser("unlock", help="lift a staff login lock-out")
-    add_config_args(p, required=True)
+    add_config_args(p)
     p.set_defaults(func=_unlock)
 
-    p = sub.add_parser("stats", help="transactions per day (or per hour with --hours)")
-    add_config_args(p, required=True)
+    p = sub.add_parser("stats", help="transactions per day (or per hour with --hours): touchscreen and CLI")
+    add_config_args(p)
     p.add_argument("--days", type=int, default=7, help="how many days back (default 7)")
     p.add_argument("--hours", action="store_true", help="sum per hour of the day instead")
     p.set_defaults(func=_stats)
 
     p = sub.add_parser("check-secrets", help="exit 1 when a password or hash is readable by other users")
-    add_config_args(p, required=True)
+    add_config_args(p)
     p.set_defaults(func=_check_secrets)
