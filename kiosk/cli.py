@@ -128,8 +128,10 @@ def settings_from_args(args: argparse.Namespace, *, ils: bool = False) -> config
 
 
 def _config_check(args: argparse.Namespace) -> int:
-    settings = config_mod.load(args.file, args.overrides)
-    print(f"{args.file}: OK ({', '.join(config_mod.SECTIONS)}; data in {settings.data_dir})")
+    from kiosk.demo_ils.daemon import apply_demo_data_dir
+
+    settings = apply_demo_data_dir(config_mod.load(args.file, args.overrides))
+    print(f"{args.file}: OK ({', '.join(config_mod.SECTIONS)}; data in {settings.data_dir.resolve()})")
     return EXIT_OK
 
 
