@@ -116,9 +116,13 @@ def settings_from_args(args: argparse.Namespace, *, ils: bool = False) -> config
     from kiosk.demo_ils import daemon
 
     path = getattr(args, "config", None) or default_config()
-    settings = daemon.apply_demo_data_dir(config_mod.load(path, getattr(args, "overrides", [])))
+    overrides = getattr(args, "overrides", []) or []
+    settings = config_mod.load(path, overrides)
+    if not any(o.strip().startswith("storage.data_dir") for o in overrides):   # --set wins
+        daemon.apply_demo_data_dir(settings)
     if ils:
-        if daemon.is_demo_config(settings.source):
+        # The demo configuration means the demo library -- unless [ils] was pointed elsewhere.
+        if daemon.is_demo_config(settings.source) and not any(o.strip().startswith("ils.") for o in overrides):
             daemon.ensure_running(settings)
         elif not settings.ils.user:
             print(f"kiosk: no SIP2 login configured ([ils] user in {settings.source}): most library "

@@ -24,7 +24,7 @@ def _iso(text: str) -> datetime:
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an ISO date-time like 2026-11-28T18:00; got {text!r}") from None
+        raise argparse.ArgumentTypeError(f'expected an ISO date-time like 2026-11-28T18:00; got "{text}"') from None
     if dt.tzinfo is not None:   # the drop log keeps local wall-clock times
         dt = dt.astimezone().replace(tzinfo=None)
     return dt
