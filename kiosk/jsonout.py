@@ -33,7 +33,7 @@ def _default(o: Any) -> Any:
 
 
 # Fields that may hold a SIP2 date as the library system sent it ("YYYYMMDDZZZZHHMMSS").
-SIP_DATE_FIELDS = ("due",)
+SIP_DATE_FIELDS = ("due", "due_date", "recall_date", "hold_pickup_date")
 _SIP_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})(.{4})(\d{2})(\d{2})(\d{2})$")
 
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:   # the codec and client are imported by the handler: `kiosk -
     from kiosk.sip2.codec import Message
 
 from kiosk.exitcodes import EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE
-from kiosk.jsonout import emit
+from kiosk.jsonout import emit, with_iso_times
 
 CHARSETS = ("utf-8", "cp850", "latin-1")
 
@@ -132,7 +132,7 @@ def _request_for(args: argparse.Namespace, c: Sip2Client) -> Message:
 
 
 def _print(reply: Message | None, c: Sip2Client, raw: bool) -> None:
-    out: dict = reply.to_dict() if reply is not None else {}
+    out: dict = with_iso_times(reply.to_dict()) if reply is not None else {}
     if raw:
         out = {"reply": out if reply is not None else None,
                "frames": [{"direction": d, "frame": f.decode(c.charset, "replace").rstrip("\r\n")}

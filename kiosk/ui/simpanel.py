@@ -117,7 +117,7 @@ class SimPanel(BoxLayout):
                          spacing=dp(3), **kw)
         self.app, self.db, self.devices, self.settings = app, library_db, devices, settings
         self.library: dict = library_db.export() if library_db is not None else {"patrons": [], "items": []}
-        self.placed: dict[str, str] = {}          # barcode -> tag uid on the simulated pad
+        self.placed: dict[str, list[str]] = {}    # barcode -> its tags' uids on the simulated pad
         self.item_buttons: dict[str, ToggleButton] = {}
         self.page = "Cards"
         self._refreshing = False
@@ -235,11 +235,14 @@ class SimPanel(BoxLayout):
 
     # ----------------------------------------------------------------------------- actions
     def _flip(self, item: dict, value: str) -> None:
-        barcode = item["barcode"]
+        barcode, parts = item["barcode"], max(1, int(item.get("parts", 1) or 1))
         if value == "down" and barcode not in self.placed:
-            self.placed[barcode] = self.devices.tag_reader.place(barcode, parts_in_item=item.get("parts", 1))
+            # A multi-part set lies on the pad whole: one tag per part, as in the library.
+            self.placed[barcode] = [self.devices.tag_reader.place(barcode, parts_in_item=parts, part_number=n)
+                                    for n in range(1, parts + 1)]
         elif value != "down" and barcode in self.placed:
-            self.devices.tag_reader.remove(self.placed.pop(barcode))
+            for uid in self.placed.pop(barcode):
+                self.devices.tag_reader.remove(uid)
 
     def lift_all(self) -> None:
         self.devices.tag_reader.clear()
@@ -253,8 +256,9 @@ class SimPanel(BoxLayout):
         if sensor is None:
             return
         sensor.drop_item(0.05)
-        # The item falls into the bin: it leaves the reader's field a moment later.
-        Clock.schedule_once(lambda _dt: self.lift_all(), 1.5)
+        # The item falls into the bin: it leaves the reader's field once the read window is over.
+        window = getattr(getattr(self.settings, "bookdrop", None), "read_window_s", 1.5)
+        Clock.schedule_once(lambda _dt: self.lift_all(), window + 0.5)
 
     # ----------------------------------------------------------------------------- live state
     def _poll(self, _dt: float) -> None:
