@@ -26,7 +26,7 @@ if TYPE_CHECKING:   # the codec and client are imported by the handler: `kiosk -
     from kiosk.sip2.client import Sip2Client
     from kiosk.sip2.codec import Message
 
-from kiosk.exitcodes import EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE
+from kiosk.exitcodes import EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE, EXIT_USAGE
 from kiosk.jsonout import emit, with_iso_times
 
 CHARSETS = ("utf-8", "cp850", "latin-1")
@@ -79,7 +79,7 @@ def _client_from_args(args: argparse.Namespace) -> Sip2Client:
     if args.server:
         host, sep, port_text = args.server.rpartition(":")
         if not sep or not host or not port_text.isdigit():
-            raise ConfigError(f"--server {args.server!r}: expected HOST:PORT, for example 127.0.0.1:6001")
+            raise ConfigError(f"--server {args.server}: expected HOST:PORT, for example 127.0.0.1:6001")
         port = int(port_text)
     password = args.password if args.password is not None else settings.ils_password()
     return Sip2Client(
@@ -141,6 +141,12 @@ def _print(reply: Message | None, c: Sip2Client, raw: bool) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    if args.server:
+        host, sep, port_text = args.server.rpartition(":")
+        if not sep or not host or not port_text.isdigit():
+            print(f"kiosk sip2: --server {args.server}: expected HOST:PORT, for example 127.0.0.1:6001",
+                  file=sys.stderr)
+            return EXIT_USAGE
     client = _client_from_args(args)
     where = f"{client.host}:{client.port}"
     reply: Message | None = None

@@ -18,7 +18,7 @@ import sys
 from datetime import date, timedelta
 
 from kiosk.errors import ConfigError
-from kiosk.exitcodes import EXIT_OK
+from kiosk.exitcodes import EXIT_OK, EXIT_USAGE
 
 
 def _read_secret(prompt: str, confirm: bool) -> str:
@@ -61,7 +61,9 @@ def _set(args: argparse.Namespace) -> int:
     for item in args.changes:
         key, eq, value = item.partition("=")
         if not eq:
-            raise ConfigError(f"{item!r}: expected section.key=value")
+            print(f'kiosk staff set: "{item}": expected SECTION.KEY=VALUE, for example kiosk.mode=returns',
+                  file=sys.stderr)
+            return EXIT_USAGE
         changes[key.strip()] = value.strip()
     if any(k.startswith("staff.") and k.split(".", 1)[1] in ("pin_hash", "card_hashes") for k in changes):
         raise ConfigError("use `kiosk staff hash-pin`/`hash-card` for PINs and cards (never store them plain)")
