@@ -122,9 +122,10 @@ def settings_from_args(args: argparse.Namespace, *, ils: bool = False) -> config
         daemon.apply_demo_data_dir(settings)
     if ils:
         # The demo configuration means the demo library -- unless [ils] was pointed elsewhere.
-        if daemon.is_demo_config(settings.source) and not any(o.strip().startswith("ils.") for o in overrides):
+        elsewhere = any(o.strip().startswith(("ils.host", "ils.port")) for o in overrides)
+        if daemon.is_demo_config(settings.source) and not elsewhere:
             daemon.ensure_running(settings)
-        elif not settings.ils.user:
+        if not settings.ils.user:
             print(f"kiosk: no SIP2 login configured ([ils] user in {settings.source}): most library "
                   "systems answer \"login required\"; pass --config FILE with [ils] user and password",
                   file=sys.stderr)
@@ -188,11 +189,9 @@ _KIVY_LEVELS = {"DEBUG": "debug", "INFO": "info", "WARNING": "warning", "ERROR":
 
 def _quiet_broken_pipe() -> int:
     """``kiosk journal export | head``: the reader left; stop writing without a traceback."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except OSError:
-        pass
+    from kiosk.jsonout import stdout_to_devnull
+
+    stdout_to_devnull()
     return EXIT_OK
 
 

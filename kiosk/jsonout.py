@@ -68,7 +68,27 @@ def dumps(obj: Any, *, compact: bool = False) -> str:
     return json.dumps(obj, default=_default, ensure_ascii=False, indent=2)
 
 
+def stdout_to_devnull() -> None:
+    """The reader of our stdout left (``| head``): further writes, and the interpreter's final
+    flush, go nowhere instead of raising BrokenPipeError again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def emit(obj: Any, *, compact: bool = False) -> None:
-    """Print one JSON document (the invocation's one object) and flush."""
-    sys.stdout.write(dumps(obj, compact=compact) + "\n")
-    sys.stdout.flush()
+    """Print one JSON document (the invocation's one object) and flush.
+
+    BrokenPipeError propagates (``kiosk.cli.main`` ends quietly on it) after stdout has been
+    pointed at /dev/null, so nothing is printed about it at exit."""
+    try:
+        sys.stdout.write(dumps(obj, compact=compact) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        stdout_to_devnull()
+        raise

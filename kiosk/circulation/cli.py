@@ -19,7 +19,7 @@ from kiosk.circulation import view as v
 from kiosk.circulation.reasons import REASONS
 from kiosk.circulation.view import ItemLine, SessionView
 from kiosk.exitcodes import EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE, EXIT_USAGE
-from kiosk.jsonout import dumps, emit, with_iso_times
+from kiosk.jsonout import dumps, emit, stdout_to_devnull, with_iso_times
 
 _OFFLINE_KEYS = {"offline_not_allowed", "offline_returns_only", "out_of_service", "offline_card_unknown"}
 
@@ -76,8 +76,13 @@ def line_dict(line: ItemLine) -> dict:
 
 
 def _emit_line(obj) -> None:
-    sys.stdout.write(dumps(obj, compact=True) + "\n")
-    sys.stdout.flush()
+    """One --jsonl line; called from the engine's worker threads, so a reader that left (``| head``)
+    only stops the output: the transactions themselves go on and are journaled."""
+    try:
+        sys.stdout.write(dumps(obj, compact=True) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        stdout_to_devnull()
 
 
 def _row(r, reveal: bool = False) -> dict:
