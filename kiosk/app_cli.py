@@ -75,6 +75,13 @@ def _demo(args: argparse.Namespace) -> int:
     if args.tour:
         from kiosk.tour import run_tour
 
+        # The tour stops the demo library on purpose (offline pages): its warnings about that are
+        # the script, not news.  --log-level (or KIOSK_LOG_LEVEL) still shows everything.
+        if "KIOSK_LOG_LEVEL" not in os.environ and str(args.log_level).upper() == "WARNING":
+            os.environ["KIOSK_LOG_LEVEL"] = "ERROR"
+        elif "KIOSK_LOG_LEVEL" not in os.environ:
+            os.environ["KIOSK_LOG_LEVEL"] = str(args.log_level).upper()
+
         return run_tour(Path(args.tour), config=args.config, overrides=args.overrides)
     from kiosk.ui import kivyenv
 

@@ -19,7 +19,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -172,6 +171,8 @@ def ensure_running(settings: Any, *, reset: bool = False) -> dict:
 
 
 def _spawn(settings: Any, data_dir: Path, *, reset: bool) -> dict:
+    import subprocess  # here: `kiosk run` loads this module on its way to the first frame
+
     from kiosk.errors import IlsUnavailable
 
     host = "127.0.0.1"
