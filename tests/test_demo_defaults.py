@@ -74,3 +74,19 @@ def test_one_background_library_found_again_restarted_when_stale_and_stopped(tmp
         blocker.close()
         daemon.stop(tmp_path / "demo")
     assert daemon.read_state(tmp_path / "demo") is None
+
+
+def test_the_tour_says_where_it_is_and_how_long_it_takes(tmp_path, monkeypatch, capsys):
+    from kiosk import tour
+
+    def fake_pass(cmd, **_kw):   # each pass is a process; here it only leaves its screenshot
+        name = cmd[cmd.index("--pass") + 1]
+        (tmp_path / f"{name}-01-home.png").write_bytes(b"png")
+        return 0
+
+    monkeypatch.setattr(tour.subprocess, "call", fake_pass)
+    assert tour.run_tour(tmp_path) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"tour: {len(tour.PASSES)} passes, about ") and "minutes" in err[0]
+    assert "tour: pass 2 of 5: high contrast (about 60 s)..." in err
+    assert sum(ln.startswith("tour: pass ") for ln in err) == len(tour.PASSES)
