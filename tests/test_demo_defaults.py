@@ -90,3 +90,14 @@ def test_the_tour_says_where_it_is_and_how_long_it_takes(tmp_path, monkeypatch, 
     assert err[0].startswith(f"tour: {len(tour.PASSES)} passes, about ") and "minutes" in err[0]
     assert "tour: pass 2 of 5: high contrast (about 60 s)..." in err
     assert sum(ln.startswith("tour: pass ") for ln in err) == len(tour.PASSES)
+
+
+def test_a_forgotten_background_library_ends_itself(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "kiosk", "demo-ils", "--port", "0", "--db",
+                           str(tmp_path / "lib.sqlite3"), "--idle-exit-s", "1"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "no request for 1 s; stopping" in proc.stdout
+    assert not (tmp_path / daemon.STATE_NAME).exists()        # its state file went with it

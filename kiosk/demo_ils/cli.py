@@ -57,6 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--status", action="store_true",
                    help="say whether the demo library runs in the background (and where); exit 3 if not")
     p.add_argument("--stop", action="store_true", help="stop the demo library running in the background")
+    p.add_argument("--idle-exit-s", type=float, default=0, metavar="S",
+                   help="end after S seconds without a request (the background library uses 1800)")
     p.set_defaults(func=run)
 
 
@@ -112,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
     from kiosk.demo_ils import daemon
 
+    if args.idle_exit_s > 0:
+        _exit_when_idle(server, args.idle_exit_s)
     daemon.write_state(args.db, args.host, server.port)
     print(f"demo library system listening on {args.host}:{server.port} "
           f"({'TLS' if args.tls_cert else 'TCP'}; login {args.user}; institution {args.institution}; "
@@ -121,3 +125,28 @@ def run(args: argparse.Namespace) -> int:
     finally:
         daemon.remove_state(args.db)
     return EXIT_OK
+
+
+def _exit_when_idle(server, idle_s: float) -> None:  # noqa: ANN001
+    """A background demo library nobody talks to any more (the demo window closed an hour ago, a
+    test forgot it) ends itself; the next command that needs it starts it again from its database."""
+    import threading
+    import time
+
+    last = [time.monotonic()]
+    process = server.process
+
+    def counted(ctx, frame):  # noqa: ANN001, ANN202
+        last[0] = time.monotonic()
+        return process(ctx, frame)
+
+    server.process = counted
+
+    def watch() -> None:
+        while not server._stopping.wait(min(30.0, idle_s / 4)):
+            if time.monotonic() - last[0] > idle_s:
+                print(f"demo library system: no request for {idle_s:.0f} s; stopping", flush=True)
+                server.request_stop()
+                return
+
+    threading.Thread(target=watch, name="demo-ils-idle", daemon=True).start()

@@ -6,7 +6,8 @@ or ``$KIOSK_DEMO_DATA_DIR``).  The demo library system keeps its SQLite database
 (``demo-library.sqlite3``) and, while it runs, a small state file (``demo-library.json``: pid,
 host, port) so that the window, ``kiosk checkout``, ``kiosk sip2`` and ``kiosk doctor`` all talk to
 the same running library.  When none runs, :func:`ensure_running` starts ``kiosk demo-ils`` in the
-background (its log in ``demo-library.log``); ``kiosk demo-ils --stop`` ends it.
+background (its log in ``demo-library.log``); ``kiosk demo-ils --stop`` ends it, and it ends itself after 30 minutes without a request (the
+demo window's keep-alive counts), so nothing is left running for long.
 
 A lock file serialises the start, so two commands started at once do not start two libraries.
 """
@@ -31,6 +32,7 @@ LOG_NAME = "demo-library.log"
 LOCK_NAME = "demo-library.lock"
 DATA_DIR_ENV = "KIOSK_DEMO_DATA_DIR"
 START_TIMEOUT_S = 20.0
+IDLE_EXIT_S = 1800.0      # a background library nobody asked anything for 30 minutes ends itself
 
 
 def demo_config_path() -> Path:
@@ -179,7 +181,8 @@ def _spawn(settings: Any, data_dir: Path, *, reset: bool) -> dict:
     port = settings.ils.port if _port_free(host, settings.ils.port) else 0
     cmd = [sys.executable, "-m", "kiosk", "demo-ils", "--host", host, "--port", str(port),
            "--db", str(db_path(data_dir)), "--user", settings.ils.user or "kiosk",
-           "--password", settings.ils_password() or "kiosk", "--institution", settings.ils.institution or "DEMO"]
+           "--password", settings.ils_password() or "kiosk", "--institution", settings.ils.institution or "DEMO",
+           "--idle-exit-s", str(IDLE_EXIT_S)]
     if reset:
         cmd.append("--reset")
     log_path = data_dir / LOG_NAME
