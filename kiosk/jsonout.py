@@ -49,6 +49,20 @@ def iso_from_sip(text: str | None) -> str | None:
     return f"{y}-{mo}-{d}T{h}:{mi}:{s}" + ("Z" if zone.strip() == "Z" else "")
 
 
+_SPACED = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?$")
+
+
+def iso_everywhere(obj: Any) -> Any:
+    """``2026-12-06 14:05:00`` (SQLite's readable form) -> ``2026-12-06T14:05:00``, in nested data."""
+    if isinstance(obj, str):
+        return obj.replace(" ", "T", 1) if _SPACED.match(obj) else obj
+    if isinstance(obj, dict):
+        return {k: iso_everywhere(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [iso_everywhere(v) for v in obj]
+    return obj
+
+
 def with_iso_times(row: dict) -> dict:
     """A copy of ``row`` whose epoch-second fields (``EPOCH_FIELDS``) and SIP2 dates
     (``SIP_DATE_FIELDS``) are ISO 8601 text."""

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         if f and not Path(f).is_file():
             raise ConfigError(f"TLS file not found: {f}")
     from kiosk.exitcodes import EXIT_OK
-    from kiosk.jsonout import emit
+    from kiosk.jsonout import emit, iso_everywhere
 
     if args.db is None:
         args.db = _default_db()
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             db = LibraryDb(args.db if args.export_state else Path(tmp) / "seed.sqlite3")
             try:
                 db.seed(reset=args.reset)
-                emit(db.export())
+                emit(iso_everywhere(db.export()))
             finally:
                 db.close()
         return EXIT_OK
