@@ -243,3 +243,12 @@ def test_broken_pipe_is_quiet(tmp_path):
     assert proc.stdout == "{\n"
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
     assert proc.returncode == 0
+
+
+def test_docs_name_no_path_outside_the_repository():
+    """A newcomer's clone has no /work/shared or ../shared: docs name public sources instead."""
+    outside = re.compile(r"(?<![\w.])(/work/|/root/|/home/\w|\.\./shared|/tmp/kiosk)")
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    hits = [f"{p.relative_to(ROOT)}:{n}: {line.strip()}" for p in docs
+            for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if outside.search(line)]
+    assert hits == []
