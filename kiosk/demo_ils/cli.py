@@ -98,7 +98,13 @@ def run(args: argparse.Namespace) -> int:
             finally:
                 db.close()
         return EXIT_OK
+    from kiosk.demo_ils import daemon
     from kiosk.demo_ils.server import DemoIlsServer
+
+    running = daemon.read_state(Path(args.db).parent)
+    if running is not None and Path(running.get("db", "")) == Path(args.db).resolve():
+        raise ConfigError(f"the demo library system for {args.db} already runs (pid {running['pid']}, "
+                          f"{running['host']}:{running['port']}); `kiosk demo-ils --stop` stops it")
 
     server = DemoIlsServer(args.db, host=args.host, port=args.port, latency_ms=args.latency_ms,
                            user=args.user, password=args.password, institution=args.institution,
@@ -112,7 +118,6 @@ def run(args: argparse.Namespace) -> int:
         server.start()
     except OSError as exc:
         raise ConfigError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
-    from kiosk.demo_ils import daemon
 
     if args.idle_exit_s > 0:
         _exit_when_idle(server, args.idle_exit_s)
