@@ -144,6 +144,11 @@ def test_doctor_command(tmp_path, capsys):
     rows = out["checks"]
     assert out["ok"] is False and out["config"] == str(cfg)
     assert rows[-1]["name"] == "library_system" and rows[-1]["ok"] is False and rows[-1]["hint"]
+    # A device that fails is a hardware error (5), whatever the library system says.
+    assert main(["doctor", "--config", str(cfg), "--no-ils", "--set", "hardware.simulate=false",
+                 "--set", "gpio.backend=mock", "--set", "tag_reader.port=/dev/nothing",
+                 "--set", "card_reader.driver=sim", "--set", "scanner.driver=sim", "--set", "printer.driver=none"]) == 5
+    assert "FAIL  tag_reader" in capsys.readouterr().out
 
 
 def test_tag_cli(capsys):
