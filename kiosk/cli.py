@@ -159,8 +159,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The ``kiosk`` parser; ``only``: register just the module owning that command."""
     parser = KioskArgumentParser(prog="kiosk", description="Self-service library kiosk.")
     parser.add_argument("--version", action="version", version=f"libkiosk {__version__}")
-    parser.add_argument("--log-level", default=os.environ.get("KIOSK_LOG_LEVEL", "WARNING"),
-                        help="DEBUG, INFO, WARNING (default) or ERROR")
+    parser.add_argument("--log-level", default=os.environ.get("KIOSK_LOG_LEVEL", "WARNING").upper(),
+                        type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+                        metavar="LEVEL", help="DEBUG, INFO, WARNING (default) or ERROR")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     cfg = sub.add_parser("config", help="check a configuration file")
@@ -234,6 +235,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
         return EXIT_PROTOCOL
     except sqlite3.Error as exc:      # a data-dir database the kiosk cannot open or write
         print(f"local storage error: {exc}", file=sys.stderr)
+        return EXIT_STORAGE
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+        # A data directory or database path that cannot be created or opened.
+        print(f"local storage error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_STORAGE
     except KeyboardInterrupt:
         logging.getLogger(__name__).info("interrupted")

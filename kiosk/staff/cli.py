@@ -55,7 +55,13 @@ def _hash_card(args: argparse.Namespace) -> int:
 
 
 def _set(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from kiosk.staff.settings_edit import apply_changes
+
+    if not Path(args.config).is_file():    # a typo must not become a new, nearly empty config
+        raise ConfigError(f"{args.config}: file not found (kiosk staff set changes an existing "
+                          "configuration; start from config/kiosk.example.toml)")
 
     changes = {}
     for item in args.changes:
