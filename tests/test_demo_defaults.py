@@ -101,3 +101,18 @@ def test_a_forgotten_background_library_ends_itself(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "no request for 1 s; stopping" in proc.stdout
     assert not (tmp_path / daemon.STATE_NAME).exists()        # its state file went with it
+
+
+def test_bad_input_gets_an_exit_code_not_a_traceback(tmp_path, capsys):
+    from kiosk.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--log-level", "LOUD", "doctor"])
+    assert exc.value.code == 64
+    missing = tmp_path / "typo.toml"
+    assert main(["staff", "set", "--config", str(missing), "kiosk.mode=returns"]) == 1
+    assert not missing.exists() and "file not found" in capsys.readouterr().err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["demo-ils", "--db", str(blocker / "lib.sqlite3"), "--export-state"]) == 4
+    assert "local storage error" in capsys.readouterr().err
