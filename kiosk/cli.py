@@ -236,7 +236,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     except sqlite3.Error as exc:      # a data-dir database the kiosk cannot open or write
         print(f"local storage error: {exc}", file=sys.stderr)
         return EXIT_STORAGE
-    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+    except (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
         # A data directory or database path that cannot be created or opened.
         print(f"local storage error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_STORAGE
