@@ -120,7 +120,9 @@ class SimPanel(BoxLayout):
         self.placed: dict[str, list[str]] = {}    # barcode -> its tags' uids on the simulated pad
         self.item_buttons: dict[str, ToggleButton] = {}
         self.page = "Cards"
-        self._refreshing = False
+        self._worker: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._closed = False
         _quiet_clipboard_import()
         self.add_widget(Label(text="[b]Simulation (demo only)[/b]", markup=True, size_hint_y=None, height=dp(22)))
         self.search = TextInput(hint_text="search cards and items", multiline=False, size_hint_y=None,
@@ -290,25 +292,29 @@ class SimPanel(BoxLayout):
         self.receipt.text = receipt_text(receipts[-1]) if receipts else "(no receipt printed yet)"
 
     def refresh_library(self) -> None:
-        """Read the demo library's live state on a worker thread; update the rows on the UI thread."""
-        if self._refreshing or self.db is None:
+        """Read the demo library's live state on the panel's one worker thread (one SQLite
+        connection for the panel's life); the rows are updated on the UI thread."""
+        if self.db is None:
             return
-        self._refreshing = True
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._read_loop, name="simpanel-refresh", daemon=True)
+            self._worker.start()
+        self._wake.set()
 
-        def work() -> None:
+    def _read_loop(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._closed:
+                return
             try:
                 library = self.db.export()
             except Exception as exc:  # noqa: BLE001 - the database may be busy; the next round retries
                 log.debug("simulation panel: demo library not read: %s", exc)
-                library = None
-            Clock.schedule_once(lambda _dt: self._apply(library))
+                continue
+            Clock.schedule_once(lambda _dt, lib=library: self._apply(lib))
 
-        threading.Thread(target=work, name="simpanel-refresh", daemon=True).start()
-
-    def _apply(self, library: dict | None) -> None:
-        self._refreshing = False
-        if library is None:
-            return
+    def _apply(self, library: dict) -> None:
         self.library = library
         for it in library.get("items", []):
             b = self.item_buttons.get(it["barcode"])
@@ -318,13 +324,17 @@ class SimPanel(BoxLayout):
     def stop(self) -> None:
         self._tick.cancel()
         self._refresh.cancel()
+        self._closed = True
+        self._wake.set()
 
 
 def make_panel(library_db: Any, devices: Any, width: int = 300, settings: Any = None):  # noqa: ANN201
     """A factory for KioskApp(side_panel=...): returns a function building the panel widget."""
 
     def build(app: Any) -> SimPanel:
-        return SimPanel(app, library_db, devices if devices is not None else app.devices,
-                        settings=settings if settings is not None else app.settings, width=width)
+        panel = SimPanel(app, library_db, devices if devices is not None else app.devices,
+                         settings=settings if settings is not None else app.settings, width=width)
+        app.bind(on_stop=lambda *_a: panel.stop())
+        return panel
 
     return build
