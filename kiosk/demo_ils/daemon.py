@@ -15,16 +15,15 @@ A lock file serialises the start, so two commands started at once do not start t
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import os
-import signal
-import socket
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+# json, socket, fcntl, signal and subprocess are imported where used: `kiosk run` loads this module (for
+# is_demo_config) on its way to the first frame and needs none of them.
 
 DB_NAME = "demo-library.sqlite3"
 STATE_NAME = "demo-library.json"
@@ -90,6 +89,8 @@ def _alive(pid: int) -> bool:
 
 
 def _answers(host: str, port: int) -> bool:
+    import socket
+
     try:
         with socket.create_connection((host, port), timeout=1.0):
             return True
@@ -99,6 +100,8 @@ def _answers(host: str, port: int) -> bool:
 
 def read_state(data_dir: Path, *, check_port: bool = True) -> dict | None:
     """The running demo library of ``data_dir`` ({pid, host, port, db}), or None."""
+    import json
+
     path = Path(data_dir) / STATE_NAME
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
@@ -114,6 +117,8 @@ def read_state(data_dir: Path, *, check_port: bool = True) -> dict | None:
 
 def write_state(db: str | os.PathLike, host: str, port: int) -> Path:
     """Written by ``kiosk demo-ils`` once it listens; atomically, so a reader never sees half."""
+    import json
+
     path = state_path_for_db(db)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"pid": os.getpid(), "host": host, "port": port,
@@ -124,6 +129,8 @@ def write_state(db: str | os.PathLike, host: str, port: int) -> Path:
 
 def remove_state(db: str | os.PathLike) -> None:
     """Remove the state file if it is still ours (a newer library may have replaced it)."""
+    import json
+
     path = state_path_for_db(db)
     try:
         if int(json.loads(path.read_text(encoding="utf-8")).get("pid", -1)) == os.getpid():
@@ -134,6 +141,8 @@ def remove_state(db: str | os.PathLike) -> None:
 
 @contextlib.contextmanager
 def _locked(data_dir: Path) -> Iterator[None]:
+    import fcntl
+
     data_dir.mkdir(parents=True, exist_ok=True)
     with open(data_dir / LOCK_NAME, "a+") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -144,6 +153,8 @@ def _locked(data_dir: Path) -> Iterator[None]:
 
 
 def _port_free(host: str, port: int) -> bool:
+    import socket
+
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -173,7 +184,7 @@ def ensure_running(settings: Any, *, reset: bool = False) -> dict:
 
 
 def _spawn(settings: Any, data_dir: Path, *, reset: bool) -> dict:
-    import subprocess  # here: `kiosk run` loads this module on its way to the first frame
+    import subprocess
 
     from kiosk.errors import IlsUnavailable
 
@@ -209,6 +220,8 @@ def stop(data_dir: Path, timeout_s: float = 10.0) -> dict | None:
     state = read_state(Path(data_dir), check_port=False)
     if state is None:
         return None
+    import signal
+
     pid = int(state["pid"])
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
