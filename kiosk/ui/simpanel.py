@@ -54,9 +54,10 @@ ITEM_GROUPS: dict[str, Any] = {
 }
 
 
-def patron_label(p: dict) -> str:
-    """What a card button says: name, the PIN truthfully (or that it has none), the scenario."""
-    pin = f"PIN {p['pin']}" if p.get("pin") else "no PIN"
+def patron_label(p: dict, asks_pin: bool = False) -> str:
+    """What a card button says: name, the PIN truthfully (or that it has none, and what that means
+    on a kiosk that asks for PINs), the scenario."""
+    pin = f"PIN {p['pin']}" if p.get("pin") else ("no PIN: cannot sign in here" if asks_pin else "no PIN")
     return (f"{p['name']}  [size=11]{p['card']} - {pin}[/size]\n"
             f"[size=11]{p.get('status', '')}: {str(p.get('scenario', ''))[:44]}[/size]")
 
@@ -184,7 +185,7 @@ class SimPanel(BoxLayout):
                    "This kiosk does not ask for PINs ([kiosk] require_pin = false): a card alone identifies.")
         shown = [p for p in self.library.get("patrons", []) if matches(p, self.search.text)]
         for p in shown[:MAX_SHOWN]:
-            b = Button(text=patron_label(p), markup=True, size_hint_y=None, height=dp(50), halign="center")
+            b = Button(text=patron_label(p, asks), markup=True, size_hint_y=None, height=dp(50), halign="center")
             b.bind(on_release=lambda _b, card=p["card"]: self.devices.card_reader.tap(card))
             self.col.add_widget(b)
         if not shown:
