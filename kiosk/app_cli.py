@@ -54,6 +54,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 DEMO_STAFF_PIN = "2468"     # its hash is [staff] pin_hash in config/demo.toml; the README says so
+# (kiosk.ui.simpanel.DEMO_STAFF_PIN is the same; the panel is imported only with Kivy)
 
 
 def demo_banner(settings, state: dict, library: dict) -> str:  # noqa: ANN001

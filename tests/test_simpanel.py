@@ -95,6 +95,12 @@ def test_cards_items_scanner_receipt_and_stale_pad_hint(tmp_path):
         press(next(w for w in panel.walk() if getattr(w, "text", None) == "Scan"))
         d.until(lambda: k.app.view.patron is not None and k.app.view.patron.masked_id.endswith("0020"), 15,
                 "the scanned card identified")
+        # Staff mode from the panel, with the demo's published PIN on the button.
+        k.app.intent("finish", "none")                   # end the session without a receipt
+        d.until_screen("home", 15)
+        panel.show("Devices")
+        press(next(w for w in panel.walk() if getattr(w, "text", "") == "Open the staff PIN pad (PIN 2468)"))
+        d.until_screen("staff", 5)
 
 
 def test_slot_drop_reaches_the_after_hours_book_drop(tmp_path):

@@ -36,6 +36,7 @@ from kivy.uix.togglebutton import ToggleButton
 
 log = logging.getLogger(__name__)
 
+DEMO_STAFF_PIN = "2468"  # config/demo.toml's [staff] pin_hash; the README publishes it
 REFRESH_S = 3.0        # live item status: how often the demo library's database is read
 MAX_SHOWN = 60         # rows built at once (the search narrows the rest)
 
@@ -124,6 +125,7 @@ class SimPanel(BoxLayout):
         self._worker: threading.Thread | None = None
         self._wake = threading.Event()
         self._closed = False
+        self._demo_pin_ok: bool | None = None
         _quiet_clipboard_import()
         self.add_widget(Label(text="[b]Simulation (demo only)[/b]", markup=True, size_hint_y=None, height=dp(22)))
         self.search = TextInput(hint_text="search cards and items", multiline=False, size_hint_y=None,
@@ -231,10 +233,27 @@ class SimPanel(BoxLayout):
         drop = Button(text="Drop the pad's items through the slot", size_hint_y=None, height=dp(40))
         drop.bind(on_release=lambda _b: self.drop_through_slot())
         self.col.add_widget(drop)
+        self._note("[b]Staff mode[/b]: the same as holding the library name for 3 seconds", 26)
+        staff = Button(text="Open the staff PIN pad" + (f" (PIN {DEMO_STAFF_PIN})" if self._demo_pin() else ""),
+                       size_hint_y=None, height=dp(40))
+        staff.bind(on_release=lambda _b: self.app.enter_staff())
+        self.col.add_widget(staff)
         self._note("[b]Receipt printer[/b]: the last receipt printed", 26)
         self._receipts_seen = -1
         self.col.add_widget(self.receipt)
         self._update_receipt()
+
+    def _demo_pin(self) -> bool:
+        """True when the configured staff PIN is the demo's published one (then the panel says it)."""
+        if self._demo_pin_ok is None:
+            pin_hash = getattr(getattr(self.settings, "staff", None), "pin_hash", "")
+            try:
+                from kiosk.staff.auth import verify_secret
+
+                self._demo_pin_ok = bool(pin_hash) and verify_secret(DEMO_STAFF_PIN, pin_hash)
+            except Exception:  # noqa: BLE001 - a malformed hash: just do not print a PIN
+                self._demo_pin_ok = False
+        return self._demo_pin_ok
 
     # ----------------------------------------------------------------------------- actions
     def _flip(self, item: dict, value: str) -> None:
