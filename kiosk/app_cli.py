@@ -97,7 +97,8 @@ def _demo(args: argparse.Namespace) -> int:
     # --config (kiosk/demo_ils/daemon.py): what the window does, `kiosk journal list` shows.
     state = daemon.ensure_running(settings, reset=args.reset)
     library_db = LibraryDb(daemon.db_path(settings.data_dir))
-    print(demo_banner(settings, state, library_db.export()), flush=True)
+    library = library_db.export()
+    print(demo_banner(settings, state, library), flush=True)
     panel_w = 0 if args.no_panel else 300
     kivyenv.prepare(settings.data_dir / "kivy", fullscreen=False,
                     width=settings.kiosk.width + panel_w, height=settings.kiosk.height)
@@ -109,7 +110,7 @@ def _demo(args: argparse.Namespace) -> int:
     if not args.no_panel:
         from kiosk.ui.simpanel import make_panel
 
-        panel = make_panel(library_db, devices, width=panel_w, settings=settings)
+        panel = make_panel(library_db, devices, width=panel_w, settings=settings, library=library)
     app = KioskApp(settings, devices=devices, side_panel=panel)
     try:
         app.run()

@@ -114,11 +114,15 @@ class SimPanel(BoxLayout):
     """The panel widget; ``library_db`` is the demo library's LibraryDb (export() = live state)."""
 
     def __init__(self, app: Any, library_db: Any, devices: Any, settings: Any = None, width: int = 300,
-                 **kw: Any) -> None:
+                 library: dict | None = None, **kw: Any) -> None:
         super().__init__(orientation="vertical", size_hint_x=None, width=dp(width), padding=dp(4),
                          spacing=dp(3), **kw)
         self.app, self.db, self.devices, self.settings = app, library_db, devices, settings
-        self.library: dict = library_db.export() if library_db is not None else {"patrons": [], "items": []}
+        # ``library``: the export read before the app started (kiosk demo prints from it), so the
+        # UI thread does not read the database; the worker refreshes it from then on.
+        if library is None:
+            library = library_db.export() if library_db is not None else {"patrons": [], "items": []}
+        self.library: dict = library
         self.placed: dict[str, list[str]] = {}    # barcode -> its tags' uids on the simulated pad
         self.item_buttons: dict[str, ToggleButton] = {}
         self.page = "Cards"
@@ -348,12 +352,14 @@ class SimPanel(BoxLayout):
         self._wake.set()
 
 
-def make_panel(library_db: Any, devices: Any, width: int = 300, settings: Any = None):  # noqa: ANN201
+def make_panel(library_db: Any, devices: Any, width: int = 300, settings: Any = None,
+               library: dict | None = None):  # noqa: ANN201
     """A factory for KioskApp(side_panel=...): returns a function building the panel widget."""
 
     def build(app: Any) -> SimPanel:
         panel = SimPanel(app, library_db, devices if devices is not None else app.devices,
-                         settings=settings if settings is not None else app.settings, width=width)
+                         settings=settings if settings is not None else app.settings, width=width,
+                         library=library)
         app.bind(on_stop=lambda *_a: panel.stop())
         return panel
 
