@@ -60,7 +60,8 @@ DEMO_STAFF_PIN = "2468"     # its hash is [staff] pin_hash in config/demo.toml; 
 def demo_banner(settings, state: dict, library: dict) -> str:  # noqa: ANN001
     """What `kiosk demo` prints once at start: where the library is, what to tap, how to get in."""
     patron = next((p for p in library.get("patrons", []) if p.get("pin") and p.get("status") == "ok"), None)
-    card = f"card {patron['card']} (PIN {patron['pin']})" if patron else "any card in the panel"
+    pin = f"PIN {patron['pin']}" if patron and settings.kiosk.require_pin else "no PIN asked in the demo"
+    card = f"card {patron['card']} ({pin})" if patron else "any card in the panel"
     return "\n".join((
         f"kiosk demo: {settings.branding.library_name or 'the demo library'} on simulated hardware",
         f"  demo library system: {state['host']}:{state['port']} (pid {state['pid']}, database "
