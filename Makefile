@@ -3,11 +3,11 @@
 
 demo:
 	@sh scripts/bootstrap.sh
+	@sh scripts/sysdeps.sh || true
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
 		.venv/bin/kiosk demo; \
 	else \
-		sh scripts/sysdeps.sh || true; \
-		echo "No display found: running the scripted tour instead (screenshots go to tour/)"; \
+		echo "No display found: running the scripted tour instead (screenshots go to tour/, open tour/index.html)"; \
 		.venv/bin/kiosk demo --tour tour; \
 	fi
 

@@ -53,10 +53,36 @@ def _run(args: argparse.Namespace) -> int:
     return app.exit_code   # staff "restart" exits non-zero; systemd (Restart=always) starts us again
 
 
+DEMO_STAFF_PIN = "2468"     # its hash is [staff] pin_hash in config/demo.toml; the README says so
+# (kiosk.ui.simpanel.DEMO_STAFF_PIN is the same; the panel is imported only with Kivy)
+
+
+def demo_banner(settings, state: dict, library: dict) -> str:  # noqa: ANN001
+    """What `kiosk demo` prints once at start: where the library is, what to tap, how to get in."""
+    patron = next((p for p in library.get("patrons", []) if p.get("pin") and p.get("status") == "ok"), None)
+    pin = f"PIN {patron['pin']}" if patron and settings.kiosk.require_pin else "no PIN asked in the demo"
+    card = f"card {patron['card']} ({pin})" if patron else "any card in the panel"
+    return "\n".join((
+        f"kiosk demo: {settings.branding.library_name or 'the demo library'} on simulated hardware",
+        f"  demo library system: {state['host']}:{state['port']} (pid {state['pid']}, database "
+        f"{state.get('db', '')}); it keeps running for the CLI: `kiosk demo-ils --stop` ends it",
+        f"  try {card}; every card and item: `kiosk demo-ils --export-json`",
+        f"  staff mode: hold the library name for 3 seconds, PIN {DEMO_STAFF_PIN}",
+        "  the same library from a terminal: `kiosk checkout --patron 2000000001 3900000002`, "
+        "`kiosk journal list`"))
+
+
 def _demo(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.tour:
         from kiosk.tour import run_tour
+
+        # The tour stops the demo library on purpose (offline pages): its warnings about that are
+        # the script, not news.  --log-level (or KIOSK_LOG_LEVEL) still shows everything.
+        if "KIOSK_LOG_LEVEL" not in os.environ and str(args.log_level).upper() == "WARNING":
+            os.environ["KIOSK_LOG_LEVEL"] = "ERROR"
+        elif "KIOSK_LOG_LEVEL" not in os.environ:
+            os.environ["KIOSK_LOG_LEVEL"] = str(args.log_level).upper()
 
         return run_tour(Path(args.tour), config=args.config, overrides=args.overrides)
     from kiosk.ui import kivyenv
@@ -65,24 +91,31 @@ def _demo(args: argparse.Namespace) -> int:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         print("kiosk demo: no display found; use `kiosk demo --tour OUT_DIR` for a headless run",
               file=sys.stderr)
-    from kiosk.ui.harness import demo_ils
+    from kiosk.demo_ils import daemon
+    from kiosk.demo_ils.db import LibraryDb
 
-    with demo_ils(settings, reset=args.reset) as server:
-        panel_w = 0 if args.no_panel else 300
-        kivyenv.prepare(settings.data_dir / "kivy", fullscreen=False,
-                        width=settings.kiosk.width + panel_w, height=settings.kiosk.height)
-        from kiosk.app import KioskApp
-        from kiosk.hardware import open_devices
+    # The one demo library of this data directory, shared with every command run without
+    # --config (kiosk/demo_ils/daemon.py): what the window does, `kiosk journal list` shows.
+    state = daemon.ensure_running(settings, reset=args.reset)
+    library_db = LibraryDb(daemon.db_path(settings.data_dir))
+    library = library_db.export()
+    print(demo_banner(settings, state, library), flush=True)
+    panel_w = 0 if args.no_panel else 300
+    kivyenv.prepare(settings.data_dir / "kivy", fullscreen=False,
+                    width=settings.kiosk.width + panel_w, height=settings.kiosk.height)
+    from kiosk.app import KioskApp
+    from kiosk.hardware import open_devices
 
-        devices = open_devices(settings)
-        panel = None
-        if not args.no_panel:
-            from kiosk.ui.simpanel import make_panel
+    devices = open_devices(settings)
+    panel = None
+    if not args.no_panel:
+        from kiosk.ui.simpanel import make_panel
 
-            panel = make_panel(server.db.export(), devices, width=panel_w)
-        app = KioskApp(settings, devices=devices, side_panel=panel)
-        try:
-            app.run()
-        finally:
-            devices.close()
+        panel = make_panel(library_db, devices, width=panel_w, settings=settings, library=library)
+    app = KioskApp(settings, devices=devices, side_panel=panel)
+    try:
+        app.run()
+    finally:
+        devices.close()
+        library_db.close()
     return app.exit_code

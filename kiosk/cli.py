@@ -11,6 +11,7 @@ import argparse
 import importlib
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -71,23 +72,72 @@ COMMAND_OWNERS = {
 }
 
 
+# Where a command finds its configuration when ``--config`` is not given, first match wins:
+# ``$KIOSK_CONFIG``, the installed kiosk's file (systemd/install.sh writes it), else the demo's
+# ``config/demo.toml`` -- so on a fresh clone every README command works as written, against the
+# same demo library and data directory as ``kiosk demo`` (kiosk/demo_ils/daemon.py).
+CONFIG_ENV = "KIOSK_CONFIG"
+INSTALLED_CONFIG = "/etc/kiosk/kiosk.toml"
+
+
 def add_config_args(parser: argparse.ArgumentParser, required: bool = False,
                     default: str | None = None) -> None:
-    """``--config FILE`` and repeated ``--set section.key=value``: every command that reads config."""
+    """``--config FILE`` and repeated ``--set section.key=value``: every command that reads config.
+
+    Without ``--config`` (and unless ``required``) the file comes from :func:`default_config`.
+    """
     parser.add_argument("--config", metavar="FILE", required=required, default=default,
-                        help="TOML configuration file" + (f" (default: {default})" if default else ""))
+                        help="TOML configuration file" + (f" (default: {default})" if default else
+                                                          "" if required else
+                                                          f" (default: ${CONFIG_ENV}, {INSTALLED_CONFIG} if "
+                                                          "it exists, else config/demo.toml)"))
     parser.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[],
                         dest="overrides", help="override one config key (repeatable)")
 
 
-def settings_from_args(args: argparse.Namespace) -> config_mod.Settings:
-    """Load the settings named by ``--config``/``--set`` (ConfigError propagates to ``main``)."""
-    return config_mod.load(getattr(args, "config", None), resolve_secret_assignments(getattr(args, "overrides", [])))
+def default_config() -> str:
+    """The config file used when ``--config`` is not given (see ``CONFIG_ENV`` above)."""
+    from kiosk.demo_ils.daemon import demo_config_path
+
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return env
+    if os.path.exists(INSTALLED_CONFIG):
+        return INSTALLED_CONFIG
+    return str(demo_config_path())
+
+
+def settings_from_args(args: argparse.Namespace, *, ils: bool = False) -> config_mod.Settings:
+    """Load the settings named by ``--config``/``--set`` (ConfigError propagates to ``main``).
+
+    With the demo configuration, ``ils=True`` (the command talks to the library system) finds or
+    starts the demo library system and points ``[ils]`` at it.  A configuration without a SIP2
+    login gets one warning line: most library systems refuse a terminal that has not logged in.
+    """
+    from kiosk.demo_ils import daemon
+
+    path = getattr(args, "config", None) or default_config()
+    overrides = getattr(args, "overrides", []) or []
+    settings = config_mod.load(path, resolve_secret_assignments(overrides))
+    if not any(o.strip().startswith("storage.data_dir") for o in overrides):   # --set wins
+        daemon.apply_demo_data_dir(settings)
+    if ils:
+        # The demo configuration means the demo library -- unless [ils] was pointed elsewhere.
+        elsewhere = any(o.strip().startswith(("ils.host", "ils.port")) for o in overrides)
+        if daemon.is_demo_config(settings.source) and not elsewhere:
+            daemon.ensure_running(settings)
+        if not settings.ils.user:
+            print(f"kiosk: no SIP2 login configured ([ils] user in {settings.source}): most library "
+                  "systems answer \"login required\"; pass --config FILE with [ils] user and password",
+                  file=sys.stderr)
+    return settings
 
 
 def _config_check(args: argparse.Namespace) -> int:
-    settings = config_mod.load(args.file, resolve_secret_assignments(args.overrides))
-    print(f"{args.file}: OK ({', '.join(config_mod.SECTIONS)}; data in {settings.data_dir})")
+    from kiosk.demo_ils.daemon import apply_demo_data_dir
+
+    settings = apply_demo_data_dir(config_mod.load(args.file, resolve_secret_assignments(args.overrides)))
+    print(f"{args.file}: OK ({', '.join(config_mod.SECTIONS)}; data in {settings.data_dir.resolve()})")
     return EXIT_OK
 
 
@@ -110,8 +160,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The ``kiosk`` parser; ``only``: register just the module owning that command."""
     parser = KioskArgumentParser(prog="kiosk", description="Self-service library kiosk.")
     parser.add_argument("--version", action="version", version=f"libkiosk {__version__}")
-    parser.add_argument("--log-level", default=os.environ.get("KIOSK_LOG_LEVEL", "WARNING"),
-                        help="DEBUG, INFO, WARNING (default) or ERROR")
+    parser.add_argument("--log-level", default=os.environ.get("KIOSK_LOG_LEVEL", "WARNING").upper(),
+                        type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+                        metavar="LEVEL", help="DEBUG, INFO, WARNING (default) or ERROR")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     cfg = sub.add_parser("config", help="check a configuration file")
@@ -133,15 +184,38 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# Our --log-level for Kivy's own logger (KCFG_ variables are read when Kivy is imported, also by
+# the tour's pass processes, which inherit the environment): its INFO banner only on request.
+_KIVY_LEVELS = {"DEBUG": "debug", "INFO": "info", "WARNING": "warning", "ERROR": "error", "CRITICAL": "critical"}
+
+
+def _quiet_broken_pipe() -> int:
+    """``kiosk journal export | head``: the reader left; stop writing without a traceback."""
+    from kiosk.jsonout import stdout_to_devnull
+
+    stdout_to_devnull()
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     from kiosk.privacy import setup_logging
 
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(only=_command_of(argv))
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
+    os.environ.setdefault("KCFG_KIVY_LOG_LEVEL", _KIVY_LEVELS.get(str(args.log_level).upper(), "warning"))
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        raise
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -160,6 +234,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KioskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_PROTOCOL
+    except sqlite3.Error as exc:      # a data-dir database the kiosk cannot open or write
+        print(f"local storage error: {exc}", file=sys.stderr)
+        return EXIT_STORAGE
+    except (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+        # A data directory or database path that cannot be created or opened.
+        print(f"local storage error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_STORAGE
     except KeyboardInterrupt:
         logging.getLogger(__name__).info("interrupted")
         return EXIT_INTERRUPTED

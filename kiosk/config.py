@@ -457,11 +457,20 @@ def check_secrets(settings: Settings, *, allow_insecure: bool = False) -> list[s
                 inline.append(f"[{name}] {f.name}")
             if f.name.endswith("password_file") and value:
                 private(Path(value).expanduser(), f"{settings.source}: [{name}] {f.name}")
-    if inline and settings.source != "<defaults>":
+    # The shipped demo configuration's secrets (demo login, demo staff PIN) are published in the
+    # README; git cannot keep a file 0600 after a clone, so its mode is not a problem worth a warning.
+    if inline and settings.source != "<defaults>" and not _is_shipped_demo(settings.source):
         private(Path(settings.source), f"{settings.source} (holds {', '.join(inline)})")
     if problems and not allow_insecure:
         raise ConfigError("\n".join(problems))
     return problems
+
+
+def _is_shipped_demo(source: str) -> bool:
+    try:
+        return Path(source).resolve() == (CONFIG_DIR / "demo.toml").resolve()
+    except OSError:
+        return False
 
 
 SECTIONS: dict[str, type] = {name: tp for name, tp in typing.get_type_hints(Settings).items() if name != "source"}

@@ -58,11 +58,26 @@ class NoPatronDataFilter(logging.Filter):
         return True
 
 
+class OptionalInputProviderFilter(logging.Filter):
+    """Kivy logs a traceback at ERROR when an *optional* Linux input provider cannot load (MTDev
+    without libmtdev1: the simulated demo and SDL's own touch input do not need it).  That is
+    one INFO line, shown with ``--log-level INFO``, not a traceback on every start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "kivy" and str(record.msg).startswith("Input: MTDev is not supported"):
+            record.msg, record.args = "Input: MTDev not available (libmtdev1 not installed); SDL input is used", ()
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            return logging.getLogger().isEnabledFor(logging.INFO)
+        return True
+
+
 def setup_logging(level: str = "INFO") -> None:
     """Log to stderr (journald on the Pi) through the privacy filter.  Called once by the CLI."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(NoPatronDataFilter())
+    handler.addFilter(OptionalInputProviderFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

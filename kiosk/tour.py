@@ -34,6 +34,8 @@ PASSES = {
     "out_of_service": ("standard", 800, 480, False),
     "after_hours": ("standard", 800, 480, False),     # returns-only book drop + staff pages
 }
+# Seconds each pass took on a 2-core machine (for the progress lines; measured, not a promise).
+PASS_SECONDS = {"standard": 60, "high_contrast": 60, "portrait": 35, "out_of_service": 10, "after_hours": 5}
 TOUR_STAFF_PIN = "2468"
 TOUR_LATENCY_MS = 250       # the demo library answers a little slowly so the spinners show
 
@@ -45,7 +47,12 @@ def run_tour(out_dir: Path, config: str | None = None, overrides: list[str] | No
     for old in out_dir.glob("*.png"):
         old.unlink()
     failed = []
-    for name in passes:
+    total = sum(PASS_SECONDS.get(n, 30) for n in passes)
+    print(f"tour: {len(passes)} passes, about {round(total / 60 + 0.4)} minutes; screenshots go to {out_dir}",
+          file=sys.stderr, flush=True)
+    for number, name in enumerate(passes, 1):
+        print(f"tour: pass {number} of {len(passes)}: {name.replace('_', ' ')} "
+              f"(about {PASS_SECONDS.get(name, 30)} s)...", file=sys.stderr, flush=True)
         cmd = [sys.executable, "-m", "kiosk.tour", "--pass", name, "--out", str(out_dir)]
         if config:
             cmd += ["--config", config]

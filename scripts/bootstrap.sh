@@ -24,6 +24,12 @@ if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ]; then
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
     # On a Raspberry Pi the [pi] extra brings the real drivers (its markers make it empty elsewhere).
     spec=".[pi${EXTRAS:+,$EXTRAS}]"
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e "$spec"
+    # pip's and setuptools' build chatter goes to a log, shown only when the install fails.
+    echo "bootstrap: installing libkiosk${EXTRAS:+ [$EXTRAS]} into .venv (the first time takes a few minutes)"
+    if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e "$spec" >.venv/pip-install.log 2>&1; then
+        cat .venv/pip-install.log >&2
+        echo "bootstrap: pip install failed (log above, also in .venv/pip-install.log)" >&2
+        exit 1
+    fi
     touch "$stamp"
 fi

@@ -11,8 +11,15 @@ done
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "sysdeps: installing$missing"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    log="$(mktemp)"     # apt's chatter (debconf notes...) only when something fails
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            --no-install-recommends $missing; } >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        echo "sysdeps: apt-get failed (output above)" >&2
+        exit 1
+    fi
+    rm -f "$log"
 else
     echo "sysdeps: missing system packages:$missing (run: sudo apt-get install$missing)" >&2
     exit 1

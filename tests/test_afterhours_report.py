@@ -110,13 +110,17 @@ def test_cli_json_and_table(night, capsys):
 
 
 def test_cli_errors(night, tmp_path, capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exc:
         main(["report", "returns", "--config", night.source, "--since", "last night"])
+    assert exc.value.code == 64
     assert "expected an ISO date-time" in capsys.readouterr().err
     empty = tmp_path / "other.toml"
     empty.write_text(f'[storage]\ndata_dir = "{tmp_path / "nothing"}"\n')
-    assert main(["report", "returns", "--config", str(empty), "--since", "2026-11-28T18:00"]) == 1
-    assert "no book-drop log" in capsys.readouterr().err
+    # A kiosk that never ran the book drop: an empty report, not a configuration error (issue 15).
+    assert main(["report", "returns", "--config", str(empty), "--since", "2026-11-28T18:00"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["drops"] == 0
+    assert main(["report", "bin", "--config", str(empty)]) == 0
+    assert "0 items in the bin" in capsys.readouterr().out
 
 
 def test_cli_bin_counter(night, capsys):

@@ -25,8 +25,9 @@ def demo(tmp_path):
 def run(capsys, argv):
     code = main(argv)
     out = capsys.readouterr().out
-    lines = [json.loads(x) for x in out.splitlines() if x.strip()]
-    return code, lines
+    if "--jsonl" in argv:     # one compact line per settled item, then the summary
+        return code, [json.loads(x) for x in out.splitlines() if x.strip()]
+    return code, [json.loads(out)]   # one (pretty-printed) object per invocation
 
 
 def test_checkout_and_return_print_json_and_happen_once(demo, capsys):
@@ -65,8 +66,10 @@ def test_offline_policy_decides_and_journal_sync_replays(demo, capsys):
     code, (report,) = run(capsys, ["journal", *base, "sync"])
     assert code == 0 and report["synced"] == 1 and report["remaining"] == 0
     assert len(server.db.checkins_of(item)) == 1
-    code, (rows,) = run(capsys, ["journal", *base, "export"])
+    code, (export,) = run(capsys, ["journal", *base, "export"])
+    rows = export["rows"]                                   # one object per invocation
     assert {r["state"] for r in rows} == {"not_sent", "synced"}
+    assert all(isinstance(r["created"], str) and "T" in r["created"] for r in rows)   # ISO 8601
 
 
 def test_checkout_while_unreachable_and_policy_returns_exits_3(demo, capsys):
@@ -75,3 +78,18 @@ def test_checkout_while_unreachable_and_policy_returns_exits_3(demo, capsys):
     code, (out,) = run(capsys, ["checkout", *base, "--set", "kiosk.offline_policy=returns",
                                 "--patron", "2000000011", "3900000001"])
     assert code == 3 and out["message_key"] == "offline_returns_only" and out["items"] == []
+
+
+def test_a_refusal_by_the_kiosk_itself_carries_its_text(demo, capsys):
+    """`wrong_mode` and `offline_card_unknown` come from the kiosk, not the library system: the
+    JSON still says in words what happened (issue 15), never an empty message_text."""
+    server, proxy, base = demo
+    code, (out,) = run(capsys, ["checkout", *base, "--set", "kiosk.mode=returns",
+                                "--patron", "2000000001", "3900000005"])
+    assert code == 0 and out["message_key"] == "wrong_mode"
+    assert "only takes returns" in out["message_text"]
+    proxy.set_down(True)
+    code, (out,) = run(capsys, ["checkout", *base, "--set", "kiosk.offline_policy=returns+checkouts",
+                                "--patron", "2000000029", "3900000001"])
+    assert out["message_key"] == "offline_card_unknown" and out["message_text"].strip()
+    assert code == 3

@@ -139,9 +139,16 @@ def test_doctor_command(tmp_path, capsys):
     cfg.write_text("[hardware]\nsimulate = true\n[ils]\nport = 1\n")
     assert main(["doctor", "--config", str(cfg), "--no-ils"]) == 0
     assert capsys.readouterr().out.count("PASS") == 7
-    assert main(["doctor", "--config", str(cfg), "--json"]) == 1
-    rows = json.loads(capsys.readouterr().out)
+    assert main(["doctor", "--config", str(cfg), "--json"]) == 3     # only the link failed: unreachable
+    out = json.loads(capsys.readouterr().out)
+    rows = out["checks"]
+    assert out["ok"] is False and out["config"] == str(cfg)
     assert rows[-1]["name"] == "library_system" and rows[-1]["ok"] is False and rows[-1]["hint"]
+    # A device that fails is a hardware error (5), whatever the library system says.
+    assert main(["doctor", "--config", str(cfg), "--no-ils", "--set", "hardware.simulate=false",
+                 "--set", "gpio.backend=mock", "--set", "tag_reader.port=/dev/nothing",
+                 "--set", "card_reader.driver=sim", "--set", "scanner.driver=sim", "--set", "printer.driver=none"]) == 5
+    assert "FAIL  tag_reader" in capsys.readouterr().out
 
 
 def test_tag_cli(capsys):
@@ -155,9 +162,11 @@ def test_tag_cli(capsys):
     assert main(["tag", "encode", "--model", "28560-2", "--item", "1620168259", "--isil", "FI-Mamk-M"]) == 0
     assert main(["tag", "decode", capsys.readouterr().out.strip()]) == 0
     assert json.loads(capsys.readouterr().out)["owner_isil"] == "FI-Mamk-M"
-    assert main(["tag", "decode", "00112233"]) == 2
-    assert "error" in json.loads(capsys.readouterr().out)
-    assert main(["tag", "decode", "zz"]) == 2
+    assert main(["tag", "decode", "00112233"]) == 2          # not tag data: "cannot understand"
+    assert "not library tag data" in capsys.readouterr().err
+    assert main(["tag", "decode", "zz"]) == 64               # not hex at all: a usage error
+    err = capsys.readouterr().err
+    assert "zz is not hexadecimal" in err and "['zz']" not in err
 
 
 def test_hardware_package_imports_without_pi_modules():

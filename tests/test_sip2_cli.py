@@ -86,6 +86,7 @@ def test_garbled_reply_is_exit_2(acs, capsys):
     assert len(err) == 1 and "damaged" in err[0]
 
 
-def test_bad_server_argument_is_config_error(capsys):
-    assert main(["sip2", "--server", "nonsense", "status"]) == 1
-    assert "HOST:PORT" in capsys.readouterr().err
+def test_bad_server_argument_is_a_usage_error(capsys):
+    assert main(["sip2", "--server", "nonsense", "status"]) == 64     # EX_USAGE (kiosk/exitcodes.py)
+    err = capsys.readouterr().err
+    assert "HOST:PORT" in err and "'nonsense'" not in err              # no Python repr

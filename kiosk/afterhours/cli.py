@@ -1,9 +1,10 @@
 """``kiosk report``: the after-hours returns report for the morning shift, and the bin counter.
 
-    kiosk report returns --config FILE --since 2026-11-28T18:00 [--until ISO] [--format table|json]
+    kiosk report returns [--config FILE] [--since 2026-11-28T18:00] [--until ISO] [--format table|json]
                          [--sync] [--send]
-    kiosk report bin --config FILE [--emptied]
+    kiosk report bin [--config FILE] [--emptied]
 
+A kiosk that never ran the book drop has an empty report (exit 0), not an error.
 ``--format`` defaults to a readable table on a terminal and JSON when the output is piped (so
 scripts get JSON without asking).  ``--sync`` first sends any journaled returns the library system
 has not confirmed (exit 3 if it is unreachable; the report is printed anyway).  ``--send`` also
@@ -16,14 +17,14 @@ import argparse
 import sys
 from datetime import datetime, timedelta
 
-from kiosk.errors import ConfigError
+from kiosk.exitcodes import EXIT_OK, EXIT_UNREACHABLE
 
 
 def _iso(text: str) -> datetime:
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an ISO date-time like 2026-11-28T18:00; got {text!r}") from None
+        raise argparse.ArgumentTypeError(f'expected an ISO date-time like 2026-11-28T18:00; got "{text}"') from None
     if dt.tzinfo is not None:   # the drop log keeps local wall-clock times
         dt = dt.astimezone().replace(tzinfo=None)
     return dt
@@ -57,11 +58,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _drop_log(settings):  # noqa: ANN001, ANN202
     from kiosk.afterhours.droplog import DropLog
 
-    path = settings.data_dir / "bookdrop.sqlite3"
-    if not path.exists():
-        raise ConfigError(f"{settings.source}: no book-drop log at {path} (has the kiosk run in returns mode "
-                          f"with this [storage] data_dir?)")
-    return DropLog(path)
+    # Opening creates an empty log on a kiosk that never ran the book drop: nothing dropped is an
+    # empty report, not an error.
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return DropLog(settings.data_dir / "bookdrop.sqlite3")
 
 
 def _sync(settings, drop_log) -> int:  # noqa: ANN001
@@ -71,7 +71,7 @@ def _sync(settings, drop_log) -> int:  # noqa: ANN001
 
     online: list[bool] = []
     with Journal(settings.data_dir / "journal.sqlite3") as journal:
-        ils = SipIls.from_settings(settings)
+        ils = SipIls.from_settings(settings)   # settings already point at the demo library if it is the demo
         try:
             sender = ReturnSender(ils, journal, drop_log, set_online=online.append, workers=1)
             sender.sync()
@@ -81,17 +81,17 @@ def _sync(settings, drop_log) -> int:  # noqa: ANN001
             ils.close()
     if online and not online[-1]:
         print("library system unreachable: returns stay journaled", file=sys.stderr)
-        return 3
-    return 0
+        return EXIT_UNREACHABLE
+    return EXIT_OK
 
 
 def _returns(args: argparse.Namespace) -> int:
     from kiosk.afterhours.report import build_report, report_to_json, report_to_table, send_report
     from kiosk.cli import settings_from_args
 
-    settings = settings_from_args(args)
+    settings = settings_from_args(args, ils=args.sync)
     since = args.since or datetime.now() - timedelta(hours=24)
-    code = 0
+    code = EXIT_OK
     with _drop_log(settings) as drop_log:
         if args.sync:
             code = _sync(settings, drop_log)
@@ -115,4 +115,4 @@ def _bin(args: argparse.Namespace) -> int:
         else:
             cap = settings.bookdrop.bin_capacity
             print(f"{drop_log.bin_count()} items in the bin" + (f" (capacity {cap})" if cap else ""))
-    return 0
+    return EXIT_OK

@@ -2,23 +2,26 @@
 
 The same :class:`~kiosk.circulation.service.KioskService` as the screens (journal, offline
 policy, ambiguity resolution), so staff can do at a terminal exactly what the kiosk would do, and
-scripts can drive it.  Output is JSON on stdout.  Exit codes as for ``kiosk sip2``: 0 completed
-(also when the library system said no), 2 protocol error, 3 library system unreachable and the
-offline policy refused to work without it.
+scripts can drive it.  Output is one JSON object on stdout (``kiosk.jsonout``; ``--jsonl`` streams
+one line per settled item, then the summary).  Without ``--config`` they use the demo
+configuration and its demo library system (started on demand), like ``kiosk demo``.  Exit codes
+(``kiosk.exitcodes``): 0 completed (also when the library system or the kiosk said no), 2 protocol
+error, 3 library system unreachable and the offline policy refused to work without it, 4 the
+journal cannot be written, 64 usage error.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
-from datetime import datetime
 
 from kiosk.circulation import view as v
+from kiosk.circulation.reasons import REASONS
 from kiosk.circulation.view import ItemLine, SessionView
+from kiosk.exitcodes import EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE, EXIT_USAGE
+from kiosk.jsonout import dumps, emit, stdout_to_devnull, with_iso_times
 from kiosk.secret_args import add_secret_argument, resolve_secret
 
-EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE = 0, 2, 3
 _OFFLINE_KEYS = {"offline_not_allowed", "offline_returns_only", "out_of_service", "offline_card_unknown"}
 
 
@@ -26,7 +29,7 @@ def register(subparsers) -> None:
     from kiosk.cli import add_config_args
 
     co = subparsers.add_parser("checkout", help="check items out to a patron (journaled, like the kiosk)")
-    add_config_args(co, required=True)
+    add_config_args(co)
     co.add_argument("--patron", required=True, metavar="ID", help="patron card number")
     add_secret_argument(co, "pin", "the patron's PIN, when the kiosk requires one")
     co.add_argument("--jsonl", action="store_true",
@@ -35,14 +38,14 @@ def register(subparsers) -> None:
     co.set_defaults(func=_checkout)
 
     rt = subparsers.add_parser("return", help="return (check in) items (journaled, like the kiosk)")
-    add_config_args(rt, required=True)
+    add_config_args(rt)
     rt.add_argument("--jsonl", action="store_true",
                     help="print one JSON line per item as soon as it is settled, then the summary")
     rt.add_argument("items", nargs="+", metavar="ITEM", help="item barcodes")
     rt.set_defaults(func=_return)
 
     jn = subparsers.add_parser("journal", help="the offline journal: list, sync (replay), export, resolve")
-    add_config_args(jn, required=True)
+    add_config_args(jn)
     jn.add_argument("action", choices=("list", "sync", "export", "resolve", "prune"),
                     help="list: pending and staff queue; sync: send pending transactions now; "
                          "export: every row; resolve: close a staff-queue row (--id, --note); "
@@ -54,23 +57,37 @@ def register(subparsers) -> None:
     jn.set_defaults(func=_journal)
 
 
-def _json_default(o):
-    if isinstance(o, datetime):
-        return o.isoformat()
-    return str(o)
+def reason_words(key: str | None, text: str | None = "") -> str:
+    """The library system's own words, else the kiosk's patron text for ``key`` (never empty for a
+    refusal by the kiosk itself, such as ``wrong_mode`` or ``offline_card_unknown``)."""
+    if text:
+        return text
+    if key and key in REASONS:
+        return " ".join(part for part in REASONS[key] if part)
+    return ""
 
 
 def line_dict(line: ItemLine) -> dict:
-    return {"item_id": line.item_id, "title": line.title, "action": line.action, "state": line.state,
+    return with_iso_times({"item_id": line.item_id, "title": line.title, "action": line.action, "state": line.state,
             "acknowledged": line.state == v.DONE, "journaled": line.journaled, "due": line.due,
-            "due_date": line.due_date, "reason_key": line.reason_key, "reason_text": line.reason_text,
+            "due_date": line.due_date, "reason_key": line.reason_key,
+            "reason_text": reason_words(line.reason_key, line.reason_text) if line.reason_key else line.reason_text,
             "alert": line.alert, "sort_bin": line.sort_bin, "destination": line.destination,
-            "journal_id": line.journal_id}
+            "journal_id": line.journal_id})
 
 
-def _emit(obj) -> None:
-    sys.stdout.write(json.dumps(obj, default=_json_default, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+def _emit_line(obj) -> None:
+    """One --jsonl line; called from the engine's worker threads, so a reader that left (``| head``)
+    only stops the output: the transactions themselves go on and are journaled."""
+    try:
+        sys.stdout.write(dumps(obj, compact=True) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        stdout_to_devnull()
+
+
+def _row(r, reveal: bool = False) -> dict:
+    return with_iso_times(r.as_dict(reveal=reveal))
 
 
 def _open(args):
@@ -78,7 +95,8 @@ def _open(args):
     from kiosk.cli import settings_from_args
     from kiosk.sip2.ils import SipIls
 
-    settings = settings_from_args(args)
+    settings = settings_from_args(args, ils=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     journal = Journal(settings.data_dir / "journal.sqlite3")
     try:
         ils = SipIls.from_settings(settings)
@@ -104,8 +122,13 @@ def _session(args, mode: str) -> int:
                 # confirmed it or the journal commit returned: what is printed as acknowledged is durable.
                 if line.settled and line.item_id not in printed:
                     printed.add(line.item_id)
-                    _emit(line_dict(line))
+                    _emit_line(line_dict(line))
 
+    # What the CLI does on this kiosk's data directory counts in `kiosk staff stats`, as the
+    # touchscreen's sessions do (the same <data_dir>/stats.sqlite3).
+    from kiosk.staff import stats
+
+    stats.install(stats.Stats.for_settings(settings))
     svc = KioskService(settings, ils, journal, listener)
     try:
         if mode == v.BORROW:
@@ -124,13 +147,16 @@ def _session(args, mode: str) -> int:
         svc.wait_idle()
         result = {"command": "checkout" if mode == v.BORROW else "return", "online": view.online,
                   "offline_mode": view.offline_mode, "message_key": view.message_key,
-                  "message_text": view.message_text,
+                  "message_text": reason_words(view.message_key, view.message_text),
                   "patron": None if view.patron is None else {
                       "masked_id": view.patron.masked_id, "name": view.patron.name,
                       "offline": view.patron.offline},
                   "items": [line_dict(line) for line in view.items],
                   "pending_sync": journal.pending_count()}
-        _emit({"summary": result} if args.jsonl else result)
+        if args.jsonl:
+            _emit_line({"summary": result})
+        else:
+            emit(result)
         if svc.protocol_errors:
             return EXIT_PROTOCOL
         keys = {line.reason_key for line in view.items} | {view.message_key}
@@ -141,6 +167,7 @@ def _session(args, mode: str) -> int:
         svc.close()
         ils.close()
         journal.close()
+        stats.install(None)
 
 
 def _checkout(args) -> int:
@@ -156,21 +183,23 @@ def _journal(args) -> int:
     from kiosk.cli import settings_from_args
 
     if args.action in ("list", "export", "resolve", "prune"):
+        if args.action == "resolve" and (args.id is None or not args.note):
+            print("kiosk journal resolve: --id and --note are required", file=sys.stderr)
+            return EXIT_USAGE
         settings = settings_from_args(args)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
         with Journal(settings.data_dir / "journal.sqlite3") as journal:
             if args.action == "list":
-                _emit({"counts": journal.counts(),
-                       "pending": [r.as_dict(reveal=args.reveal) for r in journal.pending()],
-                       "staff_queue": [r.as_dict(reveal=args.reveal) for r in journal.staff_queue()]})
+                emit({"counts": journal.counts(),
+                      "pending": [_row(r, args.reveal) for r in journal.pending()],
+                      "staff_queue": [_row(r, args.reveal) for r in journal.staff_queue()]})
             elif args.action == "export":
-                _emit([r.as_dict(reveal=args.reveal) for r in journal.rows()])
+                emit({"rows": [_row(r, args.reveal) for r in journal.rows()]})
             elif args.action == "prune":
-                _emit({"deleted": journal.prune(args.days * 86400.0), "counts": journal.counts()})
+                emit({"deleted": journal.prune(args.days * 86400.0), "counts": journal.counts()})
             else:
-                if args.id is None or not args.note:
-                    raise SystemExit("kiosk journal resolve: --id and --note are required")
                 journal.resolve(args.id, args.note)
-                _emit(journal.get(args.id).as_dict())
+                emit(_row(journal.get(args.id)))
         return EXIT_OK
     from kiosk.circulation.replay import Replayer
 
@@ -178,8 +207,8 @@ def _journal(args) -> int:
     try:
         report = Replayer(ils, journal).sync()
         out = report.as_dict()
-        out["staff_queue"] = [r.as_dict() for r in journal.staff_queue()]
-        _emit(out)
+        out["staff_queue"] = [_row(r) for r in journal.staff_queue()]
+        emit(out)
         if report.stopped and "unreachable" in report.stopped:
             return EXIT_UNREACHABLE
         if report.stopped and "no valid reply" in report.stopped:

@@ -1,7 +1,7 @@
 """The demo library system: a small SIP2 library that behaves like Koha, backed by SQLite.
 
-Used by ``make demo``, staff training and the test suite (contract B in /work/notes/contracts.md;
-rules and seeded situations in docs/demo-library.md).
+Used by ``make demo``, staff training and the test suite (rules and seeded situations in
+docs/demo-library.md).
 
 Public API:
 

@@ -5,7 +5,7 @@ the current time, and returns a decision record that :mod:`kiosk.demo_ils.librar
 Keeping the rules pure lets them be unit-tested exhaustively and read by a librarian.
 
 The behaviour follows Koha's SIP server where a kiosk can notice the difference
-(reference: /work/shared/reference/sip2.md, section 2): the refusal texts in AF, the checkin
+(reference: Koha's C4/SIP and its SIP2 documentation): the refusal texts in AF, the checkin
 alert types (CV 01/02/04/99), "Item not checked out" for a return of an item that is not on loan,
 and a checkout of an item already on loan to the same patron being processed as a renewal.
 The rules themselves (loan periods, limits, fines) are documented in docs/demo-library.md.

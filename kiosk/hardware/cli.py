@@ -1,38 +1,48 @@
-"""``kiosk tag decode|encode`` and ``kiosk doctor``."""
+"""``kiosk tag decode|encode`` and ``kiosk doctor``.
+
+Exit codes (``kiosk.exitcodes``): ``tag decode`` 0, 64 when the argument is not hexadecimal, 2 when
+the bytes are not tag data it can read; ``tag encode`` 0 or 64 (an item id the model cannot hold);
+``doctor`` 0 when every check passed, 5 when a device failed, 3 when only the library system did.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from kiosk.exitcodes import EXIT_HARDWARE, EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE, EXIT_USAGE
+from kiosk.jsonout import emit
 from kiosk.tags import MODELS, TagDecodeError, decode_tag, encode_tag
+
+# The doctor's checks that are about the library-system link, not a device.
+_LINK_CHECKS = ("library_system", "ils", "sip2")
 
 
 def _decode(args: argparse.Namespace) -> int:
+    shown = " ".join(args.hex)
     text = "".join(args.hex).replace(" ", "").replace(":", "")
     # ASCII hex only (bytes.fromhex takes nothing else); the message shows what was typed, not a
     # Python list repr.
     if not text or any(c not in "0123456789abcdefABCDEF" for c in text) or len(text) % 2:
-        print(f"error: tag memory must be pairs of hexadecimal digits (0-9, A-F); got: {' '.join(args.hex)}",
-              file=sys.stderr)
-        return 2
+        print(f"kiosk tag decode: {shown[:80]} is not hexadecimal (expected pairs of 0-9/A-F, "
+              "for example 11 02 33 39 30 30)", file=sys.stderr)
+        return EXIT_USAGE
     data = bytes.fromhex(text)
     dsfid = None
     if args.dsfid:
         d = args.dsfid.strip().lower()
         digits, base = (d[2:], 16) if d.startswith("0x") else (d, 10)
         if not digits or any(c not in "0123456789abcdef"[:base] for c in digits) or int(digits, base) > 255:
-            print(f"error: --dsfid must be a byte such as 0x06 or 62; got: {args.dsfid}", file=sys.stderr)
-            return 2
+            print(f"kiosk tag decode: --dsfid {args.dsfid}: expected a byte such as 0x06 or 62", file=sys.stderr)
+            return EXIT_USAGE
         dsfid = int(digits, base)
     try:
         tag = decode_tag(data, dsfid=dsfid)
     except TagDecodeError as exc:
-        print(json.dumps({"error": str(exc)}), file=sys.stdout)
-        return 2
-    print(json.dumps(tag.to_json(), indent=2, ensure_ascii=False))
-    return 0
+        print(f"kiosk tag decode: not library tag data: {exc}", file=sys.stderr)
+        return EXIT_PROTOCOL
+    emit(tag.to_json())
+    return EXIT_OK
 
 
 def _encode(args: argparse.Namespace) -> int:
@@ -40,23 +50,31 @@ def _encode(args: argparse.Namespace) -> int:
         data = encode_tag(args.model, args.item, isil=args.isil or "", parts_in_item=args.parts,
                           part_number=args.part)
     except TagDecodeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        print(f"kiosk tag encode: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     print(data.hex().upper())
-    return 0
+    return EXIT_OK
 
 
 def _doctor(args: argparse.Namespace) -> int:
     from kiosk.cli import settings_from_args
+    from kiosk.errors import IlsUnavailable
     from kiosk.hardware.doctor import format_table, run_checks
 
-    settings = settings_from_args(args)
+    try:
+        settings = settings_from_args(args, ils=not args.no_ils)
+    except IlsUnavailable:          # the demo library did not start: the check below says so
+        settings = settings_from_args(args)
     results = run_checks(settings, ils=not args.no_ils)
     if args.json:
-        print(json.dumps([r.__dict__ for r in results], indent=2))
+        emit({"config": settings.source, "ok": all(r.ok for r in results),
+              "checks": [dict(r.__dict__) for r in results]})
     else:
         print(format_table(results))
-    return 0 if all(r.ok for r in results) else 1
+    failed = [r.name for r in results if not r.ok]
+    if not failed:
+        return EXIT_OK
+    return EXIT_UNREACHABLE if all(name in _LINK_CHECKS for name in failed) else EXIT_HARDWARE
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -73,6 +73,11 @@ def check_library_system(settings: Any) -> Check:
                 ils.close()
             except Exception:
                 log.debug("closing the ILS failed", exc_info=True)
+    if not status.online and not settings.ils.user:
+        # Most servers answer SC status off-line before a login (Koha: "Login required"): the
+        # kiosk's own configuration is what is missing, not the library system.
+        return Check("library_system", False, f"{settings.ils.host}:{settings.ils.port}: no SIP2 login configured "
+                     f"([ils] user is empty in {settings.source}); pass --config FILE", HINTS["library_system"])
     if not status.online:
         return Check("library_system", False, f"{settings.ils.host}:{settings.ils.port} answers but reports "
                      "itself off-line", N_("ask the library-system administrators"))

@@ -1,7 +1,6 @@
 """SIP2 (3M Standard Interchange Protocol 2.00) for the kiosk: codec, connections, the Ils adapter.
 
-Public API (contract A in /work/notes/contracts.md; protocol facts in
-/work/shared/reference/sip2.md):
+Public API (protocol facts: the 3M SIP2 2.00 specification; docs/sip2.md):
 
 ``kiosk.sip2.codec`` -- pure, table-driven, both directions (the demo library system uses it too)
     encode(record, *, seq: int | None = None, error_detection: bool = True, charset="utf-8") -> bytes

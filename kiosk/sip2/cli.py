@@ -6,15 +6,15 @@
                renew PATRON ITEM | renew-all PATRON | item ITEM | end PATRON
 
 Prints the decoded reply as JSON (``--raw`` adds the frames sent and received; the login password
-is masked).  Exit 0 when the exchange completed -- also when the library system said no --, 2 on a
-protocol error, 3 when the library system is unreachable or did not answer in time.  A checkout or
+is masked).  Without ``--config`` it uses the demo configuration and its demo library system
+(started on demand).  Exit 0 when the exchange completed -- also when the library system said no
+--, 2 on a protocol error, 3 when the library system is unreachable or did not answer in time.  A checkout or
 renewal without a reply is *not* resent: the message says how to check what happened.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -27,7 +27,9 @@ if TYPE_CHECKING:   # the codec and client are imported by the handler: `kiosk -
     from kiosk.sip2.client import Sip2Client
     from kiosk.sip2.codec import Message
 
-EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE = 0, 2, 3
+from kiosk.exitcodes import EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE, EXIT_USAGE
+from kiosk.jsonout import emit, with_iso_times
+
 CHARSETS = ("utf-8", "cp850", "latin-1")
 
 
@@ -72,13 +74,13 @@ def _client_from_args(args: argparse.Namespace) -> Sip2Client:
     from kiosk.cli import settings_from_args
     from kiosk.sip2.client import Sip2Client
 
-    settings = settings_from_args(args)
+    settings = settings_from_args(args, ils=not args.server)
     ils = settings.ils
     host, port = ils.host, ils.port
     if args.server:
         host, sep, port_text = args.server.rpartition(":")
         if not sep or not host or not (port_text.isascii() and port_text.isdigit()):
-            raise ConfigError(f"--server {args.server!r}: expected HOST:PORT, for example 127.0.0.1:6001")
+            raise ConfigError(f"--server {args.server}: expected HOST:PORT, for example 127.0.0.1:6001")
         port = int(port_text)
     password = resolve_secret(args, "password") or settings.ils_password()
     return Sip2Client(
@@ -131,16 +133,21 @@ def _request_for(args: argparse.Namespace, c: Sip2Client) -> Message:
 
 
 def _print(reply: Message | None, c: Sip2Client, raw: bool) -> None:
-    out: dict = reply.to_dict() if reply is not None else {}
+    out: dict = with_iso_times(reply.to_dict()) if reply is not None else {}
     if raw:
         out = {"reply": out if reply is not None else None,
                "frames": [{"direction": d, "frame": mask_sip2_frame(f.decode(c.charset, "replace").rstrip("\r\n"))}
                           for d, f in (c.trace or [])]}
-    json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
+    emit(out)
 
 
 def handle(args: argparse.Namespace) -> int:
+    if args.server:
+        host, sep, port_text = args.server.rpartition(":")
+        if not sep or not host or not port_text.isdigit():
+            print(f"kiosk sip2: --server {args.server}: expected HOST:PORT, for example 127.0.0.1:6001",
+                  file=sys.stderr)
+            return EXIT_USAGE
     client = _client_from_args(args)
     where = f"{client.host}:{client.port}"
     reply: Message | None = None
@@ -173,5 +180,15 @@ def handle(args: argparse.Namespace) -> int:
     finally:
         client.close()
     _print(reply, client, args.raw)
+    if not client.user and _says_login_required(reply):
+        print(f"kiosk sip2: {where} wants a login first: no SIP2 login configured; pass --config FILE "
+              "(with [ils] user and password) or --user/--password", file=sys.stderr)
     return EXIT_OK
+
+
+def _says_login_required(reply: Message | None) -> bool:
+    if reply is None:
+        return False
+    words = " ".join(str(v) for v in reply.to_dict().values()).lower()
+    return "login required" in words or "not logged in" in words
 

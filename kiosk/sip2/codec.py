@@ -3,7 +3,7 @@
 No I/O here.  Every message is a small frozen dataclass whose fields say where they live on the
 wire: ``fixed(width, kind)`` for the positional part after the 2-character code, ``var(id, kind)``
 for the ``|``-terminated identified fields (the shape of Koha's ``%handlers`` table in
-``C4/SIP/Sip/MsgType.pm``, re-derived; see /work/shared/reference/sip2.md section 1.5).
+``C4/SIP/Sip/MsgType.pm``, re-derived from the 3M SIP2 2.00 specification, section 1.5).
 :func:`encode` and :func:`decode` use one encoder, one decoder and one ``__init__`` per record
 type, generated once from that description the way :mod:`dataclasses` generates methods:
 walking the description on every call cost more than the loopback round trip itself

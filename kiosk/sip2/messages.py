@@ -1,7 +1,7 @@
 """Every SIP2 message as a small frozen dataclass: the codec's single table.
 
 Field order in each class is the spec order (encode writes it; decode accepts any order).  Layouts
-from /work/shared/reference/sip2.md section 1.5 (3M SIP2 2.00, cross-checked there against Koha
+from the 3M SIP2 2.00 specification (message layouts, cross-checked against Koha
 MsgType.pm, pysip2 and FOLIO edge-sip2).  ``fixed(width, kind)`` is positional, ``var(id, kind)``
 is an identified field: "req" always written, "opt"/"yn" left out when None, "list" repeatable.
 

@@ -5,7 +5,8 @@
     kiosk staff hash-card           the same for a staff card number (a card_hashes entry)
     kiosk staff set KEY=VALUE ...   change settings in the config file, validated and atomic
     kiosk staff unlock              lift a staff lock-out (needs shell access to the kiosk)
-    kiosk staff stats               checkouts/returns/renewals/refusals per day (or --hours)
+    kiosk staff stats               checkouts/returns/renewals/refusals per day (or --hours): the
+                                    touchscreen's sessions and `kiosk checkout`/`kiosk return` alike
     kiosk staff check-secrets       exit 1 when a secret is readable by other users
 """
 
@@ -17,6 +18,7 @@ import sys
 from datetime import date, timedelta
 
 from kiosk.errors import ConfigError
+from kiosk.exitcodes import EXIT_OK, EXIT_USAGE
 from kiosk.secret_args import resolve_secret_assignments
 
 
@@ -37,7 +39,7 @@ def _hash_pin(args: argparse.Namespace) -> int:
     pin = _read_secret("staff PIN (4-12 digits): ", confirm=True)
     check_pin(pin)
     print(f'pin_hash = "{hash_secret(pin)}"')
-    return 0
+    return EXIT_OK
 
 
 def _hash_card(args: argparse.Namespace) -> int:
@@ -50,23 +52,31 @@ def _hash_card(args: argparse.Namespace) -> int:
     h = hash_secret(card)
     print(f'"{h}"')
     print(f'# in [staff]: card_hashes = ["{h}"]  (add to the list to keep existing cards)', file=sys.stderr)
-    return 0
+    return EXIT_OK
 
 
 def _set(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from kiosk.staff.settings_edit import apply_changes
+
+    if not Path(args.config).is_file():    # a typo must not become a new, nearly empty config
+        raise ConfigError(f"{args.config}: file not found (kiosk staff set changes an existing "
+                          "configuration; start from config/kiosk.example.toml)")
 
     changes = {}
     for item in resolve_secret_assignments(args.changes, option="kiosk staff set", quote=False):
         key, eq, value = item.partition("=")
         if not eq:
-            raise ConfigError(f"{item!r}: expected section.key=value")
+            print(f'kiosk staff set: "{item}": expected SECTION.KEY=VALUE, for example kiosk.mode=returns',
+                  file=sys.stderr)
+            return EXIT_USAGE
         changes[key.strip()] = value.strip()
     if any(k.startswith("staff.") and k.split(".", 1)[1] in ("pin_hash", "card_hashes") for k in changes):
         raise ConfigError("use `kiosk staff hash-pin`/`hash-card` for PINs and cards (never store them plain)")
     settings = apply_changes(args.config, changes)
     print(f"{args.config}: saved ({len(changes)} change(s)); data in {settings.data_dir}")
-    return 0
+    return EXIT_OK
 
 
 def _unlock(args: argparse.Namespace) -> int:
@@ -76,14 +86,16 @@ def _unlock(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     LockoutStore(settings.data_dir / LOCKOUT_DB).clear()
     print("staff login unlocked")
-    return 0
+    return EXIT_OK
 
 
 def _stats(args: argparse.Namespace) -> int:
     from kiosk.cli import settings_from_args
     from kiosk.staff.stats import Stats
 
-    stats = Stats.for_settings(settings_from_args(args))
+    settings = settings_from_args(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stats = Stats.for_settings(settings)
     end = date.today()
     start = end - timedelta(days=args.days - 1)
     if args.hours:
@@ -99,7 +111,8 @@ def _stats(args: argparse.Namespace) -> int:
     reasons = stats.refusal_reasons(start, end)
     if reasons:
         print("refusals by reason: " + ", ".join(f"{k} {v}" for k, v in reasons.items()))
-    return 0
+    print(f"(touchscreen sessions and kiosk checkout/return on {settings.data_dir})")
+    return EXIT_OK
 
 
 def _check_secrets(args: argparse.Namespace) -> int:
@@ -109,8 +122,14 @@ def _check_secrets(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     check_secrets(settings)  # ConfigError -> exit 1 with the chmod to run
     settings.ils_password()
+    from kiosk.demo_ils.daemon import is_demo_config
+
+    if is_demo_config(settings.source):
+        print(f"{settings.source}: the demo's login and staff PIN are published in the README, not "
+              "secret; a real kiosk's config must be readable by the kiosk user only (chmod 600)")
+        return EXIT_OK
     print(f"{settings.source}: secrets are readable by this user only")
-    return 0
+    return EXIT_OK
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -130,15 +149,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_set)
 
     p = sub.add_parser("unlock", help="lift a staff login lock-out")
-    add_config_args(p, required=True)
+    add_config_args(p)
     p.set_defaults(func=_unlock)
 
-    p = sub.add_parser("stats", help="transactions per day (or per hour with --hours)")
-    add_config_args(p, required=True)
+    p = sub.add_parser("stats", help="transactions per day (or per hour with --hours): touchscreen and CLI")
+    add_config_args(p)
     p.add_argument("--days", type=int, default=7, help="how many days back (default 7)")
     p.add_argument("--hours", action="store_true", help="sum per hour of the day instead")
     p.set_defaults(func=_stats)
 
     p = sub.add_parser("check-secrets", help="exit 1 when a password or hash is readable by other users")
-    add_config_args(p, required=True)
+    add_config_args(p)
     p.set_defaults(func=_check_secrets)

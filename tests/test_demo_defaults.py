@@ -1,0 +1,118 @@
+"""Commands without --config: which configuration, which demo library (kiosk/demo_ils/daemon.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+
+import pytest
+
+from kiosk import config as config_mod
+from kiosk.cli import default_config, settings_from_args
+from kiosk.demo_ils import daemon
+from kiosk.errors import ConfigError
+
+
+def _args(**kw) -> argparse.Namespace:
+    return argparse.Namespace(config=kw.get("config"), overrides=kw.get("overrides", []))
+
+
+def test_without_config_the_demo_configuration_and_its_data_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("KIOSK_CONFIG", raising=False)
+    monkeypatch.setattr("kiosk.cli.INSTALLED_CONFIG", str(tmp_path / "no-such-kiosk.toml"))
+    monkeypatch.setenv("KIOSK_DEMO_DATA_DIR", str(tmp_path / "demo"))
+    assert daemon.is_demo_config(default_config())
+    s = settings_from_args(_args())
+    assert s.data_dir == (tmp_path / "demo").resolve()
+    # An installed kiosk's file wins over the demo; $KIOSK_CONFIG wins over both.
+    installed = tmp_path / "kiosk.toml"
+    installed.write_text("[kiosk]\nmode = \"returns\"\n")
+    monkeypatch.setattr("kiosk.cli.INSTALLED_CONFIG", str(installed))
+    assert default_config() == str(installed)
+    monkeypatch.setenv("KIOSK_CONFIG", str(tmp_path / "other.toml"))
+    assert default_config() == str(tmp_path / "other.toml")
+    # --set storage.data_dir beats the demo data dir of the environment.
+    s = settings_from_args(_args(config=str(daemon.demo_config_path()),
+                                 overrides=[f"storage.data_dir={tmp_path / 'mine'}"]))
+    assert s.data_dir == tmp_path / "mine"
+
+
+def test_the_shipped_demo_config_is_not_an_insecure_secret_but_a_copy_is(tmp_path):
+    demo = daemon.demo_config_path()
+    assert config_mod.check_secrets(config_mod.load(demo)) == []      # published demo values
+    copy = tmp_path / "kiosk.toml"
+    shutil.copy(demo, copy)
+    os.chmod(copy, 0o644)
+    with pytest.raises(ConfigError, match="readable by other users"):
+        config_mod.check_secrets(config_mod.load(copy))
+
+
+def test_one_background_library_found_again_restarted_when_stale_and_stopped(tmp_path, monkeypatch):
+    monkeypatch.setenv("KIOSK_DEMO_DATA_DIR", str(tmp_path / "demo"))
+    # Something else holds the configured port: the demo library takes a free one and says which.
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    s1 = daemon.demo_settings([f"ils.port={blocker.getsockname()[1]}"])
+    try:
+        first = daemon.ensure_running(s1)
+        assert first["port"] != blocker.getsockname()[1] and s1.ils.port == first["port"]
+        s2 = daemon.demo_settings()
+        assert daemon.ensure_running(s2)["pid"] == first["pid"]          # found, not started again
+        assert s2.ils.port == first["port"]
+        # A state file left by a killed library (pid gone) is not believed.
+        state_file = tmp_path / "demo" / daemon.STATE_NAME
+        daemon.stop(tmp_path / "demo")
+        state_file.write_text(json.dumps({**first, "pid": 2**22 + 17}))
+        assert daemon.read_state(tmp_path / "demo") is None
+        again = daemon.ensure_running(daemon.demo_settings())
+        assert again["pid"] != first["pid"]
+    finally:
+        blocker.close()
+        daemon.stop(tmp_path / "demo")
+    assert daemon.read_state(tmp_path / "demo") is None
+
+
+def test_the_tour_says_where_it_is_and_how_long_it_takes(tmp_path, monkeypatch, capsys):
+    from kiosk import tour
+
+    def fake_pass(cmd, **_kw):   # each pass is a process; here it only leaves its screenshot
+        name = cmd[cmd.index("--pass") + 1]
+        (tmp_path / f"{name}-01-home.png").write_bytes(b"png")
+        return 0
+
+    monkeypatch.setattr(tour.subprocess, "call", fake_pass)
+    assert tour.run_tour(tmp_path) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"tour: {len(tour.PASSES)} passes, about ") and "minutes" in err[0]
+    assert "tour: pass 2 of 5: high contrast (about 60 s)..." in err
+    assert sum(ln.startswith("tour: pass ") for ln in err) == len(tour.PASSES)
+
+
+def test_a_forgotten_background_library_ends_itself(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "kiosk", "demo-ils", "--port", "0", "--db",
+                           str(tmp_path / "lib.sqlite3"), "--idle-exit-s", "1"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "no request for 1 s; stopping" in proc.stdout
+    assert not (tmp_path / daemon.STATE_NAME).exists()        # its state file went with it
+
+
+def test_bad_input_gets_an_exit_code_not_a_traceback(tmp_path, capsys):
+    from kiosk.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--log-level", "LOUD", "doctor"])
+    assert exc.value.code == 64
+    missing = tmp_path / "typo.toml"
+    assert main(["staff", "set", "--config", str(missing), "kiosk.mode=returns"]) == 1
+    assert not missing.exists() and "file not found" in capsys.readouterr().err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["demo-ils", "--db", str(blocker / "lib.sqlite3"), "--export-state"]) == 4
+    assert "local storage error" in capsys.readouterr().err
