@@ -112,14 +112,15 @@ def _kiosk(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_tag_cli_gives_one_line_errors():
+    """Bad arguments are usage errors (64, kiosk/exitcodes.py), each one line, never a traceback."""
     r = _kiosk("tag", "encode", "--model", "28560-2", "--item", "1234", "--isil", "DE-²")
-    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.returncode == 64 and "Traceback" not in r.stderr
     assert r.stderr.strip().count("\n") == 0 and "ISIL" in r.stderr
     r = _kiosk("tag", "decode", "zz")
-    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0
+    assert r.returncode == 64 and r.stderr.strip().count("\n") == 0
     assert "['zz']" not in r.stderr and "zz" in r.stderr
     r = _kiosk("tag", "decode", "0611", "--dsfid", "0x٣")
-    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0
+    assert r.returncode == 64 and "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0
 
 
 # -- scanner input ----------------------------------------------------------------------------------
