@@ -53,10 +53,11 @@ class DeskView:
     old_item_id: str = ""
     tags_done: int = 0
     items_done: int = 0
-    rate: float = 0.0             # items per minute (programming) or items checked per minute (shelf)
+    rate: float = 0.0             # items programmed per minute (from the first one done)
     shelf: str = "1"
     seen: int = 0
     need_action: int = 0
+    shelf_rate: float = 0.0       # items checked per minute (from the first one seen)
     exceptions: tuple[ShelfResult, ...] = ()
     busy: bool = False
 
@@ -320,6 +321,6 @@ class StationDesk:
             listed = (result, *listed)[:MAX_LISTED]
             self._cue("attention")
         self._show(seen=shelf.count, need_action=shelf.exceptions, exceptions=listed,
-                   rate=(shelf.count - 1) / minutes if shelf.count > 1 else 0.0,
+                   shelf_rate=(shelf.count - 1) / minutes if shelf.count > 1 else 0.0,
                    message="needs_action" if result.needs_action else "shelf_ok",
                    detail=result.item_id, ok=not result.needs_action)
