@@ -246,7 +246,7 @@ class Tour:
 
     def station(self) -> None:
         """The staff station (kiosk/station/): program a two-part set, then check a shelf."""
-        self.tap_text("RFID")
+        self.tap_text("Tags and shelves")
         self.d.until_screen("staff_station")
         page = self.app.screen("staff_station")
         pad, scanner = self.dev.tag_reader, self.dev.scanner
