@@ -131,3 +131,18 @@ def test_shelf_mode_lists_only_items_that_need_action(desk):
 
 def test_next_shelf_label():
     assert [next_label(x) for x in ("A-09", "3", "Fiction", "")] == ["A-10", "4", "Fiction 2", "1"]
+
+
+def test_demo_panel_places_blank_and_barcode_only_tags():
+    from types import SimpleNamespace
+
+    from kiosk.station.demo import panel_actions
+    from kiosk.station.program import classify
+
+    reader = SimTagReader()
+    actions = dict(panel_actions({"items": [{"barcode": "3900000001", "status": "available"}]},
+                                 SimpleNamespace(tag_reader=reader)))
+    actions["Place a blank tag"]()
+    actions["Place a barcode-only tag (3900000001)"]()
+    kinds = sorted(classify(reader.memory(uid)).kind for uid in reader.inventory())
+    assert kinds == ["barcode-only", "blank"]

@@ -54,6 +54,12 @@ def make_panel(library: dict, devices, width: int = 300):  # noqa: ANN001,ANN201
 
             t.bind(state=flip)
             col.add_widget(t)
+        from kiosk.station.demo import panel_actions  # staff station: blank and barcode-only tags
+
+        for text, action in panel_actions(library, devices):
+            extra = Button(text=text, size_hint_y=None, height=dp(40))
+            extra.bind(on_release=lambda _b, act=action: act())
+            col.add_widget(extra)
         clear = Button(text="Lift everything off the pad", size_hint_y=None, height=dp(44))
 
         def lift(_b):  # noqa: ANN001,ANN202
