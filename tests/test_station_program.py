@@ -397,3 +397,48 @@ def test_crash_after_a_complete_write_settles_as_verified_on_the_next_read(tmp_p
     assert rec.id == row and rec.result == VERIFIED and rec.settled_at
     store.close()
     assert tp.AFI_SECURED                                     # (3M constants imported for the pads)
+
+
+def test_security_follows_the_items_status(store):
+    class OnLoan(Lib):
+        def lookup(self, item_id: str) -> ItemRecord:
+            return ItemRecord(item_id, title="Test", media_type="001", circulation_status="04")
+
+    pad = SimPad()
+    prog = TagProgrammer(pad.reader, OnLoan(), store, TagSettings(owner_isil=ISIL))
+    (plan,) = prog.plans(OnLoan().lookup("3900000012"))
+    uid = pad.reader.place_blank(security_on=True)
+    assert prog.program(plan).ok and plan.security_on is False
+    assert pad.reader.read_security(uid) is False          # on loan: the gate must not alarm
+
+
+class ShelfLib:
+    def lookup(self, item_id: str) -> ItemRecord:
+        return ItemRecord(item_id, title="T", circulation_status="03", home_branch="MAIN")
+
+    def mark_seen(self, *_a) -> str:  # noqa: ANN002
+        return "yes"
+
+
+@pytest.mark.parametrize("kind", ["feig", "3m"])
+def test_shelf_check_through_the_protocol_simulators(kind, store):
+    from kiosk.station.inventory import ShelfRules
+    from kiosk.station.shelf import ShelfCheck
+
+    pad = ProtocolPad(kind)
+    try:
+        on_shelf = 0x07 if kind == "feig" else tp.AFI_SECURED
+        fine = pad.put(encode_tag("28560-3", "3900000001", isil=ISIL))
+        pad.sim.tags[fine].afi = on_shelf
+        pad.put(encode_tag("28560-3", "3900000002", isil=ISIL))                # AFI 0: gate silent
+        bare = pad.put(b"3900000003")                                           # an old conversion
+        pad.sim.tags[bare].afi = on_shelf
+        shelf = ShelfCheck(ShelfLib(), store, ShelfRules(branch="MAIN", model="28560-3", owner_isil=ISIL),
+                           shelf="C3", reader=pad.reader)
+        got = {}
+        for uid in pad.reader.inventory():
+            r = shelf.tag_read(pad.reader.read_tag(uid))
+            got[r.item_id] = [f.code for f in r.findings]
+        assert got == {"3900000001": [], "3900000002": ["security_off"], "3900000003": ["old_model"]}
+    finally:
+        pad.close()

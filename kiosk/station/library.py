@@ -25,6 +25,7 @@ from kiosk.station.program import ItemRecord, parts_from_text
 log = logging.getLogger(__name__)
 
 SEEN_YES, SEEN_NO, SEEN_UNSUPPORTED, SEEN_FAILED = "yes", "no", "unsupported", "failed"
+SEEN_PENDING = "pending"     # recorded locally, the library system not asked yet (or a crash in between)
 
 
 class StationLibrary:

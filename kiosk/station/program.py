@@ -23,6 +23,7 @@ from kiosk.tags.model import isil_stored
 
 MODELS = (iso28560_3.MODEL, iso28560_2.MODEL, threem.MODEL)
 DSFID = {iso28560_3.MODEL: 0x3E, iso28560_2.MODEL: iso28560_2.DSFID}   # rfid-tags.md 4.2
+ON_LOAN = ("04", "05")      # SIP2 circulation status "charged" (sip2.md 1.5)
 MAX_PARTS = {iso28560_3.MODEL: 255, iso28560_2.MODEL: 99, threem.MODEL: 15}
 
 # SIP2 media type CK (sip2.md 1.5) -> ISO 28560-1 media format; 0 = undefined.
@@ -133,6 +134,9 @@ def plan_tags(item: ItemRecord, settings: TagSettings, *, parts: int | None = No
         raise PlanError(f"{total} parts do not fit the {model} data model (at most {MAX_PARTS[model]})")
     fmt = media_format_for(item, settings)
     isil = settings.owner_isil if model != threem.MODEL else ""
+    # Security follows the item's status: on the shelf it must alarm; an item the library system
+    # has on loan (being tagged at the desk before it goes back out) must not.
+    secured = item.circulation_status.strip() not in ON_LOAN
     plans = []
     for part in range(1, total + 1):
         try:
@@ -142,7 +146,7 @@ def plan_tags(item: ItemRecord, settings: TagSettings, *, parts: int | None = No
             raise PlanError(str(exc)) from exc
         plans.append(TagPlan(item_id=item.item_id, model=model, part_number=part, parts=total,
                              owner_isil=isil, media_format=fmt if model != threem.MODEL else None,
-                             data=data, dsfid=DSFID.get(model)))
+                             data=data, dsfid=DSFID.get(model), security_on=secured))
     return plans
 
 

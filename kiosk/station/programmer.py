@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 # Result codes; the English text is for logs and the CLI, the staff screens translate by code.
 TEXTS = {
-    "done": "Done: tag written, read back and verified; security on",
+    "done": "Done: tag written, read back and verified; security set for the item's status",
     "no_tag": "No tag on the pad: place the item with its tag on the pad",
     "two_tags": "More than one tag on the pad: leave only the item to program",
     "tag_gone": "The tag left the pad: place it again",

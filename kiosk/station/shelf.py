@@ -22,7 +22,7 @@ from datetime import datetime
 from kiosk.errors import HardwareError, IlsUnavailable, OutcomeUnknown, ProtocolError
 from kiosk.hardware.base import TagRead, TagReader
 from kiosk.station.inventory import Finding, ShelfRules, TagState, findings_for
-from kiosk.station.library import SEEN_FAILED, StationLibrary
+from kiosk.station.library import SEEN_FAILED, SEEN_PENDING, StationLibrary
 from kiosk.station.program import BARCODE_ONLY, ItemRecord, classify
 from kiosk.station.store import StationStore
 
@@ -86,7 +86,13 @@ class ShelfCheck:
                 self.settle(tag.uid)
             except HardwareError as exc:
                 log.info("tag %s: pending programming record not settled yet: %s", tag.uid, exc)
-        state = TagState(uid=tag.uid, model=tag.model, owner_isil=tag.owner_isil, security_on=tag.security_on,
+        security = tag.security_on
+        if security is None and self.reader is not None:    # drivers that do not report it with the read
+            try:
+                security = self.reader.read_security(tag.uid)
+            except HardwareError:
+                security = None
+        state = TagState(uid=tag.uid, model=tag.model, owner_isil=tag.owner_isil, security_on=security,
                          error=tag.error or "", parts_in_item=tag.parts_in_item, part_number=tag.part_number)
         item_id = tag.item_id
         if not item_id and self.reader is not None:
@@ -96,7 +102,7 @@ class ShelfCheck:
                 existing = None
             if existing is not None and existing.kind == BARCODE_ONLY:
                 item_id = existing.item_id
-                state = TagState(uid=tag.uid, security_on=tag.security_on, barcode_only=True)
+                state = TagState(uid=tag.uid, security_on=security, barcode_only=True)
         return self._check(item_id or "", state, key=item_id or tag.uid)
 
     def barcode(self, item_id: str) -> ShelfResult | None:
@@ -121,13 +127,18 @@ class ShelfCheck:
                 error = f"library system: {exc}"
                 marked = SEEN_FAILED
         findings = findings_for(item, tag, self.rules)
-        if item is not None and item.known and self.mark_seen:
-            marked = self.library.mark_seen(item_id, shelf, datetime.now())
+        report = item is not None and item.known and self.mark_seen
+        # Recorded locally first (fsync), then reported to the library system: a crash or a
+        # library system that hangs never loses the fact that the item was on this shelf.
         row = self.store.record_seen(shelf=shelf, item_id=item_id, uid=tag.uid if tag else "",
                                      title=item.title if item else "",
                                      circulation_status=item.circulation_status if item else "",
-                                     findings=[f.to_json() for f in findings], marked_seen=marked,
+                                     findings=[f.to_json() for f in findings],
+                                     marked_seen=SEEN_PENDING if report else marked,
                                      staff_session=self.staff_session)
+        if report:
+            marked = self.library.mark_seen(item_id, shelf, datetime.now())
+            self.store.set_marked_seen(row, marked)
         with self._lock:
             self.count += 1
             self.exceptions += bool(findings)

@@ -156,6 +156,10 @@ class StationStore(DurableDb):
                  staff_session))
             return int(cur.lastrowid or 0)
 
+    def set_marked_seen(self, row_id: int, marked_seen: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE shelf_seen SET marked_seen = ? WHERE id = ?", (marked_seen, row_id))
+
     def seen_since(self, since: str = "") -> list[SeenRecord]:
         rows = self._query("SELECT id, at, shelf, item_id, uid, title, circulation_status, findings, marked_seen, "
                            "staff_session FROM shelf_seen WHERE at >= ? ORDER BY id", (since,))
