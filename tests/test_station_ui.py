@@ -68,7 +68,7 @@ def test_station_page_flow_and_fit(gui_kiosk):
         dev.tag_reader.remove(first)
         second = dev.tag_reader.place_blank()
         d.until(lambda: page.desk.view.items_done == 1, 10, "part 2")
-        assert page.outcome == "ok" and page.message == tr("Done: written, verified, secured. Scan the next item")
+        assert page.outcome == "ok" and page.message == tr("Done: written and verified. Scan the next item")
         assert [dev.tag_reader.read_tag(u).part_number for u in (first, second)] == [1, 2]
         look("done")
         dev.tag_reader.remove(second)

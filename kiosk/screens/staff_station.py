@@ -20,7 +20,7 @@ MESSAGES = {
     "looking_up": N_("Looking up the item in the library system"),
     "place_part": N_("Place the item on the pad"),
     "writing": N_("Writing the tag. Keep the item still"),
-    "done": N_("Done: written, verified, secured. Scan the next item"),
+    "done": N_("Done: written and verified. Scan the next item"),
     "done_next_part": N_("Part done. Place the next part on the pad"),
     "no_tag": N_("No tag on the pad"),
     "two_tags": N_("More than one tag on the pad: leave only the item to program"),
