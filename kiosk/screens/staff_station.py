@@ -57,7 +57,7 @@ FINDINGS = {
 }
 MEDIA = {"001": N_("Book"), "002": N_("Magazine"), "003": N_("Bound journal"), "004": N_("Audio tape"),
          "005": N_("Video tape"), "006": N_("CD or DVD"), "000": N_("Other")}
-WIDTHS = (0.17, 0.07, 0.27, 0.49)
+WIDTHS = (0.17, 0.1, 0.24, 0.49)
 
 
 class StaffStationScreen(StaffPage):
