@@ -201,7 +201,9 @@ def test_program_then_independent_decode_for_every_model(pad, store, model):
     (rec,) = store.tags_since()
     assert (rec.uid, rec.item_id, rec.model, rec.result, rec.staff_session) == (uid, "3900000012", model,
                                                                                VERIFIED, "test")
-    assert bytes.fromhex(rec.data_hex) == plan.data == pad.memory(uid)[:len(plan.data)]
+    written = bytes.fromhex(rec.data_hex)          # the plan's bytes, padded to whole 4-byte blocks
+    assert written[:len(plan.data)] == plan.data and not written[len(plan.data):].strip(b"\0")
+    assert len(written) % 4 == 0 and pad.memory(uid)[:len(written)] == written
 
 
 @pytest.mark.parametrize("model", ["28560-3", "28560-2", "3m"])

@@ -69,6 +69,7 @@ class ProgramResult:
     attempts: int = 0
     problems: tuple[str, ...] = ()
     detail: str = ""
+    written: bytes = b""              # exactly what was written: the plan's bytes, zeros over old data
 
     @property
     def text(self) -> str:
@@ -83,7 +84,7 @@ class ProgramResult:
                      "code": self.code, "message": self.text, "uid": self.uid}
         if self.plan:
             out.update(item_id=self.plan.item_id, model=self.plan.model, part_number=self.plan.part_number,
-                       parts=self.plan.parts, bytes_hex=self.plan.data.hex().upper())
+                       parts=self.plan.parts, bytes_hex=(self.written or self.plan.data).hex().upper())
         if self.existing and self.existing.item_id:
             out["old_item_id"] = self.existing.item_id
         if self.problems:
@@ -195,7 +196,7 @@ class TagProgrammer:
             return ProgramResult(False, "locked", plan, uid=uid, existing=existing,
                                  detail=f"{sum(locks)} of {len(locks)} blocks locked")
         row = self.store.begin_tag(uid=uid, item_id=plan.item_id, model=plan.model, part_number=plan.part_number,
-                                   parts=plan.parts, owner_isil=plan.owner_isil, data=plan.data,
+                                   parts=plan.parts, owner_isil=plan.owner_isil, data=data,
                                    staff_session=self.staff_session,
                                    old_item_id=existing.item_id or "" if existing.kind != "blank" else "",
                                    old_data=memory if existing.kind != "blank" else b"",
@@ -244,13 +245,13 @@ class TagProgrammer:
                         log.warning("tag %s: verified but could not be locked: %s", uid, exc)
                 self.store.settle_tag(row, VERIFIED, f"verified after {attempt} attempt(s)")
                 return ProgramResult(True, "done", plan, uid=uid, record_id=row, existing=existing,
-                                     attempts=attempt)
+                                     attempts=attempt, written=data)
             problems, code = check.problems, "verify_failed"
             log.info("tag %s: attempt %d did not verify: %s", uid, attempt, "; ".join(check.problems))
         detail = "; ".join(problems) if problems else last_error
         self.store.settle_tag(row, FAILED, detail)
         return ProgramResult(False, code, plan, uid=uid, record_id=row, existing=existing, attempts=attempts,
-                             problems=problems, detail=last_error)
+                             problems=problems, detail=last_error, written=data)
 
 
 def _is_locked_error(exc: HardwareError) -> bool:
