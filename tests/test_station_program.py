@@ -444,3 +444,23 @@ def test_shelf_check_through_the_protocol_simulators(kind, store):
         assert got == {"3900000001": [], "3900000002": ["security_off"], "3900000003": ["old_model"]}
     finally:
         pad.close()
+
+
+def test_small_tag_gets_the_truncated_basic_block_and_a_tiny_one_is_refused(store):
+    pad = SimPad()
+    prog = programmer(pad, store)
+    (plan,) = prog.plans(Lib().lookup("3900000012"))
+    assert len(plan.data) > 32                       # basic block + library extension block
+    uid = pad.reader.place_blank(blocks=8)           # a 32-byte tag
+    result = prog.program(plan)
+    assert result.ok, (result.code, result.problems)
+    mem = pad.memory(uid)
+    assert len(mem) == 32
+    # rfid-tags.md 4.1: a 32-byte truncated block, CRC computed as if bytes 32-33 were 0x00
+    assert binascii.crc_hqx(mem[0:19] + mem[21:32] + b"\0\0", 0xFFFF) == mem[19] | (mem[20] << 8)
+    assert (mem[1], mem[2], mem[3:19].rstrip(b"\0"), mem[21:32].rstrip(b"\0")) == (1, 1, b"3900000012", b"DK718500")
+    assert pad.reader.read_tag(uid).item_id == "3900000012"
+    pad.clear()
+    tiny = pad.reader.place_blank(blocks=4)
+    result = prog.program(plan)
+    assert result.code == "too_small" and not pad.memory(tiny).strip(b"\0")

@@ -299,6 +299,10 @@ class TagReader(Device):
         """Write the DSFID (0x3E ISO 28560-3, 0x06 ISO 28560-2); False when the reader cannot."""
         return False
 
+    def memory_size(self, uid: str) -> int | None:
+        """Bytes of user memory on the tag (ISO 15693 system information); None: not known."""
+        return None
+
     # -- provided ----------------------------------------------------------------------------
     def set_security(self, uid: str, on: bool) -> None:
         """Set the gate-alarm state and read it back; raises :class:`HardwareError` on mismatch.

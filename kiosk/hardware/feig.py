@@ -147,6 +147,10 @@ class FeigReader(TagReader):
             block += n
         return out
 
+    def memory_size(self, uid: str) -> int | None:
+        info = self.system_info(uid)
+        return info.blocks * info.block_size
+
     def write_dsfid(self, uid: str, dsfid: int) -> bool:
         self.command(fp.CMD_ISO, fp.write_dsfid_request(uid, dsfid))
         self._dsfid[uid] = dsfid

@@ -180,12 +180,15 @@ class SimTagReader(TagReader):
                                 "dsfid": 0}
         return uid
 
-    def place_blank(self, *, uid: str | None = None, locked: bool = False, security_on: bool = False) -> str:
-        """Put a new, never-programmed tag (all zero memory) in the field; ``locked``: read-only."""
-        uid = self.place(uid=uid, data=bytes(SIM_TAG_BLOCKS * 4), security_on=security_on)
-        if locked:
-            with self._field_lock:
-                self._field[uid]["locked"] = set(range(SIM_TAG_BLOCKS))
+    def place_blank(self, *, uid: str | None = None, locked: bool = False, security_on: bool = False,
+                    blocks: int = SIM_TAG_BLOCKS) -> str:
+        """Put a new, never-programmed tag (all zero memory, ``blocks`` x 4 bytes) in the field;
+        ``locked``: read-only."""
+        uid = self.place(uid=uid, data=bytes(blocks * 4), security_on=security_on)
+        with self._field_lock:
+            self._field[uid]["blocks"] = blocks
+            if locked:
+                self._field[uid]["locked"] = set(range(blocks))
         return uid
 
     def place_barcode_only(self, barcode: str, *, uid: str | None = None) -> str:
@@ -266,6 +269,13 @@ class SimTagReader(TagReader):
             if tag is None:
                 raise HardwareError(f"tag {uid} left the field")
             return [b in tag["locked"] for b in range(first, min(first + count, tag["blocks"]))]
+
+    def memory_size(self, uid: str) -> int | None:
+        with self._field_lock:
+            tag = self._field.get(uid)
+            if tag is None:
+                raise HardwareError(f"tag {uid} left the field")
+            return tag["blocks"] * 4
 
     def write_dsfid(self, uid: str, dsfid: int) -> bool:
         with self._field_lock:

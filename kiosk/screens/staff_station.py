@@ -29,6 +29,7 @@ MESSAGES = {
     "other_item": N_("This tag holds another item: overwrite it?"),
     "other_part": N_("This tag holds another part of this item: overwrite it?"),
     "unknown_item": N_("The library system does not know this barcode"),
+    "too_small": N_("The tag's memory is too small for this data model: use a larger tag"),
     "plan_error": N_("This item cannot be written in the configured tag data model"),
     "write_failed": N_("Writing failed after several tries: move the item and try again, or use a new tag"),
     "verify_failed": N_("The tag did not read back as written: use a new tag"),
@@ -169,7 +170,7 @@ class StaffStationScreen(StaffPage):
         else:
             self.message = tr(MESSAGES.get(key, key), lang)
         self.detail = view.detail if key in ("unknown_item", "already_programmed", "station_error", "library_down",
-                                             "write_failed", "verify_failed", "locked", "plan_error",
+                                             "write_failed", "verify_failed", "locked", "plan_error", "too_small",
                                              "shelf_ok", "needs_action", "looking_up") else ""
         item = view.item
         if item is not None:

@@ -16,7 +16,7 @@ standard's list is not mapped (the codes we could not verify are left "undefined
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kiosk.tags import TagData, TagDecodeError, decode_tag, encode_tag, iso28560_2, iso28560_3, threem
 from kiosk.tags.model import isil_stored
@@ -148,6 +148,22 @@ def plan_tags(item: ItemRecord, settings: TagSettings, *, parts: int | None = No
                              owner_isil=isil, media_format=fmt if model != threem.MODEL else None,
                              data=data, dsfid=DSFID.get(model), security_on=secured))
     return plans
+
+
+def fit_to(plan: TagPlan, capacity: int) -> TagPlan | None:
+    """The plan for a tag of ``capacity`` bytes, or None when it cannot fit.
+
+    ISO 28560-3 allows a 32-byte truncated basic block on small tags (rfid-tags.md 4.1): the
+    extension blocks (media format) are left out and the ISIL must fit bytes 21-31 (11 characters
+    as stored); the CRC is computed as if bytes 32-33 were 0, which they are for such an ISIL.
+    """
+    if len(plan.data) <= capacity:
+        return plan
+    if plan.model != iso28560_3.MODEL or capacity < 32 or len(isil_stored(plan.owner_isil)) > 11:
+        return None
+    basic = iso28560_3.encode(plan.item_id, isil=plan.owner_isil, parts_in_item=plan.parts,
+                              part_number=plan.part_number, usage=1)[:32]
+    return replace(plan, data=basic, media_format=None)
 
 
 # ------------------------------------------------------------------------------ what is on a tag

@@ -33,6 +33,7 @@ from kiosk.station.program import (
     TagPlan,
     TagSettings,
     classify,
+    fit_to,
     plan_tags,
     verify,
 )
@@ -50,6 +51,7 @@ TEXTS = {
     "other_item": "The tag holds another item's data: confirm to overwrite it",
     "other_part": "The tag already holds another part of this item: confirm to overwrite it",
     "unknown_item": "The library system does not know this barcode",
+    "too_small": "The tag's memory is too small for this data model: use a larger tag",
     "plan_error": "This item cannot be written in the configured tag data model",
     "write_failed": "Writing the tag failed after several tries: move the item and try again, or use a new tag",
     "verify_failed": "The tag did not read back as written after several tries: use a new tag",
@@ -186,6 +188,17 @@ class TagProgrammer:
                 and existing.tag.part_number != plan.part_number and not overwrite):
             return ProgramResult(False, "other_part", plan, uid=uid, existing=existing,
                                  detail=f"part {existing.tag.part_number} of {existing.tag.parts_in_item}")
+        try:
+            capacity = self.reader.memory_size(uid)
+        except HardwareError as exc:
+            return ProgramResult(False, "tag_gone", plan, uid=uid, detail=str(exc))
+        if capacity is not None:
+            fitted = fit_to(plan, capacity)
+            if fitted is None:
+                return ProgramResult(False, "too_small", plan, uid=uid, existing=existing,
+                                     detail=f"{capacity} bytes; the data needs {len(plan.data)}")
+            plan = fitted
+            memory = memory[:capacity]
         data = self._data_to_write(plan, memory)
         nblocks = (len(data) + 3) // 4
         try:
