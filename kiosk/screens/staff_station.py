@@ -98,6 +98,9 @@ class StaffStationScreen(StaffPage):
     def wipe(self) -> None:
         """Staff mode ended: close the desk (off the main thread) and forget what was shown."""
         desk, self.desk = self.desk, None
+        staff = self.app.staff_mode
+        if staff is not None and staff.station_listener is desk:
+            staff.station_listener = None
         if desk is not None:
             self.app._intents.put(desk.close)
         self.mode, self.message, self.detail, self.item_title, self.item_line = "program", "", "", "", ""
