@@ -59,8 +59,11 @@ def test_station_page_flow_and_fit(gui_kiosk):
 
         # a two-part set, scanned, then two blank tags one after the other: no tap in between
         box = next(i for i in items if i["parts"] == 2 and i["status"] == "available")
+        idle = app.staff_mode._idle_ev
         dev.scanner.scan(box["barcode"])
         d.until(lambda: page.step == "place", 10, "the look-up")
+        # a scan restarts staff mode's idle logout: a batch never touches the screen
+        assert app.staff_mode._idle_ev is not idle and app.staff_mode.logged_in
         assert page.item_title == box["title"] and "1" in page.part_line
         look("place")
         first = dev.tag_reader.place_blank()

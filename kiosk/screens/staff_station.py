@@ -159,6 +159,9 @@ class StaffStationScreen(StaffPage):
     # ------------------------------------------------------------------ rendering
     def show(self, view) -> None:  # noqa: ANN001 - kiosk.station.desk.DeskView
         lang = self.app.lang
+        staff = self.app.staff_mode
+        if staff is not None and staff.logged_in and self.desk is not None:
+            staff.touched()     # scanning and placing items is work too: no idle logout mid-batch
         self.mode, self.step = view.mode, view.step
         self.confirm = view.step == "confirm"
         self.outcome = "ok" if view.ok else "fail" if view.ok is False else ""
