@@ -166,11 +166,18 @@ class ProtocolPad:
         self.pty.__exit__(None, None, None)
 
 
-@pytest.fixture(params=["sim", "feig", "3m"])
-def pad(request):
-    p = SimPad() if request.param == "sim" else ProtocolPad(request.param)
+@pytest.fixture(scope="module", params=["sim", "feig", "3m"])
+def _pads(request):
+    p = SimPad() if request.param == "sim" else ProtocolPad(request.param)   # one pty per module: fast
     yield p
     p.close()
+
+
+@pytest.fixture
+def pad(_pads):
+    _pads.clear()
+    _pads.fail_writes(0)
+    return _pads
 
 
 @pytest.fixture

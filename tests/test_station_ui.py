@@ -47,7 +47,7 @@ def test_station_page_flow_and_fit(gui_kiosk):
                     app.set_language(lang)
                     app.theme.apply(app.theme.name, large_text=large)
                     page.show(page.desk.view)
-                    d.pump(0.2)
+                    d.pump(0.1)
                     found = _misfits(app.root_widget) + too_small(app.root_widget, TOUCH_MIN)
                     if found:
                         problems[f"{name}-{lang}{'-large' if large else ''}"] = found
