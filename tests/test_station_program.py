@@ -388,3 +388,22 @@ def test_small_tag_gets_the_truncated_basic_block_and_a_tiny_one_is_refused(stor
     tiny = pad.reader.place_blank(blocks=4)
     result = prog.program(plan)
     assert result.code == "too_small" and not pad.memory(tiny).strip(b"\0")
+
+
+def test_feig_writes_block_by_block(store):
+    """ICODE SLIX tags do not implement Write Multiple Blocks: the FEIG driver sends Write Single
+    Block (B0 21) for each block, byte order reversed on the wire like reads."""
+    from kiosk.hardware import feig_protocol as fp
+
+    req = fp.write_single_request("E004010000000001", 3, bytes([1, 2, 3, 4]))
+    assert req == bytes([0x21, 0x01]) + bytes.fromhex("E004010000000001") + bytes([3, 4, 4, 3, 2, 1])
+    pad = ProtocolPad("feig")
+    try:
+        prog = programmer(pad, store)
+        (plan,) = prog.plans(Lib().lookup("3900000012"))
+        pad.blank()
+        assert prog.program(plan).ok
+        subs = [fp.decode_request(f).data[0] for f in pad.sim.requests if fp.decode_request(f).cmd == fp.CMD_ISO]
+        assert fp.ISO_WRITE_MULTIPLE not in subs and subs.count(fp.ISO_WRITE_SINGLE) == (len(plan.data) + 3) // 4
+    finally:
+        pad.close()

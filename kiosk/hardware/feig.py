@@ -128,9 +128,15 @@ class FeigReader(TagReader):
         return bytes(out)
 
     def write_blocks(self, uid: str, first: int, data: bytes) -> None:
-        """Write tag memory (staff tools: programming a tag); not used during circulation."""
+        """Write tag memory (staff tools: programming a tag); not used during circulation.
+
+        Block by block with Write Single Block: ICODE SLIX and many library tags do not implement
+        Write Multiple Blocks (ISO 15693 optional command 0x24)."""
         info = self.system_info(uid)
-        self.command(fp.CMD_ISO, fp.write_blocks_request(uid, first, info.block_size, data))
+        size = info.block_size
+        data = bytes(data) + bytes(-len(data) % size)
+        for i in range(len(data) // size):
+            self.command(fp.CMD_ISO, fp.write_single_request(uid, first + i, data[i * size:(i + 1) * size]))
 
     def lock_blocks(self, uid: str, first: int, count: int) -> None:
         self.command(fp.CMD_ISO, fp.lock_blocks_request(uid, first, count))

@@ -135,6 +135,17 @@ class FeigSimulator(TagFieldSim):
             for i in range(n):
                 tag.data[(first + i) * size:(first + i + 1) * size] = body[i * size:(i + 1) * size][::-1]
             return fp.STATUS_OK, b""
+        if sub == fp.ISO_WRITE_SINGLE and len(args) >= 2:
+            block, size, body = args[0], args[1], args[2:]
+            if size != tag.block_size or len(body) != size or block >= tag.blocks:
+                return 0x95, b"\x10"
+            if block in tag.locked:
+                return 0x95, bytes([fp.ISO_ERROR_BLOCK_LOCKED])
+            if self.fail_writes > 0:
+                self.fail_writes -= 1
+                return 0x83, b""            # RF communication error (tag moved mid-write)
+            tag.data[block * size:(block + 1) * size] = body[::-1]
+            return fp.STATUS_OK, b""
         if sub == fp.ISO_LOCK_BLOCKS and len(args) >= 2:
             first, n = args[0], args[1]
             if first + n > tag.blocks:
