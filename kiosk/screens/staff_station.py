@@ -205,8 +205,11 @@ class StaffStationScreen(StaffPage):
             rows = [TableRow(head, WIDTHS, header=True, fill_role="background", height=dp(28))]
             for r in view.exceptions:
                 todo = "; ".join(tr(FINDINGS.get(f.code, f.text), lang) for f in r.findings)
-                rows.append(TableRow([r.item_id or r.uid, r.shelf, r.title, todo], WIDTHS, fill_role="warn",
-                                     height=dp(36)))
+                row = TableRow([r.item_id or r.uid, r.shelf, r.title, todo], WIDTHS, fill_role="warn",
+                               height=dp(36))
+                for cell in row.children:          # the warn fill's own ink: readable in high contrast
+                    cell.ink_role = "warn_ink"
+                rows.append(row)
             if not view.exceptions:
                 rows.append(TableRow([tr("Nothing needs action so far.", lang)], [1.0], height=dp(36)))
             clear_and_fill(self.ids.rows, rows)
