@@ -146,3 +146,12 @@ def test_demo_panel_places_blank_and_barcode_only_tags():
     actions["Place a barcode-only tag (3900000001)"]()
     kinds = sorted(classify(reader.memory(uid)).kind for uid in reader.inventory())
     assert kinds == ["barcode-only", "blank"]
+
+
+def test_an_empty_tag_placed_first_waits_for_the_barcode(desk):
+    d, reader, *_ = desk
+    uid = place(d, reader)
+    assert d.view.message == "scan_first" and reader.read_tag(uid).item_id is None
+    d.scanned("3900000001")
+    d.drain()
+    assert d.view.message == "done" and reader.read_tag(uid).item_id == "3900000001"
