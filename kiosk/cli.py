@@ -55,6 +55,7 @@ COMMAND_MODULES = (
     "kiosk.hardware.cli",       # tag, doctor
     "kiosk.afterhours.cli",     # report
     "kiosk.staff.cli",          # staff tools (pin hashing, ...)
+    "kiosk.station.cli",        # inventory, tags (staff station; `kiosk tag program` is under tag)
 )
 
 # Which module registers each top-level command, so ``kiosk run`` imports only kiosk.app_cli and
@@ -69,6 +70,7 @@ COMMAND_OWNERS = {
     "tag": "kiosk.hardware.cli", "doctor": "kiosk.hardware.cli",
     "report": "kiosk.afterhours.cli",
     "staff": "kiosk.staff.cli",
+    "inventory": "kiosk.station.cli", "tags": "kiosk.station.cli",
 }
 
 

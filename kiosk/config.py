@@ -355,6 +355,29 @@ class ReceiptSection(_Section):
                                  "is then offered a printed receipt)")
 
 
+@section
+class TagsSection(_Section):
+    """[tags]: what the staff station writes on item tags (kiosk.station)."""
+
+    model: str = opt("28560-3", "tag data model written by the staff station: 28560-3 (Danish model, fixed "
+                     "length), 28560-2 (object identifiers), 3m (3M RFID501)", choices=("28560-3", "28560-2", "3m"))
+    owner_isil: str = opt("", "owner library ISIL written on tags, e.g. DK-718500 (3m tags have no ISIL)")
+    media_format: str = opt("auto", "ISO 28560 media format written: auto (from the library system's media "
+                            "type: 1 book, 2 CD/DVD, 3 tape) or a number 0-255")
+    lock_after_write: bool = opt(False, "lock the written blocks permanently after a verified write "
+                                 "(the tag can then never be reprogrammed)")
+
+
+@section
+class StationSection(_Section):
+    """[station]: the staff station -- tag programming and shelf check (kiosk.station)."""
+
+    branch: str = opt("", "this station's branch as the library system names home branches (SIP2 BG "
+                      "owner); items of other branches found on a shelf are flagged for transfer "
+                      "(empty: not checked)")
+    write_retries: int = opt(3, "times a tag is written and read back before it is refused")
+
+
 @dataclass
 class Settings:
     """The whole configuration.  ``source`` is the file it came from (for messages)."""
@@ -376,6 +399,8 @@ class Settings:
     bookdrop: BookdropSection = field(default_factory=BookdropSection)
     branding: BrandingSection = field(default_factory=BrandingSection)
     receipt: ReceiptSection = field(default_factory=ReceiptSection)
+    tags: TagsSection = field(default_factory=TagsSection)
+    station: StationSection = field(default_factory=StationSection)
     source: str = "<defaults>"
 
     @property

@@ -247,8 +247,40 @@ class Tour:
             self.d.pump(1.0)                           # workers answer (diagnostics: a few checks)
             self.shot(page.replace("_", "-"))
             self.tap_text("Staff home")
+        self.station()
         self.tap_text("Back to patron screens")
         self.d.until_screen("home")
+
+    def station(self) -> None:
+        """The staff station (kiosk/station/): program a two-part set, then check a shelf."""
+        self.tap_text("Tags and shelves")
+        self.d.until_screen("staff_station")
+        page = self.app.screen("staff_station")
+        pad, scanner = self.dev.tag_reader, self.dev.scanner
+        item = next(i for i in self.lib["items"] if i["parts"] > 1 and i["status"] == "available")
+        scanner.scan(item["barcode"])
+        self.d.until(lambda: page.step == "place" and bool(page.item_title), 10, "the item looked up")
+        self.shot("staff-station-place")
+        first = pad.place_blank()
+        self.d.until(lambda: page.desk.view.tags_done >= 1, 10, "part 1 written")
+        pad.remove(first)
+        second = pad.place_blank()
+        self.d.until(lambda: page.desk.view.items_done >= 1, 10, "the set written")
+        self.shot("staff-station-done")
+        pad.remove(second)
+        self.tap_text("Shelf check")
+        self.d.until(lambda: page.mode == "shelf", 5, "shelf mode")
+        on_loan = next(i for i in self.lib["items"] if i["status"] == "on_loan" and i["parts"] == 1)
+        east = next(i for i in self.lib["items"] if i["status"] == "available" and i["home_branch"] != "MAIN")
+        fine = self.available(1)[0]
+        uids = [pad.place(i["barcode"], isil=self.app.settings.tags.owner_isil) for i in (on_loan, east, fine)]
+        uids.append(pad.place_barcode_only(fine["barcode"] + "9"))
+        self.d.until(lambda: page.desk.view.seen >= 4, 15, "the stack checked")
+        self.shot("staff-station-shelf")
+        for uid in uids:
+            pad.remove(uid)
+        self.tap_text("Staff home")
+        self.d.until_screen("staff_home")
 
     def after_hours(self) -> None:
         """The returns-only screen: one item dropped through the slot, then the morning report."""

@@ -58,9 +58,12 @@ CREATE TABLE IF NOT EXISTS transactions (
     card TEXT, barcode TEXT, no_block INTEGER NOT NULL DEFAULT 0, transaction_date TEXT,
     message TEXT NOT NULL DEFAULT '', terminal TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS transactions_by_item ON transactions(barcode);
+CREATE TABLE IF NOT EXISTS item_seen (
+    barcode TEXT PRIMARY KEY, seen_at TEXT NOT NULL, terminal TEXT NOT NULL DEFAULT '',
+    properties TEXT NOT NULL DEFAULT '');
 """
 
-TABLES = ("transactions", "fines", "holds", "loans", "items", "patrons", "meta")
+TABLES = ("item_seen", "transactions", "fines", "holds", "loans", "items", "patrons", "meta")
 ACTIVE_HOLD = "filled_at IS NULL AND cancelled_at IS NULL"
 
 
@@ -322,6 +325,11 @@ class LibraryDb:
         return [dict(r) for r in self.query("SELECT * FROM loans WHERE barcode = ? ORDER BY id", (barcode,))]
 
     # --------------------------------------------------------------------------------- export
+    def last_seen(self, barcode: str) -> datetime | None:
+        """When a staff station last reported the item on a shelf (SIP2 19 Item Status Update)."""
+        rows = self.query("SELECT seen_at FROM item_seen WHERE barcode = ?", (barcode,))
+        return parse(rows[0]["seen_at"]) if rows else None
+
     def export(self) -> dict:
         """What trainers and tests scan: patrons (card, PIN, status) and items (barcode, tag, holds)."""
         now = self.clock()

@@ -287,6 +287,8 @@ def item_information(ctx: Context, req: c.ItemInformationRequest) -> c.ItemInfor
         notes.append("Not for loan")
     if item.parts > 1:
         notes.append(f"{item.parts} parts")
+    if item.status == "withdrawn":   # SIP2 has no code for it (01 "other"): say it in words
+        notes.append("Withdrawn")
     fee = item.policy.rental_fee
     return c.ItemInformationResponse(
         circulation_status=rules.circulation_status(item, loan, holds), security_marker="02",

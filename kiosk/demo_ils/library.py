@@ -344,4 +344,9 @@ class Library:
         with self.db.transaction() as conn:
             cur = conn.execute("UPDATE items SET properties = ? WHERE barcode = ?", (properties, barcode))
             self.db.log("item_status_update", cur.rowcount == 1, barcode=barcode, terminal=terminal)
+            if cur.rowcount == 1:   # a station reported the item: record the seen date (inventory)
+                conn.execute("INSERT INTO item_seen (barcode, seen_at, terminal, properties) VALUES (?,?,?,?) "
+                             "ON CONFLICT(barcode) DO UPDATE SET seen_at = excluded.seen_at, "
+                             "terminal = excluded.terminal, properties = excluded.properties",
+                             (barcode, fmt(self.now()), terminal, properties))
             return cur.rowcount == 1

@@ -284,6 +284,30 @@ class TagReader(Device):
         return TagRead(uid=uid, item_id=tag.primary_item_id, parts_in_item=tag.parts_in_item,
                        part_number=tag.part_number, owner_isil=tag.owner_isil, model=tag.model)
 
+    # -- may override: writing tags (the staff station, kiosk.station) -----------------------
+    # Circulation never writes tag memory; only the staff station does.  Drivers that can write
+    # override these; the defaults say plainly that this reader cannot.
+    def write_blocks(self, uid: str, first: int, data: bytes) -> None:
+        """Write ``data`` (padded to whole blocks) from block ``first`` (ISO 15693 write
+        single/multiple block).  Raises :class:`HardwareError` when the tag refused (locked block)."""
+        raise HardwareError(f"the {self.driver} tag reader cannot write tags")
+
+    def lock_blocks(self, uid: str, first: int, count: int) -> None:
+        """Lock ``count`` blocks from ``first`` permanently (ISO 15693 lock block)."""
+        raise HardwareError(f"the {self.driver} tag reader cannot lock tag blocks")
+
+    def locked_blocks(self, uid: str, first: int, count: int) -> list[bool] | None:
+        """Lock state of each block (ISO 15693 block security status); None: the reader cannot tell."""
+        return None
+
+    def write_dsfid(self, uid: str, dsfid: int) -> bool:
+        """Write the DSFID (0x3E ISO 28560-3, 0x06 ISO 28560-2); False when the reader cannot."""
+        return False
+
+    def memory_size(self, uid: str) -> int | None:
+        """Bytes of user memory on the tag (ISO 15693 system information); None: not known."""
+        return None
+
     # -- provided ----------------------------------------------------------------------------
     def _read_contained(self, uid: str) -> TagRead:
         """:meth:`read_tag`, with anything it raises kept to that one tag's ``TagRead.error``.

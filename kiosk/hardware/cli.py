@@ -93,6 +93,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     enc.add_argument("--parts", type=int, default=1, help="number of parts in the item (set)")
     enc.add_argument("--part", type=int, default=1, help="which part this tag is on")
     enc.set_defaults(func=_encode)
+    from kiosk.station.cli import add_program_parser  # `kiosk tag program`: the staff station's
+
+    add_program_parser(tag_sub)
 
     doc = sub.add_parser("doctor", help="check every configured device and the library system")
     add_config_args(doc)

@@ -128,9 +128,40 @@ class FeigReader(TagReader):
         return bytes(out)
 
     def write_blocks(self, uid: str, first: int, data: bytes) -> None:
-        """Write tag memory (staff tools: programming a tag); not used during circulation."""
+        """Write tag memory (staff tools: programming a tag); not used during circulation.
+
+        Block by block with Write Single Block: ICODE SLIX and many library tags do not implement
+        Write Multiple Blocks (ISO 15693 optional command 0x24)."""
         info = self.system_info(uid)
-        self.command(fp.CMD_ISO, fp.write_blocks_request(uid, first, info.block_size, data))
+        size = info.block_size
+        data = bytes(data) + bytes(-len(data) % size)
+        for i in range(len(data) // size):
+            self.command(fp.CMD_ISO, fp.write_single_request(uid, first + i, data[i * size:(i + 1) * size]))
+
+    def lock_blocks(self, uid: str, first: int, count: int) -> None:
+        self.command(fp.CMD_ISO, fp.lock_blocks_request(uid, first, count))
+
+    def locked_blocks(self, uid: str, first: int, count: int) -> list[bool] | None:
+        info = self.system_info(uid)
+        last = min(first + count, info.blocks)
+        out: list[bool] = []
+        block = first
+        while block < last:
+            n = min(READ_CHUNK, last - block)
+            _, sec = fp.parse_blocks(self.command(fp.CMD_ISO, fp.read_blocks_request(uid, block, n)).data)
+            out += [bool(s & 0x01) for s in sec]
+            block += n
+        return out
+
+    def memory_size(self, uid: str) -> int | None:
+        info = self.system_info(uid)
+        return info.blocks * info.block_size
+
+    def write_dsfid(self, uid: str, dsfid: int) -> bool:
+        self.command(fp.CMD_ISO, fp.write_dsfid_request(uid, dsfid))
+        self._dsfid[uid] = dsfid
+        self._info.pop(uid, None)
+        return True
 
     def read_tag(self, uid: str) -> TagRead:
         from kiosk.tags import TagDecodeError, decode_tag

@@ -22,6 +22,10 @@ ISO host commands used (command 0xB0, sub-command in the first data byte):
 * ``B0 24 01 UID FIRST N SIZE DB...`` write multiple blocks (blocks reversed the same way).
 * ``B0 27 01 UID AFI`` write AFI; ``B0 2B 01 UID`` get system information ->
   ``DSFID UID[8] AFI MEM-SIZE[2] IC-REF`` (MEM-SIZE: block size - 1, number of blocks - 1).
+* Staff station (tag programming): ``B0 21 01 UID ADR SIZE DB`` write single block (reversed
+  like reads; NXP ICODE SLIX tags do not implement write *multiple* blocks, so the driver writes
+  block by block), ``B0 22 01 UID FIRST N`` lock blocks, ``B0 29 01 UID DSFID`` write DSFID.  A write to a locked block answers STATUS 0x95 with ISO error 0x12; bit 0 of a
+  block's SEC-STATUS in the read answer is its lock bit (ISO 15693 block security status).
 * ``B1 MFR CMD 01 UID`` manufacturer custom command, used for NXP EAS (MFR 0x04; SET EAS 0xA2,
   RESET EAS 0xA3, EAS ALARM 0xA5 -- rfid-tags.md 4.3).  The exact B1 parameter order is our
   reading of the FEIG manual structure; verify on the target reader.
@@ -49,6 +53,10 @@ ISO_READ_MULTIPLE = 0x23
 ISO_WRITE_MULTIPLE = 0x24
 ISO_WRITE_AFI = 0x27
 ISO_SYSTEM_INFO = 0x2B
+ISO_WRITE_SINGLE = 0x21      # staff station only (kiosk.station): write one block
+ISO_LOCK_BLOCKS = 0x22       # staff station only (kiosk.station): lock blocks permanently
+ISO_WRITE_DSFID = 0x29
+ISO_ERROR_BLOCK_LOCKED = 0x12   # ISO 15693 error code: "the specified block is locked"
 
 MODE_ADDRESSED = 0x01
 MODE_MORE = 0x80
@@ -250,3 +258,16 @@ def parse_system_info(data: bytes) -> SystemInfo:
 
 def nxp_custom_request(nxp_cmd: int, uid: str) -> bytes:
     return bytes([NXP, nxp_cmd, MODE_ADDRESSED]) + uid_bytes(uid)
+
+
+def lock_blocks_request(uid: str, first: int, count: int) -> bytes:
+    return bytes([ISO_LOCK_BLOCKS, MODE_ADDRESSED]) + uid_bytes(uid) + bytes([first, count])
+
+
+def write_dsfid_request(uid: str, dsfid: int) -> bytes:
+    return bytes([ISO_WRITE_DSFID, MODE_ADDRESSED]) + uid_bytes(uid) + bytes([dsfid & 0xFF])
+
+
+def write_single_request(uid: str, block: int, data: bytes) -> bytes:
+    """One block (``data`` is the block's bytes in memory order; sent reversed, as reads come)."""
+    return bytes([ISO_WRITE_SINGLE, MODE_ADDRESSED]) + uid_bytes(uid) + bytes([block, len(data)]) + data[::-1]

@@ -31,6 +31,7 @@ class SimTag:
     block_size: int = 4
     blocks: int = 28
     ic_ref: int = 0x01
+    locked: set[int] = field(default_factory=set)    # locked block numbers (staff station tests)
 
     def __post_init__(self) -> None:
         self.data = bytearray(self.data).ljust(self.block_size * self.blocks, b"\x00")
@@ -62,6 +63,7 @@ class FeigSimulator(TagFieldSim):
     max_records: int = 4
     ignore_security_writes: bool = False
     fail_reads: dict[str, int] = field(default_factory=dict)   # uid -> block reads to fail
+    fail_writes: int = 0          # test hook: answer this many block writes with an RF error
     _pending: list[str] = field(default_factory=list)
 
     def handle(self, frame: bytes) -> bytes:
@@ -118,15 +120,40 @@ class FeigSimulator(TagFieldSim):
             out = bytearray([n, tag.block_size])
             for b in range(first, first + n):
                 block = tag.data[b * tag.block_size:(b + 1) * tag.block_size]
-                out += b"\x00" + bytes(block[::-1])
+                out += (b"\x01" if b in tag.locked else b"\x00") + bytes(block[::-1])
             return fp.STATUS_OK, bytes(out)
         if sub == fp.ISO_WRITE_MULTIPLE and len(args) >= 3:
             first, n, size = args[0], args[1], args[2]
             body = args[3:]
             if size != tag.block_size or len(body) != n * size or first + n > tag.blocks:
                 return 0x95, b"\x10"
+            if any(first + i in tag.locked for i in range(n)):
+                return 0x95, bytes([fp.ISO_ERROR_BLOCK_LOCKED])
+            if self.fail_writes > 0:
+                self.fail_writes -= 1
+                return 0x83, b""            # RF communication error (tag moved mid-write)
             for i in range(n):
                 tag.data[(first + i) * size:(first + i + 1) * size] = body[i * size:(i + 1) * size][::-1]
+            return fp.STATUS_OK, b""
+        if sub == fp.ISO_WRITE_SINGLE and len(args) >= 2:
+            block, size, body = args[0], args[1], args[2:]
+            if size != tag.block_size or len(body) != size or block >= tag.blocks:
+                return 0x95, b"\x10"
+            if block in tag.locked:
+                return 0x95, bytes([fp.ISO_ERROR_BLOCK_LOCKED])
+            if self.fail_writes > 0:
+                self.fail_writes -= 1
+                return 0x83, b""            # RF communication error (tag moved mid-write)
+            tag.data[block * size:(block + 1) * size] = body[::-1]
+            return fp.STATUS_OK, b""
+        if sub == fp.ISO_LOCK_BLOCKS and len(args) >= 2:
+            first, n = args[0], args[1]
+            if first + n > tag.blocks:
+                return 0x95, b"\x10"
+            tag.locked.update(range(first, first + n))
+            return fp.STATUS_OK, b""
+        if sub == fp.ISO_WRITE_DSFID and args:
+            tag.dsfid = args[0]
             return fp.STATUS_OK, b""
         if sub == fp.ISO_WRITE_AFI and args:
             if not self.ignore_security_writes:

@@ -38,6 +38,7 @@ from kiosk.hardware.base import (
 log = logging.getLogger(__name__)
 
 AFI_ON_SHELF, AFI_ON_LOAN = 0x07, 0xC2   # rfid-tags.md 4.3 (lainuri: C2 on loan, 07 on shelf)
+SIM_TAG_BLOCKS = 28                       # an ICODE SLIX: 28 blocks of 4 bytes
 
 
 class EventPump:
@@ -143,6 +144,8 @@ class SimTagReader(TagReader):
         self._field_lock = threading.Lock()
         self._uids = itertools.count(1)
         self.fail_security_writes = False     # test hook: the tag ignores security writes
+        self.fail_writes = 0                  # test hook: refuse this many block writes (tag moved)
+        self.corrupt_writes = 0               # test hook: this many writes store one wrong byte
         self.polls = 0
 
     # -- verbs -------------------------------------------------------------------------------
@@ -173,8 +176,30 @@ class SimTagReader(TagReader):
         with self._field_lock:
             self._field[uid] = {"data": bytes(data),
                                 "afi": AFI_ON_SHELF if security_on else AFI_ON_LOAN,
-                                "eas": bool(security_on)}
+                                "eas": bool(security_on), "locked": set(), "blocks": SIM_TAG_BLOCKS,
+                                "dsfid": 0}
         return uid
+
+    def place_blank(self, *, uid: str | None = None, locked: bool = False, security_on: bool = False,
+                    blocks: int = SIM_TAG_BLOCKS) -> str:
+        """Put a new, never-programmed tag (all zero memory, ``blocks`` x 4 bytes) in the field;
+        ``locked``: read-only."""
+        uid = self.place(uid=uid, data=bytes(blocks * 4), security_on=security_on)
+        with self._field_lock:
+            self._field[uid]["blocks"] = blocks
+            if locked:
+                self._field[uid]["locked"] = set(range(blocks))
+        return uid
+
+    def place_barcode_only(self, barcode: str, *, uid: str | None = None) -> str:
+        """A tag from an older conversion that holds only the barcode as plain ASCII (no data model)."""
+        return self.place(uid=uid, data=barcode.encode("ascii").ljust(SIM_TAG_BLOCKS * 4, b"\x00"),
+                          security_on=False)
+
+    def memory(self, uid: str) -> bytes:
+        """The tag's whole memory (tests)."""
+        with self._field_lock:
+            return bytes(self._field[uid.upper()]["data"])
 
     def remove(self, uid: str) -> None:
         with self._field_lock:
@@ -209,6 +234,56 @@ class SimTagReader(TagReader):
         if tag is None:
             raise HardwareError(f"tag {uid} left the field")
         return tag["data"][first * 4:(first + count) * 4]
+
+    def write_blocks(self, uid: str, first: int, data: bytes) -> None:
+        data = bytes(data) + bytes(-len(data) % 4)
+        with self._field_lock:
+            tag = self._field.get(uid)
+            if tag is None:
+                raise HardwareError(f"tag {uid} left the field")
+            blocks = range(first, first + len(data) // 4)
+            if any(b in tag["locked"] for b in blocks):
+                raise HardwareError(f"tag {uid} refused the write: block locked")
+            if blocks.stop > tag["blocks"]:
+                raise HardwareError(f"tag {uid} has only {tag['blocks']} blocks")
+            if self.fail_writes > 0:
+                self.fail_writes -= 1
+                raise HardwareError(f"tag {uid}: no answer to the write (RF error)")
+            if self.corrupt_writes > 0 and data:
+                self.corrupt_writes -= 1
+                data = bytes([data[0] ^ 0x01]) + data[1:]
+            memory = bytearray(tag["data"].ljust(tag["blocks"] * 4, b"\x00"))
+            memory[first * 4:first * 4 + len(data)] = data
+            tag["data"] = bytes(memory)
+
+    def lock_blocks(self, uid: str, first: int, count: int) -> None:
+        with self._field_lock:
+            tag = self._field.get(uid)
+            if tag is None:
+                raise HardwareError(f"tag {uid} left the field")
+            tag["locked"].update(range(first, first + count))
+
+    def locked_blocks(self, uid: str, first: int, count: int) -> list[bool] | None:
+        with self._field_lock:
+            tag = self._field.get(uid)
+            if tag is None:
+                raise HardwareError(f"tag {uid} left the field")
+            return [b in tag["locked"] for b in range(first, min(first + count, tag["blocks"]))]
+
+    def memory_size(self, uid: str) -> int | None:
+        with self._field_lock:
+            tag = self._field.get(uid)
+            if tag is None:
+                raise HardwareError(f"tag {uid} left the field")
+            return tag["blocks"] * 4
+
+    def write_dsfid(self, uid: str, dsfid: int) -> bool:
+        with self._field_lock:
+            tag = self._field.get(uid)
+            if tag is None:
+                raise HardwareError(f"tag {uid} left the field")
+            tag["dsfid"] = dsfid
+        return True
 
     def read_tag(self, uid: str) -> TagRead:
         tag = super().read_tag(uid)

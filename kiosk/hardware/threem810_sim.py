@@ -14,6 +14,7 @@ class ThreeM810Simulator(TagFieldSim):
     """Answers 3M 810 frames for the tags in ``tags``."""
 
     refuse_afi_writes: int = 0          # test hook: refuse this many AFI writes (moving tags)
+    fail_writes: int = 0                # test hook: refuse this many block writes
 
     def handle(self, frame: bytes) -> bytes:
         payload = tp.decode(frame)
@@ -43,6 +44,11 @@ class ThreeM810Simulator(TagFieldSim):
             return bytes([cmd, 0]) + p[1:9] + bytes([n]) + recs
         if cmd == tp.CMD_WRITE and len(p) >= 12:
             start, n, data = p[9], p[10], p[12:]
+            if any(b in tag.locked for b in range(start, start + n)) or start + n > tag.blocks:
+                return bytes([cmd, tp.STATUS_ERROR])     # locked block: the tag refuses the write
+            if self.fail_writes > 0:
+                self.fail_writes -= 1
+                return bytes([cmd, tp.STATUS_ERROR])
             tag.data[start * 4:start * 4 + len(data)] = data[:n * 4]
             return bytes([cmd, 0]) + p[1:9] + bytes([n])
         if cmd == tp.CMD_READ_AFI:

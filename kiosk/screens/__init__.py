@@ -10,4 +10,5 @@ from __future__ import annotations
 SCREEN_MODULES = ("home", "identify", "items", "account", "receipt", "goodbye", "out_of_service", "staff",
                   # staff tools and after hours (docs/staff-mode.md)
                   "staff_home", "staff_settings", "staff_diagnostics", "staff_journal", "staff_stats",
-                  "returns_only", "morning_report")
+                  "returns_only", "morning_report",
+                  "staff_station")   # staff station: tag programming and shelf check (kiosk/station/)

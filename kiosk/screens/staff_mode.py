@@ -32,7 +32,7 @@ from kiosk.ui.door import LatestOnly, on_ui
 log = logging.getLogger(__name__)
 
 STAFF_PAGES = ("staff_home", "staff_settings", "staff_diagnostics", "staff_journal", "staff_stats",
-               "morning_report")
+               "morning_report", "staff_station")
 MODE_CHECK_S = 60
 
 
@@ -49,6 +49,7 @@ class StaffMode:
         self.bookdrop = None
         self.drop_view = None
         self._idle_ev = None
+        self.station_listener = None      # the staff station page (kiosk.station.desk) while it is open
         self.console = StaffConsole(app.settings, devices=app.devices, service=app.service, post=on_ui,
                                     exit_app=self._exit)
         self.services = None
@@ -107,6 +108,9 @@ class StaffMode:
 
     def _scan(self, code: str) -> None:
         if self.logged_in and self.app.staff_active:
+            if self.station_listener is not None:   # the staff station: an item barcode
+                self.station_listener.scanned(code)
+                return
             self.console.note_card(code)           # shown masked, like a card
             return
         if self.returns_only and not self.app.staff_active:
@@ -116,6 +120,8 @@ class StaffMode:
 
     def _tag_present(self, tag: Any) -> None:
         if self.logged_in:
+            if self.station_listener is not None:   # the staff station programs / checks this tag
+                self.station_listener.tag_present(tag)
             return                        # staff read the pad on the diagnostics page
         if self.returns_only and self.bookdrop is not None:
             self.bookdrop.tag_seen(tag)
@@ -123,6 +129,8 @@ class StaffMode:
             self._service_tag_present(tag)
 
     def _tag_removed(self, uid: str) -> None:
+        if self.logged_in and self.station_listener is not None:
+            self.station_listener.tag_removed(uid)
         if not self.returns_only and not self.logged_in and self._service_tag_removed is not None:
             self._service_tag_removed(uid)
 

@@ -211,6 +211,12 @@ class SimPanel(BoxLayout):
             self._note(f"{len(shown) - MAX_SHOWN} more: type in the search field to narrow the list.")
         if not shown:
             self._note("No item matches the search.")
+        from kiosk.station.demo import panel_actions  # staff station: blank and barcode-only tags
+
+        for text, action in panel_actions(self.library, self.devices):
+            extra = Button(text=text, size_hint_y=None, height=dp(40))
+            extra.bind(on_release=lambda _b, act=action: act())
+            self.col.add_widget(extra)
         lift = Button(text="Lift everything off the pad", size_hint_y=None, height=dp(40))
         lift.bind(on_release=lambda _b: self.lift_all())
         self.col.add_widget(lift)
