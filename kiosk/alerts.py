@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATE_FILE = "alerts_state.json"
+CLOCK_UNTRUSTED_AFTER_S = 15 * 60   # NTP normally answers within a minute or two of boot
 SUBJECTS = {
     "library_system_down": "library system unreachable",
     "library_system_up": "library system reachable again",
@@ -51,6 +52,9 @@ SUBJECTS = {
     "afterhours_failure": "problem at the after-hours return",
     "afterhours_report": "night returns: the morning report",
     "staff_lockout": "staff login locked after wrong PINs",
+    "journal_damaged": "journal damaged: the kiosk is out of service",
+    "journal_lost": "journal missing after earlier work",
+    "clock_untrusted": "clock not synchronised",
     "test": "test alert",
 }
 
@@ -390,6 +394,8 @@ class AlertWatcher:
         self._paper_out = False
         self._seen_afterhours = registry.total("afterhours_failures_total")
         self._seen_lockouts = registry.total("staff_lockouts_total")
+        self._bad: dict[str, bool] = {}
+        self._untrusted_since: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -445,6 +451,29 @@ class AlertWatcher:
         if lockouts > self._seen_lockouts:
             fire("staff_lockout", "Staff login on the kiosk was locked after too many wrong PINs.")
         self._seen_lockouts = lockouts
+
+        # Storage and time (issue 13 item 3, issue 18 item 4): alert once per change to bad.
+        for gauge, kind, text in (
+                ("journal_damaged", "journal_damaged", "The offline journal file is damaged (SD card?). The kiosk "
+                 "is out of service and acknowledges nothing; the damaged file was kept aside. Run `kiosk doctor` "
+                 "on the kiosk, replace the SD card if it fails again, then restart the kiosk."),
+                ("journal_lost", "journal_lost", "The offline journal was missing or empty at start although this "
+                 "kiosk had worked before; a new one was started. Transactions done offline before may not have "
+                 "reached the library system. See `kiosk doctor`.")):
+            bad = self.registry.get(gauge) == 1
+            if bad and not self._bad.get(gauge):
+                fire(kind, text)
+            self._bad[gauge] = bad
+        # A Pi without RTC boots with a stale clock until NTP answers: alert only when it lasts.
+        if self.registry.get("clock_trusted") == 0:
+            self._untrusted_since = self._untrusted_since or now
+            if not self._bad.get("clock") and now - self._untrusted_since >= CLOCK_UNTRUSTED_AFTER_S:
+                self._bad["clock"] = True
+                fire("clock_untrusted", "The kiosk's clock has not been synchronised for "
+                     f"{(now - self._untrusted_since) / 60:.0f} minutes. Offline transactions are flagged and "
+                     "sent without their dates; check the network and the time server (NTP).")
+        else:
+            self._untrusted_since, self._bad["clock"] = None, False
         return raised
 
     def start(self, interval_s: float = 15.0) -> AlertWatcher:

@@ -244,7 +244,8 @@ class KioskApp(App):
         self._owned.append(ils)
         data = self.settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
-        journal = Journal(data / "journal.sqlite3")
+        # A damaged journal is moved aside and refuses everything: the service goes out of service.
+        journal = Journal(data / "journal.sqlite3", keep_damaged_aside=True)
         self._owned.append(journal)
         return KioskService(self.settings, ils, journal, listener, security=self.devices.tag_reader)
 

@@ -42,10 +42,11 @@ def register(subparsers) -> None:
 
     jn = subparsers.add_parser("journal", help="the offline journal: list, sync (replay), export, resolve")
     add_config_args(jn, required=True)
-    jn.add_argument("action", choices=("list", "sync", "export", "resolve", "prune"),
+    jn.add_argument("action", choices=("list", "sync", "export", "resolve", "prune", "acknowledge-loss"),
                     help="list: pending and staff queue; sync: send pending transactions now; "
                          "export: every row; resolve: close a staff-queue row (--id, --note); "
-                         "prune: delete settled rows older than --days")
+                         "prune: delete settled rows older than --days; acknowledge-loss: staff checked "
+                         "what a lost or damaged earlier journal held (--note)")
     jn.add_argument("--days", type=float, default=90.0, help="prune: age in days (default 90)")
     jn.add_argument("--id", type=int, help="journal id (resolve)")
     jn.add_argument("--note", default="", help="what staff did (resolve)")
@@ -154,7 +155,7 @@ def _journal(args) -> int:
     from kiosk.circulation.journal import Journal
     from kiosk.cli import settings_from_args
 
-    if args.action in ("list", "export", "resolve", "prune"):
+    if args.action in ("list", "export", "resolve", "prune", "acknowledge-loss"):
         settings = settings_from_args(args)
         with Journal(settings.data_dir / "journal.sqlite3") as journal:
             if args.action == "list":
@@ -163,6 +164,10 @@ def _journal(args) -> int:
                        "staff_queue": [r.as_dict(reveal=args.reveal) for r in journal.staff_queue()]})
             elif args.action == "export":
                 _emit([r.as_dict(reveal=args.reveal) for r in journal.rows()])
+            elif args.action == "acknowledge-loss":
+                if not args.note:
+                    raise SystemExit("kiosk journal acknowledge-loss: --note is required (what staff checked)")
+                _emit({"acknowledged": journal.acknowledge_loss(args.note)})
             elif args.action == "prune":
                 _emit({"deleted": journal.prune(args.days * 86400.0), "counts": journal.counts()})
             else:

@@ -32,6 +32,9 @@ from kiosk.staff import stats
 log = logging.getLogger(__name__)
 
 SECURITY_ATTEMPTS = 3   # write + read-back attempts per tag before the item goes to staff
+INTEGRITY_CHECK_INTERVAL_S = 600.0   # the journal file is re-read from disk this often (off the UI thread)
+STORAGE_STAFF_MESSAGE = ("Staff: the journal file is damaged and was kept aside; this kiosk acknowledges "
+                         "nothing until it is restarted. Run `kiosk doctor` and see docs/circulation.md.")
 
 
 class SecurityWriter(Protocol):
@@ -78,6 +81,11 @@ class KioskService:
         self._delivered = -1
         self._notifier = threading.Thread(target=self._notify_loop, name="circ-notify", daemon=True)
         self._notifier.start()
+        self.storage_problem: str | None = None   # a damaged journal: out of service (issue 13)
+        self._last_integrity_check = self._last_probe
+        if getattr(journal, "damaged", None):
+            self._storage_failed(journal.damaged)
+            return
         self._session.pending_sync = journal.pending_count()
         if self._session.pending_sync:
             self.sync_journal()
@@ -143,6 +151,9 @@ class KioskService:
             if self._closed or now - self._last_probe < self.probe_interval_s:
                 return
             self._last_probe = now
+            if self.storage_problem is None and now - self._last_integrity_check >= INTEGRITY_CHECK_INTERVAL_S:
+                self._last_integrity_check = now
+                self._submit_fn(self._check_journal)
             if not self._online and not self._probing:
                 self._probing = True
                 self._submit_fn(self._probe)
@@ -283,7 +294,8 @@ class KioskService:
             self._online = online
             mode = self.policy.mode
             self._session.set_connectivity(online, offline_mode=not online and mode != "none",
-                                           out_of_service=not online and mode == "none")
+                                           out_of_service=(not online and mode == "none")
+                                           or self.storage_problem is not None)
             log.warning("library system %s", "reachable again" if online else "unreachable")
         self._notify()
         if online:
@@ -299,6 +311,31 @@ class KioskService:
                 self._session.pending_sync = n
                 self._session.version += 1
         self._notify()
+
+    def _storage_failed(self, reason: str) -> None:
+        """The journal is damaged: nothing more can be acknowledged, so the kiosk goes out of
+        service (a session already open finishes; its items go to the desk).  Staff are told by
+        the alert on ``journal_damaged``, /health and ``kiosk doctor``."""
+        with self._lock:
+            if self.storage_problem is not None:
+                return
+            self.storage_problem = reason
+            self._session.set_connectivity(self._online, offline_mode=self._session.offline_mode,
+                                           out_of_service=True)
+            self._session.version += 1
+        log.error("out of service: the journal is damaged (%s). %s", reason, STORAGE_STAFF_MESSAGE)
+        self._notify()
+
+    def _check_journal(self) -> None:
+        """(worker) The periodic integrity check: a card damaged under a running kiosk."""
+        verify = getattr(self.journal, "verify", None)
+        if verify is None:
+            return
+        try:
+            verify()
+        except JournalError:
+            if getattr(self.journal, "damaged", None):
+                self._storage_failed(self.journal.damaged)
 
     def _syncing(self) -> bool:
         return self._sync_future is not None and not self._sync_future.done()
@@ -357,6 +394,8 @@ class KioskService:
             text = str(exc)
             self._apply(lambda s, now: s.item_result(e.session_id, e.item_id, now, state=v.NEEDS_STAFF,
                                                      reason_key="check_at_desk", reason_text=text))
+            if getattr(self.journal, "damaged", None):
+                self._storage_failed(self.journal.damaged)
             return
         except Exception as exc:
             text = str(exc)
