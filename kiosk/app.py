@@ -245,7 +245,10 @@ class KioskApp(App):
         data = self.settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
         # A damaged journal is moved aside and refuses everything: the service goes out of service.
-        journal = Journal(data / "journal.sqlite3", keep_damaged_aside=True)
+        from kiosk.clock import TrustedClock
+
+        journal = Journal(data / "journal.sqlite3", keep_damaged_aside=True,
+                          clock=TrustedClock.from_settings(self.settings))   # offline rows flagged on a bad clock
         self._owned.append(journal)
         return KioskService(self.settings, ils, journal, listener, security=self.devices.tag_reader)
 

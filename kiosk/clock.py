@@ -146,11 +146,11 @@ def _boot_id() -> str:
 class TrustedClock:
     """``state()`` / ``trusted()``: may the wall clock be believed?  Thread-safe, cheap when cached."""
 
-    def __init__(self, state_path: str | os.PathLike | None = None, *, sync_source: SyncSource = system_sync_state,
+    def __init__(self, state_path: str | os.PathLike | None = None, *, sync_source: SyncSource | None = None,
                  wall: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
                  boot_id: Callable[[], str] = _boot_id, recheck_s: float = RECHECK_S) -> None:
         self.state_path = Path(state_path) if state_path else None
-        self.sync_source = sync_source
+        self.sync_source = sync_source or (lambda: system_sync_state())
         self.wall, self.monotonic, self.boot_id = wall, monotonic, boot_id
         self.recheck_s = recheck_s
         self._lock = threading.Lock()

@@ -204,8 +204,9 @@ def storage_and_clock_checks() -> dict[str, dict]:
     kiosk.circulation.journal_check and kiosk.clock (no I/O here): a self-contained hook, whatever
     registry the endpoint uses."""
     from kiosk.circulation.journal_check import health_check as journal_storage
+    from kiosk.clock import health_check as clock
 
-    return {"journal_storage": journal_storage()}
+    return {"journal_storage": journal_storage(), "clock": clock()}
 
 
 # -- the HTTP endpoint ---------------------------------------------------------------------------------

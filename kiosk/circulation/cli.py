@@ -76,10 +76,11 @@ def _emit(obj) -> None:
 def _open(args):
     from kiosk.circulation.journal import Journal  # here, not at the top: `kiosk run` builds this parser
     from kiosk.cli import settings_from_args
+    from kiosk.clock import TrustedClock
     from kiosk.sip2.ils import SipIls
 
     settings = settings_from_args(args)
-    journal = Journal(settings.data_dir / "journal.sqlite3")
+    journal = Journal(settings.data_dir / "journal.sqlite3", clock=TrustedClock.from_settings(settings))
     try:
         ils = SipIls.from_settings(settings)
     except BaseException:
@@ -161,7 +162,9 @@ def _journal(args) -> int:
             if args.action == "list":
                 _emit({"counts": journal.counts(),
                        "pending": [r.as_dict(reveal=args.reveal) for r in journal.pending()],
-                       "staff_queue": [r.as_dict(reveal=args.reveal) for r in journal.staff_queue()]})
+                       "staff_queue": [r.as_dict(reveal=args.reveal) for r in journal.staff_queue()],
+                       "clock_untrusted": [r.id for r in journal.untrusted_clock()],
+                       "loss": journal.loss()})
             elif args.action == "export":
                 _emit([r.as_dict(reveal=args.reveal) for r in journal.rows()])
             elif args.action == "acknowledge-loss":
