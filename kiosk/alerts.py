@@ -379,10 +379,12 @@ class Alerter:
 
 
 class AlertWatcher:
-    """Turns metric states into alerts; ``check()`` runs every ``interval_s`` on a daemon thread."""
+    """Turns metric states into alerts; ``check()`` runs every ``interval_s`` on a daemon thread.
+    ``clock`` only measures how long a state lasted, so it is monotonic: a wall clock stepped back
+    must not postpone "library system down for 10 minutes"."""
 
     def __init__(self, section: Any, alerter: Alerter, registry: Metrics = metrics,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.s = section
         self.alerter = alerter
         self.registry = registry

@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from typing import Protocol
 
 from kiosk.circulation import view as v
@@ -49,13 +50,21 @@ class KioskService:
     """One kiosk's circulation: sessions, stacks, journal, offline policy, replay."""
 
     def __init__(self, settings, ils: Ils, journal: Journal, listener: Callable[[SessionView], None] | None = None,
-                 security: SecurityWriter | None = None, clock: Callable[[], float] = time.time) -> None:
+                 security: SecurityWriter | None = None, clock: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] | None = None) -> None:
+        """``clock`` is wall time, for dates only (journal, card cache, due dates); ``monotonic``
+        drives every timer (session timeout and warning, probe, integrity check), so a wall clock
+        stepped back by NTP or a stale boot clock cannot keep a patron's session on screen.  A test
+        that injects only a fake ``clock`` drives both with it."""
         self.settings = settings
         self.ils = ils
         self.journal = journal
         self.listener = listener
         self.security = security
         self.clock = clock
+        if monotonic is None:
+            monotonic = time.monotonic if clock is time.time else clock
+        self.monotonic = monotonic
         self.policy = OfflinePolicy.from_settings(settings)
         self.circulator = Circulator(ils, journal, self.policy, clock=clock)
         off = getattr(settings, "offline", None)
@@ -63,13 +72,13 @@ class KioskService:
         k = settings.kiosk
         self._session = Session(SessionConfig(timeout_s=k.session_timeout_s, warning_s=k.timeout_warning_s,
                                               require_pin=k.require_pin, allow_borrow=k.mode != "returns"),
-                                now=clock())
+                                now=monotonic())
         self._lock = threading.RLock()
         self._idle = threading.Condition(self._lock)
         self._outstanding = 0
         self._online = True
         self._closed = False
-        self._last_probe = clock()
+        self._last_probe = monotonic()
         self._sync_future: Future | None = None
         self._probing = False
         self.protocol_errors = 0   # replies that could not be understood (the CLI exits 2)
@@ -144,8 +153,9 @@ class KioskService:
             self._notify()
 
     def tick(self, now: float | None = None) -> None:
-        """Once a second from the app: timeouts, and reconnect/replay while offline."""
-        now = self.clock() if now is None else now
+        """Once a second from the app: timeouts, and reconnect/replay while offline.  ``now`` is
+        monotonic time (:attr:`monotonic`)."""
+        now = self.monotonic() if now is None else now
         self._run(lambda s, _now: s.tick(now), now=now)
         with self._lock:
             if self._closed or now - self._last_probe < self.probe_interval_s:
@@ -213,7 +223,7 @@ class KioskService:
             if self._closed:
                 return
             before = self._session.version
-            effects = fn(self._session, self.clock() if now is None else now)
+            effects = fn(self._session, self.monotonic() if now is None else now)
             changed = self._session.version != before
             for effect in effects:
                 self._submit_effect(effect)
@@ -469,7 +479,9 @@ class KioskService:
                     gone.set()
                 except Exception as exc:   # noqa: BLE001 - a failed lookup keeps the barcode shown
                     log.info("item %s: no details (%s)", mask(item_id), exc)
-                self._apply(lambda s, now, i=item_id, inf=info: s.item_details(e.session_id, i, inf, now))
+                today = datetime.fromtimestamp(self.clock())     # wall time: overdue is a date
+                self._apply(lambda s, now, i=item_id, inf=info, d=today: s.item_details(e.session_id, i, inf, now,
+                                                                                        today=d))
             if gone.is_set():              # the rest stay as they are (barcode), but not "pending"
                 with guard:
                     rest = list(todo)
