@@ -150,13 +150,15 @@ class DurableDb:
     WHAT = "store"
 
     def __init__(self, path: str | os.PathLike, schema: str, *, keep_damaged_aside: bool = False,
-                 check_deadline_s: float = INTEGRITY_DEADLINE_S) -> None:
+                 check_deadline_s: float = INTEGRITY_DEADLINE_S, check_at_open: bool = True) -> None:
         """Open (or create) the store.
 
         A file that already held data is checked first (:func:`integrity_problems`).  When it is
         damaged: with ``keep_damaged_aside`` (the kiosk itself) the file is moved aside and this
         object stays open but refuses everything (``self.damaged`` says why), so the owner can go
         out of service; without it (commands, tools) :class:`StorageDamaged` is raised here.
+        ``check_at_open=False`` leaves the full check to the owner's worker thread (the kiosk app
+        opens its journal on Kivy's main thread); a file SQLite cannot even open still counts.
         """
         self.path = Path(path)
         self.keep_damaged_aside = keep_damaged_aside
@@ -171,7 +173,11 @@ class DurableDb:
                                        timeout=30.0)
             _set_wal(self._db)
             self._db.execute("PRAGMA synchronous=FULL")
-            if existed:
+            if existed and not check_at_open:
+                problem = header_problem(self.path)
+                if problem:
+                    raise _Damaged(problem)
+            elif existed:
                 problems = integrity_problems(self.path, deadline_s=check_deadline_s)
                 if problems:
                     raise _Damaged("; ".join(problems[:3]))

@@ -390,3 +390,22 @@ def test_staff_are_alerted_once_when_the_journal_is_damaged(tmp_path):
     watcher.check(now=1)
     watcher.check(now=2)
     assert alerter.sent == ["journal_damaged"]
+
+
+def test_the_app_checks_the_journal_on_a_worker_not_at_open(tmp_path):
+    """kiosk/app.py opens the journal on Kivy's main thread: only the header is read there; the
+    service checks the whole file at once on its worker and goes out of service."""
+    from kiosk.circulation import view as v
+
+    path = tmp_path / "journal.sqlite3"
+    fill(path)
+    damage_pages(path)
+    jn = Journal(path, keep_damaged_aside=True, check_at_open=False)
+    assert not jn.damaged
+    svc = _service(tmp_path, jn, ils_down())
+    try:
+        svc.wait_idle(10)
+        assert jn.damaged and svc.view().state == v.OUT_OF_SERVICE
+    finally:
+        svc.close()
+        jn.close()

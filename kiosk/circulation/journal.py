@@ -153,7 +153,7 @@ class Journal(DurableDb):
     WHAT = "journal"
 
     def __init__(self, path: str | os.PathLike, *, recover: bool = True, keep_damaged_aside: bool = False,
-                 clock: TrustedClock | AlwaysTrusted | None = None) -> None:
+                 clock: TrustedClock | AlwaysTrusted | None = None, check_at_open: bool = True) -> None:
         """Open the journal.  A damaged file raises :class:`~kiosk.durable.StorageDamaged` (a
         JournalError), or with ``keep_damaged_aside`` (the kiosk app) is moved aside and leaves this
         journal refusing everything (``damaged``) so the kiosk can go out of service.  A missing or
@@ -169,7 +169,7 @@ class Journal(DurableDb):
         fresh = not path.is_file() or path.stat().st_size == 0
         was = "missing" if not path.is_file() else "empty (0 bytes)"
         evidence = journal_check.evidence_of_earlier_work(path) if fresh else []
-        super().__init__(path, _SCHEMA, keep_damaged_aside=keep_damaged_aside)
+        super().__init__(path, _SCHEMA, keep_damaged_aside=keep_damaged_aside, check_at_open=check_at_open)
         if self.damaged:
             return
         self._migrate()

@@ -95,7 +95,14 @@ class KioskService:
         if getattr(journal, "damaged", None):
             self._storage_failed(journal.damaged)
             return
-        self._session.pending_sync = journal.pending_count()
+        self._submit_fn(self._check_journal)        # at start, off the caller's (UI) thread
+        try:
+            self._session.pending_sync = journal.pending_count()
+        except JournalError:
+            if not getattr(journal, "damaged", None):
+                raise
+            self._storage_failed(journal.damaged)
+            return
         if self._session.pending_sync:
             self.sync_journal()
 
