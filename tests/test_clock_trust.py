@@ -213,3 +213,26 @@ def test_health_and_doctor_report_the_clock(tmp_path, monkeypatch):
     assert not ok and "NOT trusted" in detail
     monkeypatch.setattr(kclock, "system_sync_state", lambda: (True, "timedatectl"))
     assert kclock.doctor_check(Settings())[0]
+
+
+def test_the_book_drop_does_not_send_a_drop_time_read_from_an_untrusted_clock(tmp_path):
+    from kiosk.afterhours.droplog import DropLog, NewDrop
+    from kiosk.afterhours.returns import ReturnSender
+
+    f = Fake(synced=False)
+    jn = Journal(tmp_path / "journal.sqlite3", clock=f.clock(tmp_path / "clock.json"))
+    log = DropLog(tmp_path / "bookdrop.sqlite3")
+    ils = MemoryIls([MemPatron(CARD, "Alice")], [MemItem("B1", title="Book")])
+    ils.items["B1"].borrower = CARD
+    sender = ReturnSender(ils, jn, log, notify=lambda rec: None, set_online=lambda on: None, workers=1)
+    try:
+        (drop_id,) = log.add([NewDrop(f.t, "journaled", "B1")])
+        jid = sender.journal_return("B1", f.t)
+        log.update(drop_id, journal_id=jid)
+        sender.send_now(drop_id)
+        assert sender.wait_idle(10)
+        assert [t.item_id for t in ils.log] == ["B1"] and ils.log[0].transaction_date is None
+    finally:
+        sender.close()
+        log.close()
+        jn.close()
