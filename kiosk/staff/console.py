@@ -318,7 +318,9 @@ class StaffConsole:
         def work() -> tuple[list, Readings]:
             from kiosk.hardware.doctor import run_checks
 
-            return run_checks(self.settings, self.devices), self.readings()
+            # storage: the journal (damaged / lost) and the clock -- the staff message when the
+            # kiosk went out of service for a damaged journal (docs/circulation.md)
+            return run_checks(self.settings, self.devices, storage=True), self.readings()
 
         return self._submit(work, callback, lambda exc: ([], self.readings()))
 
