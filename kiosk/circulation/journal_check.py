@@ -147,11 +147,11 @@ def doctor_check(data_dir: Path) -> tuple[bool, str]:
         evidence = evidence_of_earlier_work(path)
         was = "missing" if not path.is_file() else "empty (0 bytes)"
         if evidence:
-            return False, f"{path} is {was} although {'; '.join(evidence)}"
-        return True, f"{path} not created yet (a new kiosk){aside}"
+            return False, f"{was} although {'; '.join(evidence)} ({path})"
+        return True, f"not created yet: a new kiosk ({path}){aside}"
     problems = integrity_problems(path)
     if problems:
-        return False, f"{path} is damaged: {'; '.join(problems[:3])}"
+        return False, f"damaged: {'; '.join(problems[:3])} ({path})"
     loss = None
     with contextlib.suppress(sqlite3.Error):
         conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, timeout=2.0)
@@ -161,8 +161,8 @@ def doctor_check(data_dir: Path) -> tuple[bool, str]:
         finally:
             conn.close()
     if loss:
-        return False, (f"{path} was started anew on {loss.get('at')} after the old one was {loss.get('was')} "
+        return False, (f"started anew on {loss.get('at')} after the old one was {loss.get('was')} "
                        f"({'; '.join(loss.get('evidence', []))}); acknowledge with `kiosk journal "
-                       "acknowledge-loss --note ...`")
+                       f"acknowledge-loss --note ...` ({path})")
     verdict = "sound" if problems == [] else "not checked in time"
-    return True, f"{path} {verdict}{aside}"
+    return True, f"{verdict} ({path}){aside}"
