@@ -257,11 +257,12 @@ _published: dict[str, ClockState] = {}
 
 def _publish(st: ClockState) -> None:
     _published["last"] = st
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception):   # reporting never stops the kiosk, whatever the registry
         from kiosk.monitoring import metrics
 
-        metrics.declare("clock_trusted", "gauge", "1 when the wall clock is synchronised or otherwise trusted, "
-                        "0 when offline transactions are flagged for staff")
+        with contextlib.suppress(Exception):
+            metrics.declare("clock_trusted", "gauge", "1 when the wall clock is synchronised or otherwise "
+                            "trusted, 0 when offline transactions are flagged for staff")
         metrics.set("clock_trusted", 1 if st.trusted else 0)
 
 

@@ -35,21 +35,26 @@ _lock = threading.Lock()
 _state: dict[str, Any] = {}
 
 
-def _metrics() -> Any:
-    from kiosk.monitoring import metrics
+def _gauge(name: str, value: float) -> None:
+    """Set one of our gauges on the metrics registry (kiosk.alerts watches them).  Never raises:
+    reporting must not stop the journal, whatever registry the monitoring layer uses."""
+    docs = {"journal_damaged": "1 when the offline journal file is damaged (the kiosk refuses work)",
+            "journal_lost": "1 when the journal was missing or empty after earlier work (not yet "
+                            "acknowledged by staff)"}
+    try:
+        from kiosk.monitoring import metrics
 
-    for name, doc in (("journal_damaged", "1 when the offline journal file is damaged (the kiosk refuses work)"),
-                      ("journal_lost", "1 when the journal was missing or empty after earlier work "
-                                       "(not yet acknowledged by staff)")):
         with contextlib.suppress(Exception):
-            metrics.declare(name, "gauge", doc)
-    return metrics
+            metrics.declare(name, "gauge", docs[name])
+        metrics.set(name, value)
+    except Exception:  # noqa: BLE001
+        log.debug("metric %s not set", name, exc_info=True)
 
 
 def note_damaged(path: Path, reason: str, kept_at: Path | None) -> None:
     with _lock:
         _state.update(damaged=reason, path=str(path), kept_at=str(kept_at) if kept_at else None)
-    _metrics().set("journal_damaged", 1)
+    _gauge("journal_damaged", 1)
 
 
 def note_lost(path: Path, loss: dict) -> None:
@@ -59,7 +64,7 @@ def note_lost(path: Path, loss: dict) -> None:
               "the old one may never have reached the library system (acknowledge with `kiosk journal "
               "acknowledge-loss --note ...` once checked)", path, loss.get("was", "missing"),
               "; ".join(loss.get("evidence", [])))
-    _metrics().set("journal_lost", 1)
+    _gauge("journal_lost", 1)
 
 
 def note_sound(path: Path, *, loss_acknowledged: bool = False) -> None:
@@ -68,10 +73,9 @@ def note_sound(path: Path, *, loss_acknowledged: bool = False) -> None:
         _state["path"] = str(path)
         if loss_acknowledged:
             _state.pop("lost", None)
-    m = _metrics()
-    m.set("journal_damaged", 0)
+    _gauge("journal_damaged", 0)
     if loss_acknowledged or "lost" not in _state:
-        m.set("journal_lost", 0)
+        _gauge("journal_lost", 0)
 
 
 def reset() -> None:
