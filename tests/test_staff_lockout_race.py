@@ -107,7 +107,7 @@ print(len(calls), ",".join(reasons))
 def test_tries_from_several_processes_share_one_count(tmp_path):
     store = tmp_path / "staff_auth.sqlite3"
     LockoutStore(store)   # created before the race
-    start = time.time() + 1.5
+    start = time.time() + 3.0     # all four processes are up and waiting by then, even under load
     procs = [subprocess.Popen([sys.executable, "-c", _CHILD, str(store), PIN_HASH, str(start)],
                               stdout=subprocess.PIPE, text=True) for _ in range(4)]
     outs = [p.communicate(timeout=60)[0].split() for p in procs]
