@@ -166,7 +166,9 @@ class Journal(DurableDb):
         self._owner = owner_token()
         self._last_verified = 0.0
         self.trusted_clock = clock or AlwaysTrusted()   # kiosk.clock: is the wall clock believable?
-        fresh = not path.is_file() or path.stat().st_size == 0
+        wal = Path(str(path) + "-wal")
+        # (a main file still empty while its write-ahead log holds the rows is not a loss)
+        fresh = (not path.is_file() or path.stat().st_size == 0) and not (wal.is_file() and wal.stat().st_size)
         was = "missing" if not path.is_file() else "empty (0 bytes)"
         evidence = journal_check.evidence_of_earlier_work(path) if fresh else []
         super().__init__(path, _SCHEMA, keep_damaged_aside=keep_damaged_aside, check_at_open=check_at_open)
