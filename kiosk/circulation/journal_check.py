@@ -147,7 +147,8 @@ def doctor_check(data_dir: Path) -> tuple[bool, str]:
     path = Path(data_dir) / JOURNAL_FILE
     kept = sorted(p.name for p in path.parent.glob(f"{path.name}.damaged-*") if not p.name.endswith(("-wal", "-shm")))
     aside = f"; damaged journal(s) kept aside: {', '.join(kept)}" if kept else ""
-    if not path.is_file() or path.stat().st_size == 0:
+    wal = Path(str(path) + "-wal")
+    if (not path.is_file() or path.stat().st_size == 0) and not (wal.is_file() and wal.stat().st_size):
         evidence = evidence_of_earlier_work(path)
         was = "missing" if not path.is_file() else "empty (0 bytes)"
         if evidence:
