@@ -147,8 +147,7 @@ def _masked_entry(row: Any) -> JournalEntry:
         patron = mask(patron)
     if getattr(row, "clock_untrusted", False) and row.state != "staff":   # kiosk.clock (issue 18 item 4)
         return JournalEntry(row.id, row.kind, row.item_id, patron, row.state, row.txn_date.replace("T", " ")[:16],
-                            "clock_untrusted", "sent without its date: the kiosk's clock was not trusted when it "
-                            "was done; check the dates in the library system", row.title or "")
+                            "clock_untrusted", "", row.title or "")
     return JournalEntry(row.id, row.kind, row.item_id, patron, row.state, row.txn_date.replace("T", " ")[:16],
                         row.reason_key, row.reason_text or "", row.title or "")
 
