@@ -236,3 +236,32 @@ def test_the_book_drop_does_not_send_a_drop_time_read_from_an_untrusted_clock(tm
         sender.close()
         log.close()
         jn.close()
+
+
+def test_staff_are_alerted_when_the_clock_stays_untrusted():
+    """Not at every boot (NTP usually answers within a minute), but when it lasts 15 minutes."""
+    from kiosk.alerts import CLOCK_UNTRUSTED_AFTER_S, AlertWatcher
+    from kiosk.monitoring import Metrics
+
+    class Section:
+        ils_down_after_min = queue_waiting_after_min = 10
+
+    sent: list[str] = []
+
+    class Alerter:
+        def alert(self, kind, text):  # noqa: ANN001
+            sent.append(kind)
+            return True
+
+    reg = Metrics()
+    watcher = AlertWatcher(Section(), Alerter(), reg)
+    reg.set("clock_trusted", 0)
+    watcher.check(now=100)
+    watcher.check(now=100 + CLOCK_UNTRUSTED_AFTER_S / 2)
+    assert sent == []
+    watcher.check(now=100 + CLOCK_UNTRUSTED_AFTER_S)
+    watcher.check(now=200 + CLOCK_UNTRUSTED_AFTER_S)
+    assert sent == ["clock_untrusted"]
+    reg.set("clock_trusted", 1)
+    watcher.check(now=300 + CLOCK_UNTRUSTED_AFTER_S)
+    assert sent == ["clock_untrusted"]
