@@ -8,7 +8,9 @@ seconds and raises an alert when:
 * the receipt printer is out of paper,
 * journaled transactions have waited ``queue_waiting_after_min`` minutes for the library system,
 * something went wrong in after-hours return mode (``afterhours_failures_total`` went up),
-* staff login was locked after too many wrong PINs (``staff_lockouts_total`` went up).
+* staff login was locked after too many wrong PINs (``staff_lockouts_total`` went up),
+* the journal is damaged or was lost after earlier work (``journal_damaged``, ``journal_lost``),
+* the clock has not been trusted for 15 minutes (``clock_trusted`` is 0; kiosk.clock).
 
 So a layer only updates metrics; it never talks to SMTP.  ``Alerter.alert(kind, text)`` is there
 for anything else.  Delivery runs on its own daemon thread with timeouts on every network call
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATE_FILE = "alerts_state.json"
+CLOCK_UNTRUSTED_AFTER_S = 15 * 60   # NTP normally answers within a minute or two of boot
 SUBJECTS = {
     "library_system_down": "library system unreachable",
     "library_system_up": "library system reachable again",
@@ -51,6 +54,9 @@ SUBJECTS = {
     "afterhours_failure": "problem at the after-hours return",
     "afterhours_report": "night returns: the morning report",
     "staff_lockout": "staff login locked after wrong PINs",
+    "journal_damaged": "journal damaged: the kiosk is out of service",
+    "journal_lost": "journal missing after earlier work",
+    "clock_untrusted": "clock not synchronised",
     "test": "test alert",
 }
 
@@ -200,18 +206,26 @@ def smtp_send(msg: EmailMessage, smtp_settings: Any, password: str = "") -> None
 
 
 class WebhookChannel:
+    """POST the alert as JSON; the whole exchange (connect, send, headers, body) ends within
+    ``timeout_s``.
+
+    requests' ``timeout`` bounds each socket read, not the request: a receiver that drips one
+    byte a second holds it for ever.  So the request runs on its own thread with a hard deadline;
+    when the deadline passes, the sockets of this request are shut down (which wakes the blocked
+    read at once) and the send fails with ``TimeoutError``.
+    """
+
     name = "webhook"
 
     def __init__(self, url: str, timeout_s: float) -> None:
         self.url, self.timeout_s = url, timeout_s
 
     def send(self, alert: Alert) -> None:
-        import requests
-
         payload = {"text": f"[{alert.kiosk}] {alert.subject}: {alert.text}", "kiosk": alert.kiosk,
                    "kind": alert.kind, "subject": alert.subject, "time": alert.time}
-        resp = requests.post(self.url, json=payload, timeout=(self.timeout_s, self.timeout_s))
-        resp.raise_for_status()
+        from kiosk.webhook import post_with_deadline
+
+        post_with_deadline(self.url, payload, self.timeout_s)
 
 
 # -- the alerter ----------------------------------------------------------------------------------
@@ -299,10 +313,12 @@ class Alerter:
 
 
 class AlertWatcher:
-    """Turns metric states into alerts; ``check()`` runs every ``interval_s`` on a daemon thread."""
+    """Turns metric states into alerts; ``check()`` runs every ``interval_s`` on a daemon thread.
+    ``clock`` only measures how long a state lasted, so it is monotonic: a wall clock stepped back
+    must not postpone "library system down for 10 minutes"."""
 
     def __init__(self, section: Any, alerter: Alerter, registry: Metrics = metrics,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.s = section
         self.alerter = alerter
         self.registry = registry
@@ -314,6 +330,8 @@ class AlertWatcher:
         self._paper_out = False
         self._seen_afterhours = registry.total("afterhours_failures_total")
         self._seen_lockouts = registry.total("staff_lockouts_total")
+        self._bad: dict[str, bool] = {}
+        self._untrusted_since: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -369,6 +387,29 @@ class AlertWatcher:
         if lockouts > self._seen_lockouts:
             fire("staff_lockout", "Staff login on the kiosk was locked after too many wrong PINs.")
         self._seen_lockouts = lockouts
+
+        # Storage and time (issue 13 item 3, issue 18 item 4): alert once per change to bad.
+        for gauge, kind, text in (
+                ("journal_damaged", "journal_damaged", "The offline journal file is damaged (SD card?). The kiosk "
+                 "is out of service and acknowledges nothing; the damaged file was kept aside. Run `kiosk doctor` "
+                 "on the kiosk, replace the SD card if it fails again, then restart the kiosk."),
+                ("journal_lost", "journal_lost", "The offline journal was missing or empty at start although this "
+                 "kiosk had worked before; a new one was started. Transactions done offline before may not have "
+                 "reached the library system. See `kiosk doctor`.")):
+            bad = self.registry.get(gauge) == 1
+            if bad and not self._bad.get(gauge):
+                fire(kind, text)
+            self._bad[gauge] = bad
+        # A Pi without RTC boots with a stale clock until NTP answers: alert only when it lasts.
+        if self.registry.get("clock_trusted") == 0:
+            self._untrusted_since = self._untrusted_since or now
+            if not self._bad.get("clock") and now - self._untrusted_since >= CLOCK_UNTRUSTED_AFTER_S:
+                self._bad["clock"] = True
+                fire("clock_untrusted", "The kiosk's clock has not been synchronised for "
+                     f"{(now - self._untrusted_since) / 60:.0f} minutes. Offline transactions are flagged and "
+                     "sent without their dates; check the network and the time server (NTP).")
+        else:
+            self._untrusted_since, self._bad["clock"] = None, False
         return raised
 
     def start(self, interval_s: float = 15.0) -> AlertWatcher:

@@ -244,7 +244,13 @@ class KioskApp(App):
         self._owned.append(ils)
         data = self.settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
-        journal = Journal(data / "journal.sqlite3")
+        # A damaged journal is moved aside and refuses everything: the service goes out of service.
+        from kiosk.clock import TrustedClock
+
+        # Offline rows are flagged on an untrusted clock; the full integrity check runs on the
+        # service's worker at once (this is Kivy's main thread), only the header is read here.
+        journal = Journal(data / "journal.sqlite3", keep_damaged_aside=True, check_at_open=False,
+                          clock=TrustedClock.from_settings(self.settings))
         self._owned.append(journal)
         return KioskService(self.settings, ils, journal, listener, security=self.devices.tag_reader)
 

@@ -249,8 +249,11 @@ def parse_hours(section: Any, source: str = "config") -> tuple[tuple[tuple[Inter
 
 # -- staff PIN and card hashes ([staff]) -----------------------------------------------------------
 
-#: What one staff-login try may cost at most (an edited config must not make each try eat gigabytes).
-SCRYPT_MAX_N, SCRYPT_MAX_R, SCRYPT_MAX_P = 2**20, 32, 16
+#: What one staff-login try may cost at most on a Raspberry Pi: every try at the pad costs one scrypt,
+#: so a hash that asks for more (n=2**20, r=32 is ~4 GB and many seconds) turns the PIN pad into a
+#: denial of service.  128 * r * n * p bytes of memory per try.
+SCRYPT_MAX_N, SCRYPT_MAX_R, SCRYPT_MAX_P = 2**15, 8, 1
+SCRYPT_MAX_MEMORY = 64 * 1024 * 1024
 PBKDF2_MAX_ITERATIONS = 10_000_000
 _HEX = frozenset("0123456789abcdefABCDEF")
 
@@ -278,10 +281,11 @@ def check_hash_format(encoded: str) -> str | None:
             salt, key = _hex(parts[4]), _hex(parts[5])
             if n < 2 or n & (n - 1) or r < 1 or p < 1:
                 return "scrypt n must be a power of two > 1, r and p at least 1"
-            # Caps, so an edited config cannot make each PIN try eat gigabytes or minutes.
-            if n > SCRYPT_MAX_N or r > SCRYPT_MAX_R or p > SCRYPT_MAX_P:
-                return (f"scrypt cost too high (at most n=2**{SCRYPT_MAX_N.bit_length() - 1}, "
-                        f"r={SCRYPT_MAX_R}, p={SCRYPT_MAX_P})")
+            # Caps, so an edited config cannot make each PIN try eat gigabytes or minutes on a Pi.
+            if n > SCRYPT_MAX_N or r > SCRYPT_MAX_R or p > SCRYPT_MAX_P or 128 * r * n * p > SCRYPT_MAX_MEMORY:
+                return (f"scrypt cost too high for a Raspberry Pi (n={n}, r={r}, p={p} needs "
+                        f"{128 * r * n * p // 2**20} MiB per try; at most n=2**15, r=8, p=1 and 64 MiB): "
+                        "make a new hash with `kiosk staff hash-pin`")
         elif parts[0] == "pbkdf2_sha256" and len(parts) == 4:
             if not 1 <= _int(parts[1]) <= PBKDF2_MAX_ITERATIONS:
                 return f"pbkdf2 iterations must be 1 to {PBKDF2_MAX_ITERATIONS}"

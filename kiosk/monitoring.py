@@ -189,13 +189,24 @@ def health(registry: Metrics = metrics, now: float | None = None, *, sync_stale_
     beat = registry.get("ui_heartbeat_timestamp_seconds")
     beat_age = None if beat is None else round(now - beat, 1)
     checks["ui"] = {"ok": beat_age is None or beat_age < heartbeat_stale_s, "heartbeat_age_s": beat_age}
-    if not checks["ui"]["ok"]:
+    checks.update(storage_and_clock_checks())   # issue 13/18: a damaged or lost journal, the clock
+    if not checks["ui"]["ok"] or checks["journal_storage"].get("state") == "damaged":
         status = "failing"
     elif all(c["ok"] for c in checks.values()):
         status = "ok"
     else:
         status = "degraded"
     return {"status": status, "version": __version__, "time": now, "checks": checks}
+
+
+def storage_and_clock_checks() -> dict[str, dict]:
+    """The journal's soundness and the clock's trust, as ``/health`` entries.  Their state lives in
+    kiosk.circulation.journal_check and kiosk.clock (no I/O here): a self-contained hook, whatever
+    registry the endpoint uses."""
+    from kiosk.circulation.journal_check import health_check as journal_storage
+    from kiosk.clock import health_check as clock
+
+    return {"journal_storage": journal_storage(), "clock": clock()}
 
 
 # -- the HTTP endpoint ---------------------------------------------------------------------------------

@@ -270,3 +270,53 @@ def test_start_alerts_runs_the_watcher(tmp_path, sink, hook):
         assert hook.posts and hook.posts[0]["kind"] == "printer_paper_out"
     finally:
         w.stop()
+
+
+class _DripServer:
+    """A webhook receiver that answers one byte every ``gap_s`` (in the headers or in the body):
+    each read is quick, the whole answer is not.  Bounded: ``n`` bytes, then it stops."""
+
+    def __init__(self, where: str, n: int = 60, gap_s: float = 0.1) -> None:
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(1)
+        self.url = f"http://127.0.0.1:{self.srv.getsockname()[1]}/hook"
+        self.where, self.n, self.gap_s = where, n, gap_s
+        self.sent = 0
+        self.hung_up = threading.Event()
+        self.done = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        conn, _ = self.srv.accept()
+        try:
+            conn.recv(65536)
+            if self.where == "headers":
+                head, drip, tail = b"HTTP/1.1 200 OK\r\nX-Drip: ", b"a" * self.n, b"\r\nContent-Length: 0\r\n\r\n"
+            else:
+                head, drip, tail = f"HTTP/1.1 200 OK\r\nContent-Length: {self.n}\r\n\r\n".encode(), b"a" * self.n, b""
+            conn.sendall(head)
+            for i in range(len(drip)):
+                time.sleep(self.gap_s)
+                conn.sendall(drip[i:i + 1])
+                self.sent += 1
+            conn.sendall(tail)
+        except OSError:
+            self.hung_up.set()
+        finally:
+            conn.close()
+            self.done.set()
+
+
+@pytest.mark.parametrize("where", ["headers", "body"])
+def test_a_dripping_webhook_is_cut_off_at_the_total_deadline(where):
+    """Issue 13 item 8: timeout_s is a deadline for the whole exchange, not for each read."""
+    drip = _DripServer(where, n=60, gap_s=0.1)       # 6 s in all, each byte well within timeout_s
+    ch = WebhookChannel(drip.url, timeout_s=0.5)
+    alert = type("A", (), {"kiosk": "k", "kind": "test", "subject": "s", "text": "t", "time": 0.0})()
+    with pytest.raises(TimeoutError, match="within 0.5 s"):
+        ch.send(alert)
+    # The kiosk hung up: the receiver's next byte hits a closed connection long before its end.
+    assert drip.done.wait(10)
+    assert drip.hung_up.is_set() and drip.sent < drip.n
+    drip.srv.close()

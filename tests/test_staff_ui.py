@@ -123,7 +123,7 @@ def test_staff_tools_end_to_end(gui_kiosk):
         text = _texts(k)
         for name in ("Card reader", "RFID pad", "Receipt printer", "Library system"):
             assert name in text
-        assert "All 8 checks passed." in text, text
+        assert "All 10 checks passed." in text, text   # 7 devices, journal, clock, library
         k.devices.card_reader.tap("23529000445172")
         k.devices.tag_reader.place("30000077")
         d.until(lambda: "**********5172" in diag.last_card and "30000077" in diag.tags, 10, "live readings")
@@ -242,7 +242,7 @@ def test_a_failed_check_shows_its_whole_repair_hint_in_the_staff_language(gui_ki
         hint = tr(HINTS["indicators"], "de")
         assert hint != HINTS["indicators"] and "gpiodetect" in hint      # translated, commands kept
         text = _texts(k)
-        assert "1 von 8 Prüfungen" in text and hint in text, text
+        assert "1 von 10 Prüfungen" in text and hint in text, text
         note = next(w for w in d.find(lambda w: type(w).__name__ == "NoteRow"))
         label = note.ids.note
         assert label.texture_size[0] <= label.width + 1 and label.texture_size[1] > label.font_size * 1.5

@@ -143,13 +143,21 @@ class BookDrop:
     def __init__(self, settings: Any, devices: Any, ils: Any, journal: Any,
                  listener: Callable[[BookDropView], None] | None = None,
                  clock: Callable[[], float] = time.time, drop_log: DropLog | None = None,
-                 tick_interval: float | None = 1.0) -> None:
+                 tick_interval: float | None = 1.0, monotonic: Callable[[], float] | None = None) -> None:
         self.settings = settings
         self.devices = devices
         self.ils = ils
         self.journal = journal
         self.listener = listener
+        # ``clock`` (wall) dates drops, events and opening hours; ``monotonic`` runs the slot's
+        # timers (hatch open, read window, jam, feedback), so a stepped wall clock cannot hold the
+        # hatch open or cut a pass short.  The slot machine sees monotonic time only; a time it
+        # hands back as a date (a pass's drop time) is mapped to the wall clock by _wall().  A
+        # test that injects only a fake ``clock`` drives both with it.
         self.clock = clock
+        if monotonic is None:
+            monotonic = time.monotonic if clock is time.time else clock
+        self.monotonic = monotonic
         self.cfg = SlotSettings.from_settings(settings)
         cap = getattr(devices.door_lock, "max_unlock_s", None)
         if cap and self.cfg.lock_open_s > cap:   # the lock driver re-locks at its cap: say so on screen
@@ -257,14 +265,14 @@ class BookDrop:
 
     def bin_emptied(self) -> None:
         def do(now: float) -> list:
-            self.drop_log.add_event("bin_emptied", f"{self.machine.bin_count} items", ts=now)
-            self._last_emptied = max(self._last_emptied, now)
+            self.drop_log.add_event("bin_emptied", f"{self.machine.bin_count} items", ts=self._wall(now))
+            self._last_emptied = max(self._last_emptied, self._wall(now))
             return self.machine.bin_emptied(now)
         self._post(do)
 
     def reset_fault(self) -> None:
         def do(now: float) -> list:
-            self.drop_log.add_event("fault_reset", self.machine.fault or "", ts=now)
+            self.drop_log.add_event("fault_reset", self.machine.fault or "", ts=self._wall(now))
             self.sender.recover()      # a pass the failed journal could not take is written now
             return self.machine.reset_fault(now)
         self._post(do)
@@ -273,7 +281,7 @@ class BookDrop:
         """Staff: ``"returns"`` / ``"staffed"`` (until ``until``, default the next scheduled change),
         or None to go back to the schedule."""
         def do(now: float) -> list:
-            at = datetime.fromtimestamp(now)
+            at = datetime.fromtimestamp(self._wall(now))
             if mode is None:
                 self._override = None
             elif until is None:
@@ -281,7 +289,7 @@ class BookDrop:
             else:
                 self._override = StaffOverride(mode, until, set_at=at)
             self._save_override()
-            self.drop_log.add_event("mode", f"staff override: {mode or 'schedule'}", ts=now)
+            self.drop_log.add_event("mode", f"staff override: {mode or 'schedule'}", ts=self._wall(now))
             return self._apply_mode(now)
         self._post(do)
 
@@ -315,15 +323,15 @@ class BookDrop:
                 return
             fn, now = job
             try:
-                now = self.clock() if now is None else now
+                now = self.monotonic() if now is None else now
                 commands = fn(now) or []
                 self._execute(commands, now)
                 self._publish(now)
             except Exception:
                 log.exception("book drop: event failed")
                 with contextlib.suppress(Exception):
-                    self._execute(self.machine.set_fault("internal error", self.clock()), self.clock())
-                    self._publish(self.clock())
+                    self._execute(self.machine.set_fault("internal error", self.monotonic()), self.monotonic())
+                    self._publish(self.monotonic())
             finally:
                 with self._idle:
                     self._queued -= 1
@@ -345,20 +353,25 @@ class BookDrop:
         self._start_sync(now)
         return cmds
 
+    def _wall(self, mono: float) -> float:
+        """The wall-clock time of a monotonic instant (for dates only: drop times, events)."""
+        return self.clock() - (self.monotonic() - mono)
+
     def _apply_mode(self, now: float) -> list:
-        at = datetime.fromtimestamp(now)
+        wall = self._wall(now)
+        at = datetime.fromtimestamp(wall)
         if self._override is not None and not self._override.active(at):
             self._override = None
             self._save_override()
         decision = effective_mode(self.configured_mode, self.hours, at, self._override)
         previous, self._mode = self._mode, decision
         if decision.returns_only and self._returns_since is None:
-            self.drop_log.add_event("mode", f"returns only ({decision.reason})", ts=now)
-            self._returns_since = self._period_start(now)
+            self.drop_log.add_event("mode", f"returns only ({decision.reason})", ts=wall)
+            self._returns_since = self._period_start(wall)
         if not decision.returns_only and previous.returns_only and self._returns_since is not None:
-            self.drop_log.add_event("mode", f"staffed ({decision.reason})", ts=now)
+            self.drop_log.add_event("mode", f"staffed ({decision.reason})", ts=wall)
             if self.settings.bookdrop.report_at_opening:
-                self._pool.submit(self._send_report, self._returns_since, now)
+                self._pool.submit(self._send_report, self._returns_since, wall)
             self._returns_since = None
         return self.machine.set_mode(decision.returns_only, now)
 
@@ -409,7 +422,7 @@ class BookDrop:
                     self._execute(self._commit(cmd, now), now)
                 elif isinstance(cmd, S.StaffAlert):
                     # kiosk.alerts watches this counter and tells staff (rate-limited).
-                    self.drop_log.add_event(cmd.kind, cmd.detail, ts=now)
+                    self.drop_log.add_event(cmd.kind, cmd.detail, ts=self._wall(now))
                     metrics.inc("afterhours_failures_total", reason=cmd.kind)
             except HardwareError as exc:
                 log.error("book drop: %s failed: %s", type(cmd).__name__, exc)
@@ -426,6 +439,7 @@ class BookDrop:
     # -- one pass: durable before "accepted" -------------------------------------------------------
 
     def _commit(self, cmd: S.CommitPass, now: float) -> list:
+        cmd = replace(cmd, dropped_at=self._wall(cmd.dropped_at))   # the machine's monotonic time -> a date
         items = classify_pass(cmd.tags, self.own_isils)
         news = []
         for c in items:
@@ -526,7 +540,7 @@ class BookDrop:
 
     def _publish(self, now: float) -> None:
         m = self.machine
-        since = self._returns_since if self._returns_since is not None else now - 24 * 3600
+        since = self._returns_since if self._returns_since is not None else self._wall(now) - 24 * 3600
         night = self._night_counts(since)
         view = BookDropView(
             state=m.state, mode=self._mode, door_unlocked=m.door_unlocked(now), seconds_left=m.seconds_left(now),

@@ -160,7 +160,10 @@ class ReturnSender:
         dropped = datetime.fromtimestamp(rec.dropped_ts)
         self.journal.mark_replaying([rec.journal_id])
         try:
-            result = self.ils.checkin(rec.item_id, transaction_date=dropped, return_date=dropped)
+            # a drop time read from an untrusted clock (kiosk.clock) is not sent: the library system
+            # dates the return itself (it is being sent now, moments after the drop)
+            dates = {} if row.clock_untrusted else {"transaction_date": dropped, "return_date": dropped}
+            result = self.ils.checkin(rec.item_id, **dates)
         except IlsUnavailable as exc:
             # Nothing was sent: back to the queue, the replayer sends it when the system is back.
             self.journal.record_outcome(rec.journal_id, J.QUEUED, offline=True, note=str(exc)[:200])

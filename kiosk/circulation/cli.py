@@ -46,10 +46,11 @@ def register(subparsers) -> None:
 
     jn = subparsers.add_parser("journal", help="the offline journal: list, sync (replay), export, resolve")
     add_config_args(jn)
-    jn.add_argument("action", choices=("list", "sync", "export", "resolve", "prune"),
+    jn.add_argument("action", choices=("list", "sync", "export", "resolve", "prune", "acknowledge-loss"),
                     help="list: pending and staff queue; sync: send pending transactions now; "
                          "export: every row; resolve: close a staff-queue row (--id, --note); "
-                         "prune: delete settled rows older than --days")
+                         "prune: delete settled rows older than --days; acknowledge-loss: staff checked "
+                         "what a lost or damaged earlier journal held (--note)")
     jn.add_argument("--days", type=float, default=90.0, help="prune: age in days (default 90)")
     jn.add_argument("--id", type=int, help="journal id (resolve)")
     jn.add_argument("--note", default="", help="what staff did (resolve)")
@@ -93,11 +94,12 @@ def _row(r, reveal: bool = False) -> dict:
 def _open(args):
     from kiosk.circulation.journal import Journal  # here, not at the top: `kiosk run` builds this parser
     from kiosk.cli import settings_from_args
+    from kiosk.clock import TrustedClock
     from kiosk.sip2.ils import SipIls
 
     settings = settings_from_args(args, ils=True)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    journal = Journal(settings.data_dir / "journal.sqlite3")
+    journal = Journal(settings.data_dir / "journal.sqlite3", clock=TrustedClock.from_settings(settings))
     try:
         ils = SipIls.from_settings(settings)
     except BaseException:
@@ -182,9 +184,12 @@ def _journal(args) -> int:
     from kiosk.circulation.journal import Journal
     from kiosk.cli import settings_from_args
 
-    if args.action in ("list", "export", "resolve", "prune"):
+    if args.action in ("list", "export", "resolve", "prune", "acknowledge-loss"):
         if args.action == "resolve" and (args.id is None or not args.note):
             print("kiosk journal resolve: --id and --note are required", file=sys.stderr)
+            return EXIT_USAGE
+        if args.action == "acknowledge-loss" and not args.note:
+            print("kiosk journal acknowledge-loss: --note is required (what staff checked)", file=sys.stderr)
             return EXIT_USAGE
         settings = settings_from_args(args)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -192,9 +197,13 @@ def _journal(args) -> int:
             if args.action == "list":
                 emit({"counts": journal.counts(),
                       "pending": [_row(r, args.reveal) for r in journal.pending()],
-                      "staff_queue": [_row(r, args.reveal) for r in journal.staff_queue()]})
+                      "staff_queue": [_row(r, args.reveal) for r in journal.staff_queue()],
+                      "clock_untrusted": [r.id for r in journal.untrusted_clock()],
+                      "loss": journal.loss()})
             elif args.action == "export":
                 emit({"rows": [_row(r, args.reveal) for r in journal.rows()]})
+            elif args.action == "acknowledge-loss":
+                emit({"acknowledged": journal.acknowledge_loss(args.note)})
             elif args.action == "prune":
                 emit({"deleted": journal.prune(args.days * 86400.0), "counts": journal.counts()})
             else:

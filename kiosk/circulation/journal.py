@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.clock import AlwaysTrusted, TrustedClock
 from kiosk.durable import DurableDb
 from kiosk.errors import JournalError
 from kiosk.privacy import mask
@@ -64,7 +65,8 @@ CREATE TABLE IF NOT EXISTS txn (
     title       TEXT,
     due         TEXT,
     note        TEXT,
-    updated     REAL NOT NULL
+    updated     REAL NOT NULL,
+    clock_untrusted INTEGER NOT NULL DEFAULT 0  -- written while the wall clock was not trusted (kiosk.clock)
 );
 CREATE INDEX IF NOT EXISTS txn_state ON txn(state);
 CREATE INDEX IF NOT EXISTS txn_item ON txn(item_id, state);
@@ -97,6 +99,7 @@ class JournalRow:
     due: str | None
     note: str | None
     updated: float
+    clock_untrusted: bool = False   # its dates came from an untrusted clock: replayed without them
 
     def as_dict(self, *, reveal: bool = False) -> dict:
         d = dict(self.__dict__)
@@ -149,14 +152,87 @@ class Journal(DurableDb):
 
     WHAT = "journal"
 
-    def __init__(self, path: str | os.PathLike, *, recover: bool = True) -> None:
-        super().__init__(path, _SCHEMA)
+    def __init__(self, path: str | os.PathLike, *, recover: bool = True, keep_damaged_aside: bool = False,
+                 clock: TrustedClock | AlwaysTrusted | None = None, check_at_open: bool = True) -> None:
+        """Open the journal.  A damaged file raises :class:`~kiosk.durable.StorageDamaged` (a
+        JournalError), or with ``keep_damaged_aside`` (the kiosk app) is moved aside and leaves this
+        journal refusing everything (``damaged``) so the kiosk can go out of service.  A missing or
+        empty file where earlier work is evident starts a new journal that records the loss."""
+        from kiosk.circulation import journal_check
+
+        path = Path(path)
         self.replay_lock = threading.RLock()   # one replay at a time per journal (kiosk.circulation.replay)
         self._pid = os.getpid()
         self._owner = owner_token()
+        self._last_verified = 0.0
+        self.trusted_clock = clock or AlwaysTrusted()   # kiosk.clock: is the wall clock believable?
+        wal = Path(str(path) + "-wal")
+        # (a main file still empty while its write-ahead log holds the rows is not a loss)
+        fresh = (not path.is_file() or path.stat().st_size == 0) and not (wal.is_file() and wal.stat().st_size)
+        was = "missing" if not path.is_file() else "empty (0 bytes)"
+        evidence = journal_check.evidence_of_earlier_work(path) if fresh else []
+        super().__init__(path, _SCHEMA, keep_damaged_aside=keep_damaged_aside, check_at_open=check_at_open)
+        if self.damaged:
+            return
+        self._migrate()
         self._salt = self._meta("card_salt") or self._set_meta("card_salt", secrets.token_hex(16))
+        if evidence and self._meta(journal_check.LOSS_META_KEY) is None:
+            at = time.strftime("%Y-%m-%dT%H:%M:%S")
+            self._set_meta(journal_check.LOSS_META_KEY, journal_check.loss_record(path, was, evidence, at))
+        loss = self._meta(journal_check.LOSS_META_KEY)
+        if loss:
+            journal_check.note_lost(path, json.loads(loss))
+        else:
+            journal_check.note_sound(path)
         if recover:
             self.recover_crashed()
+
+    def _migrate(self) -> None:
+        """Journals written before a column existed get it (SQLite's ADD COLUMN is cheap and atomic)."""
+        cols = {r[1] for r in self._query("PRAGMA table_info(txn)")}
+        if "clock_untrusted" not in cols:
+            with self._tx() as db:
+                db.execute("ALTER TABLE txn ADD COLUMN clock_untrusted INTEGER NOT NULL DEFAULT 0")
+
+    def clock_trusted(self) -> bool:
+        """May the wall clock's dates be sent to the library system / shown to a patron?"""
+        try:
+            return bool(self.trusted_clock.trusted())
+        except Exception:  # noqa: BLE001 - cannot tell = not trusted
+            return False
+
+    def on_damaged(self) -> None:
+        from kiosk.circulation import journal_check
+
+        journal_check.note_damaged(self.path, self.damaged or "", self.kept_at)
+
+    def verify_before_acknowledging(self) -> None:
+        """Offline work is acknowledged only on a journal that reads back sound from disk NOW: an
+        SD card damaged in place still takes writes while the rows cannot be read back."""
+        if self.verify() is not None:
+            self._last_verified = time.monotonic()
+
+    def loss(self) -> dict | None:
+        """The recorded loss of an earlier journal (see journal_check), or None."""
+        from kiosk.circulation import journal_check
+
+        raw = self._meta(journal_check.LOSS_META_KEY)
+        return json.loads(raw) if raw else None
+
+    def acknowledge_loss(self, note: str) -> dict:
+        """Staff checked what an earlier, lost journal may have held: stop reporting it."""
+        from kiosk.circulation import journal_check
+
+        loss = self.loss()
+        if loss is None:
+            raise JournalError(f"journal {self.path}: no loss of an earlier journal is recorded")
+        loss.update(acknowledged=time.strftime("%Y-%m-%dT%H:%M:%S"), note=note)
+        with self._tx() as db:
+            db.execute("DELETE FROM meta WHERE key=?", (journal_check.LOSS_META_KEY,))
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                       (journal_check.LOSS_META_KEY + "_acknowledged", json.dumps(loss)))
+        journal_check.note_sound(self.path, loss_acknowledged=True)
+        return loss
 
     # ---- plumbing ------------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:
@@ -173,17 +249,22 @@ class Journal(DurableDb):
     def record_intent(self, kind: str, item_id: str, *, patron_id: str | None = None,
                       state: str = SENDING, acked: bool = False, offline: bool = False,
                       txn_date: str | None = None, due_date: str | None = None,
-                      now: float | None = None) -> int:
-        """Write a transaction down BEFORE it is sent; returns its intent id."""
+                      now: float | None = None, clock_untrusted: bool | None = None) -> int:
+        """Write a transaction down BEFORE it is sent; returns its intent id.  The row is flagged
+        ``clock_untrusted`` when the wall clock is not trusted now (unless the caller says)."""
         now = time.time() if now is None else now
         txn_date = txn_date or time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now))
+        untrusted = (not self.clock_trusted()) if clock_untrusted is None else clock_untrusted
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO txn(kind, item_id, patron_id, state, acked, offline, created, txn_date, "
-                "due_date, owner_pid, owner, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "due_date, owner_pid, owner, updated, clock_untrusted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (kind, item_id, patron_id, state, int(acked), int(offline), now, txn_date, due_date,
-                 self._pid, self._owner, now))
-            return int(cur.lastrowid)
+                 self._pid, self._owner, now, int(untrusted)))
+            txn_id = int(cur.lastrowid)
+        if acked and state in NEEDS_REPLAY:
+            self.verify_before_acknowledging()
+        return txn_id
 
     def record_outcome(self, txn_id: int, state: str, *, acked: bool | None = None,
                        offline: bool | None = None, reason_key: str | None = None,
@@ -219,6 +300,8 @@ class Journal(DurableDb):
                     row = db.execute("SELECT patron_id FROM txn WHERE id=?", (txn_id,)).fetchone()
                     if row and row[0] and not row[0].startswith("*"):
                         db.execute("UPDATE txn SET patron_id=? WHERE id=?", (mask(row[0]), txn_id))
+        if any(kw.get("acked") and state in NEEDS_REPLAY for _, state, kw in outcomes):
+            self.verify_before_acknowledging()
 
     def mark_replaying(self, ids: list[int]) -> None:
         """Queued/unknown rows are about to be sent: one commit for the batch."""
@@ -242,7 +325,7 @@ class Journal(DurableDb):
 
     # ---- reading -------------------------------------------------------------------------
     _COLS = ("id, kind, item_id, patron_id, state, acked, offline, created, txn_date, due_date, owner_pid, "
-             "attempts, reason_key, reason_text, title, due, note, updated")
+             "attempts, reason_key, reason_text, title, due, note, updated, clock_untrusted")
 
     def _rows(self, where: str = "1", args: Iterable = (), limit: int | None = None) -> list[JournalRow]:
         sql = f"SELECT {self._COLS} FROM txn WHERE {where} ORDER BY id"
@@ -251,7 +334,7 @@ class Journal(DurableDb):
         out = []
         for r in self._query(sql, args):
             r = list(r)
-            r[5], r[6] = bool(r[5]), bool(r[6])
+            r[5], r[6], r[18] = bool(r[5]), bool(r[6]), bool(r[18])
             out.append(JournalRow(*r))
         return out
 
@@ -283,7 +366,13 @@ class Journal(DurableDb):
                            "AND state IN (?, ?, ?)", (patron_id, *NEEDS_REPLAY))[0][0]
 
     def staff_queue(self) -> list[JournalRow]:
-        return self._rows("state=?", (STAFF,))
+        """Conflicts for staff, and offline transactions sent without their dates because the clock
+        was not trusted when they were done (staff check the dates in the library system)."""
+        return self._rows("state=? OR (clock_untrusted=1 AND offline=1 AND state=?)", (STAFF, SYNCED))
+
+    def untrusted_clock(self) -> list[JournalRow]:
+        """Offline rows written on an untrusted clock, not yet closed by staff."""
+        return self._rows("clock_untrusted=1 AND offline=1 AND state NOT IN (?, ?)", (RESOLVED, ABANDONED))
 
     def rows(self, states: Iterable[str] | None = None, limit: int | None = None) -> list[JournalRow]:
         if states:
@@ -302,7 +391,7 @@ class Journal(DurableDb):
         row = self.get(txn_id)
         if row is None:
             raise JournalError(f"journal {self.path}: no transaction with id {txn_id}")
-        if row.state not in (STAFF, UNKNOWN):
+        if row.state not in (STAFF, UNKNOWN) and not (row.state == SYNCED and row.clock_untrusted):
             raise JournalError(f"transaction {txn_id} is {row.state}, not waiting for staff")
         self.record_outcome(txn_id, RESOLVED, note=note)
 

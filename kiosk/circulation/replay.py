@@ -196,12 +196,14 @@ class Replayer:
             self._to_staff(row, "renewal_unconfirmed", report, text=info.title)
 
     def _send(self, row: JournalRow, report: SyncReport) -> None:
-        """Send a queued (acknowledged) row with no block = Y and its original dates."""
-        when = _dt(row.txn_date)
+        """Send a queued (acknowledged) row with no block = Y and its original dates -- unless they
+        came from an untrusted clock (kiosk.clock): then none, so nothing is backdated; staff see it."""
+        trusted = not getattr(row, "clock_untrusted", False)
+        when = _dt(row.txn_date) if trusted else None
         try:
             if row.kind == "checkout":
                 r = self.ils.checkout(row.patron_id or "", row.item_id, no_block=True, transaction_date=when,
-                                      nb_due_date=_dt(row.due_date))
+                                      nb_due_date=_dt(row.due_date) if trusted else None)
                 if r.ok:
                     self._settle(row, j.SYNCED, report, title=r.title, due=r.due or None)
                 else:

@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from typing import Protocol
 
 from kiosk.circulation import view as v
@@ -32,6 +33,9 @@ from kiosk.staff import stats
 log = logging.getLogger(__name__)
 
 SECURITY_ATTEMPTS = 3   # write + read-back attempts per tag before the item goes to staff
+INTEGRITY_CHECK_INTERVAL_S = 600.0   # the journal file is re-read from disk this often (off the UI thread)
+STORAGE_STAFF_MESSAGE = ("Staff: the journal file is damaged and was kept aside; this kiosk acknowledges "
+                         "nothing until it is restarted. Run `kiosk doctor` and see docs/circulation.md.")
 
 
 class SecurityWriter(Protocol):
@@ -46,13 +50,21 @@ class KioskService:
     """One kiosk's circulation: sessions, stacks, journal, offline policy, replay."""
 
     def __init__(self, settings, ils: Ils, journal: Journal, listener: Callable[[SessionView], None] | None = None,
-                 security: SecurityWriter | None = None, clock: Callable[[], float] = time.time) -> None:
+                 security: SecurityWriter | None = None, clock: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] | None = None) -> None:
+        """``clock`` is wall time, for dates only (journal, card cache, due dates); ``monotonic``
+        drives every timer (session timeout and warning, probe, integrity check), so a wall clock
+        stepped back by NTP or a stale boot clock cannot keep a patron's session on screen.  A test
+        that injects only a fake ``clock`` drives both with it."""
         self.settings = settings
         self.ils = ils
         self.journal = journal
         self.listener = listener
         self.security = security
         self.clock = clock
+        if monotonic is None:
+            monotonic = time.monotonic if clock is time.time else clock
+        self.monotonic = monotonic
         self.policy = OfflinePolicy.from_settings(settings)
         self.circulator = Circulator(ils, journal, self.policy, clock=clock)
         off = getattr(settings, "offline", None)
@@ -60,13 +72,13 @@ class KioskService:
         k = settings.kiosk
         self._session = Session(SessionConfig(timeout_s=k.session_timeout_s, warning_s=k.timeout_warning_s,
                                               require_pin=k.require_pin, allow_borrow=k.mode != "returns"),
-                                now=clock())
+                                now=monotonic())
         self._lock = threading.RLock()
         self._idle = threading.Condition(self._lock)
         self._outstanding = 0
         self._online = True
         self._closed = False
-        self._last_probe = clock()
+        self._last_probe = monotonic()
         self._sync_future: Future | None = None
         self._probing = False
         self.protocol_errors = 0   # replies that could not be understood (the CLI exits 2)
@@ -78,7 +90,19 @@ class KioskService:
         self._delivered = -1
         self._notifier = threading.Thread(target=self._notify_loop, name="circ-notify", daemon=True)
         self._notifier.start()
-        self._session.pending_sync = journal.pending_count()
+        self.storage_problem: str | None = None   # a damaged journal: out of service (issue 13)
+        self._last_integrity_check = self._last_probe
+        if getattr(journal, "damaged", None):
+            self._storage_failed(journal.damaged)
+            return
+        self._submit_fn(self._check_journal)        # at start, off the caller's (UI) thread
+        try:
+            self._session.pending_sync = journal.pending_count()
+        except JournalError:
+            if not getattr(journal, "damaged", None):
+                raise
+            self._storage_failed(journal.damaged)
+            return
         if self._session.pending_sync:
             self.sync_journal()
 
@@ -136,13 +160,17 @@ class KioskService:
             self._notify()
 
     def tick(self, now: float | None = None) -> None:
-        """Once a second from the app: timeouts, and reconnect/replay while offline."""
-        now = self.clock() if now is None else now
+        """Once a second from the app: timeouts, and reconnect/replay while offline.  ``now`` is
+        monotonic time (:attr:`monotonic`)."""
+        now = self.monotonic() if now is None else now
         self._run(lambda s, _now: s.tick(now), now=now)
         with self._lock:
             if self._closed or now - self._last_probe < self.probe_interval_s:
                 return
             self._last_probe = now
+            if self.storage_problem is None and now - self._last_integrity_check >= INTEGRITY_CHECK_INTERVAL_S:
+                self._last_integrity_check = now
+                self._submit_fn(self._check_journal)
             if not self._online and not self._probing:
                 self._probing = True
                 self._submit_fn(self._probe)
@@ -202,7 +230,7 @@ class KioskService:
             if self._closed:
                 return
             before = self._session.version
-            effects = fn(self._session, self.clock() if now is None else now)
+            effects = fn(self._session, self.monotonic() if now is None else now)
             changed = self._session.version != before
             for effect in effects:
                 self._submit_effect(effect)
@@ -283,7 +311,8 @@ class KioskService:
             self._online = online
             mode = self.policy.mode
             self._session.set_connectivity(online, offline_mode=not online and mode != "none",
-                                           out_of_service=not online and mode == "none")
+                                           out_of_service=(not online and mode == "none")
+                                           or self.storage_problem is not None)
             log.warning("library system %s", "reachable again" if online else "unreachable")
         self._notify()
         if online:
@@ -299,6 +328,31 @@ class KioskService:
                 self._session.pending_sync = n
                 self._session.version += 1
         self._notify()
+
+    def _storage_failed(self, reason: str) -> None:
+        """The journal is damaged: nothing more can be acknowledged, so the kiosk goes out of
+        service (a session already open finishes; its items go to the desk).  Staff are told by
+        the alert on ``journal_damaged``, /health and ``kiosk doctor``."""
+        with self._lock:
+            if self.storage_problem is not None:
+                return
+            self.storage_problem = reason
+            self._session.set_connectivity(self._online, offline_mode=self._session.offline_mode,
+                                           out_of_service=True)
+            self._session.version += 1
+        log.error("out of service: the journal is damaged (%s). %s", reason, STORAGE_STAFF_MESSAGE)
+        self._notify()
+
+    def _check_journal(self) -> None:
+        """(worker) The periodic integrity check: a card damaged under a running kiosk."""
+        verify = getattr(self.journal, "verify", None)
+        if verify is None:
+            return
+        try:
+            verify()
+        except JournalError:
+            if getattr(self.journal, "damaged", None):
+                self._storage_failed(self.journal.damaged)
 
     def _syncing(self) -> bool:
         return self._sync_future is not None and not self._sync_future.done()
@@ -359,6 +413,8 @@ class KioskService:
             text = str(exc)
             self._apply(lambda s, now: s.item_result(e.session_id, e.item_id, now, state=v.NEEDS_STAFF,
                                                      reason_key="check_at_desk", reason_text=text))
+            if getattr(self.journal, "damaged", None):
+                self._storage_failed(self.journal.damaged)
             return
         except Exception as exc:
             text = str(exc)
@@ -432,7 +488,9 @@ class KioskService:
                     gone.set()
                 except Exception as exc:   # noqa: BLE001 - a failed lookup keeps the barcode shown
                     log.info("item %s: no details (%s)", mask(item_id), exc)
-                self._apply(lambda s, now, i=item_id, inf=info: s.item_details(e.session_id, i, inf, now))
+                today = datetime.fromtimestamp(self.clock())     # wall time: overdue is a date
+                self._apply(lambda s, now, i=item_id, inf=info, d=today: s.item_details(e.session_id, i, inf, now,
+                                                                                        today=d))
             if gone.is_set():              # the rest stay as they are (barcode), but not "pending"
                 with guard:
                     rest = list(todo)

@@ -296,14 +296,17 @@ class Session:
         self._changed()
         return lookups + self._dispatch()
 
-    def item_details(self, session_id: int, item_id: str, info, now: float) -> list[Effect]:
+    def item_details(self, session_id: int, item_id: str, info, now: float, *,
+                     today: datetime | None = None) -> list[Effect]:
         """The answer to one :class:`LookUpItems` lookup (``info`` an ItemInfo, None when it failed):
-        the title and due date go into the patron's account as they arrive."""
+        the title and due date go into the patron's account as they arrive.  ``now`` is the timer
+        clock (monotonic); ``today`` the wall-clock date that decides "overdue" (default: ``now``
+        read as wall time, for callers whose one clock is the wall clock)."""
         if session_id != self.session_id or self.patron is None:
             return []
         self.details_pending.discard(item_id)
         if info is not None:
-            self.patron = account.with_item_info(self.patron, info, datetime.fromtimestamp(now))
+            self.patron = account.with_item_info(self.patron, info, today or datetime.fromtimestamp(now))
         self._resummarize()
         return []
 

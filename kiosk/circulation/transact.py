@@ -232,8 +232,7 @@ class Circulator:
                                         note=f"library system unreachable: {why}")
             return Outcome(item_id, CHECKOUT, REFUSED, reason_key="offline_not_allowed", journal_id=jid,
                            online=False)
-        due_date = (now + timedelta(days=self.policy.default_loan_days)).replace(hour=23, minute=59, second=0,
-                                                                               microsecond=0)
+        due_date = self._offline_due(now)
         with self._offline_lock:
             if self.journal.offline_checkouts_for(patron_id) >= self.policy.max_items_per_patron:
                 self.journal.record_outcome(jid, j.UNKNOWN, reason_key="offline_limit",
@@ -241,10 +240,18 @@ class Circulator:
                 return Outcome(item_id, CHECKOUT, REFUSED, reason_key="offline_limit", journal_id=jid,
                                online=False)
             # The durable point: once this commit returns, the screen may say "done".
-            self.journal.record_outcome(jid, j.QUEUED, acked=True, offline=True, due_date=_iso(due_date),
-                                        note=f"offline: {why}")
-        return Outcome(item_id, CHECKOUT, DONE, due_date=due_date, due=due_date.date().isoformat(),
+            self.journal.record_outcome(jid, j.QUEUED, acked=True, offline=True,
+                                        due_date=_iso(due_date) if due_date else None, note=f"offline: {why}")
+        return Outcome(item_id, CHECKOUT, DONE, due_date=due_date, due=due_date.date().isoformat() if due_date else "",
                        journaled=True, security=False, journal_id=jid, online=False)
+
+    def _offline_due(self, now: datetime) -> datetime | None:
+        """The due date promised for an offline checkout: none from an untrusted clock (kiosk.clock),
+        so the screen never shows a wrong date; the library system sets it at replay."""
+        if not self.journal.clock_trusted():
+            return None
+        return (now + timedelta(days=self.policy.default_loan_days)).replace(hour=23, minute=59, second=0,
+                                                                           microsecond=0)
 
     def _checkout_unresolved(self, jid: int, patron_id: str, item_id: str, allow_offline: bool,
                              protocol: bool) -> Outcome:
@@ -252,13 +259,13 @@ class Circulator:
         if self.policy.checkouts and allow_offline:
             with self._offline_lock:
                 if self.journal.offline_checkouts_for(patron_id) < self.policy.max_items_per_patron:
-                    due_date = (self._now() + timedelta(days=self.policy.default_loan_days)).replace(
-                        hour=23, minute=59, second=0, microsecond=0)
+                    due_date = self._offline_due(self._now())
                     # Acknowledged as an offline checkout; replay resolves it (Item Information)
                     # before it would ever send it again.
                     self.journal.record_outcome(jid, j.UNKNOWN, acked=True, offline=True,
-                                                due_date=_iso(due_date))
-                    return Outcome(item_id, CHECKOUT, DONE, due_date=due_date, due=due_date.date().isoformat(),
+                                                due_date=_iso(due_date) if due_date else None)
+                    return Outcome(item_id, CHECKOUT, DONE, due_date=due_date,
+                                   due=due_date.date().isoformat() if due_date else "",
                                    journaled=True, security=False, journal_id=jid, online=False,
                                    protocol_error=protocol)
         return Outcome(item_id, CHECKOUT, NEEDS_STAFF, reason_key="ils_timeout", journal_id=jid, online=False,
@@ -277,7 +284,7 @@ class Circulator:
             last_exc = IlsUnavailable("earlier transactions of this item are still journaled")
         for _ in range(2 if in_order else 0):   # a check-in is idempotent: resend once after no reply
             try:
-                if return_date is not None:
+                if return_date is not None and self.journal.clock_trusted():   # never backdate from a bad clock
                     r = self.ils.checkin(item_id, transaction_date=return_date, return_date=return_date)
                 else:
                     r = self.ils.checkin(item_id)

@@ -87,8 +87,40 @@ def check_library_system(settings: Any) -> Check:
     return Check("library_system", True, f"{settings.ils.host}:{settings.ils.port}{name} online; allows {flags}")
 
 
-def run_checks(settings: Any, devices: Devices | None = None, *, ils: bool = True) -> list[Check]:
-    """Check every device (opening them unless ``devices`` is given) and the library system."""
+def check_journal(settings: Any) -> Check:
+    """The offline journal on disk: sound, damaged, or lost after earlier work (issue 13 item 3)."""
+    from kiosk.circulation.journal_check import doctor_check
+
+    try:
+        ok, detail = doctor_check(settings.data_dir)
+    except Exception as exc:  # noqa: BLE001 - a check never raises
+        return Check("journal", False, f"{settings.data_dir}: {exc}", JOURNAL_HINT)
+    return Check("journal", ok, detail, "" if ok else JOURNAL_HINT)
+
+
+def check_clock(settings: Any) -> Check:
+    """Is the wall clock synchronised (a Pi has no RTC)?  Offline work on an untrusted clock is
+    flagged and replayed without its dates (issue 18 item 4)."""
+    try:
+        from kiosk.clock import doctor_check as clock_check
+
+        ok, detail = clock_check(settings)
+    except Exception as exc:  # noqa: BLE001 - a check never raises
+        return Check("clock", False, str(exc), CLOCK_HINT)
+    return Check("clock", ok, detail, "" if ok else CLOCK_HINT)
+
+
+JOURNAL_HINT = ("a damaged journal means a failing SD card: replace it, restart the kiosk (the damaged file is "
+                "kept as journal.sqlite3.damaged-*); after checking the library system for offline returns "
+                "that may be missing, run `kiosk journal acknowledge-loss --note ...`")
+CLOCK_HINT = ("the clock is not synchronised: check the network and the time server (timedatectl status; "
+              "systemd-timesyncd or chrony); offline transactions meanwhile are flagged for staff")
+
+
+def run_checks(settings: Any, devices: Devices | None = None, *, ils: bool = True,
+               storage: bool = False) -> list[Check]:
+    """Check every device (opening them unless ``devices`` is given) and the library system;
+    with ``storage`` also the journal and the clock (``kiosk doctor``)."""
     own = devices is None
     if devices is None:
         from kiosk.hardware.factory import open_devices
@@ -101,6 +133,8 @@ def run_checks(settings: Any, devices: Devices | None = None, *, ils: bool = Tru
     finally:
         if own:
             devices.close()
+    if storage:
+        results += [check_journal(settings), check_clock(settings)]
     if ils:
         results.append(check_library_system(settings))
     return results

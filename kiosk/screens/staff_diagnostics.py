@@ -15,6 +15,7 @@ CHECK_NAMES = {
     "card_reader": N_("Card reader"), "tag_reader": N_("RFID pad"), "scanner": N_("Barcode scanner"),
     "printer": N_("Receipt printer"), "indicators": N_("Lights and buzzer"), "slot_sensor": N_("Slot sensor"),
     "door_lock": N_("Slot lock"), "library_system": N_("Library system"),
+    "journal": N_("Journal"), "clock": N_("Clock"),     # storage checks (kiosk doctor, issue 13/18)
 }
 READINGS_S = 1.0
 

@@ -19,6 +19,7 @@ STAFF_REASONS = {
     "unconfirmed_checkout": N_("Loan not confirmed: check the patron's account"),
     "return_unconfirmed": N_("Return not confirmed: check the item in by hand"),
     "renewal_unconfirmed": N_("Renewal not confirmed: check the due date"),
+    "clock_untrusted": N_("Sent without its date (the kiosk's clock was not set): check the dates"),
 }
 NOTES = (N_("Checked at the desk"), N_("Fixed in the library system"), N_("Item not found"))
 WIDTHS = (0.11, 0.1, 0.13, 0.15, 0.51)

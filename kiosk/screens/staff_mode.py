@@ -82,6 +82,8 @@ class StaffMode:
             "journal_queue_length": app.service.journal.pending_count,
             "library_system_up": lambda: int(app.service.online),
             "printer_paper_out": lambda: int(app.devices.printer.status().paper_out),
+            # kiosk.clock: asks the time service off the UI thread; /health and the alert read it
+            "clock_trusted": lambda: int(app.service.journal.clock_trusted()),
         }
         try:
             self.services = start_appliance_services(app.settings, demo=bool(app.settings.hardware.simulate),

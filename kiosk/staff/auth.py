@@ -17,6 +17,8 @@ worker thread, never from Kivy's main thread.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import logging
@@ -24,7 +26,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 # scrypt cost: n=2**14, r=8, p=1 needs 16 MiB and is the interactive-login setting recommended in
 # the scrypt paper; it stays well under OpenSSL's default 32 MiB memory limit.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+# What a Raspberry Pi can afford per try is capped in kiosk.config_checks (check_hash_format).
 PBKDF2_ITERATIONS = 600_000  # OWASP 2023 figure for PBKDF2-HMAC-SHA256
 SALT_BYTES, KEY_BYTES = 16, 32
 MAX_LOCKOUT_FACTOR = 16  # lock-outs double: lockout_s, 2x, 4x, ... up to 16x
@@ -97,6 +100,19 @@ def verify_secret(secret: str, encoded: str) -> bool:
 
 # -- the persistent lock-out ----------------------------------------------------------------------
 
+_PATH_LOCKS: dict[str, threading.Lock] = {}
+_PATH_LOCKS_GUARD = threading.Lock()
+
+
+def _path_lock(path: Path) -> threading.Lock:
+    """One lock per store file in this process (flock alone does not order threads that each open
+    the lock file: on Linux they hold separate open file descriptions and exclude each other, but
+    a per-file lock keeps the order fair and cheap)."""
+    key = str(path.resolve())
+    with _PATH_LOCKS_GUARD:
+        return _PATH_LOCKS.setdefault(key, threading.Lock())
+
+
 @dataclass(frozen=True)
 class LockoutState:
     """Where one counter stands: ``locked_for_s`` > 0 while locked."""
@@ -150,13 +166,64 @@ class LockoutStore:
             st = self._state(db, key, now)
             if st.locked_for_s > 0:  # tries while locked are refused before checking; never extend
                 return st
-            failures, lockouts, until, duration = st.failures + 1, st.lockouts, 0.0, 0.0
-            if failures >= max_attempts:
-                duration = lockout_s * min(2 ** lockouts, MAX_LOCKOUT_FACTOR)
-                until, failures, lockouts = now + duration, 0, lockouts + 1
-            db.execute("INSERT OR REPLACE INTO lockout VALUES (?, ?, ?, ?, ?)",
-                       (key, failures, lockouts, until, duration))
-            return LockoutState(failures, lockouts, duration)
+            return self._write(db, key, now, st.failures + 1, st.lockouts, max_attempts, lockout_s)
+
+    @staticmethod
+    def _write(db: sqlite3.Connection, key: str, now: float, failures: int, lockouts: int,
+               max_attempts: int, lockout_s: float) -> LockoutState:
+        until, duration = 0.0, 0.0
+        if failures >= max_attempts:
+            duration = lockout_s * min(2 ** lockouts, MAX_LOCKOUT_FACTOR)
+            until, failures, lockouts = now + duration, 0, lockouts + 1
+        db.execute("INSERT OR REPLACE INTO lockout VALUES (?, ?, ?, ?, ?)",
+                   (key, failures, lockouts, until, duration))
+        return LockoutState(failures, lockouts, duration)
+
+    @contextlib.contextmanager
+    def serialised(self) -> Iterator[None]:
+        """One PIN try at a time for this store, across threads AND processes.
+
+        The staff screen builds a fresh authenticator per try and ``kiosk staff`` commands run in
+        their own processes, so an instance lock is not enough: twelve concurrent tries would all
+        read "2 failures so far" and all be checked.  A process-wide lock per file plus ``flock`` on
+        a lock file next to the store make the read-count-verify-settle sequence atomic.
+        """
+        with _path_lock(self.path):
+            lock_path = self.path.with_name(self.path.name + ".lock")
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)   # releases the flock
+
+    def begin_attempt(self, key: str, now: float, max_attempts: int, lockout_s: float
+                      ) -> tuple[LockoutState, bool]:
+        """Count a try BEFORE it is verified (call inside :meth:`serialised`).
+
+        Returns ``(state, started)``: ``state.locked_for_s > 0`` means refuse without checking.
+        The try is written down as a failure first, so a process killed during the (slow) check
+        has still spent a try.  ``started`` is True when this call itself started a lock-out (a
+        previous try was counted but never settled, e.g. the kiosk was killed mid-check).
+        """
+        with self._lock, self._connect() as db:
+            st = self._state(db, key, now)
+            if st.locked_for_s > 0:
+                return st, False
+            if st.failures >= max_attempts:   # an unsettled max-th try: its lock-out starts now
+                locked = self._write(db, key, now, st.failures, st.lockouts, max_attempts, lockout_s)
+                return locked, True
+            db.execute("INSERT OR REPLACE INTO lockout VALUES (?, ?, ?, 0, 0)",
+                       (key, st.failures + 1, st.lockouts))
+            return LockoutState(st.failures + 1, st.lockouts, 0.0), False
+
+    def settle_failure(self, key: str, now: float, max_attempts: int, lockout_s: float) -> LockoutState:
+        """A try counted by :meth:`begin_attempt` was wrong: start the lock-out if it was the last."""
+        with self._lock, self._connect() as db:
+            st = self._state(db, key, now)
+            if st.locked_for_s > 0 or st.failures < max_attempts:
+                return st
+            return self._write(db, key, now, st.failures, st.lockouts, max_attempts, lockout_s)
 
     def record_success(self, key: str = "staff") -> None:
         with self._lock, self._connect() as db:
@@ -213,8 +280,12 @@ class StaffAuthenticator:
                           max(0, self.staff.max_attempts - st.failures))
 
     def authenticate(self, card: str | None = None, pin: str | None = None) -> AuthResult:
-        """Try a staff card and/or PIN.  Asking for the missing half does not count as a failure."""
-        with self._lock:
+        """Try a staff card and/or PIN.  Asking for the missing half does not count as a failure.
+
+        Tries are serialised across threads and processes (:meth:`LockoutStore.serialised`) and
+        each is counted before it is verified, so concurrent tries cannot outrun the lock-out.
+        """
+        with self._lock, self.store.serialised():
             now = self.clock()
             st = self.store.state(self.KEY, now)
             if st.locked_for_s > 0:
@@ -222,16 +293,22 @@ class StaffAuthenticator:
                 return AuthResult(False, "locked", 0, math.ceil(st.locked_for_s))
             if not self.configured:
                 return AuthResult(False, "not_configured", 0)
-            left = self.staff.max_attempts - st.failures
+            left = max(0, self.staff.max_attempts - st.failures)
             if self.staff.require == "card_and_pin":
                 if not card:
                     return AuthResult(False, "card_required", left)
                 if not pin:
                     return AuthResult(False, "pin_required", left)
-                # Check both always, so the time taken does not tell which half was wrong.
-                ok = self._card_ok(card) & self._pin_ok(pin)
             elif not (card or pin):
                 return AuthResult(False, "pin_required", left)
+            st, started = self.store.begin_attempt(self.KEY, now, self.staff.max_attempts, self.staff.lockout_s)
+            if st.locked_for_s > 0:
+                if started:
+                    self._locked_out(st)
+                return AuthResult(False, "locked", 0, math.ceil(st.locked_for_s))
+            if self.staff.require == "card_and_pin":
+                # Check both always, so the time taken does not tell which half was wrong.
+                ok = self._card_ok(card) & self._pin_ok(pin)
             else:
                 # card_or_pin: one suffices, but whatever was given must be right (a staff card
                 # followed by a wrong PIN is a failure).  A PIN typed after a card is ignored only
@@ -246,19 +323,23 @@ class StaffAuthenticator:
                 self.store.record_success(self.KEY)
                 log.info("staff login accepted (%s)", "card " + mask(card) if card else "PIN")
                 return AuthResult(True, "ok", self.staff.max_attempts)
-            st = self.store.record_failure(self.KEY, now, self.staff.max_attempts, self.staff.lockout_s)
-        if st.locked_for_s > 0:
-            from kiosk.monitoring import metrics  # kiosk.alerts watches this counter
-
-            metrics.inc("staff_lockouts_total")
-            log.warning("staff login locked for %d s after %d wrong tries",
-                        math.ceil(st.locked_for_s), self.staff.max_attempts)
-            if self.on_lockout:
-                self.on_lockout(math.ceil(st.locked_for_s))
-            return AuthResult(False, "locked", 0, math.ceil(st.locked_for_s))
+            st = self.store.settle_failure(self.KEY, now, self.staff.max_attempts, self.staff.lockout_s)
+            if st.locked_for_s > 0:   # serialised: only this try can have started it
+                self._locked_out(st)
+                return AuthResult(False, "locked", 0, math.ceil(st.locked_for_s))
         log.warning("staff login refused (%s); %d tries left", "card " + mask(card) if card else "PIN",
                     self.staff.max_attempts - st.failures)
         return AuthResult(False, "wrong", self.staff.max_attempts - st.failures)
+
+    def _locked_out(self, st: LockoutState) -> None:
+        """One lock-out event (metric, log line, ``on_lockout``) per lock-out."""
+        from kiosk.monitoring import metrics  # kiosk.alerts watches this counter
+
+        metrics.inc("staff_lockouts_total")
+        log.warning("staff login locked for %d s after %d wrong tries",
+                    math.ceil(st.locked_for_s), self.staff.max_attempts)
+        if self.on_lockout:
+            self.on_lockout(math.ceil(st.locked_for_s))
 
     def is_staff_card(self, card: str) -> bool:
         """Is this one of the staff cards?  For routing a tapped card to the staff PIN pad rather

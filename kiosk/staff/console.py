@@ -145,6 +145,9 @@ def _masked_entry(row: Any) -> JournalEntry:
     patron = row.patron_id or ""
     if patron and not patron.startswith("*"):
         patron = mask(patron)
+    if getattr(row, "clock_untrusted", False) and row.state != "staff":   # kiosk.clock (issue 18 item 4)
+        return JournalEntry(row.id, row.kind, row.item_id, patron, row.state, row.txn_date.replace("T", " ")[:16],
+                            "clock_untrusted", "", row.title or "")
     return JournalEntry(row.id, row.kind, row.item_id, patron, row.state, row.txn_date.replace("T", " ")[:16],
                         row.reason_key, row.reason_text or "", row.title or "")
 
@@ -314,7 +317,9 @@ class StaffConsole:
         def work() -> tuple[list, Readings]:
             from kiosk.hardware.doctor import run_checks
 
-            return run_checks(self.settings, self.devices), self.readings()
+            # storage: the journal (damaged / lost) and the clock -- the staff message when the
+            # kiosk went out of service for a damaged journal (docs/circulation.md)
+            return run_checks(self.settings, self.devices, storage=True), self.readings()
 
         return self._submit(work, callback, lambda exc: ([], self.readings()))
 
