@@ -75,12 +75,12 @@ def _emit(obj) -> None:
 def _open(args):
     from kiosk.circulation.journal import Journal  # here, not at the top: `kiosk run` builds this parser
     from kiosk.cli import settings_from_args
-    from kiosk.sip2.ils import SipIls
+    from kiosk.ils.factory import ils_from_settings
 
     settings = settings_from_args(args)
     journal = Journal(settings.data_dir / "journal.sqlite3")
     try:
-        ils = SipIls.from_settings(settings)
+        ils = ils_from_settings(settings)
     except BaseException:
         journal.close()
         raise

@@ -261,9 +261,9 @@ class StaffConsole:
                                     {"value": repr(cand.ils.port)})
             factory = self.ils_factory
             if factory is None:
-                from kiosk.sip2.ils import SipIls
+                from kiosk.ils.factory import ils_from_settings
 
-                factory = SipIls.from_settings
+                factory = ils_from_settings
             ils = factory(cand)
             try:
                 status = ils.status()
