@@ -3,6 +3,8 @@
     kiosk demo-ils [--host 127.0.0.1] [--port 6001] [--db PATH] [--reset] [--latency-ms N]
                    [--tls-cert F --tls-key F] [--user U --password P] [--institution ID]
     kiosk demo-ils --db PATH --export-json      # patrons (card, PIN, status) and items to scan
+    kiosk demo-ils --http-port 9130 [--tenant diku] [--token-ttl-s 600]
+                                                # the same library over FOLIO's HTTP API too
 """
 
 from __future__ import annotations
@@ -37,6 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="end replies with CR LF (Koha's default) or CR")
     p.add_argument("--checked-in-ok", action="store_true",
                    help="answer ok=1 to a return of an item that is not on loan (Koha account flag)")
+    p.add_argument("--http-port", type=int, default=None, metavar="N",
+                   help="also serve the library over FOLIO's HTTP API (the subset a kiosk uses) on this "
+                        "loopback port; 0 = any free port (docs/folio.md)")
+    p.add_argument("--tenant", default="diku", help="FOLIO tenant id of --http-port (default diku)")
+    p.add_argument("--token-ttl-s", type=float, default=600.0, metavar="S",
+                   help="lifetime of FOLIO access tokens on --http-port (default 600, as FOLIO's)")
     p.add_argument("--export-json", action="store_true",
                    help="print the seeded patrons and items as JSON and exit")
     p.set_defaults(func=run)
@@ -73,8 +81,26 @@ def run(args: argparse.Namespace) -> int:
         server.start()
     except OSError as exc:
         raise ConfigError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
+    folio = None
+    if args.http_port is not None:
+        from kiosk.demo_ils.folio_http import FolioDemoServer
+
+        try:
+            folio = FolioDemoServer(server.db, host=args.host, port=args.http_port, tenant=args.tenant,
+                                    user=args.user, password=args.password, access_ttl_s=args.token_ttl_s,
+                                    latency_ms=args.latency_ms).start()
+        except OSError as exc:
+            server.stop()
+            raise ConfigError(f"cannot listen on {args.host}:{args.http_port}: {exc}") from exc
     print(f"demo library system listening on {args.host}:{server.port} "
           f"({'TLS' if args.tls_cert else 'TCP'}; login {args.user}; institution {args.institution}; "
           f"database {args.db}).  Ctrl-C stops it.", flush=True)
-    server.serve_forever()
+    if folio is not None:
+        print(f"FOLIO HTTP API on {folio.url} (tenant {args.tenant}; login {args.user}; service points "
+              f"main, east)", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        if folio is not None:
+            folio.stop()
     return 0
