@@ -95,7 +95,8 @@ class FolioDemoServer:
         self._access: dict[str, tuple[str, float]] = {}          # token -> (tenant, expires)
         self._refresh: dict[str, tuple[float, bool]] = {}        # token -> (expires, used)
         self._faults: list[list] = []                           # [method, path, mode, count]
-        self.calls: list[tuple[str, str, int]] = []              # (method, path, status) for tests
+        self.calls: list[tuple[str, str, int]] = []              # (method, path, status) answered
+        self.received: list[tuple[str, str]] = []                # (method, path) of every request
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -231,6 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path = parts.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        app.received.append((method, path))
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         if app.latency_s:

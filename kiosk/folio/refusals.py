@@ -148,7 +148,8 @@ def error_key(e: FolioError) -> str:
     for rx, key in _COMPILED:
         if rx.search(e.message):
             return key
-    if e.block == "patronBlock":      # an automated block whose code a future FOLIO renamed
+    if e.block == "patronBlock" or e.message.lower().startswith("patron has reached maximum allowed"):
+        # an automated block without its code (mod-patron-blocks' sample texts, folio.md §2)
         return automated_block_key(e.message)
     return GENERIC
 
