@@ -35,6 +35,7 @@ class LinkCheck:
     detail: str
     hint: str = ""
     missing: tuple[str, ...] = ()
+    short: str = ""          # the problem in a line, for the settings screen (which shows the URL)
 
 
 def check_link(settings) -> LinkCheck:  # noqa: ANN001 - kiosk.config.Settings
@@ -48,27 +49,30 @@ def check_link(settings) -> LinkCheck:  # noqa: ANN001 - kiosk.config.Settings
             ils.auth.login()
         except IlsUnavailable as exc:
             return LinkCheck(False, f"{where}: {exc}",
-                             "check [ils] url, tenant, user and password_file; the gateway must be reachable")
+                             "check [ils] url, tenant, user and password_file; the gateway must be reachable",
+                             short=str(exc))
         how = "legacy token" if ils.auth.legacy else "token expires, refreshed automatically"
         try:
             sp = ils.service_point_id()
         except (IlsUnavailable, ProtocolError) as exc:
             return LinkCheck(False, f"{where}: logged in as {settings.ils.user}, but {exc}",
-                             "set [ils] service_point to the UUID or code of this kiosk's service point")
+                             "set [ils] service_point to the UUID or code of this kiosk's service point",
+                             short=str(exc))
         missing = []
         for method, path, perm in PROBES:
             try:
                 reply = (ils.http.call("GET", path, params={"limit": "0"}) if method == "GET"
                          else ils.http.call("POST", path, body={}))
             except (IlsUnavailable, OutcomeUnknown) as exc:
-                return LinkCheck(False, f"{where}: {method} {path}: {exc}", "check the network and the gateway")
+                return LinkCheck(False, f"{where}: {method} {path}: {exc}", "check the network and the gateway",
+                                 short=str(exc))
             if reply.status in (400, 403) and missing_permission(reply.text) == perm:
                 missing.append(perm)
         if missing:
             return LinkCheck(False, f"{where}: logged in; the kiosk's FOLIO user lacks {len(missing)} "
                              f"permission(s): {', '.join(missing)}",
                              f"grant {', '.join(missing)} to FOLIO user {settings.ils.user} (docs/folio.md)",
-                             tuple(missing))
+                             tuple(missing), short=f"FOLIO user {settings.ils.user} lacks {', '.join(missing)}")
         name = f" {ils._sp_name}" if ils._sp_name else ""
         return LinkCheck(True, f"{where} tenant {settings.ils.tenant}: logged in as {settings.ils.user} ({how}); "
                          f"service point{name} {sp}; permissions complete")
