@@ -189,6 +189,9 @@ class FolioDemoServer:
 class _Handler(BaseHTTPRequestHandler):
     app: FolioDemoServer
     protocol_version = "HTTP/1.1"       # keep-alive, as a gateway does
+    # headers and body go out in two writes: without TCP_NODELAY, Nagle holds the body until the
+    # client's delayed ACK (~40 ms a reply on Linux loopback)
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt: str, *args: object) -> None:    # quiet; the tests read app.calls
         log.debug("folio demo: " + fmt, *args)
