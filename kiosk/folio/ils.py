@@ -327,6 +327,11 @@ class FolioIls(Ils):
                 return None
             raise OutcomeUnknown(f"check-out of item {mask(item_id)}: no reply, and its loans could not be "
                                  f"read ({exc}); the outcome is unknown") from (lost or exc)
+        if loans and uid is None:        # whose loan it is cannot be told: no proof either way
+            if quiet:
+                return None
+            raise OutcomeUnknown(f"check-out of item {mask(item_id)}: no reply; the item is on loan but patron "
+                                 f"{mask(patron_id)} is not a single FOLIO user -- staff must check") from lost
         with self._lock:
             self._unsettled.pop(("checkout", item_id), None)
         if not loans:
