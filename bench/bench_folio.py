@@ -47,8 +47,8 @@ from kiosk.folio import cql  # noqa: E402
 from kiosk.folio.ils import FolioIls  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-N = 300
-ROUNDS = 5
+N = 200
+ROUNDS = 9
 TARGET = 1.1
 
 
@@ -110,18 +110,25 @@ def bench_overhead(tmp: Path) -> list[dict]:
             return found["title"], loan["dueDate"], loan["borrower"]["barcode"]
 
         assert bare_item() == (expected.title, expected.due, expected.patron_id)
-        kiosk_t, bare_t = [], []
+        wall: dict[str, list[float]] = {"kiosk": [], "bare": []}
+        cpu: dict[str, list[float]] = {"kiosk": [], "bare": []}
         for rnd in range(ROUNDS):
             order = [("kiosk", lambda: ils.item_information(item)), ("bare", bare_item)]
             for name, fn in (order if rnd % 2 == 0 else order[::-1]):
-                t0 = time.perf_counter()
+                c0, t0 = time.process_time(), time.perf_counter()
                 for _ in range(N):
                     fn()
-                (kiosk_t if name == "kiosk" else bare_t).append((time.perf_counter() - t0) / N)
+                wall[name].append((time.perf_counter() - t0) / N)
+                cpu[name].append((time.process_time() - c0) / N)
         ils.close()
-    k, b = min(kiosk_t), min(bare_t)
+    k, b = min(wall["kiosk"]), min(wall["bare"])
+    kc, bc = min(cpu["kiosk"]), min(cpu["bare"])
+    # wall time is what a patron waits for; the client's CPU time is the overhead itself and is far
+    # less disturbed by other processes on a busy machine
     return [record("item_lookup_2_gets_per_call", k * 1000, "ms", b * 1000, f"<= {TARGET}x bare requests",
-                   k / b <= TARGET)]
+                   k / b <= TARGET),
+            record("item_lookup_2_gets_client_cpu", kc * 1000, "ms", bc * 1000, f"<= {TARGET}x bare requests",
+                   kc / bc <= TARGET)]
 
 
 # ---- a 20-item stack over a slow link ------------------------------------------------------

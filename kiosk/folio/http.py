@@ -13,13 +13,15 @@ is fetched and the call is sent once more.
 from __future__ import annotations
 
 import contextlib
+import http.cookiejar
+import itertools
 import json
 import logging
+import os
 import queue
 import threading
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +42,7 @@ class Reply:
 
     status: int
     body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)   # case-insensitive from requests
     set_cookies: list[str] = field(default_factory=list)
     request_id: str = ""
 
@@ -78,6 +80,10 @@ class FolioHttp:
         self._lock = threading.Lock()
         self._closed = False
         self.token_source = None            # kiosk.folio.auth.TokenManager, set by FolioIls
+        # X-Okapi-Request-Id: this kiosk's prefix + a counter, so support can find a call in the
+        # gateway's log (cheaper than a uuid per call)
+        self._rid_prefix = os.urandom(4).hex()
+        self._rid = itertools.count(1)
 
     # ---- sessions ------------------------------------------------------------------------
     def _new_session(self) -> requests.Session:
@@ -87,6 +93,9 @@ class FolioHttp:
         s.mount("https://", adapter)
         s.verify = self.verify
         s.trust_env = False        # no proxy or netrc surprises on an appliance
+        # No cookie jar: tokens are kept by kiosk.folio.auth and sent as X-Okapi-Token.  A jar would
+        # keep login's folioAccessToken cookie and send it (stale) beside the header over https.
+        s.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         return s
 
     @contextlib.contextmanager
@@ -124,7 +133,7 @@ class FolioHttp:
         """Send one request; read the whole reply within ``timeout_s`` (the call's total deadline)."""
         total = self.timeout_s if timeout_s is None else float(timeout_s)
         deadline = time.monotonic() + total
-        rid = uuid.uuid4().hex[:16]
+        rid = f"{self._rid_prefix}{next(self._rid):08x}"
         h = {"X-Okapi-Tenant": self.tenant, "Accept": accept, "X-Okapi-Request-Id": rid}
         if token:
             h["X-Okapi-Token"] = token
@@ -163,7 +172,7 @@ class FolioHttp:
             cookies = list(raw_headers.getlist("Set-Cookie"))
         elif resp.headers.get("Set-Cookie"):
             cookies = [resp.headers["Set-Cookie"]]
-        return Reply(status=resp.status_code, body=b"".join(chunks), headers=dict(resp.headers),
+        return Reply(status=resp.status_code, body=b"".join(chunks), headers=resp.headers,
                      set_cookies=cookies, request_id=rid)
 
     def call(self, method: str, path: str, **kw: Any) -> Reply:
