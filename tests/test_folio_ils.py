@@ -387,3 +387,21 @@ def test_doctor_names_the_missing_permission(demo, tmp_path):
     check = check_library_system(s)
     assert check.ok and "Main Library" in check.detail
     assert checkouts(srv.db, shelf(export, 1)[0]) == []
+
+
+def test_tokens_travel_only_as_the_header_never_as_a_stale_cookie():
+    # a gateway whose cookies lack "Secure" (a plain-http test set-up): the session must not keep
+    # them, or an expired folioAccessToken cookie would ride beside the fresh X-Okapi-Token
+    plain = [("Set-Cookie", "folioAccessToken=AT1; Max-Age=600; Path=/; HttpOnly"),
+             ("Set-Cookie", "folioRefreshToken=RT1; Max-Age=604800; Path=/authn; HttpOnly")]
+    s = Scripted({("POST", "/authn/login-with-expiry"): [(201, plain, {"accessTokenExpiration": "2099-01-01T00:00:00Z"})],
+                  ("GET", "/inventory/items"): [(200, [], {"items": [], "totalRecords": 0})]})
+    ils = make_ils(s.url, sp=SP)
+    try:
+        ils.item_information("I1")
+        ils.item_information("I2")
+        gets = [x for x in s.seen if x[1] == "/inventory/items"]
+        assert len(gets) == 2 and all("Cookie" not in h and h["X-Okapi-Token"] == "AT1" for _, _, h, _ in gets)
+    finally:
+        ils.close()
+        s.close()
