@@ -28,7 +28,7 @@ from tests.test_crash_network import available, exactly_once_checkout, lines, on
 
 pytestmark = pytest.mark.slow
 
-KILLS = int(os.environ.get("KIOSK_CRASH_KILLS_FOLIO", "8"))
+KILLS = int(os.environ.get("KIOSK_CRASH_KILLS_FOLIO", "6"))
 
 
 @pytest.fixture

@@ -405,3 +405,19 @@ def test_tokens_travel_only_as_the_header_never_as_a_stale_cookie():
     finally:
         ils.close()
         s.close()
+
+
+def test_the_kiosk_limits_pin_attempts_because_folio_does_not(demo):
+    srv, ils, export = demo()
+    p = next(x for x in export["patrons"] if x["status"] == "ok" and x["pin"])
+    clock = [1000.0]
+    ils.monotonic = lambda: clock[0]
+    for _ in range(5):
+        assert ils.patron_information(p["card"], "0000").pin_ok is False
+    sent = srv.received.count(("POST", "/patron-pin/verify"))
+    locked = ils.patron_information(p["card"], p["pin"])          # the right PIN, but locked now
+    assert locked.pin_ok is False and "Too many wrong PINs" in locked.screen_message
+    assert srv.received.count(("POST", "/patron-pin/verify")) == sent     # not even asked
+    assert not ils.checkout(p["card"], shelf(export, 1)[0], pin=p["pin"]).ok
+    clock[0] += 901                                                # the lock-out ends
+    assert ils.patron_information(p["card"], p["pin"]).pin_ok is True

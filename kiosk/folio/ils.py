@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
@@ -54,6 +56,13 @@ AMBIGUOUS_STATUS = (500, 502, 503, 504)
 # folio.md §7: check-out runs ~20 lookups and writes in sequence; allow a generous wait before a
 # circulation call is called ambiguous (reads keep [ils] timeout_s).
 MIN_POST_TIMEOUT_S = 30.0
+# FOLIO's /patron-pin/verify has no lock-out or rate limit (folio.md §2): the kiosk keeps its own.
+# After PIN_MAX_FAILS wrong PINs for one card within PIN_WINDOW_S, that card's PIN is not checked
+# (and so never accepted) at this kiosk for PIN_LOCK_S.
+PIN_MAX_FAILS = 5
+PIN_WINDOW_S = 900.0
+PIN_LOCK_S = 900.0
+PIN_LOCKED_TEXT = "Too many wrong PINs: please ask at the desk"
 
 
 class FolioPermissionError(IlsUnavailable):
@@ -83,6 +92,8 @@ class FolioIls(Ils):
         self._user_ids: dict[str, str] = {}        # patron barcode -> user UUID (never changes)
         self._barcodes: dict[str, str] = {}        # user UUID -> barcode
         self._unsettled: dict[tuple[str, str], dict] = {}   # (kind, item) -> what the lost call carried
+        self._pin_fails: dict[str, list[float]] = {}         # user UUID -> times of wrong PINs
+        self.monotonic = time.monotonic
 
     @classmethod
     def from_settings(cls, settings, **kw) -> FolioIls:  # noqa: ANN001 - kiosk.config.Settings
@@ -183,9 +194,30 @@ class FolioIls(Ils):
                 self._barcodes[user_id] = bc
         return bc
 
+    def pin_locked(self, user_id: str) -> bool:
+        now = self.monotonic()
+        with self._lock:
+            fails = [t for t in self._pin_fails.get(user_id, ()) if now - t < max(PIN_WINDOW_S, PIN_LOCK_S)]
+            self._pin_fails[user_id] = fails
+            recent = [t for t in fails if now - t < PIN_WINDOW_S]
+            return len(recent) >= PIN_MAX_FAILS and now - fails[-1] < PIN_LOCK_S
+
     def _pin_ok(self, user_id: str, pin: str) -> bool:
         """POST /patron-pin/verify: 200 = match; 422 = wrong PIN *or* none set (folio.md §2).
-        FOLIO has no lock-out here: the kiosk's session limits attempts."""
+        FOLIO has no lock-out here, so the kiosk keeps one (PIN_MAX_FAILS): a locked card's PIN is
+        not even sent."""
+        if self.pin_locked(user_id):
+            log.warning("PIN check of user %s refused: too many wrong PINs at this kiosk", mask(user_id))
+            return False
+        ok = self._verify_pin(user_id, pin)
+        with self._lock:
+            if ok:
+                self._pin_fails.pop(user_id, None)
+            else:
+                self._pin_fails.setdefault(user_id, []).append(self.monotonic())
+        return ok
+
+    def _verify_pin(self, user_id: str, pin: str) -> bool:
         reply = self.http.call("POST", "/patron-pin/verify", body={"id": user_id, "pin": pin},
                                accept="text/plain")
         if reply.status in (200, 204):
@@ -221,7 +253,10 @@ class FolioIls(Ils):
         uid = str(user.get("id") or "")
         pin_ok = self._pin_ok(uid, pin) if pin is not None else None
         if pin_ok is False:            # nothing more about the account for a wrong PIN
-            return rec.patron_record(patron_id, user, now=now, pin_ok=False)
+            wrong = rec.patron_record(patron_id, user, now=now, pin_ok=False)
+            if self.pin_locked(uid):
+                wrong = replace(wrong, screen_message=PIN_LOCKED_TEXT)
+            return wrong
         manual = self._collection("/manualblocks", "manualblocks", cql.manual_blocks_of_user(uid), 100)
         auto = (self._get(f"/automated-patron-blocks/{uid}") or {}).get("automatedPatronBlocks") or []
         loans = self._collection("/circulation/loans", "loans", cql.open_loans_of_user(uid), 500)
