@@ -52,7 +52,7 @@ class Reply:
 
     def json(self) -> Any:
         try:
-            return json.loads(self.body or b"null")
+            return json.loads(self.body.decode("utf-8") if self.body else "null")   # FOLIO writes UTF-8
         except ValueError as exc:
             raise ProtocolError(f"FOLIO sent a reply that is not JSON (HTTP {self.status}): "
                                 f"{self.text[:120]!r}") from exc
