@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
 
-from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
+from kiosk.errors import ConfigError, IlsUnavailable, OutcomeUnknown, ProtocolError
 from kiosk.folio.records import parse_time
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,10 @@ class TokenManager:
         return False
 
     def _login(self) -> None:
-        body = {"username": self.user, "password": self._password()}
+        try:
+            body = {"username": self.user, "password": self._password()}
+        except ConfigError as exc:        # the password file went away or was opened to others
+            raise IlsUnavailable(f"FOLIO login not tried: {exc}") from exc
         try:
             reply = self.http.raw("POST", "/authn/login-with-expiry", body=body)
         except OutcomeUnknown as exc:   # a lost login reply harms nothing: nothing was circulated

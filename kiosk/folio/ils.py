@@ -101,6 +101,8 @@ class FolioIls(LostReplies, Ils):
         ils = settings.ils
         http = FolioHttp(ils.url, ils.tenant, timeout_s=ils.timeout_s, pool_size=ils.pool_size,
                          tls_ca_file=ils.tls_ca_file)
+        settings.ils_password()      # a missing or world-readable password file stops the start
+        # ...and is read again at each login, so a changed password file needs no restart
         auth = TokenManager(http, ils.user, settings.ils_password)
         return cls(http, auth, ils.service_point, **kw)
 
