@@ -421,3 +421,17 @@ def test_the_kiosk_limits_pin_attempts_because_folio_does_not(demo):
     assert not ils.checkout(p["card"], shelf(export, 1)[0], pin=p["pin"]).ok
     clock[0] += 901                                                # the lock-out ends
     assert ils.patron_information(p["card"], p["pin"]).pin_ok is True
+
+
+def test_a_return_resent_later_keeps_its_original_check_in_date(demo):
+    from datetime import datetime, timedelta
+    srv, ils, export = demo()
+    item = next(i for i in export["items"] if i["status"] == "on_loan" and not i["holds"])["barcode"]
+    dropped = datetime.now().replace(microsecond=0) - timedelta(hours=6)     # dropped in the night
+    srv.fail_next("POST", "/circulation/check-in-by-barcode", "drop_before", 2)
+    with pytest.raises(OutcomeUnknown):
+        ils.checkin(item, return_date=dropped)
+    assert srv.db.loan_of_item(item) is not None
+    assert ils.checkin(item).ok                 # the engine's later retry carries no date of its own
+    (t,) = srv.db.checkins_of(item)
+    assert abs(datetime.fromisoformat(t["transaction_date"]) - dropped) < timedelta(seconds=1)
