@@ -238,9 +238,9 @@ class KioskApp(App):
 
     def _build_service(self, listener):  # noqa: ANN001,ANN202
         from kiosk.circulation import Journal, KioskService
-        from kiosk.sip2.ils import SipIls
+        from kiosk.ils.factory import ils_from_settings
 
-        ils = SipIls.from_settings(self.settings)
+        ils = ils_from_settings(self.settings)   # SIP2 or FOLIO ([ils] protocol)
         self._owned.append(ils)
         data = self.settings.data_dir
         data.mkdir(parents=True, exist_ok=True)

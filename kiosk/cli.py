@@ -50,6 +50,7 @@ class KioskArgumentParser(argparse.ArgumentParser):
 COMMAND_MODULES = (
     "kiosk.app_cli",            # run, demo
     "kiosk.sip2.cli",           # sip2
+    "kiosk.ils.cli",            # ils (SIP2 or FOLIO, as configured)
     "kiosk.demo_ils.cli",       # demo-ils
     "kiosk.circulation.cli",    # checkout, return, journal
     "kiosk.hardware.cli",       # tag, doctor
@@ -65,6 +66,7 @@ COMMAND_MODULES = (
 COMMAND_OWNERS = {
     "run": "kiosk.app_cli", "demo": "kiosk.app_cli",
     "sip2": "kiosk.sip2.cli",
+    "ils": "kiosk.ils.cli",
     "demo-ils": "kiosk.demo_ils.cli",
     "checkout": "kiosk.circulation.cli", "return": "kiosk.circulation.cli", "journal": "kiosk.circulation.cli",
     "tag": "kiosk.hardware.cli", "doctor": "kiosk.hardware.cli",

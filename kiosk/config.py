@@ -92,7 +92,9 @@ class KioskSection(_Section):
 class IlsSection(_Section):
     """[ils]: how to reach the library system (SIP2 server)."""
 
-    protocol: str = opt("sip2", "protocol spoken to the library system", choices=("sip2",))
+    protocol: str = opt("sip2", "protocol spoken to the library system: sip2 (host, port...) or folio "
+                        "(FOLIO's HTTP API through its gateway: url, tenant, service_point)",
+                        choices=("sip2", "folio"))
     host: str = opt("127.0.0.1", "host name or address of the SIP2 server")
     port: int = opt(6001, "TCP port of the SIP2 server")
     tls: bool = opt(False, "wrap the connection in TLS (stunnel, FOLIO edge-sip2)")
@@ -111,6 +113,11 @@ class IlsSection(_Section):
     error_detection: bool = opt(True, "send and check AY sequence numbers and AZ checksums")
     pool_size: int = opt(4, "logged-in connections kept open so a stack of items is worked in parallel")
     keepalive_s: int = opt(120, "seconds of idleness after which an SC status (99) keeps the link alive")
+    # protocol = "folio" (kiosk.folio; docs/folio.md).  user, password/password_file, timeout_s,
+    # pool_size and tls_ca_file above serve FOLIO too.
+    url: str = opt("", "FOLIO: base URL of the gateway (Okapi), e.g. https://okapi.library.example")
+    tenant: str = opt("", "FOLIO: tenant id sent as X-Okapi-Tenant, e.g. diku")
+    service_point: str = opt("", "FOLIO: this kiosk's service point, its UUID or its code (looked up once)")
 
 
 @section

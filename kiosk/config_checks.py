@@ -16,6 +16,7 @@ import math
 import re
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from kiosk.errors import ConfigError
 
@@ -319,6 +320,7 @@ def cross_errors(sections: dict[str, Any], source: str) -> list[str]:
     Called by ``kiosk.config``'s own cross-checks (which keep the rules of the core sections).
     """
     errors: list[str] = []
+    errors += folio_errors(sections.get("ils"), source)
     errors += _staff_errors(sections.get("staff"), source)
     errors += _alerts_errors(sections.get("alerts"), source)
     mon = sections.get("monitoring")
@@ -360,4 +362,51 @@ def _alerts_errors(a: Any, source: str) -> list[str]:
         errors.append(f"{source}: [alerts] smtp_password and smtp_password_file: expected only one of them")
     if a.webhook_url and not a.webhook_url.startswith(("http://", "https://")):
         errors.append(f"{source}: [alerts] webhook_url: expected an http:// or https:// URL")
+    return errors
+
+
+# -- [ils] protocol = "folio" ----------------------------------------------------------------------
+
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+TENANT_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")   # Okapi tenant ids: lower case, digits, underscore
+
+
+def is_uuid(text: str) -> bool:
+    return bool(UUID_RE.match(text or ""))
+
+
+def folio_errors(ils: Any, source: str) -> list[str]:
+    """``[ils] protocol = "folio"``: the keys FOLIO needs (docs/folio.md); nothing for SIP2."""
+    if ils is None or getattr(ils, "protocol", "sip2") != "folio":
+        return []
+    errors: list[str] = []
+    where = f"{source}: [ils]"
+    parts = urlsplit(ils.url or "")
+    if not ils.url:
+        errors.append(f'{where} url: expected the FOLIO gateway\'s base URL (e.g. "https://okapi.library.example") '
+                      f'with protocol = "folio"; got nothing')
+    elif parts.scheme not in ("http", "https") or not parts.hostname:
+        errors.append(f"{where} url: expected an http:// or https:// URL with a host; got {ils.url!r}")
+    elif parts.query or parts.fragment:
+        errors.append(f"{where} url: expected a base URL without ?query or #fragment; got {ils.url!r}")
+    if not ils.tenant:
+        errors.append(f'{where} tenant: expected the FOLIO tenant id (e.g. "diku") with protocol = "folio"; '
+                      f"got nothing")
+    elif not TENANT_RE.match(ils.tenant):
+        errors.append(f"{where} tenant: expected a tenant id of lower-case letters, digits and _; got {ils.tenant!r}")
+    if not ils.user:
+        errors.append(f"{where} user: expected the kiosk's FOLIO user name with protocol = \"folio\"; got nothing")
+    if not ils.password and not ils.password_file:
+        errors.append(f"{where} password_file: expected the FOLIO user's password (password_file, or "
+                      f"password) with protocol = \"folio\"; got neither")
+    sp = (ils.service_point or "").strip()
+    if not sp:
+        errors.append(f"{where} service_point: expected this kiosk's service point (its UUID or its code) "
+                      f"with protocol = \"folio\"; got nothing")
+    elif not is_uuid(sp) and not re.match(r"^\S+$", sp):
+        errors.append(f"{where} service_point: expected a service-point UUID or code without spaces; got {sp!r}")
+    if not ils.timeout_s > 0:
+        errors.append(f"{where} timeout_s: expected a number of seconds above 0; got {ils.timeout_s!r}")
+    if ils.tls_ca_file and parts.scheme != "https":
+        errors.append(f"{where} tls_ca_file: expected an https:// url to verify with it; got {ils.url!r}")
     return errors

@@ -217,7 +217,7 @@ def worker(argv: list[str]) -> int:
     from kiosk.circulation.journal import Journal
     from kiosk.circulation.replay import Replayer
     from kiosk.circulation.service import KioskService
-    from kiosk.sip2.ils import SipIls
+    from kiosk.ils.factory import ils_from_settings
 
     if os.environ.get("CRASH_MUTATION") == "blind_resend":
         # Deliberately broken kiosk (to prove the checks can fail): rows in doubt are resent
@@ -237,7 +237,7 @@ def worker(argv: list[str]) -> int:
     settings = config.load(args.config, args.overrides)
     plan = json.loads(Path(args.plan).read_text())
     journal = Journal(settings.data_dir / "journal.sqlite3")     # recovers rows a killed run left
-    ils = SipIls.from_settings(settings)
+    ils = ils_from_settings(settings)                            # SIP2 or FOLIO ([ils] protocol)
     report = Replayer(ils, journal).sync()                       # restart: sync first
     progress_fd = os.open(args.progress, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     acks_fd = os.open(args.acks, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -388,13 +388,19 @@ def spawn_worker(cfg: Path, overrides: list[str], plan: Path, acks: Path, progre
 
 def run_crash_batch(workdir: Path, kills: int, seed: int, latency_ms: int = 40, offline_every: int = 5,
                     limit_items: int | None = None, kill_window_s: float = 0.4, block_size: int = 3,
-                    rounds: int = 4, min_ops: int = 260, log=print) -> dict:
-    """The whole crash experiment; returns the check result (the tests assert on it)."""
+                    rounds: int = 4, min_ops: int = 260, log=print, protocol: str = "sip2") -> dict:
+    """The whole crash experiment; returns the check result (the tests assert on it).
+    ``protocol="folio"``: the kiosk speaks FOLIO's HTTP API to the same demo library."""
     from kiosk.demo_ils.server import DemoIlsServer
 
     rng = random.Random(seed)
     server = DemoIlsServer(workdir / "library.sqlite3", latency_ms=latency_ms).start()
-    proxy = FaultProxy(server.port)
+    folio = None
+    if protocol == "folio":
+        from kiosk.demo_ils.folio_http import FolioDemoServer
+
+        folio = FolioDemoServer(server.db, latency_ms=latency_ms).start()
+    proxy = FaultProxy(folio.port if folio else server.port)
     proxy.down_delay_s = 0.05          # offline work is then realistic, not instantaneous
     timers: list[threading.Timer] = []
     try:
@@ -407,6 +413,8 @@ def run_crash_batch(workdir: Path, kills: int, seed: int, latency_ms: int = 40, 
         overrides = [f"ils.port={proxy.port}", f"storage.data_dir={workdir / 'kiosk'}",
                      "kiosk.offline_policy=returns+checkouts", "offline.validate_cards=false",
                      "offline.max_items_per_patron=50", "ils.timeout_s=2.0", "ils.pool_size=4"]
+        if folio is not None:
+            overrides += ["ils.protocol=folio", f"ils.url=http://127.0.0.1:{proxy.port}"]
 
         def started() -> int:
             nums = [int(x.split()[1]) for x in read_lines(progress) if x.startswith("start ")]
@@ -471,6 +479,8 @@ def run_crash_batch(workdir: Path, kills: int, seed: int, latency_ms: int = 40, 
         for t in timers:
             t.cancel()
         proxy.close()
+        if folio is not None:
+            folio.stop()
         server.stop()
 
 

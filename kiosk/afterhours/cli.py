@@ -67,11 +67,11 @@ def _drop_log(settings):  # noqa: ANN001, ANN202
 def _sync(settings, drop_log) -> int:  # noqa: ANN001
     from kiosk.afterhours.returns import ReturnSender
     from kiosk.circulation.journal import Journal
-    from kiosk.sip2.ils import SipIls
+    from kiosk.ils.factory import ils_from_settings
 
     online: list[bool] = []
     with Journal(settings.data_dir / "journal.sqlite3") as journal:
-        ils = SipIls.from_settings(settings)   # settings already point at the demo library if it is the demo
+        ils = ils_from_settings(settings)   # settings already point at the demo library if it is the demo
         try:
             sender = ReturnSender(ils, journal, drop_log, set_online=online.append, workers=1)
             sender.sync()

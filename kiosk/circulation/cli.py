@@ -95,13 +95,13 @@ def _open(args):
     from kiosk.circulation.journal import Journal  # here, not at the top: `kiosk run` builds this parser
     from kiosk.cli import settings_from_args
     from kiosk.clock import TrustedClock
-    from kiosk.sip2.ils import SipIls
+    from kiosk.ils.factory import ils_from_settings
 
     settings = settings_from_args(args, ils=True)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     journal = Journal(settings.data_dir / "journal.sqlite3", clock=TrustedClock.from_settings(settings))
     try:
-        ils = SipIls.from_settings(settings)
+        ils = ils_from_settings(settings)
     except BaseException:
         journal.close()
         raise

@@ -137,6 +137,8 @@ def checkout_refusal_key(patron: Patron | None) -> str:
 
 def checkout_reason(result: CheckoutResult) -> str:
     """The key for a refused checkout or renewal."""
+    if result.reason_key:     # the adapter mapped the library's own code (FOLIO)
+        return result.reason_key
     if result.fee_amount and not result.ok and "fee" in result.screen_message.lower():
         return "fee_required"
     return key_from_text(result.screen_message)
@@ -154,6 +156,8 @@ def checkin_reason(result: CheckinResult) -> tuple[str, str | None]:
     ``not checked out`` is a success for a return (the item is in).  Alert type 99 (bad barcode,
     withdrawn, lost and blocked) sends the item to staff; holds and transfers are done, with a route.
     """
+    if not result.ok and result.reason_key:     # the adapter mapped the library's own code (FOLIO)
+        return ("refused" if result.reason_key == "unknown_item" else "needs_staff"), result.reason_key
     if result.ok or result.not_on_loan:
         if result.alert_type in ("98", "99"):
             return "needs_staff", "check_at_desk"

@@ -10,6 +10,8 @@ The database defaults to the demo's data directory (``var/demo/demo-library.sqli
 ``$KIOSK_DEMO_DATA_DIR``): the one library ``kiosk demo`` and every command run without
 ``--config`` use (``kiosk.demo_ils.daemon``).  While it listens, ``demo-library.json`` beside the
 database says where, so those commands find it instead of starting another one.
+    kiosk demo-ils --http-port 9130 [--tenant diku] [--token-ttl-s 600]
+                                                # the same library over FOLIO's HTTP API too
 """
 
 from __future__ import annotations
@@ -52,6 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="end replies with CR LF (Koha's default) or CR")
     p.add_argument("--checked-in-ok", action="store_true",
                    help="answer ok=1 to a return of an item that is not on loan (Koha account flag)")
+    p.add_argument("--http-port", type=int, default=None, metavar="N",
+                   help="also serve the library over FOLIO's HTTP API (the subset a kiosk uses) on this "
+                        "loopback port; 0 = any free port (docs/folio.md)")
+    p.add_argument("--tenant", default="diku", help="FOLIO tenant id of --http-port (default diku)")
+    p.add_argument("--token-ttl-s", type=float, default=600.0, metavar="S",
+                   help="lifetime of FOLIO access tokens on --http-port (default 600, as FOLIO's)")
     p.add_argument("--export-json", action="store_true",
                    help="print the seed (patrons with cards and PINs, items with barcodes) as JSON and exit")
     p.add_argument("--export-state", action="store_true",
@@ -121,6 +129,17 @@ def run(args: argparse.Namespace) -> int:
         server.start()
     except OSError as exc:
         raise ConfigError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
+    folio = None
+    if args.http_port is not None:
+        from kiosk.demo_ils.folio_http import FolioDemoServer
+
+        try:
+            folio = FolioDemoServer(server.db, host=args.host, port=args.http_port, tenant=args.tenant,
+                                    user=args.user, password=args.password, access_ttl_s=args.token_ttl_s,
+                                    latency_ms=args.latency_ms).start()
+        except OSError as exc:
+            server.stop()
+            raise ConfigError(f"cannot listen on {args.host}:{args.http_port}: {exc.strerror or exc}") from exc
 
     if args.idle_exit_s > 0:
         _exit_when_idle(server, args.idle_exit_s)
@@ -128,10 +147,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"demo library system listening on {args.host}:{server.port} "
           f"({'TLS' if args.tls_cert else 'TCP'}; login {args.user}; institution {args.institution}; "
           f"database {args.db}).  Ctrl-C stops it.", flush=True)
+    if folio is not None:
+        print(f"FOLIO HTTP API on {folio.url} (tenant {args.tenant}; login {args.user}; service points "
+              f"main, east)", flush=True)
     try:
         server.serve_forever()
     finally:
         daemon.remove_state(args.db)
+        if folio is not None:
+            folio.stop()
     return EXIT_OK
 
 

@@ -56,6 +56,14 @@ def check_device(name: str, device: Device) -> Check:
 
 
 def check_library_system(settings: Any) -> Check:
+    if getattr(settings.ils, "protocol", "sip2") == "folio":   # FOLIO over HTTP (kiosk.folio.doctor)
+        from kiosk.folio.doctor import check_link
+
+        try:
+            link = check_link(settings)
+        except Exception as exc:  # noqa: BLE001 - e.g. an unreadable password file: a failed check
+            return Check("library_system", False, f"{settings.ils.url}: {exc}", HINTS["library_system"])
+        return Check("library_system", link.ok, link.detail, link.hint)
     try:
         module = importlib.import_module("kiosk.sip2.ils")
     except ImportError as exc:

@@ -136,6 +136,9 @@ class CheckoutResult:
     # The reply was lost and the outcome was established afterwards with Item Information (17)
     # (the SIP2 adapter never resends a checkout/renewal blindly).
     resolved: bool = False
+    # The kiosk's reason key (kiosk.circulation.reasons) when the adapter knows it better than the
+    # text does (FOLIO's 422 ``code``); "" lets the engine read screen_message.
+    reason_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,7 @@ class CheckinResult:
     media_type: str = ""
     screen_message: str = ""
     print_line: str = ""
+    reason_key: str = ""             # as CheckoutResult.reason_key (FOLIO's 422 code, mapped)
 
     @property
     def not_on_loan(self) -> bool:

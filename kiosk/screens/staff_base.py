@@ -119,7 +119,7 @@ class ChoiceRow(BoxLayout):
             self._on_change(list(self.value))
 
 
-KEY_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl-", "zxcvbnm._:")
+KEY_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl-", "zxcvbnm._:/")   # "/": FOLIO gateway URLs
 
 
 class TextKeyboard(BoxLayout):

@@ -16,8 +16,14 @@ OPTION_LABELS = {
     "receipt.choices": (("print", N_("Print")), ("email", N_("E-mail")), ("none", N_("No receipt"))),
     "branding.theme": (("standard", N_("Standard")), ("high_contrast", N_("High contrast"))),
     "ils.tls": ((True, N_("TLS on")), (False, N_("TLS off"))),
+    "ils.protocol": (("sip2", "SIP2"), ("folio", "FOLIO")),
 }
-TEXT_KEYS = ("ils.host", "ils.port")
+TEXT_KEYS = ("ils.host", "ils.port", "ils.url", "ils.tenant", "ils.service_point")
+# what the keyboard's line says while a text key is edited
+EDIT_LABELS = {"ils.host": N_("Host name"), "ils.port": N_("Port"), "ils.url": N_("Gateway URL"),
+               "ils.tenant": N_("Tenant"), "ils.service_point": N_("Service point")}
+# the keys the connection test tries (SIP2 and FOLIO)
+CONNECTION_KEYS = ("ils.protocol", "ils.host", "ils.port", "ils.tls", "ils.url", "ils.tenant", "ils.service_point")
 
 
 class StaffSettingsScreen(StaffPage):
@@ -32,12 +38,17 @@ class StaffSettingsScreen(StaffPage):
     connection_ok = BooleanProperty(False)
     host = StringProperty("")
     port = StringProperty("")
+    folio = BooleanProperty(False)        # [ils] protocol = "folio": gateway URL, tenant, service point
+    url = StringProperty("")
+    tenant = StringProperty("")
+    service_point = StringProperty("")
+    editing_label = StringProperty("")
 
     def refresh(self) -> None:
         values = self.console.current_values()
         values["ils.port"] = str(values["ils.port"])
         self.form = values
-        self.host, self.port = values["ils.host"], values["ils.port"]
+        self._show_text_keys()
         self.editing = ""
         self.section = "ils"
         self.message = ""
@@ -45,7 +56,8 @@ class StaffSettingsScreen(StaffPage):
         self.restart_needed = False
         lang = self.app.lang
         rows = {"kiosk.mode": self.ids.mode, "kiosk.offline_policy": self.ids.offline,
-                "receipt.choices": self.ids.receipt, "branding.theme": self.ids.theme, "ils.tls": self.ids.tls}
+                "receipt.choices": self.ids.receipt, "branding.theme": self.ids.theme, "ils.tls": self.ids.tls,
+                "ils.protocol": self.ids.protocol}
         for key, row in rows.items():
             row.set_options([(v, tr(label, lang)) for v, label in OPTION_LABELS[key]], values[key],
                             lambda chosen, k=key: self._chosen(k, chosen))
@@ -56,10 +68,20 @@ class StaffSettingsScreen(StaffPage):
     def _chosen(self, key: str, chosen: list) -> None:
         self.form[key] = chosen if key == "receipt.choices" else chosen[0]
         self.message = ""
+        if key == "ils.protocol":
+            self.folio = self.form[key] == "folio"
+            self.connection = ""
+
+    def _show_text_keys(self) -> None:
+        f = self.form
+        self.host, self.port = f["ils.host"], f["ils.port"]
+        self.url, self.tenant, self.service_point = f["ils.url"], f["ils.tenant"], f["ils.service_point"]
+        self.folio = f["ils.protocol"] == "folio"
 
     # -- the on-screen keyboard for host and port
     def edit(self, key: str) -> None:
         self.editing = key
+        self.editing_label = tr(EDIT_LABELS.get(key, key), self.app.lang)
         self.edit_text = str(self.form[key])
 
     def on_key(self, key: str) -> None:
@@ -67,10 +89,10 @@ class StaffSettingsScreen(StaffPage):
             self.edit_text = self.edit_text[:-1]
         elif key == "done":
             self.form[self.editing] = self.edit_text.strip()
-            self.host, self.port = self.form["ils.host"], self.form["ils.port"]
+            self._show_text_keys()
             self.editing = ""
             self.message = ""
-        elif len(self.edit_text) < 64 and (self.editing != "ils.port" or key.isdigit()):
+        elif len(self.edit_text) < (120 if self.editing == "ils.url" else 64) and (self.editing != "ils.port" or key.isdigit()):
             self.edit_text += key
 
     # -- actions
@@ -84,7 +106,7 @@ class StaffSettingsScreen(StaffPage):
         self.connection = tr("Connecting...", self.app.lang)
         self.connection_ok = False
         c = self.changes()
-        self.console.test_connection({k: c[k] for k in ("ils.host", "ils.port", "ils.tls")}, self._tested)
+        self.console.test_connection({k: c[k] for k in CONNECTION_KEYS}, self._tested)
 
     def _tested(self, result) -> None:  # noqa: ANN001
         self.connection_ok = result.ok

@@ -40,7 +40,8 @@ RESTART_EXIT_CODE = 75
 POWEROFF_COMMAND = ("systemctl", "poweroff")
 
 # The keys the staff settings page edits, in the order it shows them.
-EDITABLE = ("ils.host", "ils.port", "ils.tls", "kiosk.mode", "kiosk.offline_policy", "kiosk.language",
+EDITABLE = ("ils.protocol", "ils.host", "ils.port", "ils.tls", "ils.url", "ils.tenant", "ils.service_point",
+            "kiosk.mode", "kiosk.offline_policy", "kiosk.language",
             "receipt.choices", "branding.theme")
 # Keys the running kiosk cannot take over without a restart: the library-system connection pool and
 # the circulation engine's offline policy are built once at start.
@@ -258,15 +259,17 @@ class StaffConsole:
         """Log in to the library system with the settings on the form (not yet saved)."""
         def work() -> ActionResult:
             cand = self.candidate_settings(changes)
+            if getattr(cand.ils, "protocol", "sip2") == "folio" and self.ils_factory is None:
+                return self._test_folio(cand)
             if not isinstance(cand.ils.port, int) or not 0 < cand.ils.port < 65536:
                 return ActionResult(False, f"port: expected a number from 1 to 65535; got {cand.ils.port!r}",
                                     N_("port: expected a number from 1 to 65535; got {value}"),
                                     {"value": repr(cand.ils.port)})
             factory = self.ils_factory
             if factory is None:
-                from kiosk.sip2.ils import SipIls
+                from kiosk.ils.factory import ils_from_settings
 
-                factory = SipIls.from_settings
+                factory = ils_from_settings
             ils = factory(cand)
             try:
                 status = ils.status()
@@ -283,6 +286,20 @@ class StaffConsole:
             return ActionResult(True, f"{where}{name}: online", N_("{server}: online"), {"server": where + name})
 
         return self._submit(work, callback)
+
+    @staticmethod
+    def _test_folio(cand: Any) -> ActionResult:
+        """FOLIO: log in, find the service point, probe the permissions (kiosk.folio.doctor)."""
+        from kiosk.config_checks import folio_errors
+        from kiosk.folio.doctor import check_link
+
+        problems = folio_errors(cand.ils, "settings")
+        if problems:
+            return ActionResult(False, "; ".join(p.replace("settings: [ils] ", "") for p in problems))
+        link = check_link(cand)
+        if not link.ok:
+            return ActionResult(False, link.short or link.detail)
+        return ActionResult(True, link.detail, N_("{server}: online"), {"server": cand.ils.url})
 
     # ------------------------------------------------------------------ diagnostics
     def note_card(self, card: str) -> None:

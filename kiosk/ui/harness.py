@@ -56,9 +56,18 @@ def demo_ils(settings, *, latency_ms: int = 0, reset: bool = True) -> Iterator[A
     server.start()
     settings.ils.host, settings.ils.port = "127.0.0.1", server.port
     settings.hardware.simulate = True
+    folio = None
+    if getattr(settings.ils, "protocol", "sip2") == "folio":   # the same library over FOLIO's HTTP API
+        from kiosk.demo_ils.folio_http import FolioDemoServer
+
+        folio = FolioDemoServer(server.db, tenant=settings.ils.tenant or "diku", user=settings.ils.user or "kiosk",
+                                password=settings.ils_password() or "kiosk", latency_ms=latency_ms).start()
+        settings.ils.url = folio.url
     try:
         yield server
     finally:
+        if folio is not None:
+            folio.stop()
         try:
             server.stop()
         except Exception:  # noqa: BLE001 - a test or the tour may have stopped it already
