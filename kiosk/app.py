@@ -441,6 +441,7 @@ class KioskApp(App):
     # ------------------------------------------------------------------ window & keyboard
     def _on_window_size(self, _win, size) -> None:  # noqa: ANN001
         self.portrait = size[1] > size[0]
+        self.theme.set_portrait(self.portrait)          # portrait: a larger type scale (issue 14)
 
     def _on_request_close(self, *_a, **_kw) -> bool:
         return not getattr(self, "_closing", False)     # only stop() closes the kiosk

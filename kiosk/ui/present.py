@@ -76,11 +76,10 @@ def item_rows(items, lang: str, theme) -> list[dict]:  # noqa: ANN001
     rows = []
     for line in items:
         status, badge = item_status(line, lang)
-        fill, ink = theme.status_colours(line.state)
         rows.append({
             "item_id": line.item_id, "title": short_title(line.title) or tr("Item {barcode}", lang, barcode=line.item_id),
             "status": status, "badge": badge, "state": line.state,
-            "icon": STATUS_ICON.get(line.state, "seen"), "fill": fill, "ink": ink,
+            "icon": STATUS_ICON.get(line.state, "seen"),
         })
     return rows
 

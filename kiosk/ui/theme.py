@@ -9,7 +9,16 @@ from kivy.event import EventDispatcher
 from kivy.metrics import dp, sp
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
 
-from kiosk.ui.palette import HIGH_CONTRAST, LARGE_TEXT_FACTOR, RGBA, STANDARD, TYPE_SCALE, Palette, branded
+from kiosk.ui.palette import (
+    HIGH_CONTRAST,
+    LARGE_TEXT_FACTOR,
+    PORTRAIT_FACTOR,
+    RGBA,
+    STANDARD,
+    TYPE_SCALE,
+    Palette,
+    branded,
+)
 
 
 class Theme(EventDispatcher):
@@ -42,6 +51,12 @@ class Theme(EventDispatcher):
     gap = NumericProperty(dp(12))       # between siblings
     radius = NumericProperty(dp(14))    # corner radius of buttons and cards
     button_h = NumericProperty(dp(64))  # primary buttons: well above TOUCH_MIN
+    # Bumped once at the end of every ``apply()``, when *all* roles hold their new values.  A kv
+    # rule that picks a role by name (``app.theme.role(self.role, app.theme.revision)``) binds to
+    # it: Kivy cannot bind through ``getattr(app.theme, name)``, and a Python handler bound to
+    # ``name`` would run before the colours changed (white text on the new yellow).
+    revision = NumericProperty(0)
+    portrait = BooleanProperty(False)   # portrait screens get a larger type scale (PORTRAIT_FACTOR)
 
     def __init__(self, accent_hex: str = "", **kw):
         super().__init__(**kw)
@@ -62,11 +77,27 @@ class Theme(EventDispatcher):
                      "accent_ink", "ok", "ok_ink", "fail", "fail_ink", "warn", "warn_ink", "busy",
                      "busy_ink"):
             setattr(self, role, getattr(p, role))
-        factor = LARGE_TEXT_FACTOR if self.large_text else 1.0
+        factor = (LARGE_TEXT_FACTOR if self.large_text else 1.0) * (PORTRAIT_FACTOR if self.portrait else 1.0)
         for key, size in TYPE_SCALE.items():
             setattr(self, key, sp(size * factor))
+        self.revision += 1
 
-    def status_colours(self, state: str) -> tuple[RGBA, RGBA]:
+    def set_portrait(self, portrait: bool) -> None:
+        """Portrait panels are read from closer and have the height: a larger type scale."""
+        if portrait != self.portrait:
+            self.portrait = portrait
+            self.apply(self.name)
+
+    def role(self, name: str, _revision: float = 0) -> RGBA:
+        """The colour of a role by name (``"muted"`` is ``ink_muted``).  kv passes
+        ``app.theme.revision`` as the second argument so the rule re-runs after every switch."""
+        return getattr(self, {"muted": "ink_muted"}.get(name, name))
+
+    def size(self, key: str, _revision: float = 0) -> float:
+        """A type-scale size by key (``"font_m"``), bound like :meth:`role`."""
+        return getattr(self, key)
+
+    def status_colours(self, state: str, _revision: float = 0) -> tuple[RGBA, RGBA]:
         """(fill, ink) for an item line state; the icon and the words carry the meaning too."""
         return {
             "done": (self.ok, self.ok_ink), "refused": (self.fail, self.fail_ink),

@@ -107,7 +107,7 @@ class Pressable(ButtonBehavior, BoxLayout):
         super().__init__(**kw)
         app = App.get_running_app()
         if app is not None and getattr(app, "theme", None) is not None:
-            app.theme.bind(name=self._recolour, accent=self._recolour)
+            app.theme.bind(revision=self._recolour)     # after *all* roles changed (theme.py)
         self.bind(role=self._recolour, selected=self._recolour)
         self._recolour()
 
