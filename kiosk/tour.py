@@ -31,6 +31,7 @@ PASSES = {
     "standard": ("standard", 800, 480, True),
     "high_contrast": ("high_contrast", 800, 480, True),
     "portrait": ("standard", 720, 1280, False),
+    "portrait_hd": ("standard", 1080, 1920, False),   # a 21.5" portrait totem
     "out_of_service": ("standard", 800, 480, False),
     "after_hours": ("standard", 800, 480, False),     # returns-only book drop + staff pages
 }
@@ -132,7 +133,9 @@ class Tour:
                      10, "PIN prompt")
         if self.app.view.needs_pin:
             pad = self.d.find(lambda w: type(w).__name__ == "Keypad")[0]
-            for digit in pin:
+            for i, digit in enumerate(pin):
+                if i and pin[i - 1] == digit:
+                    self.d.pump(0.4)             # the same key again: wait out its debounce, as a finger does
                 self.d.tap(next(b for b in pad.children if getattr(b, "text", None) == digit))
             self.shot("pin")
             self.d.tap(next(b for b in pad.children if getattr(b, "text", None) == self.t("OK")))
@@ -169,12 +172,47 @@ class Tour:
             self.dev.tag_reader.place(refused["barcode"])
             self.d.until(lambda: self.settled(4), 30, "the refused item")
             self.shot("items-refused")
+        if self.switches:                   # a patron switches contrast and text size mid-session
+            self.switch_mid_session("items")
         self.tap_text("Finish")
         self.d.until_screen("receipt", 15)
         self.shot("receipt")
         self.tap_text("Print")
         self.end_and_lift()
         return stack
+
+    switches = False
+
+    def switch_mid_session(self, where: str) -> None:
+        """Tap both accessibility switches on the screen shown, audit what is drawn, shoot, and
+        switch back: a value read once at build time would show up here (dark text on black)."""
+        from kivy.core.window import Window
+
+        from kiosk.ui.audit import audit
+
+        ids = self.app.root_widget.ids
+        for switch, label in (("contrast", "contrast"), ("large_text", "contrast-large"),
+                              ("contrast", "large"), ("large_text", "back")):
+            self.d.tap(ids[switch])
+            self.d.pump(0.2)
+            hc = self.app.theme.name == "high_contrast"
+            found = audit(list(Window.children), Window, minimum_contrast=7.0 if hc else 4.5)
+            assert not found, f"{where} after switching to {label}: " + "; ".join(map(str, found[:5]))
+            if label != "back":
+                self.shot(f"{where}-switched-{label}")
+
+    def blocked(self) -> None:
+        """A patron who may not borrow (charges over the limit): why, and the one thing to do."""
+        p = next((p for p in self.lib["patrons"] if p["status"] == "fines"), None)
+        if p is None:
+            return
+        self.tap_text("Borrow")
+        self.identify(p["card"], p.get("pin") or "")
+        self.d.until_screen("items", 15)
+        self.shot("blocked-patron")
+        self.tap_text("Done")
+        self.d.until_screen("goodbye", 15)
+        self.d.until_screen("home", 15)
 
     def give_back(self, stack: list[dict]) -> None:
         self.tap_text("Return")
@@ -325,8 +363,11 @@ def _pass_main(argv: list[str] | None = None) -> int:
                 tour.d.until_screen("out_of_service", 20)
                 tour.shot("out-of-service")
                 return 0
+            tour.switches = args.pass_name in ("standard", "portrait")
             stack = tour.borrow()
             tour.give_back(stack)
+            if full or args.pass_name == "portrait_hd":
+                tour.blocked()
             tour.account(wait_warning=full)
             if full:
                 tour.languages_and_text()

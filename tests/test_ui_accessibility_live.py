@@ -29,7 +29,7 @@ def _cycle(k, where: str, problems: list[str], must_see: tuple[str, ...] = ()) -
     floor = 18 if not portrait else 20
 
     def check(state: str) -> dict:
-        d.pump(0.15)
+        d.pump(0.25)          # also: the same switch is not tapped again within its 0.35 s debounce
         hc = app.theme.name == "high_contrast"
         found = audit(roots, Window, minimum_contrast=7.0 if hc else 4.5,
                       min_font_px=floor * (LARGER if app.theme.large_text else 1.0))
@@ -42,20 +42,22 @@ def _cycle(k, where: str, problems: list[str], must_see: tuple[str, ...] = ()) -
     steps = (("contrast", "high contrast"), ("large_text", "high contrast + large text"),
              ("contrast", "standard + large text"), ("large_text", "standard again"))
     for switch, state in steps:
+        before = (app.theme.name, app.theme.large_text)
         d.tap(ids[switch])
+        assert (app.theme.name, app.theme.large_text) != before, f"{where}: the {switch} switch did not react"
         sizes = check(state)
         if app.theme.large_text:
             for key, (text, size) in sizes.items():
                 if key in standard and size < standard[key][1] * LARGER:
                     problems.append(f"{where} [{state}] font: {text[:40]!r} {standard[key][1]:.0f}px "
                                     f"-> {size:.0f}px (not enlarged)")
-    assert app.theme.name == "standard" and not app.theme.large_text
+    assert app.theme.name == "standard" and not app.theme.large_text, where
 
 
 @pytest.mark.parametrize("size", [(800, 480), (720, 1280)], ids=["landscape", "portrait"])
 def test_switches_mid_session_keep_every_screen_readable(gui_kiosk, size):
     problems: list[str] = []
-    with gui_kiosk({"kiosk.require_pin": True, "kiosk.offline_policy": "none"}, size=size) as k:
+    with gui_kiosk({"kiosk.require_pin": True, "kiosk.offline_policy": "none"}, size=size, goodbye_s=8.0) as k:
         d, app, lib, dev = k.driver, k.app, k.library, k.devices
         patron = next(p for p in lib["patrons"] if p["status"] == "ok" and p.get("pin") and p["loans"]
                       and any(h["status"] == "waiting" for h in p["holds"]))

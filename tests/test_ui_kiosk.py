@@ -33,7 +33,7 @@ def test_every_screen_fits_and_has_big_enough_targets(gui_kiosk, size):
         d.until_screen("identify")
         _targets_ok(k, "identify")
         five = next(w for w in d.find(lambda w: type(w).__name__ == "KButton" and w.text == "5"))
-        icon = next(w for w in d.find(lambda w: type(w).__name__ == "Icon" and w.kind == "card"))
+        icon = next(w for w in d.find(lambda w: type(w).__name__ == "Pictogram" and w.kind == "tap_card"))
         if app.portrait:   # the height goes to larger keys and a capped icon, not a poster-sized one
             assert five.height >= 84 and 0 < icon.max_size < min(icon.size), (five.height, icon.size)
         else:

@@ -17,7 +17,22 @@ class AccountScreen(KioskScreen):
     can_renew = BooleanProperty(False)
     busy = BooleanProperty(False)
     looking_up = StringProperty("")     # "Looking up titles..." while account details stream in
+    more_above = BooleanProperty(False)  # rows out of sight: the list shows "more" cues
+    more_below = BooleanProperty(False)
     _last = None
+    _order: tuple | list = ()           # item ids in the order first shown (see refresh)
+
+    def on_kv_post(self, base_widget) -> None:  # noqa: ANN001
+        super().on_kv_post(base_widget)
+        from kiosk.ui.lists import watch_scroll
+
+        watch_scroll(self.ids.rv, self)
+        self.app.theme.bind(revision=self.refresh)      # row heights follow the type scale
+
+    def page(self, direction: int) -> None:
+        from kiosk.ui.lists import page
+
+        page(self.ids.rv, direction)
 
     def render(self, view) -> None:  # noqa: ANN001
         self._last = view
@@ -40,8 +55,31 @@ class AccountScreen(KioskScreen):
         self.holds = hold_titles(view.patron, lang)
         self.looking_up = lookup_hint(view.patron, lang)
         rows = loan_rows(view.patron, view.items, lang)
+        # The order the patron first saw stays put: a renewal moves a loan's due date, and the
+        # engine's "overdue first, then by due date" would otherwise move the row under the finger.
+        known = set(self._order)
+        order = self._order = list(self._order) + [r["item_id"] for r in rows if r["item_id"] not in known]
+        rank = {item_id: i for i, item_id in enumerate(order)}
+        rows.sort(key=lambda r: rank[r["item_id"]])
+        width = self.ids.rv.width
+        for row in rows:
+            row["height"] = self._row_height(row, width)
         if self.ids.rv.data != rows:
             self.ids.rv.data = rows
+
+    def _row_height(self, row: dict, width: float) -> float:
+        """Room for a wrapped title and the due line (a RecycleView row cannot measure itself)."""
+        import math
+
+        from kivy.metrics import dp
+
+        theme = self.app.theme
+        text_w = max(100.0, width - dp(40) - (dp(180) if theme.large_text else dp(150)))
+        per_line = max(8, int(text_w / (theme.font_m * 0.6)))
+        title_lines = max(1, math.ceil(len(row["title"]) / per_line))
+        due = "  ·  ".join(t for t in (row["due"], row["status"]) if t)
+        due_lines = max(1, math.ceil(len(due) / max(8, int(text_w / (theme.font_s * 0.58)))))
+        return max(dp(64), title_lines * theme.font_m * 1.25 + due_lines * theme.font_s * 1.3 + dp(24))
 
     def wipe(self) -> None:
         self._last = None
@@ -50,6 +88,7 @@ class AccountScreen(KioskScreen):
         self.fines = ""
         self.looking_up = ""
         self.loan_count = 0
+        self._order = ()
         self.ids.rv.data = []
 
 

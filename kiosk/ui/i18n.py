@@ -172,6 +172,7 @@ def source_files() -> list[Path]:
     files = [f for f in files if not f.name.startswith(STAFF_ONLY_PREFIXES)]
     files += sorted((root / "ui").glob("*.py")) + sorted((root / "ui").glob("*.kv"))
     files.append(root / "app.py")
+    files += sorted((root / "speech").glob("*.py"))          # what the kiosk says (kiosk/speech/)
     return [f for f in files if f.name != "i18n.py"]
 
 
