@@ -18,6 +18,7 @@ at import time).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -114,6 +115,12 @@ class KioskApp(App):
         from kiosk.ui import widgets  # noqa: F401  (kv rules)
 
         b = self.settings.branding
+        if "KIVY_METRICS_DENSITY" not in os.environ:      # a larger panel: everything scales (theme.py)
+            from kivy.metrics import Metrics
+
+            from kiosk.ui.theme import panel_density
+
+            Metrics.density = panel_density(*Window.size)
         self.theme = Theme(accent_hex=b.accent_colour)
         self.theme.apply(b.theme)
         self.library_name = b.library_name

@@ -201,6 +201,16 @@ class Tour:
             if label != "back":
                 self.shot(f"{where}-switched-{label}")
 
+    def speech(self) -> None:
+        """The home screen's "speech on" switch (shown when [speech] enabled): on for one session."""
+        if not self.app.settings.speech.enabled:
+            return
+        self.tap_text("Speech off")
+        self.d.until(lambda: self.app.speech_on, 5, "speech on")
+        self.shot("home-speech-on")
+        self.tap_text("Speech on")
+        self.d.until(lambda: not self.app.speech_on, 5, "speech off")
+
     def blocked(self) -> None:
         """A patron who may not borrow (charges over the limit): why, and the one thing to do."""
         p = next((p for p in self.lib["patrons"] if p["status"] == "fines"), None)
@@ -237,7 +247,7 @@ class Tour:
         renew = [w for w in self.d.find(lambda w: type(w).__name__ == "KButton" and w.text == self.t("Renew")
                                         and not w.disabled and w.opacity > 0)]
         if renew:
-            self.d.tap(renew[0])
+            self.d.tap(max(renew, key=lambda w: w.to_window(*w.pos)[1]))      # the top row: fully in sight
             self.d.until(lambda: any(i.action == "renew" and i.state in ("done", "refused", "needs_staff")
                                      for i in self.app.view.items), 20, "renewal")
             self.shot("account-renewed")
@@ -341,6 +351,7 @@ def _pass_main(argv: list[str] | None = None) -> int:
 
     prepare_settings(settings, data_dir=data, overrides={
         "kiosk.require_pin": True, "kiosk.session_timeout_s": 32, "kiosk.timeout_warning_s": 22,
+        "speech.enabled": True,
         "branding.theme": theme, "kiosk.language": "en", "staff.pin_hash": _staff_pin_hash(),
         **({"kiosk.mode": "returns"} if args.pass_name == "after_hours" else {}),
         **({"kiosk.offline_policy": "none"} if args.pass_name == "out_of_service" else {})})
@@ -368,6 +379,7 @@ def _pass_main(argv: list[str] | None = None) -> int:
             tour.give_back(stack)
             if full or args.pass_name == "portrait_hd":
                 tour.blocked()
+                tour.speech()
             tour.account(wait_warning=full)
             if full:
                 tour.languages_and_text()

@@ -75,7 +75,7 @@ class AccountScreen(KioskScreen):
 
         theme = self.app.theme
         text_w = max(100.0, width - dp(40) - (dp(180) if theme.large_text else dp(150)))
-        per_line = max(8, int(text_w / (theme.font_m * 0.6)))
+        per_line = max(8, int(text_w / (theme.font_m * 0.52)))
         title_lines = max(1, math.ceil(len(row["title"]) / per_line))
         due = "  ·  ".join(t for t in (row["due"], row["status"]) if t)
         due_lines = max(1, math.ceil(len(due) / max(8, int(text_w / (theme.font_s * 0.58)))))

@@ -21,6 +21,14 @@ from kiosk.ui.palette import (
 )
 
 
+def panel_density(width: int, height: int) -> float:
+    """Kivy's dp/sp density for a panel: the layouts are drawn for 800x480 (landscape) and 720x1280
+    (portrait); a larger panel (a 1080x1920 totem) scales everything up instead of showing the same
+    small type in a sea of space.  In 0.25 steps, never below 1."""
+    base = 480 if width >= height else 720
+    return max(1.0, min(3.0, int(min(width, height) / base * 4) / 4))
+
+
 class Theme(EventDispatcher):
     """Observable design tokens.  kv binds to these; ``apply()`` swaps them all at once."""
 
