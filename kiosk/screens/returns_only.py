@@ -61,9 +61,24 @@ class ReturnsOnlyScreen(KioskScreen):
             self._ev.cancel()
             self._ev = None
 
-    def message(self, lang: str, key: str | None = None) -> str:
-        happened, todo = MESSAGES.get(key or self.message_key, MESSAGES["returns_only"])
+    def message(self, lang: str, key: str | None = None, skip_heading: bool = False) -> str:
+        key = key or self.message_key
+        happened, todo = MESSAGES.get(key, MESSAGES["returns_only"])
+        if skip_heading and key == "returns_only" and todo:
+            return tr(todo, lang)
         return f"{tr(happened, lang)} {tr(todo, lang) if todo else ''}".strip()
+
+    def on_kv_post(self, base_widget) -> None:  # noqa: ANN001
+        super().on_kv_post(base_widget)
+        from kiosk.ui.i18n import LANGUAGE_NAMES
+        from kiosk.ui.widgets import KButton
+
+        for code in self.app.settings.kiosk.languages:
+            btn = KButton(text=LANGUAGE_NAMES.get(code, code), size_key="font_s", role="plain", fixed_height=dp(52))
+            btn.bind(on_release=lambda _b, c=code: self.app.set_language(c))
+            self.app.bind(lang=lambda _a, lang, b=btn, c=code: setattr(b, "selected", lang == c))
+            btn.selected = self.app.lang == code
+            self.ids.langs.add_widget(btn)
 
     def _draw(self) -> None:
         box = self.ids.lines
