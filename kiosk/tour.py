@@ -242,7 +242,9 @@ class Tour:
         self.tap_text("My account")
         self.identify(p["card"], p["pin"])
         self.d.until_screen("account", 15)
-        self.d.until(lambda: not self.app.view.busy, 15, "account loaded")
+        # the showcase shows the account after its titles and due dates have arrived
+        self.d.until(lambda: not self.app.view.busy and self.app.view.patron is not None
+                     and not self.app.view.patron.details_pending, 20, "account loaded")
         self.shot("account")
         renew = [w for w in self.d.find(lambda w: type(w).__name__ == "KButton" and w.text == self.t("Renew")
                                         and not w.disabled and w.opacity > 0)]

@@ -42,6 +42,7 @@ def test_every_screen_fits_and_has_big_enough_targets(gui_kiosk, size):
         d.until_screen("items", 15)
         _targets_ok(k, "items")
         for large in (True, False):       # large text must not push anything off screen or shrink it
+            d.pump(0.4)                   # a second tap within the 0.35 s debounce would be dropped
             d.tap(app.root_widget.ids.large_text)
             assert app.theme.large_text is large
             _targets_ok(k, f"items large_text={large}")
