@@ -57,8 +57,9 @@ class Speaker:
     ``interrupt=False`` queues behind it (a stack of item results, read one after the other)."""
 
     def __init__(self, *, volume: int = 80, rate: int = 150, engine: str = "espeak-ng",
-                 popen=subprocess.Popen):  # noqa: ANN001 - injectable for tests
+                 popen=subprocess.Popen, wav: Path | None = None):  # noqa: ANN001 - injectable for tests
         self.volume, self.rate, self.engine = volume, rate, engine
+        self.wav = wav          # synthesize into this file instead of the audio output (benchmarks)
         self._popen = popen
         self._queue: deque[tuple[str, str]] = deque()
         self._cond = threading.Condition()
@@ -120,7 +121,7 @@ class Speaker:
 
     def _speak(self, text: str, lang: str) -> None:
         self.spoken.append((text, lang))
-        proc = self._popen(command(lang, volume=self.volume, rate=self.rate, engine=self.engine),
+        proc = self._popen(command(lang, volume=self.volume, rate=self.rate, engine=self.engine, wav=self.wav),
                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             proc.stdin.write(text.encode("utf-8"))
