@@ -130,6 +130,9 @@ class KioskApp(App):
         self.screen("home")
         root.ids.sm.current = "home"
         root.ids.staff_corner.bind(on_hold=lambda *_a: self.enter_staff())
+        # staff pages keep their compact type scale (kiosk/ui/theme.py Theme.staff)
+        root.ids.sm.bind(current=lambda _sm, name: self.theme.set_staff(
+            name.startswith("staff_") or name == "morning_report"))
 
         Window.bind(size=self._on_window_size, on_request_close=self._on_request_close,
                     on_key_down=self._on_key_down, on_textinput=self._on_textinput)

@@ -68,18 +68,26 @@ class AccountScreen(KioskScreen):
             self.ids.rv.data = rows
 
     def _row_height(self, row: dict, width: float) -> float:
-        """Room for a wrapped title and the due line (a RecycleView row cannot measure itself)."""
+        """Room for a wrapped title and the due line (a RecycleView row cannot measure itself, so
+        the texts are measured here: Kivy's text extents, no texture is drawn)."""
         import math
 
+        from kivy.core.text import Label as CoreLabel
         from kivy.metrics import dp
 
         theme = self.app.theme
-        text_w = max(100.0, width - dp(40) - (dp(180) if theme.large_text else dp(150)))
-        per_line = max(8, int(text_w / (theme.font_m * 0.52)))
-        title_lines = max(1, math.ceil(len(row["title"]) / per_line))
+        text_w = max(100.0, width - dp(24) - dp(10) - (dp(180) if theme.large_text else dp(150)))
+
+        def lines(text: str, size: float, bold: bool) -> int:
+            if not text:
+                return 1
+            w = CoreLabel(font_size=size, bold=bold).get_extents(text)[0]
+            return max(1, math.ceil(w / text_w * 1.04))           # a little slack for word wrapping
+
         due = "  ·  ".join(t for t in (row["due"], row["status"]) if t)
-        due_lines = max(1, math.ceil(len(due) / max(8, int(text_w / (theme.font_s * 0.58)))))
-        return max(dp(64), title_lines * theme.font_m * 1.25 + due_lines * theme.font_s * 1.3 + dp(24))
+        body = lines(row["title"], theme.font_m, True) * theme.font_m * 1.2 \
+            + lines(due, theme.font_s, bool(row["overdue"])) * theme.font_s * 1.2
+        return max(dp(60), body + dp(22))
 
     def wipe(self) -> None:
         self._last = None

@@ -14,6 +14,7 @@ from kiosk.ui.palette import (
     LARGE_TEXT_FACTOR,
     PORTRAIT_FACTOR,
     RGBA,
+    STAFF_TYPE_SCALE,
     STANDARD,
     TYPE_SCALE,
     Palette,
@@ -65,6 +66,7 @@ class Theme(EventDispatcher):
     # ``name`` would run before the colours changed (white text on the new yellow).
     revision = NumericProperty(0)
     portrait = BooleanProperty(False)   # portrait screens get a larger type scale (PORTRAIT_FACTOR)
+    staff = BooleanProperty(False)      # a staff page is shown: the compact staff type scale (below)
 
     def __init__(self, accent_hex: str = "", **kw):
         super().__init__(**kw)
@@ -86,7 +88,10 @@ class Theme(EventDispatcher):
                      "busy_ink"):
             setattr(self, role, getattr(p, role))
         factor = (LARGE_TEXT_FACTOR if self.large_text else 1.0) * (PORTRAIT_FACTOR if self.portrait else 1.0)
-        for key, size in TYPE_SCALE.items():
+        scale = TYPE_SCALE
+        if self.staff:      # dense tables for librarians at arm's length: large text is a patron setting
+            factor, scale = 1.0, STAFF_TYPE_SCALE
+        for key, size in scale.items():
             setattr(self, key, sp(size * factor))
         self.revision += 1
 
@@ -94,6 +99,12 @@ class Theme(EventDispatcher):
         """Portrait panels are read from closer and have the height: a larger type scale."""
         if portrait != self.portrait:
             self.portrait = portrait
+            self.apply(self.name)
+
+    def set_staff(self, staff: bool) -> None:
+        """Staff pages (kiosk/screens/staff_*, the morning report) use STAFF_TYPE_SCALE."""
+        if staff != self.staff:
+            self.staff = staff
             self.apply(self.name)
 
     def role(self, name: str, _revision: float = 0) -> RGBA:
