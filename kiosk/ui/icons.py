@@ -239,14 +239,15 @@ def _speaker_off(P, s, w, ox, oy) -> None:
 
 # ---- pictograms: where things are on the kiosk (kiosk/ui/widgets.py Pictogram adds the arrow) ----
 def _tap_card(P, s, w, ox, oy) -> None:
-    # a card held flat just above a reader, with contactless waves between them
-    Line(rounded_rectangle=(ox + 0.08 * s, oy + 0.04 * s, 0.84 * s, 0.22 * s, 0.05 * s), width=w)
-    for r in (0.07, 0.13):
-        Line(circle=(ox + 0.5 * s, oy + 0.28 * s, r * s, -45, 45, _seg(s, 0.25)), width=w * 0.8, cap="round",
+    # a card held flat just above a reader, with contactless waves rising from the reader
+    Line(rounded_rectangle=(ox + 0.08 * s, oy + 0.04 * s, 0.84 * s, 0.20 * s, 0.05 * s), width=w)
+    Ellipse(pos=(ox + 0.46 * s, oy + 0.10 * s), size=(0.08 * s, 0.08 * s), segments=_seg(s, 0.25))
+    for r in (0.10, 0.17):
+        Line(circle=(ox + 0.5 * s, oy + 0.16 * s, r * s, -40, 40, _seg(s, 0.25)), width=w * 0.55, cap="round",
              joint="miter")
-    Line(rounded_rectangle=(ox + 0.18 * s, oy + 0.50 * s, 0.64 * s, 0.40 * s, 0.05 * s), width=w)
-    Line(points=P(0.28, 0.64, 0.52, 0.64), width=w * 0.8, cap="round")
-    Line(points=P(0.28, 0.76, 0.42, 0.76), width=w * 0.8, cap="round")
+    Line(rounded_rectangle=(ox + 0.16 * s, oy + 0.46 * s, 0.68 * s, 0.44 * s, 0.05 * s), width=w)
+    Line(points=P(0.26, 0.62, 0.52, 0.62), width=w * 0.8, cap="round")
+    Line(points=P(0.26, 0.76, 0.42, 0.76), width=w * 0.8, cap="round")
 
 
 def _place_items(P, s, w, ox, oy) -> None:
