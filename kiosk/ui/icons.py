@@ -256,8 +256,7 @@ def _place_items(P, s, w, ox, oy) -> None:
     Line(rounded_rectangle=(ox + 0.10 * s, oy + 0.18 * s, 0.80 * s, 0.06 * s, 0.02 * s), width=w * 0.7)
     Line(rectangle=(ox + 0.22 * s, oy + 0.28 * s, 0.56 * s, 0.14 * s), width=w)
     Line(rectangle=(ox + 0.28 * s, oy + 0.46 * s, 0.48 * s, 0.14 * s), width=w)
-    Line(points=P(0.5, 0.94, 0.5, 0.70), width=w, cap="round")
-    Line(points=P(0.40, 0.80, 0.5, 0.68, 0.60, 0.80), width=w, cap="round", joint="round")
+    Line(rectangle=(ox + 0.32 * s, oy + 0.64 * s, 0.40 * s, 0.12 * s), width=w)
 
 
 def _place_returns(P, s, w, ox, oy) -> None:
