@@ -18,6 +18,7 @@ at import time).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -82,6 +83,7 @@ class KioskApp(App):
     logo = StringProperty("")
     staff_active = BooleanProperty(False)
     view = ObjectProperty(SessionView(), allownone=True)
+    speech_on = BooleanProperty(False)       # this session's "speech on" switch (kiosk/speech/)
 
     def __init__(self, settings, *, devices=None, service_factory: Callable[[Callable], Any] | None = None,
                  side_panel: Callable[[KioskApp], Any] | None = None, sounds: bool = True, **kw):
@@ -104,6 +106,8 @@ class KioskApp(App):
         self.staff_mode = None               # kiosk.screens.staff_mode.StaffMode, once wired
         self.watchdog = None
         self.exit_code = 0                   # staff "restart" sets one (systemd restarts the unit)
+        self.narrator = None                 # kiosk.speech.narrator.Narrator, made when speech is first on
+        self.speech_on = settings.speech.enabled and settings.speech.on_by_default
 
     # ------------------------------------------------------------------ building
     def build(self):  # noqa: ANN201
@@ -111,6 +115,12 @@ class KioskApp(App):
         from kiosk.ui import widgets  # noqa: F401  (kv rules)
 
         b = self.settings.branding
+        if "KIVY_METRICS_DENSITY" not in os.environ:      # a larger panel: everything scales (theme.py)
+            from kivy.metrics import Metrics
+
+            from kiosk.ui.theme import panel_density
+
+            Metrics.density = panel_density(*Window.size)
         self.theme = Theme(accent_hex=b.accent_colour)
         self.theme.apply(b.theme)
         self.library_name = b.library_name
@@ -120,6 +130,9 @@ class KioskApp(App):
         self.screen("home")
         root.ids.sm.current = "home"
         root.ids.staff_corner.bind(on_hold=lambda *_a: self.enter_staff())
+        # staff pages keep their compact type scale (kiosk/ui/theme.py Theme.staff)
+        root.ids.sm.bind(current=lambda _sm, name: self.theme.set_staff(
+            name.startswith("staff_") or name == "morning_report"))
 
         Window.bind(size=self._on_window_size, on_request_close=self._on_request_close,
                     on_key_down=self._on_key_down, on_textinput=self._on_textinput)
@@ -353,6 +366,8 @@ class KioskApp(App):
             screen.render(view)
         if sm.current != target:
             sm.current = target
+        if self.speech_on:
+            self._narrate(view, target)
         working = view.busy or any(i.state == "in_progress" for i in view.items)
         if working and self._spin_ev is None:
             self._spin_ev = Clock.schedule_interval(self._spin, 1 / SPIN_HZ)
@@ -364,8 +379,8 @@ class KioskApp(App):
         self.spin_angle = (self.spin_angle + 360 * dt) % 360
 
     def _offline_text(self, view: SessionView) -> str:
-        if view.online and not view.offline_mode:
-            return ""
+        if (view.online and not view.offline_mode) or view.state == OUT_OF_SERVICE:
+            return ""      # out of service: the screen says it once, no banner and chip on top
         policy = self.settings.kiosk.offline_policy
         if policy == "returns+checkouts":
             return tr("The library system is offline. You can still borrow and return; your account is updated later.", self.lang)  # noqa: E501
@@ -373,8 +388,44 @@ class KioskApp(App):
             return tr("The library system is offline. Returns still work; borrowing is paused.", self.lang)
         return tr("The library system is offline. Please use the desk.", self.lang)
 
+    # ------------------------------------------------------------------ speech (kiosk/speech/)
+    def toggle_speech(self) -> None:
+        """The home screen's "speech on" switch: for this session only."""
+        if not self.settings.speech.enabled:
+            return
+        self.speech_on = not self.speech_on
+        narrator = self._narrator()
+        if narrator is not None:
+            narrator.switched(self.speech_on, self.lang, self.root_widget.ids.sm.current, self.view)
+
+    def _narrator(self):  # noqa: ANN202
+        if self.narrator is None:
+            from kiosk.speech.engine import Speaker
+            from kiosk.speech.narrator import Narrator
+            from kiosk.speech.texts import Guide
+
+            sp, g = self.settings.speech, self.settings.guide
+            self.narrator = Narrator(Speaker(volume=sp.volume, rate=sp.rate, engine=sp.engine),
+                                     personal=sp.speak_personal_data, currency=self.settings.branding.currency,
+                                     guide=Guide(g.card_reader, g.item_pad, g.return_slot))
+        return self.narrator
+
+    def _narrate(self, view: SessionView, target: str) -> None:
+        returns_key = ""
+        if target == "returns_only" and self.root_widget.ids.sm.has_screen("returns_only"):
+            returns_key = self.screen("returns_only").message_key
+        try:
+            self._narrator().update(target, view, self.lang, warning_s=int(self.warning_s),
+                                    returns_key=returns_key)
+        except Exception:  # noqa: BLE001 - speech is an extra: it must never break the screen
+            log.exception("speech failed")
+
     def _reset_patron_choices(self) -> None:
         """The next patron starts from the library's defaults, not the last patron's choices."""
+        if self.speech_on != (self.settings.speech.enabled and self.settings.speech.on_by_default):
+            self.speech_on = not self.speech_on
+            if self.narrator is not None and not self.speech_on:
+                self.narrator.speaker.stop()
         self.lang = self.settings.kiosk.language
         self.theme.apply(self.settings.branding.theme, large_text=False)
         for screen in self.root_widget.ids.sm.screens:
@@ -447,6 +498,7 @@ class KioskApp(App):
     # ------------------------------------------------------------------ window & keyboard
     def _on_window_size(self, _win, size) -> None:  # noqa: ANN001
         self.portrait = size[1] > size[0]
+        self.theme.set_portrait(self.portrait)          # portrait: a larger type scale (issue 14)
 
     def _on_request_close(self, *_a, **_kw) -> bool:
         return not getattr(self, "_closing", False)     # only stop() closes the kiosk
@@ -496,6 +548,8 @@ class KioskApp(App):
 
     def on_stop(self) -> None:
         self._closing = True
+        if self.narrator is not None:
+            self.narrator.speaker.close()
         if self.watchdog is not None:
             self.watchdog.stop()
         if self.staff_mode is not None:     # before the service and journal it shares are closed

@@ -385,6 +385,32 @@ class StationSection(_Section):
     write_retries: int = opt(3, "times a tag is written and read back before it is refused")
 
 
+@section
+class SpeechSection(_Section):
+    """[speech]: spoken instructions and item results (issue 14; ADA 707.5, EN 301 549 §8.2/§5.1.3)."""
+
+    enabled: bool = opt(False, "offer speech on this kiosk: a 'speech on' switch on the home screen "
+                        "(for headphones or a speaker); the patron turns it on per session")
+    on_by_default: bool = opt(False, "every session starts with speech on (a kiosk for a reading room for "
+                              "the blind, say); needs enabled = true")
+    volume: int = opt(80, "speech volume, 0-100 (espeak-ng amplitude scaled from this)")
+    speak_personal_data: bool = opt(False, "also speak the patron's name (card numbers are never spoken)")
+    engine: str = opt("espeak-ng", "the offline speech engine (a Debian / Raspberry Pi OS package)",
+                      choices=("espeak-ng",))
+    rate: int = opt(150, "words per minute (espeak-ng's default is 175; slower is easier to follow)")
+
+
+@section
+class GuideSection(_Section):
+    """[guide]: where things are on this kiosk model, for the pictograms that show patrons where to
+    tap the card, place the items and find the return slot (seen from a patron facing the screen)."""
+
+    card_reader: str = opt("below", "where the card reader is", choices=("below", "left", "right", "above", "none"))
+    item_pad: str = opt("below", "where the item pad is", choices=("below", "left", "right", "above", "none"))
+    return_slot: str = opt("below", "where the return slot is (after-hours book drop)",
+                           choices=("below", "left", "right", "above", "none"))
+
+
 @dataclass
 class Settings:
     """The whole configuration.  ``source`` is the file it came from (for messages)."""
@@ -408,6 +434,8 @@ class Settings:
     receipt: ReceiptSection = field(default_factory=ReceiptSection)
     tags: TagsSection = field(default_factory=TagsSection)
     station: StationSection = field(default_factory=StationSection)
+    speech: SpeechSection = field(default_factory=SpeechSection)
+    guide: GuideSection = field(default_factory=GuideSection)
     source: str = "<defaults>"
 
     @property

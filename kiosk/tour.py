@@ -31,6 +31,7 @@ PASSES = {
     "standard": ("standard", 800, 480, True),
     "high_contrast": ("high_contrast", 800, 480, True),
     "portrait": ("standard", 720, 1280, False),
+    "portrait_hd": ("standard", 1080, 1920, False),   # a 21.5" portrait totem
     "out_of_service": ("standard", 800, 480, False),
     "after_hours": ("standard", 800, 480, False),     # returns-only book drop + staff pages
 }
@@ -139,7 +140,9 @@ class Tour:
                      10, "PIN prompt")
         if self.app.view.needs_pin:
             pad = self.d.find(lambda w: type(w).__name__ == "Keypad")[0]
-            for digit in pin:
+            for i, digit in enumerate(pin):
+                if i and pin[i - 1] == digit:
+                    self.d.pump(0.4)             # the same key again: wait out its debounce, as a finger does
                 self.d.tap(next(b for b in pad.children if getattr(b, "text", None) == digit))
             self.shot("pin")
             self.d.tap(next(b for b in pad.children if getattr(b, "text", None) == self.t("OK")))
@@ -176,12 +179,57 @@ class Tour:
             self.dev.tag_reader.place(refused["barcode"])
             self.d.until(lambda: self.settled(4), 30, "the refused item")
             self.shot("items-refused")
+        if self.switches:                   # a patron switches contrast and text size mid-session
+            self.switch_mid_session("items")
         self.tap_text("Finish")
         self.d.until_screen("receipt", 15)
         self.shot("receipt")
         self.tap_text("Print")
         self.end_and_lift()
         return stack
+
+    switches = False
+
+    def switch_mid_session(self, where: str) -> None:
+        """Tap both accessibility switches on the screen shown, audit what is drawn, shoot, and
+        switch back: a value read once at build time would show up here (dark text on black)."""
+        from kivy.core.window import Window
+
+        from kiosk.ui.audit import audit
+
+        ids = self.app.root_widget.ids
+        for switch, label in (("contrast", "contrast"), ("large_text", "contrast-large"),
+                              ("contrast", "large"), ("large_text", "back")):
+            self.d.tap(ids[switch])
+            self.d.pump(0.2)
+            hc = self.app.theme.name == "high_contrast"
+            found = audit(list(Window.children), Window, minimum_contrast=7.0 if hc else 4.5)
+            assert not found, f"{where} after switching to {label}: " + "; ".join(map(str, found[:5]))
+            if label != "back":
+                self.shot(f"{where}-switched-{label}")
+
+    def speech(self) -> None:
+        """The home screen's "speech on" switch (shown when [speech] enabled): on for one session."""
+        if not self.app.settings.speech.enabled:
+            return
+        self.tap_text("Speech off")
+        self.d.until(lambda: self.app.speech_on, 5, "speech on")
+        self.shot("home-speech-on")
+        self.tap_text("Speech on")
+        self.d.until(lambda: not self.app.speech_on, 5, "speech off")
+
+    def blocked(self) -> None:
+        """A patron who may not borrow (charges over the limit): why, and the one thing to do."""
+        p = next((p for p in self.lib["patrons"] if p["status"] == "fines"), None)
+        if p is None:
+            return
+        self.tap_text("Borrow")
+        self.identify(p["card"], p.get("pin") or "")
+        self.d.until_screen("items", 15)
+        self.shot("blocked-patron")
+        self.tap_text("Done")
+        self.d.until_screen("goodbye", 15)
+        self.d.until_screen("home", 15)
 
     def give_back(self, stack: list[dict]) -> None:
         self.tap_text("Return")
@@ -201,12 +249,14 @@ class Tour:
         self.tap_text("My account")
         self.identify(p["card"], p["pin"])
         self.d.until_screen("account", 15)
-        self.d.until(lambda: not self.app.view.busy, 15, "account loaded")
+        # the showcase shows the account after its titles and due dates have arrived
+        self.d.until(lambda: not self.app.view.busy and self.app.view.patron is not None
+                     and not self.app.view.patron.details_pending, 20, "account loaded")
         self.shot("account")
         renew = [w for w in self.d.find(lambda w: type(w).__name__ == "KButton" and w.text == self.t("Renew")
                                         and not w.disabled and w.opacity > 0)]
         if renew:
-            self.d.tap(renew[0])
+            self.d.tap(max(renew, key=lambda w: w.to_window(*w.pos)[1]))      # the top row: fully in sight
             self.d.until(lambda: any(i.action == "renew" and i.state in ("done", "refused", "needs_staff")
                                      for i in self.app.view.items), 20, "renewal")
             self.shot("account-renewed")
@@ -342,6 +392,7 @@ def _pass_main(argv: list[str] | None = None) -> int:
 
     prepare_settings(settings, data_dir=data, overrides={
         "kiosk.require_pin": True, "kiosk.session_timeout_s": 32, "kiosk.timeout_warning_s": 22,
+        "speech.enabled": True,
         "branding.theme": theme, "kiosk.language": "en", "staff.pin_hash": _staff_pin_hash(),
         **({"kiosk.mode": "returns"} if args.pass_name == "after_hours" else {}),
         **({"kiosk.offline_policy": "none"} if args.pass_name == "out_of_service" else {})})
@@ -364,8 +415,12 @@ def _pass_main(argv: list[str] | None = None) -> int:
                 tour.d.until_screen("out_of_service", 20)
                 tour.shot("out-of-service")
                 return 0
+            tour.switches = args.pass_name in ("standard", "portrait")
             stack = tour.borrow()
             tour.give_back(stack)
+            if full or args.pass_name == "portrait_hd":
+                tour.blocked()
+                tour.speech()
             tour.account(wait_warning=full)
             if full:
                 tour.languages_and_text()

@@ -1,9 +1,10 @@
 #!/bin/sh
 # System libraries the kiosk and its tests need and pip cannot provide: Mesa GL/EGL for Kivy's
 # offscreen rendering, mtdev for Kivy's input providers, systemd for `systemd-analyze verify`.
+# espeak-ng: the kiosk's offline speech output (kiosk/speech/); tests speak into a WAV file.
 # Installed with apt-get when running as root and missing; otherwise we say what is missing.
 set -eu
-PKGS="libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libmtdev1 systemd"
+PKGS="libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libmtdev1 systemd espeak-ng"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -58,6 +58,8 @@ if [ -n "$APT" ]; then
     PKGS="python3 python3-venv python3-dev libgl1 libegl1 libgles2 libgbm1 libdrm2 libmtdev1 libgl1-mesa-dri"
     run apt-get update -qq
     run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $PKGS
+    # speech output ([speech] in kiosk.toml, kiosk/speech/): espeak-ng, offline, en/de/es/fr voices
+    run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends espeak-ng
 fi
 
 # 2. user and groups -----------------------------------------------------------------------------

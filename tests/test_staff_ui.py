@@ -156,7 +156,7 @@ def test_staff_tools_end_to_end(gui_kiosk):
         d.until_screen("staff_stats")
         stats_page = app.screen("staff_stats")
         d.until(lambda: "3 loans" in stats_page.totals, 10, "statistics")
-        assert "1 returns" in stats_page.totals and "1 refused" in stats_page.totals
+        assert "1 return," in stats_page.totals and "1 refusal" in stats_page.totals       # plural forms
         _shot(k, "staff-stats")
         d.tap(d.button("Per hour"))
         assert f"{now.hour:02d}:00" in _texts(k)

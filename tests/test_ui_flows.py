@@ -91,7 +91,8 @@ def test_refused_item_says_what_to_do(gui_kiosk):
         d.pump(0.2)
         (row,) = rows(k)
         assert row["state"] == "refused" and row["icon"] == "refused" and row["badge"] == "Not possible"
-        assert "reserved for another reader" in row["status"] and "desk" in row["status"]
+        assert "reserved for another reader" in row["status"] and row["instruction"] == "Leave it at the desk."
+        assert row["stands_out"]
         assert k.server.db.checkouts_of(held["barcode"]) == []
         assert "failure" in app.sounds.history
 
@@ -174,7 +175,7 @@ def test_return_with_hold_alert(gui_kiosk):
         by_title = {r["title"]: r for r in rows(k)}
         held_row = by_title[hold_item["title"]]
         assert held_row["state"] == "done" and held_row["badge"] == "Hold"
-        assert "holds shelf" in held_row["status"]
+        assert held_row["instruction"] == "Put it on the hold shelf." and held_row["icon"] == "hold"
         assert by_title[plain["title"]]["badge"] == "Returned"
         for item in (hold_item, plain):
             assert len(k.server.db.checkins_of(item["barcode"])) == 1

@@ -33,7 +33,7 @@ def test_every_screen_fits_and_has_big_enough_targets(gui_kiosk, size):
         d.until_screen("identify")
         _targets_ok(k, "identify")
         five = next(w for w in d.find(lambda w: type(w).__name__ == "KButton" and w.text == "5"))
-        icon = next(w for w in d.find(lambda w: type(w).__name__ == "Icon" and w.kind == "card"))
+        icon = next(w for w in d.find(lambda w: type(w).__name__ == "Pictogram" and w.kind == "tap_card"))
         if app.portrait:   # the height goes to larger keys and a capped icon, not a poster-sized one
             assert five.height >= 84 and 0 < icon.max_size < min(icon.size), (five.height, icon.size)
         else:
@@ -42,6 +42,7 @@ def test_every_screen_fits_and_has_big_enough_targets(gui_kiosk, size):
         d.until_screen("items", 15)
         _targets_ok(k, "items")
         for large in (True, False):       # large text must not push anything off screen or shrink it
+            d.pump(0.4)                   # a second tap within the 0.35 s debounce would be dropped
             d.tap(app.root_widget.ids.large_text)
             assert app.theme.large_text is large
             _targets_ok(k, f"items large_text={large}")

@@ -7,7 +7,17 @@ from datetime import datetime
 import pytest
 
 from kiosk.circulation.view import ItemLine, LoanLine, PatronSummary, SessionView
-from kiosk.ui.present import first_name, item_status, loan_rows, lookup_hint, receipt_lines
+from kiosk.ui.present import (
+    blocked_text,
+    first_name,
+    item_instruction,
+    item_rows,
+    item_status,
+    left_over,
+    loan_rows,
+    lookup_hint,
+    receipt_lines,
+)
 from kiosk.ui.texts import REASONS, reason
 
 DUE = datetime(2026, 12, 24, 23, 59)
@@ -24,15 +34,74 @@ def test_greeting_uses_the_first_name_only(name, first):
     (ItemLine("1", state="in_progress"), "Borrowing..."),
     (ItemLine("1", state="in_progress", action="checkin"), "Returning..."),
     (ItemLine("1", state="done", due_date=DUE), "Due back December 24, 2026"),
-    (ItemLine("1", state="done", action="checkin", alert="hold_here"), "holds shelf"),
+    (ItemLine("1", state="done", action="checkin", alert="hold_here"), "hold shelf"),
     (ItemLine("1", state="done", due_date=DUE, journaled=True), "updated later"),
     (ItemLine("1", state="refused", reason_key="limit_reached"), "borrowing limit"),
     (ItemLine("1", state="needs_staff", reason_key=None), "desk"),
-    (ItemLine("1", state="refused", reason_key="no-such-key"), "ask at the desk"),
+    (ItemLine("1", state="refused", reason_key="no-such-key"), "Leave it at the desk"),
 ])
 def test_every_item_state_reads_in_words(line, words):
     text, _badge = item_status(line, "en")
-    assert words in text
+    instruction, _ = item_instruction(line)
+    assert words in f"{text} {instruction}"
+
+
+@pytest.mark.parametrize("line, instruction, stands_out", [
+    (ItemLine("1", state="done", due_date=DUE), "Take it with you.", False),
+    (ItemLine("1", state="refused", reason_key="on_hold_for_other"), "Leave it at the desk.", True),
+    (ItemLine("1", state="refused", reason_key="fines"), "Leave it at the desk.", True),
+    (ItemLine("1", state="done", action="checkin"), "Put it in the return bin.", False),
+    (ItemLine("1", state="done", action="checkin", alert="hold_here"), "Put it on the hold shelf.", True),
+    (ItemLine("1", state="done", action="checkin", alert="transfer"), "Put it in the return bin.", True),
+    (ItemLine("1", state="needs_staff", action="checkin", reason_key="check_at_desk"), "Take it to the desk.", True),
+    (ItemLine("1", state="refused", reason_key="missing_parts"), "Place every part on the pad together.", True),
+])
+def test_every_settled_line_ends_in_one_physical_instruction(line, instruction, stands_out):
+    """Refusals, holds and transfers stand out; the status sentence never adds a second "to do"."""
+    got, loud = item_instruction(line)
+    assert (got, loud) == (instruction, stands_out)
+    status, _badge = item_status(line, "en")
+    assert "desk" not in status.lower() or line.reason_key == "check_at_desk", status
+    rows = item_rows([line], "en")
+    assert rows[0]["instruction"] == instruction and rows[0]["stands_out"] is stands_out
+    if line.alert in ("hold_here", "transfer"):
+        assert rows[0]["tone"] == "needs_staff" and rows[0]["icon"] == "hold"   # not a plain green tick
+
+
+def test_duplicate_titles_are_told_apart_by_copy():
+    lines = [ItemLine("3900000001", "Le Petit Prince", state="done"), ItemLine("3900000002", "Le Petit Prince"),
+             ItemLine("3900000003", "Emma")]
+    titles = [r["title"] for r in item_rows(lines, "en")]
+    assert titles == ["Le Petit Prince (copy …0001)", "Le Petit Prince (copy …0002)", "Emma"]
+    patron = PatronSummary(name="A B", loans=(LoanLine("3900000001", "Dune"), LoanLine("3900000002", "Dune")))
+    assert [r["title"] for r in loan_rows(patron, (), "de")] == ["Dune (Exemplar …0001)", "Dune (Exemplar …0002)"]
+
+
+@pytest.mark.parametrize("key, lang, words", [
+    ("fines", "en", "You have charges of €12.50 on your account."),
+    ("fines", "de", "12,50\xa0€"),
+    ("overdue_items", "en", "Overdue items on your card: 3."),
+    ("card_expired", "fr", "Votre carte"),
+    ("card_lost", "en", "reported lost"),
+    ("limit_reached", "es", "10"),
+])
+def test_a_blocked_patron_is_told_why_with_the_amount(key, lang, words):
+    patron = PatronSummary(name="A B", fine_amount="12.50", currency="EUR", overdue_count=3, loan_count=10,
+                           can_checkout=False, block_keys=(key,))
+    why, todo = blocked_text(patron, key, lang)
+    assert words.replace("\\xa0", "\xa0") in why and todo
+
+
+def test_goodbye_and_receipt_list_what_was_not_borrowed():
+    view = SessionView(state="ended", mode="borrow",
+                       items=(ItemLine("1", "Emma", state="done", due_date=DUE),
+                              ItemLine("2", "Dune", state="refused", reason_key="on_hold_for_other")))
+    assert left_over(view, "en") == ["Dune: Leave it at the desk."]
+    text = "\n".join(receipt_lines(view, "en"))
+    assert "Not borrowed - please leave these at the desk:\n- Dune" in text
+    returned = SessionView(state="ended", mode="return",
+                           items=(ItemLine("3", "Solaris", state="done", action="checkin", alert="hold_here"),))
+    assert "Put these on the hold shelf:\n- Solaris" in "\n".join(receipt_lines(returned, "en"))
 
 
 @pytest.mark.parametrize("key", sorted(REASONS))

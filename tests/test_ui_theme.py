@@ -41,3 +41,30 @@ def test_high_contrast_ignores_branding():
 def test_bad_colours_are_rejected(bad):
     with pytest.raises(ValueError):
         hex_to_rgba(bad)
+
+
+@pytest.mark.parametrize("size, density", [((800, 480), 1.0), ((720, 1280), 1.0), ((1080, 1920), 1.5),
+                                           ((1024, 600), 1.25), ((1920, 1080), 2.25), ((480, 320), 1.0)])
+def test_a_larger_panel_scales_the_layout_instead_of_leaving_dead_space(size, density):
+    from kiosk.ui.theme import panel_density
+
+    assert panel_density(*size) == density
+
+
+def test_theme_switches_bump_the_revision_after_every_role_changed():
+    """kv rules bind to ``revision``: when it fires, every role must already hold its new value."""
+    from kiosk.ui.theme import Theme
+
+    theme = Theme(accent_hex="#8a1538")
+    seen = []
+    theme.bind(revision=lambda *_a: seen.append((tuple(theme.role("accent")), tuple(theme.role("accent_ink")),
+                                                 theme.size("font_m"))))
+    theme.apply("high_contrast", large_text=True)
+    assert seen[-1] == (HIGH_CONTRAST.accent, HIGH_CONTRAST.accent_ink, pytest.approx(20 * 1.3))
+    theme.apply("standard", large_text=False)
+    p = branded(STANDARD, "#8a1538")
+    assert seen[-1] == (p.accent, p.accent_ink, pytest.approx(20))
+    assert tuple(theme.role("muted")) == STANDARD.ink_muted and len(seen) == 2
+    theme.set_staff(True)                         # staff pages: compact scale, large text ignored
+    theme.apply("standard", large_text=True)
+    assert theme.size("font_s") == pytest.approx(16) and theme.size("font_m") == pytest.approx(20)

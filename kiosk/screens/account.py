@@ -17,7 +17,22 @@ class AccountScreen(KioskScreen):
     can_renew = BooleanProperty(False)
     busy = BooleanProperty(False)
     looking_up = StringProperty("")     # "Looking up titles..." while account details stream in
+    more_above = BooleanProperty(False)  # rows out of sight: the list shows "more" cues
+    more_below = BooleanProperty(False)
     _last = None
+    _order: tuple | list = ()           # item ids in the order first shown (see refresh)
+
+    def on_kv_post(self, base_widget) -> None:  # noqa: ANN001
+        super().on_kv_post(base_widget)
+        from kiosk.ui.lists import watch_scroll
+
+        watch_scroll(self.ids.rv, self)
+        self.app.theme.bind(revision=self.refresh)      # row heights follow the type scale
+
+    def page(self, direction: int) -> None:
+        from kiosk.ui.lists import page
+
+        page(self.ids.rv, direction)
 
     def render(self, view) -> None:  # noqa: ANN001
         self._last = view
@@ -40,8 +55,39 @@ class AccountScreen(KioskScreen):
         self.holds = hold_titles(view.patron, lang)
         self.looking_up = lookup_hint(view.patron, lang)
         rows = loan_rows(view.patron, view.items, lang)
+        # The order the patron first saw stays put: a renewal moves a loan's due date, and the
+        # engine's "overdue first, then by due date" would otherwise move the row under the finger.
+        known = set(self._order)
+        order = self._order = list(self._order) + [r["item_id"] for r in rows if r["item_id"] not in known]
+        rank = {item_id: i for i, item_id in enumerate(order)}
+        rows.sort(key=lambda r: rank[r["item_id"]])
+        width = self.ids.rv.width
+        for row in rows:
+            row["height"] = self._row_height(row, width)
         if self.ids.rv.data != rows:
             self.ids.rv.data = rows
+
+    def _row_height(self, row: dict, width: float) -> float:
+        """Room for a wrapped title and the due line (a RecycleView row cannot measure itself, so
+        the texts are measured here: Kivy's text extents, no texture is drawn)."""
+        import math
+
+        from kivy.core.text import Label as CoreLabel
+        from kivy.metrics import dp
+
+        theme = self.app.theme
+        text_w = max(100.0, width - dp(24) - dp(10) - (dp(180) if theme.large_text else dp(150)))
+
+        def lines(text: str, size: float, bold: bool) -> int:
+            if not text:
+                return 1
+            w = CoreLabel(font_size=size, bold=bold).get_extents(text)[0]
+            return max(1, math.ceil(w / text_w * 1.04))           # a little slack for word wrapping
+
+        due = "  ·  ".join(t for t in (row["due"], row["status"]) if t)
+        body = lines(row["title"], theme.font_m, True) * theme.font_m * 1.2 \
+            + lines(due, theme.font_s, bool(row["overdue"])) * theme.font_s * 1.2
+        return max(dp(60), body + dp(22))
 
     def wipe(self) -> None:
         self._last = None
@@ -50,6 +96,7 @@ class AccountScreen(KioskScreen):
         self.fines = ""
         self.looking_up = ""
         self.loan_count = 0
+        self._order = ()
         self.ids.rv.data = []
 
 

@@ -52,7 +52,7 @@ class IdentifyScreen(KioskScreen):
     @staticmethod
     def shown(entry: str, needs_pin: bool) -> str:
         """PIN digits are never drawn; card digits are, so the patron can check them."""
-        return "\u2022 " * len(entry) if needs_pin else entry
+        return " ".join("\u2022" * len(entry)) if needs_pin else entry
 
 
 load_kv(__file__)

@@ -7,7 +7,8 @@ from kivy.properties import BooleanProperty, DictProperty, StringProperty
 
 from kiosk.screens.base import KioskScreen, load_kv
 from kiosk.ui import lists  # noqa: F401  (ItemRow, used by items.kv)
-from kiosk.ui.present import counts, first_name, item_rows
+from kiosk.ui.present import blocked_text, counts, first_name, item_rows
+from kiosk.ui.texts import REASONS
 
 
 class ItemsScreen(KioskScreen):
@@ -16,7 +17,12 @@ class ItemsScreen(KioskScreen):
     tally = DictProperty({"done": 0, "refused": 0, "needs_staff": 0, "working": 0})
     has_items = BooleanProperty(False)
     busy = BooleanProperty(False)
-    blocked_key = StringProperty("")
+    blocked_key = StringProperty("")    # why this patron may not borrow ("fines", "card_expired"...)
+    notice_key = StringProperty("")     # a message for this session ("finish_first")
+    more_above = BooleanProperty(False)  # rows out of sight: the list shows "more" cues
+    more_below = BooleanProperty(False)
+    blocked_why = StringProperty("")
+    blocked_todo = StringProperty("")
     _last = None
     _rows_warmed = 0
 
@@ -25,6 +31,10 @@ class ItemsScreen(KioskScreen):
         from kiosk.ui.lists import KeyedRowAdapter
 
         self.ids.rv.view_adapter = KeyedRowAdapter(key="item_id")
+        self.app.theme.bind(revision=self.refresh)      # row heights follow the type scale
+        from kiosk.ui.lists import watch_scroll
+
+        watch_scroll(self.ids.rv, self)
         Clock.schedule_once(self._warm_rows, 0)
 
     def _warm_rows(self, _dt: float = 0) -> None:
@@ -63,14 +73,20 @@ class ItemsScreen(KioskScreen):
         patron = view.patron
         self.blocked_key = ""
         if patron is not None and self.mode == "borrow" and not patron.can_checkout:
-            self.blocked_key = (patron.block_keys[0] if patron.block_keys else "patron_blocked")
-        if view.message_key == "finish_first":      # a second card: this session must end first
-            self.blocked_key = "finish_first"
+            specific = [k for k in patron.block_keys if k != "patron_blocked"]
+            self.blocked_key = specific[0] if specific else (view.message_key if view.message_key in REASONS
+                                                             else "patron_blocked")
+        self.notice_key = "finish_first" if view.message_key == "finish_first" else ""
         self.refresh()
 
     def refresh(self, *_a) -> None:
         view = self._last
-        rows = item_rows(view.items, self.app.lang, self.app.theme) if view is not None else []
+        if view is not None and self.blocked_key:
+            self.blocked_why, self.blocked_todo = blocked_text(
+                view.patron, self.blocked_key, self.app.lang, self.app.settings.branding.currency)
+        else:
+            self.blocked_why = self.blocked_todo = ""
+        rows = item_rows(view.items, self.app.lang) if view is not None else []
         rv = self.ids.rv
         for row in rows:
             row["height"] = self._row_height(row, rv.width)
@@ -90,9 +106,17 @@ class ItemsScreen(KioskScreen):
         def lines(text: str, size: float, bold: bool) -> int:
             per_line = max(8, int(text_w / (size * (0.6 if bold else 0.55))))
             return max(1, math.ceil(len(text) / per_line))
+        instruction_size = theme.font_m if row.get("stands_out") else theme.font_s
         body = lines(row["title"], theme.font_m, True) * theme.font_m * 1.25 \
-            + (lines(row["status"], theme.font_s, False) * theme.font_s * 1.25 if row["status"] else 0)
+            + (lines(row["status"], theme.font_s, False) * theme.font_s * 1.25 if row["status"] else 0) \
+            + (lines(row.get("instruction", ""), instruction_size, bool(row.get("stands_out")))
+               * instruction_size * 1.25 if row.get("instruction") else 0)
         return max(dp(64), body + dp(22))
+
+    def page(self, direction: int) -> None:
+        from kiosk.ui.lists import page
+
+        page(self.ids.rv, direction)
 
     def _show_newest(self, _dt) -> None:  # noqa: ANN001
         """Keep the newest item in sight once the list is taller than the screen."""
@@ -105,6 +129,7 @@ class ItemsScreen(KioskScreen):
         self.greeting_name = ""
         self.ids.rv.data = []
         self.has_items = False
+        self.blocked_key = self.notice_key = self.blocked_why = self.blocked_todo = ""
 
 
 load_kv(__file__)

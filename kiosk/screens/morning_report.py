@@ -4,12 +4,14 @@ returns-only now / back to the schedule).  Same data as ``kiosk report returns``
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from kivy.metrics import dp
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.screens.base import load_kv
 from kiosk.screens.staff_base import StaffPage, TableRow, clear_and_fill
-from kiosk.ui.i18n import N_, tr
+from kiosk.ui.i18n import N_, format_date, format_time, ntr, tr
 
 OUTCOMES = {
     "checked_in": N_("checked in"), "queued": N_("waiting for the library system"),
@@ -23,6 +25,18 @@ ROUTING = {"hold_here": N_("hold: shelve for pickup"), "hold_elsewhere": N_("hol
 
 def _item(ln) -> str:  # noqa: ANN001
     return ln.item_id or (f"({ln.uid})" if ln.uid else "\u2014")
+
+
+def _when(iso: str, lang: str, with_date: bool = False) -> str:
+    """A drop's local time (the drop log stores local ISO times) as the staff's language writes it."""
+    try:
+        when = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return (iso or "").replace("T", " ")[:16]
+    if when.tzinfo is not None:
+        when = when.astimezone()                      # this kiosk's local time
+    text = format_time(when, lang)
+    return f"{format_date(when, lang)} {text}" if with_date else text
 
 
 def _routing(ln, lang: str) -> str:  # noqa: ANN001
@@ -73,32 +87,41 @@ class MorningReportScreen(StaffPage):
             clear_and_fill(self.ids.rows, rows)
             return
         c = report.counts
-        self.summary = tr("Since {since}: {drops} returns, {checked_in} checked in, {waiting} waiting, "
-                          "{failed} need staff", lang, since=report.since.replace("T", " ")[:16], drops=c["drops"],
-                          checked_in=c["checked_in"], waiting=c["waiting"], failed=len(report.failures))
+        self.summary = tr("Since {since}:", lang, since=_when(report.since, lang, with_date=True)) + " " + ", ".join((
+            ntr("{n} return", "{n} returns", c["drops"], lang),
+            ntr("{n} checked in", "{n} checked in", c["checked_in"], lang),
+            ntr("{n} waiting", "{n} waiting", c["waiting"], lang),
+            ntr("{n} needs staff", "{n} need staff", len(report.failures), lang)))
+        time_h, item_h, title_h = tr("Time", lang), tr("Item", lang), tr("Title", lang)
 
-        def section(title: str, lines, cells, widths) -> None:  # noqa: ANN001
+        def section(title: str, lines, cells, widths, heads) -> None:  # noqa: ANN001
             if not lines:
                 return
             rows.append(TableRow([f"{title} ({len(lines)})"], [1.0], header=True, fill_role="background",
                                  height=dp(32)))
+            rows.append(TableRow(heads, widths, header=True, fill_role="background", height=dp(28)))
             for ln in lines:
                 rows.append(TableRow(cells(ln), widths, height=dp(36)))
 
+        def at(ln) -> str:  # noqa: ANN001
+            return _when(ln.dropped_at, lang)
+
         section(tr("Holds to shelve", lang), report.holds,
-                lambda ln: [ln.dropped_at[11:16], _item(ln), ln.title, tr("bin {bin}", lang, bin=ln.sort_bin)
-                            if ln.sort_bin else ""], (0.1, 0.2, 0.5, 0.2))
+                lambda ln: [at(ln), _item(ln), ln.title, tr("bin {bin}", lang, bin=ln.sort_bin)
+                            if ln.sort_bin else ""], (0.12, 0.2, 0.48, 0.2), [time_h, item_h, title_h, tr("Bin", lang)])
         section(tr("Transfers", lang), report.transfers,
-                lambda ln: [ln.dropped_at[11:16], _item(ln), ln.title, tr("to {branch}", lang, branch=ln.destination)],
-                (0.1, 0.2, 0.5, 0.2))
+                lambda ln: [at(ln), _item(ln), ln.title, tr("to {branch}", lang, branch=ln.destination)],
+                (0.12, 0.2, 0.48, 0.2), [time_h, item_h, title_h, tr("Send to", lang)])
         section(tr("Needs staff", lang), report.failures,
-                lambda ln: [ln.dropped_at[11:16], _item(ln), ln.title,
-                            tr(OUTCOMES.get(ln.outcome, ln.outcome), lang)], (0.1, 0.2, 0.4, 0.3))
+                lambda ln: [at(ln), _item(ln), ln.title,
+                            tr(OUTCOMES.get(ln.outcome, ln.outcome), lang)], (0.12, 0.2, 0.38, 0.3),
+                [time_h, item_h, title_h, tr("Outcome", lang)])
         section(tr("Waiting for the library system", lang), report.pending,
-                lambda ln: [ln.dropped_at[11:16], _item(ln), ln.title], (0.1, 0.2, 0.7))
+                lambda ln: [at(ln), _item(ln), ln.title], (0.12, 0.2, 0.68), [time_h, item_h, title_h])
         section(tr("All returns", lang), report.returns,
-                lambda ln: [ln.dropped_at[11:16], _item(ln), ln.title, tr(OUTCOMES.get(ln.outcome, ln.outcome), lang),
-                            _routing(ln, lang)], (0.1, 0.18, 0.32, 0.18, 0.22))
+                lambda ln: [at(ln), _item(ln), ln.title, tr(OUTCOMES.get(ln.outcome, ln.outcome), lang),
+                            _routing(ln, lang)], (0.12, 0.18, 0.3, 0.18, 0.22),
+                [time_h, item_h, title_h, tr("Outcome", lang), tr("Where it goes", lang)])
         if not report.returns:
             rows.append(TableRow([tr("No returns since then.", lang)], [1.0], height=dp(36)))
         clear_and_fill(self.ids.rows, rows)

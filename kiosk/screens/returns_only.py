@@ -16,27 +16,13 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.widget import Widget
 
 from kiosk.screens.base import KioskScreen, load_kv
-from kiosk.ui.i18n import N_, tr
+from kiosk.ui.i18n import tr
 from kiosk.ui.lists import ItemRow
+from kiosk.ui.texts import RETURNS_MESSAGES
 
 SHOW_ITEMS_S = 60           # a returned item stays on screen this long
 ACCEPTED = ("journaled", "checked_in", "queued", "duplicate")
-MESSAGES = {
-    "staffed_mode": (N_("The library is open."), N_("Please use the screen to borrow and return.")),
-    "returns_only": (N_("Returns only."), N_("Touch \u201cReturn items\u201d, then put your items in the slot one by one.")),
-    "insert_item": (N_("The slot is open."), N_("Put your items in one by one.")),
-    "reading_item": (N_("Reading your item..."), ""),
-    "item_accepted": (N_("Thank you: item returned."), N_("You can put in the next item.")),
-    "item_accepted_offline": (N_("Thank you: item received."),
-                              N_("It will be checked in with today's date as soon as our system is back.")),
-    "item_refused": (N_("This item could not be checked in."), N_("Staff will look at it in the morning.")),
-    "item_unreadable": (N_("We could not read this item."), N_("Staff will check it in by hand; nothing else to do.")),
-    "item_not_ours": (N_("This item does not seem to belong to this library."), N_("Staff will look at it.")),
-    "bin_full": (N_("The return bin is full."), N_("Please come back when the library is open. Sorry!")),
-    "out_of_order": (N_("The return slot is out of order."), N_("Please come back when the library is open.")),
-    "library_closed_offline": (N_("Returns are not possible right now."),
-                               N_("Please come back when the library is open.")),
-}
+MESSAGES = RETURNS_MESSAGES      # kiosk/ui/texts.py: shared with speech (kiosk/speech/texts.py)
 LINE_TEXT = {"refused": "item_refused", "unreadable": "item_unreadable", "not_ours": "item_not_ours"}
 
 
@@ -75,9 +61,24 @@ class ReturnsOnlyScreen(KioskScreen):
             self._ev.cancel()
             self._ev = None
 
-    def message(self, lang: str, key: str | None = None) -> str:
-        happened, todo = MESSAGES.get(key or self.message_key, MESSAGES["returns_only"])
+    def message(self, lang: str, key: str | None = None, skip_heading: bool = False) -> str:
+        key = key or self.message_key
+        happened, todo = MESSAGES.get(key, MESSAGES["returns_only"])
+        if skip_heading and key == "returns_only" and todo:
+            return tr(todo, lang)
         return f"{tr(happened, lang)} {tr(todo, lang) if todo else ''}".strip()
+
+    def on_kv_post(self, base_widget) -> None:  # noqa: ANN001
+        super().on_kv_post(base_widget)
+        from kiosk.ui.i18n import LANGUAGE_NAMES
+        from kiosk.ui.widgets import KButton
+
+        for code in self.app.settings.kiosk.languages:
+            btn = KButton(text=LANGUAGE_NAMES.get(code, code), size_key="font_s", role="plain", fixed_height=dp(52))
+            btn.bind(on_release=lambda _b, c=code: self.app.set_language(c))
+            self.app.bind(lang=lambda _a, lang, b=btn, c=code: setattr(b, "selected", lang == c))
+            btn.selected = self.app.lang == code
+            self.ids.langs.add_widget(btn)
 
     def _draw(self) -> None:
         box = self.ids.lines
@@ -85,7 +86,7 @@ class ReturnsOnlyScreen(KioskScreen):
         if self._view is None:
             self.has_items = False
             return
-        lang, theme, now = self.app.lang, self.app.theme, datetime.now()
+        lang, now = self.app.lang, datetime.now()
         lines = [ln for ln in self._view.items if (now - ln.dropped_at).total_seconds() < SHOW_ITEMS_S][:4]
         for ln in lines:
             if ln.state in ACCEPTED:
@@ -96,9 +97,8 @@ class ReturnsOnlyScreen(KioskScreen):
                 state, icon, badge = "refused", "refused", tr("Not accepted", lang)
                 happened, todo = MESSAGES[LINE_TEXT.get(ln.state, "item_refused")]
                 status = f"{tr(happened, lang)} {tr(todo, lang)}"
-            fill, ink = theme.status_colours(state)
             title = ln.title or (tr("Item {id}", lang, id=ln.item_id) if ln.item_id else tr("Unknown item", lang))
-            box.add_widget(ItemRow(title=title, status=status, state=state, icon=icon, fill=fill, ink=ink,
+            box.add_widget(ItemRow(title=title, status=status, state=state, tone=state, icon=icon,
                                    badge=badge, size_hint_y=None, height=dp(72)))
         box.add_widget(Widget())            # rows from the top
         self.has_items = bool(lines)

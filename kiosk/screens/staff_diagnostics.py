@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from kivy.clock import Clock
-from kivy.metrics import dp
 from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.screens.base import load_kv
-from kiosk.screens.staff_base import NoteRow, StaffPage, TableRow, clear_and_fill
+from kiosk.screens.staff_base import NoteRow, StaffPage, clear_and_fill
 from kiosk.ui.i18n import N_, tr
 
 CHECK_NAMES = {
@@ -18,6 +18,28 @@ CHECK_NAMES = {
     "journal": N_("Journal"), "clock": N_("Clock"),     # storage checks (kiosk doctor, issue 13/18)
 }
 READINGS_S = 1.0
+
+
+def plain_detail(detail: str, lang: str) -> str:
+    """The doctor's detail in words a librarian uses: its device jargon ("sim at simulated: ok",
+    "mfrc522 at spi0.0: ok") reads as "Simulated (demo): working" / "spi0.0: working"."""
+    where, sep, rest = detail.partition(": ")
+    if not sep:
+        return tr(detail, lang)
+    driver, _at, address = where.partition(" at ")
+    rest = tr("working", lang) if rest.strip() == "ok" else tr(rest, lang)
+    if driver == "sim":
+        return tr("Simulated (demo): {state}", lang, state=rest)
+    return f"{address or driver}: {rest}"
+
+
+class DiagRow(BoxLayout):
+    """One check: a tick or a cross in the pass/fail colour, the device, and what it said
+    (wrapped, never cut off)."""
+
+    ok = BooleanProperty(True)
+    name = StringProperty("")
+    detail = StringProperty("")
 
 
 class StaffDiagnosticsScreen(StaffPage):
@@ -51,11 +73,10 @@ class StaffDiagnosticsScreen(StaffPage):
         rows = []
         for c in checks:
             # "Passed", not "OK": the patron catalog's "OK" is a button ("Aceptar").
-            word = tr("Passed", lang) if c.ok else tr("Problem", lang)
             # Fixed phrases and hints are in the staff catalog (kiosk/hardware/doctor.py N_());
             # a detail with device data (an address, an error) is shown as the device reported it.
-            rows.append(TableRow([word, tr(CHECK_NAMES.get(c.name, c.name), lang), tr(c.detail, lang)],
-                                 [0.14, 0.28, 0.58], fill_role="surface" if c.ok else "warn", height=dp(38)))
+            rows.append(DiagRow(ok=c.ok, name=tr(CHECK_NAMES.get(c.name, c.name), lang),
+                                detail=plain_detail(c.detail, lang)))
             if not c.ok and c.hint:
                 rows.append(NoteRow(text=tr(c.hint, lang)))
         clear_and_fill(self.ids.checks, rows)

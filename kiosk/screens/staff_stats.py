@@ -8,7 +8,7 @@ from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.screens.base import load_kv
 from kiosk.screens.staff_base import Bar, StaffPage, TableRow, clear_and_fill
-from kiosk.ui.i18n import format_date, tr
+from kiosk.ui.i18n import format_date, ntr, tr
 
 WIDTHS = (0.16, 0.12, 0.12, 0.12, 0.12)
 
@@ -33,12 +33,14 @@ class StaffStatsScreen(StaffPage):
     def _draw(self) -> None:
         r, lang, theme = self._result, self.app.lang, self.app.theme
         t = r.totals
-        self.totals = "" if t is None else tr(
-            "Last 7 days: {checkouts} loans, {returns} returns, {renewals} renewals, {refusals} refused",
-            lang, checkouts=t.checkouts, returns=t.returns, renewals=t.renewals, refusals=t.refusals)
+        self.totals = "" if t is None else tr("Last 7 days:", lang) + " " + ", ".join((
+            ntr("{n} loan", "{n} loans", t.checkouts, lang), ntr("{n} return", "{n} returns", t.returns, lang),
+            ntr("{n} renewal", "{n} renewals", t.renewals, lang),
+            ntr("{n} refusal", "{n} refusals", t.refusals, lang)))
         first = tr("Day", lang) if self.view_by == "day" else tr("Hour", lang)
         head = [first, tr("Loans", lang), tr("Returns", lang), tr("Renewals", lang), tr("Refused", lang)]
-        rows = [self._row(head, None, header=True)]
+        # the bar's own axis label: what its length counts (all of a row's transactions)
+        rows = [self._row(head, None, header=True, bar_label=tr("All transactions", lang))]
         if self.view_by == "day":
             entries = [(format_date(d.day, lang).rsplit(" ", 1)[0] if lang != "en" else d.day.strftime("%a %d %b"),
                         d.counts) for d in reversed(r.days)]
@@ -53,13 +55,16 @@ class StaffStatsScreen(StaffPage):
         clear_and_fill(self.ids.rows, rows)
 
     @staticmethod
-    def _row(cells, fraction, header=False, theme=None):  # noqa: ANN001,ANN205
+    def _row(cells, fraction, header=False, theme=None, bar_label=""):  # noqa: ANN001,ANN205
         row = BoxLayout(size_hint_y=None, height=dp(34 if not header else 30))
         row.add_widget(TableRow([str(c) for c in cells], WIDTHS, header=header,
                                 fill_role="background" if header else "surface", height=row.height,
                                 size_hint_x=0.8))     # room for "Verlängert", "Devoluciones"
         if fraction is not None:
             row.add_widget(Bar(fraction=fraction, colour=theme.accent, size_hint_x=0.2))
+        elif bar_label:
+            row.add_widget(TableRow([bar_label], [1.0], header=True, fill_role="background", height=row.height,
+                                    size_hint_x=0.2))
         else:
             row.add_widget(BoxLayout(size_hint_x=0.2))
         return row

@@ -29,14 +29,15 @@ SOURCE_LANGUAGE = "en"
 # Each language names itself (a patron who cannot read the current language finds their own).
 LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "es": "Español", "fr": "Français"}
 
-_catalogs: dict[str, dict[str, str]] = {}
+_catalogs: dict[str, dict] = {}
+_plurals: dict[str, object] = {}        # lang -> the catalog's plural rule, n -> msgstr index
 _lock = threading.Lock()
 
 
 CATALOG_NAMES = ("kiosk.po", "staff.po")   # patron catalog first: it wins on a duplicate msgid
 
 
-def load_catalog(lang: str) -> dict[str, str]:
+def load_catalog(lang: str) -> dict:
     """msgid -> msgstr for ``lang`` (fuzzy and empty entries left out, so they fall back).
 
     The patron catalog ``kiosk.po`` and the staff catalog ``staff.po`` (staff pages, kept apart so
@@ -57,9 +58,15 @@ def load_catalog(lang: str) -> dict[str, str]:
                 except OSError:
                     log.warning("no catalog %s for language %s at %s: showing English", name, lang, path)
                     continue
+                if lang not in _plurals:
+                    import gettext
+
+                    _plurals[lang] = gettext.c2py(catalog.plural_expr)
                 for msg in catalog:
                     if msg.id and msg.string and not msg.fuzzy and isinstance(msg.id, str):
                         table.setdefault(msg.id, msg.string)
+                    elif msg.id and isinstance(msg.id, tuple) and not msg.fuzzy and all(msg.string):
+                        table.setdefault(msg.id, tuple(msg.string))    # plural forms, by index
         _catalogs[lang] = table
         return table
 
@@ -74,6 +81,30 @@ def tr(msgid: str, lang: str = SOURCE_LANGUAGE, **fields: object) -> str:
             log.warning("translation of %r in %s has bad fields; using English", msgid, lang)
             return msgid.format(**fields)
     return text
+
+
+def ntr(singular: str, plural: str, n: int, lang: str = SOURCE_LANGUAGE, **fields: object) -> str:
+    """gettext's ngettext: "1 return" / "2 returns", with each language's own plural rule (French
+    says "0 retour", Spanish has a third form for millions).  ``{n}`` and ``fields`` are filled in."""
+    text = singular if n == 1 else plural
+    if lang != SOURCE_LANGUAGE:
+        forms = load_catalog(lang).get((singular, plural))
+        rule = _plurals.get(lang)
+        if forms and rule is not None:
+            text = forms[min(int(rule(n)), len(forms) - 1)]
+    try:
+        return text.format(n=n, **fields)
+    except (KeyError, IndexError, ValueError):
+        log.warning("plural translation of %r in %s has bad fields; using English", singular, lang)
+        return (singular if n == 1 else plural).format(n=n, **fields)
+
+
+def format_time(value: datetime, lang: str) -> str:
+    """A clock time the way the language writes it ("2:20 PM", "14:20")."""
+    from babel import Locale
+    from babel.dates import format_time as _babel_format_time
+
+    return _babel_format_time(value, format="short", locale=Locale.parse(lang))
 
 
 def format_date(value: date | datetime | None, lang: str) -> str:
@@ -139,11 +170,15 @@ def _python_msgids(path: Path, text: str) -> list[tuple[str, int]] | None:
         first = node.args[0]
         if name in ("tr", "N_") and isinstance(first, ast.Constant) and isinstance(first.value, str):
             out.append((first.value, node.lineno))
+        elif name == "ntr" and len(node.args) >= 2 and all(
+                isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args[:2]):
+            out.append(((first.value, node.args[1].value), node.lineno))     # a plural msgid
     return sorted(out, key=lambda pair: pair[1])
 
 
-def extract_msgids(paths: list[Path]) -> dict[str, list[str]]:
-    """Every literal ``tr("...")`` / ``N_("...")`` msgid in the given .py/.kv files -> where it is used."""
+def extract_msgids(paths: list[Path]) -> dict:
+    """Every literal ``tr("...")`` / ``N_("...")`` msgid in the given .py/.kv files -> where it is used
+    (``ntr("one", "many", n)`` gives the plural msgid ``("one", "many")``)."""
     found: dict[str, list[str]] = {}
     for path in paths:
         text = path.read_text(encoding="utf-8")
@@ -172,6 +207,7 @@ def source_files() -> list[Path]:
     files = [f for f in files if not f.name.startswith(STAFF_ONLY_PREFIXES)]
     files += sorted((root / "ui").glob("*.py")) + sorted((root / "ui").glob("*.kv"))
     files.append(root / "app.py")
+    files += sorted((root / "speech").glob("*.py"))          # what the kiosk says (kiosk/speech/)
     return [f for f in files if f.name != "i18n.py"]
 
 

@@ -7,7 +7,7 @@ cross, an exclamation mark, a spinner): WCAG 1.4.1.
 
 from __future__ import annotations
 
-from kivy.graphics import Color, Ellipse, Line, PopMatrix, PushMatrix, Rotate, RoundedRectangle
+from kivy.graphics import Color, Ellipse, Line, PopMatrix, PushMatrix, Rectangle, Rotate, RoundedRectangle
 from kivy.properties import ColorProperty, NumericProperty, StringProperty
 from kivy.uix.widget import Widget
 
@@ -174,11 +174,123 @@ def _wave(P, s, w, ox, oy) -> None:
     Ellipse(pos=(ox + 0.58 * s, oy + 0.56 * s), size=(0.09 * s, 0.09 * s), segments=_seg(s, 0.25))
 
 
+def _gear(P, s, w, ox, oy) -> None:
+    # settings: a cog (ring with eight teeth)
+    import math
+
+    cx, cy = ox + 0.5 * s, oy + 0.5 * s
+    Line(circle=(cx, cy, 0.27 * s, 0, 360, _seg(s)), width=w, joint="miter")
+    Line(circle=(cx, cy, 0.09 * s, 0, 360, _seg(s, 0.5)), width=w * 0.8, joint="miter")
+    for i in range(8):
+        a = i * math.pi / 4
+        Line(points=[cx + 0.30 * s * math.cos(a), cy + 0.30 * s * math.sin(a),
+                     cx + 0.42 * s * math.cos(a), cy + 0.42 * s * math.sin(a)], width=w * 1.3, cap="square")
+
+
+def _pulse(P, s, w, ox, oy) -> None:
+    # diagnostics: a heart-beat line in a frame ("is everything alive?")
+    Line(rounded_rectangle=(ox + 0.08 * s, oy + 0.16 * s, 0.84 * s, 0.68 * s, 0.08 * s), width=w * 0.8)
+    Line(points=P(0.14, 0.48, 0.34, 0.48, 0.42, 0.70, 0.54, 0.28, 0.62, 0.48, 0.86, 0.48), width=w,
+         joint="round", cap="round")
+
+
+def _list(P, s, w, ox, oy) -> None:
+    # journal: lines of a list with bullets
+    for y in (0.74, 0.50, 0.26):
+        Ellipse(pos=(ox + 0.12 * s, oy + (y - 0.05) * s), size=(0.10 * s, 0.10 * s), segments=_seg(s, 0.25))
+        Line(points=P(0.32, y, 0.88, y), width=w, cap="round")
+
+
+def _bars(P, s, w, ox, oy) -> None:
+    # statistics: a bar chart on an axis
+    Line(points=P(0.12, 0.88, 0.12, 0.12, 0.90, 0.12), width=w * 0.8, joint="round")
+    for x, h in ((0.28, 0.34), (0.48, 0.62), (0.68, 0.46)):
+        Rectangle(pos=(ox + x * s, oy + 0.16 * s), size=(0.13 * s, h * s))
+
+
+def _restart(P, s, w, ox, oy) -> None:
+    # restart: a circular arrow
+    Line(circle=(ox + 0.5 * s, oy + 0.5 * s, 0.34 * s, 40, 330, _seg(s, 0.8)), width=w, cap="round", joint="miter")
+    Line(points=P(0.50, 0.98, 0.62, 0.84, 0.46, 0.74), width=w, cap="round", joint="round")
+
+
+def _keypad(P, s, w, ox, oy) -> None:
+    # a 3x4 keypad: "type your PIN here"
+    for row in range(4):
+        for col in range(3):
+            RoundedRectangle(pos=(ox + (0.16 + col * 0.24) * s, oy + (0.08 + row * 0.22) * s),
+                             size=(0.18 * s, 0.16 * s), radius=[0.03 * s], segments=4)
+
+
+def _speaker(P, s, w, ox, oy) -> None:
+    Line(points=P(0.10, 0.38, 0.26, 0.38, 0.46, 0.20, 0.46, 0.80, 0.26, 0.62, 0.10, 0.62), close=True,
+         width=w * 0.9, joint="round")
+    for r in (0.16, 0.30):
+        Line(circle=(ox + 0.50 * s, oy + 0.50 * s, r * s, 50, 130, _seg(s, 0.3)), width=w * 0.9, cap="round",
+             joint="miter")
+
+
+def _speaker_off(P, s, w, ox, oy) -> None:
+    Line(points=P(0.10, 0.38, 0.26, 0.38, 0.46, 0.20, 0.46, 0.80, 0.26, 0.62, 0.10, 0.62), close=True,
+         width=w * 0.9, joint="round")
+    Line(points=P(0.60, 0.36, 0.88, 0.64), width=w, cap="round")
+    Line(points=P(0.60, 0.64, 0.88, 0.36), width=w, cap="round")
+
+
+# ---- pictograms: where things are on the kiosk (kiosk/ui/widgets.py Pictogram adds the arrow) ----
+def _tap_card(P, s, w, ox, oy) -> None:
+    # a card held flat just above a reader, with contactless waves rising from the reader
+    Line(rounded_rectangle=(ox + 0.08 * s, oy + 0.04 * s, 0.84 * s, 0.20 * s, 0.05 * s), width=w)
+    Ellipse(pos=(ox + 0.46 * s, oy + 0.10 * s), size=(0.08 * s, 0.08 * s), segments=_seg(s, 0.25))
+    for r in (0.10, 0.17):
+        Line(circle=(ox + 0.5 * s, oy + 0.16 * s, r * s, -40, 40, _seg(s, 0.25)), width=w * 0.55, cap="round",
+             joint="miter")
+    Line(rounded_rectangle=(ox + 0.16 * s, oy + 0.46 * s, 0.68 * s, 0.44 * s, 0.05 * s), width=w)
+    Line(points=P(0.26, 0.62, 0.52, 0.62), width=w * 0.8, cap="round")
+    Line(points=P(0.26, 0.76, 0.42, 0.76), width=w * 0.8, cap="round")
+
+
+def _place_items(P, s, w, ox, oy) -> None:
+    # the pad (a flat plate) with a stack of two books lying on it
+    Line(points=P(0.04, 0.14, 0.96, 0.14), width=w * 1.2, cap="round")
+    Line(rounded_rectangle=(ox + 0.10 * s, oy + 0.18 * s, 0.80 * s, 0.06 * s, 0.02 * s), width=w * 0.7)
+    Line(rectangle=(ox + 0.22 * s, oy + 0.28 * s, 0.56 * s, 0.14 * s), width=w)
+    Line(rectangle=(ox + 0.28 * s, oy + 0.46 * s, 0.48 * s, 0.14 * s), width=w)
+    Line(rectangle=(ox + 0.32 * s, oy + 0.64 * s, 0.40 * s, 0.12 * s), width=w)
+
+
+def _place_returns(P, s, w, ox, oy) -> None:
+    _place_items(P, s, w, ox, oy)
+
+
+def _drop_slot(P, s, w, ox, oy) -> None:
+    # a wall with a slot, and a book going in
+    Line(rounded_rectangle=(ox + 0.06 * s, oy + 0.06 * s, 0.88 * s, 0.88 * s, 0.06 * s), width=w * 0.8)
+    RoundedRectangle(pos=(ox + 0.18 * s, oy + 0.30 * s), size=(0.64 * s, 0.10 * s), radius=[0.03 * s], segments=4)
+    Line(rectangle=(ox + 0.34 * s, oy + 0.46 * s, 0.32 * s, 0.36 * s), width=w)
+    Line(points=P(0.5, 0.76, 0.5, 0.54), width=w * 0.8, cap="round")
+    Line(points=P(0.43, 0.62, 0.5, 0.53, 0.57, 0.62), width=w * 0.8, cap="round", joint="round")
+
+
+def _arrow_up(P, s, w, ox, oy) -> None:
+    Line(points=P(0.5, 0.16, 0.5, 0.84), width=w, cap="round")
+    Line(points=P(0.24, 0.58, 0.5, 0.86, 0.76, 0.58), width=w, cap="round", joint="round")
+
+
+def _arrow_down(P, s, w, ox, oy) -> None:
+    Line(points=P(0.5, 0.84, 0.5, 0.16), width=w, cap="round")
+    Line(points=P(0.24, 0.42, 0.5, 0.14, 0.76, 0.42), width=w, cap="round", joint="round")
+
+
 _ICONS = {
     "borrow": _borrow, "return": _return, "account": _account, "card": _card, "done": _done,
     "refused": _refused, "needs_staff": _needs_staff, "seen": _seen, "in_progress": _in_progress,
     "contrast": _contrast, "hold": _hold, "offline": _offline, "clock": _clock,
     "out_of_service": _tools, "receipt": _receipt, "goodbye": _wave,
+    "settings": _gear, "diagnostics": _pulse, "journal": _list, "statistics": _bars, "restart": _restart,
+    "keypad": _keypad, "speaker": _speaker, "speaker_off": _speaker_off,
+    "arrow_up": _arrow_up, "arrow_down": _arrow_down,
+    "tap_card": _tap_card, "place_items": _place_items, "place_returns": _place_returns, "drop_slot": _drop_slot,
 }
 ICON_NAMES = tuple(_ICONS)
 

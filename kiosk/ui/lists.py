@@ -36,6 +36,9 @@ class ItemRow(BoxLayout):
     status = StringProperty("")
     detail = StringProperty("")
     state = StringProperty("seen")
+    tone = StringProperty("seen")       # colour role: a returned hold is "needs_staff" (warning colour)
+    instruction = StringProperty("")    # the one physical thing to do ("Take it with you.")
+    stands_out = BooleanProperty(False) # refusals, holds, transfers: larger instruction, coloured frame
     icon = StringProperty("seen")
     fill = ColorProperty((1, 1, 1, 1))
     ink = ColorProperty((0, 0, 0, 1))
@@ -106,3 +109,29 @@ class LoanRow(BoxLayout):
 
 
 Builder.load_file(str(Path(__file__).with_name("lists.kv")))
+
+
+def watch_scroll(rv, screen) -> None:  # noqa: ANN001 - RecycleView, a screen with more_above/more_below
+    """Keep ``screen.more_above`` / ``screen.more_below`` true while rows are out of sight above or
+    below ``rv``: a list that is taller than the screen shows a "more" cue instead of a row cut
+    in half with nothing to say there is more (issue 14)."""
+
+    def update(*_a) -> None:
+        layout = rv.children[0] if rv.children else None
+        overflow = layout is not None and layout.height > rv.height + 2
+        screen.more_above = bool(overflow and rv.scroll_y < 0.995)
+        screen.more_below = bool(overflow and rv.scroll_y > 0.005)
+
+    rv.bind(scroll_y=update, height=update)
+    if rv.children:
+        rv.children[0].bind(height=update)
+    update()
+
+
+def page(rv, direction: int) -> None:  # noqa: ANN001
+    """Scroll ``rv`` one screenful up (+1) or down (-1): what the "more" cues do when tapped."""
+    layout = rv.children[0] if rv.children else None
+    if layout is None or layout.height <= rv.height:
+        return
+    step = rv.height * 0.85 / (layout.height - rv.height)
+    rv.scroll_y = min(1.0, max(0.0, rv.scroll_y + direction * step))

@@ -139,8 +139,13 @@ def text_pairs(p: Palette) -> dict[str, tuple[RGBA, RGBA]]:
 # Type scale (sp at scale 1.0) and spacing (dp).  Sized for 800x480 at arm's length: body text
 # 20 sp is ~4.5 mm on the official 7" panel, above ADA 707's 3/16 in (4.8 mm) only in large-text
 # mode -- which is why large text exists (reference libraries-and-kiosks.md §5).
-TYPE_SCALE = {"font_s": 16, "font_m": 20, "font_l": 26, "font_xl": 34, "font_xxl": 44}
+# The smallest size is 18 sp: every line a patron must read (an item's status, what to do) is
+# body text, and small print at arm's length is exactly what the audit (kiosk/ui/audit.py) flags.
+TYPE_SCALE = {"font_s": 18, "font_m": 20, "font_l": 26, "font_xl": 34, "font_xxl": 44}
 LARGE_TEXT_FACTOR = 1.3
+# Staff pages: tables and forms for librarians, laid out for this compact scale (not the patron's).
+STAFF_TYPE_SCALE = {"font_s": 16, "font_m": 20, "font_l": 26, "font_xl": 34, "font_xxl": 44}
+PORTRAIT_FACTOR = 1.2   # portrait panels (720x1280, 1080x1920) have the height for larger type
 TOUCH_MIN = 44          # px: WCAG 2.5.5 target size (reference libraries-and-kiosks.md §5)
 
 

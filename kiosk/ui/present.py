@@ -6,8 +6,8 @@ controller stays a few lines long.  Every status has an icon and a word as well 
 
 from __future__ import annotations
 
-from kiosk.ui.i18n import format_amount, format_date, tr
-from kiosk.ui.texts import alert_line, reason, reason_line
+from kiosk.ui.i18n import N_, format_amount, format_date, tr
+from kiosk.ui.texts import reason
 
 TITLE_MAX = 60      # characters of a title shown in a row (long subtitles are cut, not wrapped 3 times)
 
@@ -41,12 +41,53 @@ def due_text(line, lang: str) -> str:  # noqa: ANN001 - ItemLine or LoanLine
     return getattr(line, "due", "") or ""
 
 
+# The one physical thing to do with an item, which ends every settled line (issue 14): a patron
+# holding a book needs to know where it goes, not only what the library system said.
+TAKE_IT = N_("Take it with you.")
+LEAVE_AT_DESK = N_("Leave it at the desk.")
+TAKE_TO_DESK = N_("Take it to the desk.")
+HOLD_SHELF = N_("Put it on the hold shelf.")
+RETURN_BIN = N_("Put it in the return bin.")
+KEEP_ON_PAD = N_("Leave it on the pad.")
+ALL_PARTS = N_("Place every part on the pad together.")
+
+
+def item_instruction(line) -> tuple[str, bool]:  # noqa: ANN001 - ItemLine
+    """(msgid of the physical instruction, stands out?) for one item line.
+
+    Refusals, holds and transfers *stand out* (colour, icon and a larger instruction): those are
+    the items a patron must not simply carry home or drop in the bin."""
+    state, action = line.state, line.action
+    if state in ("seen", "in_progress"):
+        return (ALL_PARTS, True) if line.reason_key == "missing_parts" else (KEEP_ON_PAD, False)
+    if state == "done":
+        if action == "checkin":
+            if line.alert == "hold_here":
+                return HOLD_SHELF, True
+            return RETURN_BIN, line.alert in ("hold_elsewhere", "transfer")
+        return TAKE_IT, False
+    if line.reason_key == "missing_parts":
+        return ALL_PARTS, True
+    if line.reason_key == "not_checked_out" and action == "checkin":
+        return RETURN_BIN, False
+    return (LEAVE_AT_DESK if action == "checkout" else TAKE_TO_DESK), True
+
+
+def item_tone(line) -> tuple[str, str]:  # noqa: ANN001 - ItemLine
+    """(colour role state, icon) of a row: a returned item with a hold or a transfer is shown in
+    the warning colour with the hold icon, not as a plain green success."""
+    if line.state == "done" and line.action == "checkin" and line.alert in ("hold_here", "hold_elsewhere", "transfer"):
+        return "needs_staff", "hold"
+    return line.state, STATUS_ICON.get(line.state, "seen")
+
+
 def item_status(line, lang: str) -> tuple[str, str]:  # noqa: ANN001 - ItemLine
-    """(status sentence, short badge word) for one item line."""
+    """(status sentence, short badge word) for one item line; the instruction is separate
+    (:func:`item_instruction`), so a line never says two different things to do."""
     state, action = line.state, line.action
     if state == "seen":
         if line.reason_key:
-            return reason_line(line.reason_key, lang), ""
+            return reason(line.reason_key, lang)[0], ""
         return tr("Found: waiting to be processed", lang), ""
     if state == "in_progress":
         return {"checkout": tr("Borrowing...", lang), "checkin": tr("Returning...", lang),
@@ -54,10 +95,11 @@ def item_status(line, lang: str) -> tuple[str, str]:  # noqa: ANN001 - ItemLine
     if state == "done":
         later = (" " + tr("(saved: your account will be updated later)", lang)) if line.journaled else ""
         if action == "checkin":
-            text = tr("Returned.", lang)
-            alert = alert_line(line.alert, lang)
-            badge = tr("Hold", lang) if line.alert == "hold_here" else tr("Returned", lang)
-            return (f"{text} {alert}".strip() + later), badge
+            if line.alert == "hold_here":
+                return tr("Returned. Someone is waiting for this item.", lang) + later, tr("Hold", lang)
+            if line.alert in ("hold_elsewhere", "transfer"):
+                return tr("Returned. This item goes to another branch.", lang) + later, tr("Transfer", lang)
+            return tr("Returned.", lang) + later, tr("Returned", lang)
         due = due_text(line, lang)
         if action == "renew":
             return (tr("Renewed until {date}", lang, date=due) if due else tr("Renewed", lang)) + later, \
@@ -65,22 +107,41 @@ def item_status(line, lang: str) -> tuple[str, str]:  # noqa: ANN001 - ItemLine
         return (tr("Due back {date}", lang, date=due) if due else tr("Borrowed", lang)) + later, \
             tr("Borrowed", lang)
     if state == "refused":
-        return reason_line(line.reason_key, lang), tr("Not possible", lang)
+        if line.reason_key == "not_checked_out":
+            return reason(line.reason_key, lang)[0], tr("Returned", lang)
+        return reason(line.reason_key, lang)[0], tr("Not possible", lang)
     if state == "needs_staff":
-        return reason_line(line.reason_key or "check_at_desk", lang), tr("See desk", lang)
+        return reason(line.reason_key or "check_at_desk", lang)[0], tr("See desk", lang)
     return "", ""
 
 
-def item_rows(items, lang: str, theme) -> list[dict]:  # noqa: ANN001
+def copy_labels(lines, lang: str) -> dict[str, str]:  # noqa: ANN001 - ItemLine or LoanLine
+    """{item id: "copy …0002"} for items whose title appears more than once in ``lines``:
+    two copies of "Le Petit Prince" on one list must be told apart (the barcode's end is printed
+    on the label the patron can see)."""
+    seen: dict[str, int] = {}
+    for line in lines:
+        if line.title:
+            seen[line.title] = seen.get(line.title, 0) + 1
+    return {line.item_id: tr("copy {code}", lang, code="…" + line.item_id[-4:])
+            for line in lines if line.title and seen[line.title] > 1}
+
+
+def item_rows(items, lang: str, theme=None) -> list[dict]:  # noqa: ANN001
     """RecycleView data for the items list, newest item last (the order they were placed)."""
     rows = []
+    copies = copy_labels(items, lang)
     for line in items:
         status, badge = item_status(line, lang)
-        fill, ink = theme.status_colours(line.state)
+        instruction, stands_out = item_instruction(line)
+        tone, icon = item_tone(line)
+        title = short_title(line.title) or tr("Item {barcode}", lang, barcode=line.item_id)
+        if line.item_id in copies:
+            title = f"{title} ({copies[line.item_id]})"
         rows.append({
-            "item_id": line.item_id, "title": short_title(line.title) or tr("Item {barcode}", lang, barcode=line.item_id),
-            "status": status, "badge": badge, "state": line.state,
-            "icon": STATUS_ICON.get(line.state, "seen"), "fill": fill, "ink": ink,
+            "item_id": line.item_id, "title": title,
+            "status": status, "badge": badge, "state": line.state, "tone": tone,
+            "instruction": tr(instruction, lang), "stands_out": stands_out, "icon": icon,
         })
     return rows
 
@@ -90,6 +151,7 @@ def loan_rows(patron, items, lang: str) -> list[dict]:  # noqa: ANN001
     if patron is None:
         return []
     renewals = {i.item_id: i for i in items if i.action == "renew"}
+    copies = copy_labels(patron.loans, lang)
     rows = []
     for loan in patron.loans:
         status, due, icon = "", due_text(loan, lang), ("clock" if loan.overdue else "")
@@ -107,7 +169,10 @@ def loan_rows(patron, items, lang: str) -> list[dict]:  # noqa: ANN001
                 can_renew = False
         due_label = (tr("Overdue since {date}", lang, date=due) if overdue
                      else tr("Due back {date}", lang, date=due)) if due else ""
-        rows.append({"item_id": loan.item_id, "title": short_title(loan.title) or tr("Item {barcode}", lang, barcode=loan.item_id), "due": due_label,
+        title = short_title(loan.title) or tr("Item {barcode}", lang, barcode=loan.item_id)
+        if loan.item_id in copies:
+            title = f"{title} ({copies[loan.item_id]})"
+        rows.append({"item_id": loan.item_id, "title": title, "due": due_label,
                      "status": status, "overdue": overdue, "can_renew": can_renew, "icon": icon})
     return rows
 
@@ -144,6 +209,28 @@ def fines_text(patron, lang: str, default_currency: str = "") -> str:  # noqa: A
               amount=format_amount(patron.fine_amount, patron.currency or default_currency, lang))
 
 
+def blocked_text(patron, key: str, lang: str, default_currency: str = "") -> tuple[str, str]:  # noqa: ANN001
+    """(why, the one thing to do) for a patron who may not borrow: the charges with their amount,
+    the overdue count, the card's state -- never just "your card cannot borrow"."""
+    happened, todo = reason(key, lang)
+    if patron is None:
+        return happened, todo
+    if key == "fines" and patron.fine_amount:
+        try:
+            owed = float(patron.fine_amount) > 0
+        except ValueError:
+            owed = True
+        if owed:
+            amount = format_amount(patron.fine_amount, patron.currency or default_currency, lang)
+            happened = tr("You have charges of {amount} on your account.", lang, amount=amount)
+    elif key == "overdue_items" and patron.overdue_count:
+        happened = tr("Overdue items on your card: {n}.", lang, n=patron.overdue_count)
+    elif key == "limit_reached" and (patron.loan_count or patron.loans):
+        happened = tr("Items on your card: {n}. That is the most you may borrow.", lang,
+                      n=patron.loan_count or len(patron.loans))
+    return happened, todo
+
+
 def counts(items) -> dict[str, int]:  # noqa: ANN001
     out = {"done": 0, "refused": 0, "needs_staff": 0, "working": 0}
     for line in items:
@@ -175,8 +262,26 @@ def receipt_lines(view, lang: str) -> list[str]:  # noqa: ANN001 - SessionView
             due = due_text(i, lang)
             if due:
                 lines.append("  " + tr("Due back {date}", lang, date=due))
-    not_done = [i for i in view.items if i.state in ("refused", "needs_staff")]
+    not_done = [i for i in view.items if i.state in ("refused", "needs_staff")
+                and not (i.action == "checkin" and i.reason_key == "not_checked_out")]
     if not_done:
-        lines.append(tr("Please take these to the desk:", lang))
+        lines.append(tr("Not borrowed - please leave these at the desk:", lang) if view.mode != "return"
+                     else tr("Please take these to the desk:", lang))
         lines += [f"- {i.title or i.item_id}" for i in not_done]
+    held = [i for i in view.items if i.state == "done" and i.action == "checkin" and i.alert == "hold_here"]
+    if held:
+        lines.append(tr("Put these on the hold shelf:", lang))
+        lines += [f"- {i.title or i.item_id}" for i in held]
     return lines
+
+
+def left_over(view, lang: str) -> list[str]:  # noqa: ANN001 - SessionView (ended)
+    """Goodbye screen: the items of the session just ended that were *not* borrowed/returned
+    and need the desk, each "<title>: <what to do>" (titles only, never who the patron was)."""
+    out = []
+    for line in view.items:
+        if line.state in ("refused", "needs_staff") and line.reason_key != "not_checked_out":
+            instruction, _ = item_instruction(line)
+            out.append(f"{short_title(line.title) or tr('Item {barcode}', lang, barcode=line.item_id)}: "
+                       f"{tr(instruction, lang)}")
+    return out

@@ -84,3 +84,22 @@ def reason_line(key: str | None, lang: str) -> str:
 
 def alert_line(alert: str | None, lang: str) -> str:
     return tr(ALERTS[alert], lang) if alert in ALERTS else ""
+
+
+# The after-hours returns-only screen (kiosk/screens/returns_only.py): (what happened, what to do).
+RETURNS_MESSAGES: dict[str, tuple[str, str]] = {
+    "staffed_mode": (N_("The library is open."), N_("Please use the screen to borrow and return.")),
+    "returns_only": (N_("Returns only."), N_("Touch \u201cReturn items\u201d, then put your items in the slot one by one.")),
+    "insert_item": (N_("The slot is open."), N_("Put your items in one by one.")),
+    "reading_item": (N_("Reading your item..."), ""),
+    "item_accepted": (N_("Thank you: item returned."), N_("You can put in the next item.")),
+    "item_accepted_offline": (N_("Thank you: item received."),
+                              N_("It will be checked in with today's date as soon as our system is back.")),
+    "item_refused": (N_("This item could not be checked in."), N_("Staff will look at it in the morning.")),
+    "item_unreadable": (N_("We could not read this item."), N_("Staff will check it in by hand; nothing else to do.")),
+    "item_not_ours": (N_("This item does not seem to belong to this library."), N_("Staff will look at it.")),
+    "bin_full": (N_("The return bin is full."), N_("Please come back when the library is open. Sorry!")),
+    "out_of_order": (N_("The return slot is out of order."), N_("Please come back when the library is open.")),
+    "library_closed_offline": (N_("Returns are not possible right now."),
+                               N_("Please come back when the library is open.")),
+}

@@ -9,7 +9,25 @@ from kivy.event import EventDispatcher
 from kivy.metrics import dp, sp
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
 
-from kiosk.ui.palette import HIGH_CONTRAST, LARGE_TEXT_FACTOR, RGBA, STANDARD, TYPE_SCALE, Palette, branded
+from kiosk.ui.palette import (
+    HIGH_CONTRAST,
+    LARGE_TEXT_FACTOR,
+    PORTRAIT_FACTOR,
+    RGBA,
+    STAFF_TYPE_SCALE,
+    STANDARD,
+    TYPE_SCALE,
+    Palette,
+    branded,
+)
+
+
+def panel_density(width: int, height: int) -> float:
+    """Kivy's dp/sp density for a panel: the layouts are drawn for 800x480 (landscape) and 720x1280
+    (portrait); a larger panel (a 1080x1920 totem) scales everything up instead of showing the same
+    small type in a sea of space.  In 0.25 steps, never below 1."""
+    base = 480 if width >= height else 720
+    return max(1.0, min(3.0, int(min(width, height) / base * 4) / 4))
 
 
 class Theme(EventDispatcher):
@@ -42,6 +60,13 @@ class Theme(EventDispatcher):
     gap = NumericProperty(dp(12))       # between siblings
     radius = NumericProperty(dp(14))    # corner radius of buttons and cards
     button_h = NumericProperty(dp(64))  # primary buttons: well above TOUCH_MIN
+    # Bumped once at the end of every ``apply()``, when *all* roles hold their new values.  A kv
+    # rule that picks a role by name (``app.theme.role(self.role, app.theme.revision)``) binds to
+    # it: Kivy cannot bind through ``getattr(app.theme, name)``, and a Python handler bound to
+    # ``name`` would run before the colours changed (white text on the new yellow).
+    revision = NumericProperty(0)
+    portrait = BooleanProperty(False)   # portrait screens get a larger type scale (PORTRAIT_FACTOR)
+    staff = BooleanProperty(False)      # a staff page is shown: the compact staff type scale (below)
 
     def __init__(self, accent_hex: str = "", **kw):
         super().__init__(**kw)
@@ -62,11 +87,36 @@ class Theme(EventDispatcher):
                      "accent_ink", "ok", "ok_ink", "fail", "fail_ink", "warn", "warn_ink", "busy",
                      "busy_ink"):
             setattr(self, role, getattr(p, role))
-        factor = LARGE_TEXT_FACTOR if self.large_text else 1.0
-        for key, size in TYPE_SCALE.items():
+        factor = (LARGE_TEXT_FACTOR if self.large_text else 1.0) * (PORTRAIT_FACTOR if self.portrait else 1.0)
+        scale = TYPE_SCALE
+        if self.staff:      # dense tables for librarians at arm's length: large text is a patron setting
+            factor, scale = 1.0, STAFF_TYPE_SCALE
+        for key, size in scale.items():
             setattr(self, key, sp(size * factor))
+        self.revision += 1
 
-    def status_colours(self, state: str) -> tuple[RGBA, RGBA]:
+    def set_portrait(self, portrait: bool) -> None:
+        """Portrait panels are read from closer and have the height: a larger type scale."""
+        if portrait != self.portrait:
+            self.portrait = portrait
+            self.apply(self.name)
+
+    def set_staff(self, staff: bool) -> None:
+        """Staff pages (kiosk/screens/staff_*, the morning report) use STAFF_TYPE_SCALE."""
+        if staff != self.staff:
+            self.staff = staff
+            self.apply(self.name)
+
+    def role(self, name: str, _revision: float = 0) -> RGBA:
+        """The colour of a role by name (``"muted"`` is ``ink_muted``).  kv passes
+        ``app.theme.revision`` as the second argument so the rule re-runs after every switch."""
+        return getattr(self, {"muted": "ink_muted"}.get(name, name))
+
+    def size(self, key: str, _revision: float = 0) -> float:
+        """A type-scale size by key (``"font_m"``), bound like :meth:`role`."""
+        return getattr(self, key)
+
+    def status_colours(self, state: str, _revision: float = 0) -> tuple[RGBA, RGBA]:
         """(fill, ink) for an item line state; the icon and the words carry the meaning too."""
         return {
             "done": (self.ok, self.ok_ink), "refused": (self.fail, self.fail_ink),

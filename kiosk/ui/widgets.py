@@ -107,7 +107,7 @@ class Pressable(ButtonBehavior, BoxLayout):
         super().__init__(**kw)
         app = App.get_running_app()
         if app is not None and getattr(app, "theme", None) is not None:
-            app.theme.bind(name=self._recolour, accent=self._recolour)
+            app.theme.bind(revision=self._recolour)     # after *all* roles changed (theme.py)
         self.bind(role=self._recolour, selected=self._recolour)
         self._recolour()
 
@@ -157,6 +157,54 @@ class Card(BoxLayout):
     """A surface panel with rounded corners."""
 
     fill_role = StringProperty("surface")
+
+
+class Pictogram(Icon):
+    """Where something is on the kiosk: the device drawn as an icon (``tap_card``, ``place_items``,
+    ``drop_slot``) and an arrow pointing to where it is on this kiosk model (``[guide]``:
+    ``below``, ``left``, ``right``, ``above``; ``none`` draws no arrow).  Commercial kiosks show
+    this; a patron who does not read the text still finds the reader."""
+
+    where = StringProperty("below")
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.bind(where=self._redraw)
+
+    def _redraw(self, *_a) -> None:
+        """The device in 3/4 of the box, the arrow in the quarter on the ``where`` side."""
+        full = min(self.width, self.height, self.max_size or self.width)
+        sides = {"below": (0, -1), "above": (0, 1), "left": (-1, 0), "right": (1, 0)}
+        if full <= 0 or not self.kind or self.where not in sides:
+            super()._redraw()
+            return
+        dx, dy = sides[self.where]
+        s = full * 0.74
+        cx, cy = self.center
+        shift = (full - s) / 2
+        self.canvas.clear()
+        self._rot = None
+        ox, oy = cx - s / 2 - dx * shift, cy - s / 2 - dy * shift      # the device, away from the arrow
+
+        def P(*xy: float) -> list[float]:
+            return [ox + v * s if i % 2 == 0 else oy + v * s for i, v in enumerate(xy)]
+
+        from kivy.graphics import Color, Line
+
+        from kiosk.ui.icons import _ICONS
+
+        w = max(1.2, s * self.stroke)
+        with self.canvas:
+            Color(*self.color)
+            _ICONS[self.kind](P, s, w, ox, oy)
+            # the arrow: from the device's edge to the box's edge, pointing where the device is
+            x0, y0 = cx + dx * (full / 2 - shift * 1.9), cy + dy * (full / 2 - shift * 1.9)
+            x1, y1 = cx + dx * full / 2, cy + dy * full / 2
+            head = full * 0.07
+            lw = max(1.5, full * 0.035)
+            Line(points=[x0, y0, x1, y1], width=lw, cap="round")
+            Line(points=[x1 - dx * head + dy * head, y1 - dy * head + dx * head, x1, y1,
+                         x1 - dx * head - dy * head, y1 - dy * head - dx * head], width=lw, cap="round", joint="round")
 
 
 class Banner(BoxLayout):
