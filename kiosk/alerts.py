@@ -1,7 +1,7 @@
 """Staff alerts by e-mail (SMTP) or webhook when an unattended kiosk needs a person.
 
 An after-hours book drop fails silently unless somebody is told.  ``AlertWatcher`` looks at the
-same metrics registry the monitoring endpoint exposes (``kiosk.monitoring.metrics``) every few
+same metrics registry the monitoring endpoint exposes (``kiosk.appliance.monitoring.metrics``) every few
 seconds and raises an alert when:
 
 * the library system has been down for ``ils_down_after_min`` minutes (and once when it is back),
@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kiosk.appliance.monitoring import Metrics, metrics
 from kiosk.errors import ConfigError
-from kiosk.monitoring import Metrics, metrics
 
 if TYPE_CHECKING:
     from email.message import EmailMessage

@@ -590,8 +590,9 @@ def _cross_checks(sections: dict[str, Any], source: str) -> list[str]:
     if ils and not 1 <= ils.pool_size <= 16:
         errors.append(f"{source}: [ils] pool_size: expected 1 to 16; got {ils.pool_size}")
     # Sections of the appliance layer check themselves (late imports: they import this module).
-    from kiosk import alerts, monitoring
+    from kiosk import alerts
     from kiosk.afterhours import hours
+    from kiosk.appliance import monitoring
     from kiosk.staff import auth
 
     for module in (auth, monitoring, alerts, hours):

@@ -11,10 +11,17 @@ import urllib.request
 import pytest
 
 from kiosk import config
+from kiosk.appliance.monitoring import (
+    STARTED,
+    Metrics,
+    MonitoringServer,
+    health,
+    parse_listen,
+    start_monitoring,
+)
 from kiosk.cli import main
 from kiosk.config import check_secrets
 from kiosk.errors import ConfigError
-from kiosk.monitoring import STARTED, Metrics, MonitoringServer, health, parse_listen, start_monitoring
 
 
 def get(url: str) -> tuple[int, str, str]:
@@ -178,7 +185,7 @@ def test_staff_hashes_count_as_secrets(tmp_path):
 # -- the one call the app makes ----------------------------------------------------------------------
 
 def test_gauge_sampler_reads_sources_and_survives_a_broken_one(caplog):
-    from kiosk.monitoring import GaugeSampler
+    from kiosk.appliance.monitoring import GaugeSampler
 
     reg = Metrics()
     state = {"queue": 2}
@@ -197,7 +204,7 @@ def test_gauge_sampler_reads_sources_and_survives_a_broken_one(caplog):
 
 
 def test_start_appliance_services(tmp_path):
-    from kiosk.monitoring import start_appliance_services
+    from kiosk.appliance.monitoring import start_appliance_services
     from kiosk.staff import stats
 
     cfg = tmp_path / "kiosk.toml"

@@ -73,8 +73,8 @@ class StaffMode:
 
     # ------------------------------------------------------------------ appliance services
     def _start_appliance_services(self) -> None:
+        from kiosk.appliance.monitoring import start_appliance_services
         from kiosk.errors import ConfigError
-        from kiosk.monitoring import start_appliance_services
 
         app = self.app
         gauges = {

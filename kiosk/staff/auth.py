@@ -292,7 +292,7 @@ class StaffAuthenticator:
                 return AuthResult(True, "ok", self.staff.max_attempts)
             st = self.store.record_failure(self.KEY, now, self.staff.max_attempts, self.staff.lockout_s)
         if st.locked_for_s > 0:
-            from kiosk.monitoring import metrics  # kiosk.alerts watches this counter
+            from kiosk.appliance.monitoring import metrics  # kiosk.alerts watches this counter
 
             metrics.inc("staff_lockouts_total")
             log.warning("staff login locked for %d s after %d wrong tries",

@@ -4,9 +4,9 @@ Libraries already run Prometheus, Zabbix, Uptime Kuma or Nagios; rather than a d
 own, the kiosk exposes what they scrape, on an optional local HTTP port (``[monitoring] listen``,
 off by default; bind it to 127.0.0.1 or a management VLAN, it has no authentication).
 
-Other layers update the one process-wide registry, ``kiosk.monitoring.metrics``, from any thread::
+Other layers update the one process-wide registry, ``kiosk.appliance.monitoring.metrics``, from any thread::
 
-    from kiosk.monitoring import metrics
+    from kiosk.appliance.monitoring import metrics
     metrics.inc("transactions_total", kind="checkout")          # counters
     metrics.inc("refusals_total", kind="checkout", reason="on_hold_for_other")
     metrics.set("journal_queue_length", n)                       # gauges
