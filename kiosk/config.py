@@ -25,6 +25,10 @@ from kiosk.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "config"
+# `kiosk demo`'s configuration: config/demo.toml in a source checkout, else the copy shipped in the
+# package, so that `pip install` + `kiosk demo` works anywhere (site-packages has no config/).
+PACKAGED_DEMO_CONFIG = Path(__file__).resolve().parent / "data" / "demo.toml"
+DEMO_CONFIG = CONFIG_DIR / "demo.toml" if (CONFIG_DIR / "demo.toml").is_file() else PACKAGED_DEMO_CONFIG
 
 
 def opt(default: Any, doc: str, choices: tuple[str, ...] | None = None, secret: bool = False) -> Any:
