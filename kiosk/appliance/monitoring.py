@@ -325,7 +325,8 @@ class GaugeSampler:
     ``gauges`` maps a metric name to a callable returning its value (``journal.pending_count``,
     ``lambda: int(service.online)``, ``lambda: int(printer.status().paper_out)``).  Calls that may
     block (a printer status query) therefore never run on Kivy's main thread.  A source that raises
-    is logged once and skipped; the gauge keeps its last value.
+    is logged once and skipped; the gauge keeps its last value.  A name may carry labels, as in
+    ``"device_fault{device=printer}"``.
     """
 
     def __init__(self, gauges: dict[str, Callable[[], float]], registry: Metrics = metrics,
@@ -347,7 +348,8 @@ class GaugeSampler:
                     self._failing.add(name)
                 continue
             self._failing.discard(name)
-            self.registry.set(name, value)
+            metric, _, labels = name.partition("{")
+            self.registry.set(metric, value, **dict(p.split("=", 1) for p in labels.rstrip("}").split(",") if p))
 
     def _loop(self) -> None:
         while True:

@@ -77,11 +77,9 @@ class StaffMode:
         from kiosk.errors import ConfigError
 
         app = self.app
-        gauges = {
-            "journal_queue_length": app.service.journal.pending_count,
-            "library_system_up": lambda: int(app.service.online),
-            "printer_paper_out": lambda: int(app.devices.printer.status().paper_out),
-        }
+        from kiosk.appliance.gauges import app_gauges
+
+        gauges = app_gauges(app)   # journal backlog, staff queue, library link, in service, devices
         try:
             self.services = start_appliance_services(app.settings, demo=bool(app.settings.hardware.simulate),
                                                      gauges=gauges)
