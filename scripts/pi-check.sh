@@ -80,6 +80,14 @@ mount_root() {
         MOUNTED="$d $MOUNTED"
     done
     cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+    # Behind a TLS-inspecting proxy the host trusts extra CAs: the root needs them too, for apt
+    # and pip (pip.conf points pip at the system store instead of its own bundle).
+    if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+        mkdir -p "$ROOT/usr/local/share/ca-certificates"
+        cp /usr/local/share/ca-certificates/*.crt "$ROOT/usr/local/share/ca-certificates/"
+        chroot "$ROOT" update-ca-certificates >/dev/null 2>&1 || true
+        printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' > "$ROOT/etc/pip.conf"
+    fi
     # Daemons must not start inside the root (policy-rc.d, as in Debian's image builders).
     printf '#!/bin/sh\nexit 101\n' > "$ROOT/usr/sbin/policy-rc.d"
     chmod 0755 "$ROOT/usr/sbin/policy-rc.d"
