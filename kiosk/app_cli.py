@@ -45,7 +45,7 @@ def _run(args: argparse.Namespace) -> int:
     check_secrets(settings)
     kivyenv.prepare(settings.data_dir / "kivy", fullscreen=settings.kiosk.fullscreen,
                     width=settings.kiosk.width, height=settings.kiosk.height,
-                    touchscreen=not settings.hardware.simulate)
+                    touchscreen=not settings.hardware.simulate, rotation=settings.display.rotation)
     from kiosk.app import KioskApp
 
     app = KioskApp(settings)

@@ -241,6 +241,14 @@ class MonitoringSection(_Section):
 
 
 @section
+class DisplaySection(_Section):
+    """[display]: the kiosk's screen on a Pi without a desktop (docs/deployment.md, "The display")."""
+
+    rotation: int = opt(0, "turn the picture and the touch input by 0, 90, 180 or 270 degrees, e.g. 90 "
+                        "for a portrait-mounted screen (touch follows the picture)")
+
+
+@section
 class AlertsSection(_Section):
     """[alerts]: e-mail or webhook messages to staff when the kiosk needs a person (kiosk.alerts)."""
 
@@ -369,6 +377,7 @@ class Settings:
     offline: OfflineSection = field(default_factory=OfflineSection)
     staff: StaffSection = field(default_factory=StaffSection)
     monitoring: MonitoringSection = field(default_factory=MonitoringSection)
+    display: DisplaySection = field(default_factory=DisplaySection)
     alerts: AlertsSection = field(default_factory=AlertsSection)
     hours: HoursSection = field(default_factory=HoursSection)
     bookdrop: BookdropSection = field(default_factory=BookdropSection)

@@ -158,7 +158,21 @@ if [ -n "$START" ]; then
     fi
 fi
 
-# 6. SD-card safety: a read-only root ------------------------------------------------------------
+# 6. the display: no console blanking, no text cursor behind the kiosk ---------------------------
+CMDLINE=""
+for f in /boot/firmware/cmdline.txt /boot/cmdline.txt; do [ -f "$f" ] && { CMDLINE="$f"; break; }; done
+if [ -n "$CMDLINE" ]; then
+    for token in consoleblank=0 vt.global_cursor_default=0; do
+        if ! grep -qw "$token" "$CMDLINE"; then
+            say "adding $token to $CMDLINE (takes effect at the next boot)"
+            run sed -i "1 s/\$/ $token/" "$CMDLINE"
+        fi
+    done
+else
+    say "no /boot/firmware/cmdline.txt (not Raspberry Pi OS): add consoleblank=0 to the kernel command line"
+fi
+
+# 7. SD-card safety: a read-only root ------------------------------------------------------------
 if [ -n "$RO_ROOT" ]; then
     # The journal needs a file system that honours fsync and survives a reboot: the overlay keeps
     # its upper layer in RAM, so /var/lib/kiosk (and /etc/kiosk, which staff settings write) must

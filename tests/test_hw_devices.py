@@ -126,7 +126,7 @@ def test_run_checks_structured_results():
     by_name = {r.name: r for r in results}
     assert all(isinstance(r, Check) for r in results)
     assert list(by_name) == ["card_reader", "tag_reader", "scanner", "printer", "indicators", "slot_sensor",
-                             "door_lock", "library_system"]
+                             "door_lock", "storage", "display", "library_system"]
     assert by_name["card_reader"].ok and by_name["door_lock"].ok
     assert not by_name["tag_reader"].ok and "/dev/nothing" in by_name["tag_reader"].detail
     assert by_name["tag_reader"].hint
@@ -138,7 +138,7 @@ def test_doctor_command(tmp_path, capsys):
     cfg = tmp_path / "kiosk.toml"
     cfg.write_text("[hardware]\nsimulate = true\n[ils]\nport = 1\n")
     assert main(["doctor", "--config", str(cfg), "--no-ils"]) == 0
-    assert capsys.readouterr().out.count("PASS") == 7
+    assert capsys.readouterr().out.count("PASS") == 9   # 7 devices, storage, display
     assert main(["doctor", "--config", str(cfg), "--json"]) == 1
     rows = json.loads(capsys.readouterr().out)
     assert rows[-1]["name"] == "library_system" and rows[-1]["ok"] is False and rows[-1]["hint"]

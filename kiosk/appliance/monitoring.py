@@ -295,16 +295,23 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host or "0.0.0.0", int(port)
 
 
+ROTATIONS = (0, 90, 180, 270)
+
+
 def config_errors(sections: dict[str, Any], source: str) -> list[str]:
-    """Cross-checks of [monitoring] (called by kiosk.config)."""
+    """Cross-checks of [monitoring] and [display] (called by kiosk.config)."""
+    errors = []
+    display = sections.get("display")
+    if display is not None and display.rotation not in ROTATIONS:
+        errors.append(f"{source}: [display] rotation: expected 0, 90, 180 or 270; got {display.rotation}")
     mon = sections.get("monitoring")
     if mon is None or not mon.listen:
-        return []
+        return errors
     try:
         parse_listen(mon.listen)
     except ValueError as exc:
-        return [f"{source}: [monitoring] listen: {exc}"]
-    return []
+        errors.append(f"{source}: [monitoring] listen: {exc}")
+    return errors
 
 
 def start_monitoring(settings: Any, registry: Metrics = metrics) -> MonitoringServer | None:

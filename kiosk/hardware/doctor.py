@@ -96,6 +96,9 @@ def run_checks(settings: Any, devices: Devices | None = None, *, ils: bool = Tru
     finally:
         if own:
             devices.close()
+    from kiosk.appliance.system import appliance_checks  # storage (SD card) and display
+
+    results.extend(appliance_checks(settings))
     if ils:
         results.append(check_library_system(settings))
     return results
