@@ -120,7 +120,9 @@ doctor() {
 
 tour() {
     rm -rf "$ROOT/tmp/pi-tour"
-    in_root sh -c "cd /tmp && SDL_VIDEODRIVER=offscreen /opt/kiosk/venv/bin/python -m kiosk.tour \
+    # Emulated arm64 is some 20 times slower: the tour's waits for a screen are scaled accordingly.
+    in_root sh -c "cd /tmp && KIOSK_TIMEOUT_SCALE=${PI_TIMEOUT_SCALE:-20} SDL_VIDEODRIVER=offscreen \
+        /opt/kiosk/venv/bin/python -m kiosk.tour \
         --pass $TOUR_PASS --out /tmp/pi-tour"
     n=$(find "$ROOT/tmp/pi-tour" -name '*.png' | wc -l)
     echo "$n screenshots in $ROOT/tmp/pi-tour"
