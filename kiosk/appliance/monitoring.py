@@ -27,6 +27,7 @@ sampler for gauges owned by other layers (journal queue length, library system u
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -92,10 +93,14 @@ _DIGIT_RUN = re.compile(r"[0-9]{4}")
 OTHER = "other"
 
 
+@functools.lru_cache(maxsize=1024)   # bounded: a stream of unique values cannot grow it
+def _safe_text(text: str) -> str:
+    return text if _LABEL_VALUE.fullmatch(text) and not _DIGIT_RUN.search(text) else OTHER
+
+
 def safe_label_value(value: Any) -> str:
     """``value`` as a label value if it is a short lower-case key without a digit run; else "other"."""
-    text = str(value)
-    return text if _LABEL_VALUE.fullmatch(text) and not _DIGIT_RUN.search(text) else OTHER
+    return _safe_text(str(value))
 
 
 @dataclass
