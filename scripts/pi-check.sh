@@ -84,8 +84,12 @@ mount_root() {
     # and pip (pip.conf points pip at the system store instead of its own bundle).
     if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
         mkdir -p "$ROOT/usr/local/share/ca-certificates"
-        cp /usr/local/share/ca-certificates/*.crt "$ROOT/usr/local/share/ca-certificates/"
-        chroot "$ROOT" update-ca-certificates >/dev/null 2>&1 || true
+        new_ca=""
+        for crt in /usr/local/share/ca-certificates/*.crt; do
+            cmp -s "$crt" "$ROOT/usr/local/share/ca-certificates/${crt##*/}" && continue
+            cp "$crt" "$ROOT/usr/local/share/ca-certificates/" && new_ca=1
+        done
+        [ -n "$new_ca" ] && { chroot "$ROOT" update-ca-certificates >/dev/null 2>&1 || true; }
         printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' > "$ROOT/etc/pip.conf"
     fi
     # Daemons must not start inside the root (policy-rc.d, as in Debian's image builders).
