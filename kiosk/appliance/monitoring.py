@@ -19,6 +19,10 @@ Names are exposed with a ``kiosk_`` prefix.  Labels carry only bounded, non-pers
 and reason keys) — never card numbers, barcodes or names.  ``kiosk.alerts`` watches the same
 registry, so updating a metric is all a layer does to get staff alerted.
 
+The exposition is ``prometheus_client``'s (this module's :class:`Metrics` is a custom collector in
+its own ``CollectorRegistry``, with the client's process and platform collectors); the bounded HTTP
+server is in ``kiosk.appliance.endpoint``; docs/monitoring.md documents every metric.
+
 ``start_monitoring(settings) -> MonitoringServer | None`` starts the endpoint (daemon thread).
 ``start_appliance_services(settings, gauges=..., demo=False) -> ApplianceServices`` is the one
 call the app makes at start: secrets check, statistics store, endpoint, alert watcher and a
