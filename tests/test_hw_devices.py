@@ -126,7 +126,7 @@ def test_run_checks_structured_results():
     by_name = {r.name: r for r in results}
     assert all(isinstance(r, Check) for r in results)
     assert list(by_name) == ["card_reader", "tag_reader", "scanner", "printer", "indicators", "slot_sensor",
-                             "door_lock", "storage", "display", "library_system"]
+                             "door_lock", "library_system"]
     assert by_name["card_reader"].ok and by_name["door_lock"].ok
     assert not by_name["tag_reader"].ok and "/dev/nothing" in by_name["tag_reader"].detail
     assert by_name["tag_reader"].hint

@@ -42,7 +42,7 @@ def _doctor(args: argparse.Namespace) -> int:
     from kiosk.hardware.doctor import format_table, run_checks
 
     settings = settings_from_args(args)
-    results = run_checks(settings, ils=not args.no_ils)
+    results = run_checks(settings, ils=not args.no_ils, system=True)
     if args.json:
         print(json.dumps([r.__dict__ for r in results], indent=2))
     else:

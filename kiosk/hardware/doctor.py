@@ -82,8 +82,10 @@ def check_library_system(settings: Any) -> Check:
     return Check("library_system", True, f"{settings.ils.host}:{settings.ils.port}{name} online; allows {flags}")
 
 
-def run_checks(settings: Any, devices: Devices | None = None, *, ils: bool = True) -> list[Check]:
-    """Check every device (opening them unless ``devices`` is given) and the library system."""
+def run_checks(settings: Any, devices: Devices | None = None, *, ils: bool = True,
+               system: bool = False) -> list[Check]:
+    """Check every device (opening them unless ``devices`` is given) and the library system;
+    with ``system``, also the SD card and the display (``kiosk doctor``)."""
     own = devices is None
     if devices is None:
         from kiosk.hardware.factory import open_devices
@@ -96,9 +98,10 @@ def run_checks(settings: Any, devices: Devices | None = None, *, ils: bool = Tru
     finally:
         if own:
             devices.close()
-    from kiosk.appliance.system import appliance_checks  # storage (SD card) and display
+    if system:
+        from kiosk.appliance.system import appliance_checks  # storage (SD card) and display
 
-    results.extend(appliance_checks(settings))
+        results.extend(appliance_checks(settings))
     if ils:
         results.append(check_library_system(settings))
     return results
