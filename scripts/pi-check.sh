@@ -135,16 +135,17 @@ tour() {
 
 wheels() {
     # Which requirements come as aarch64/pure wheels and which are built from source (sdists):
-    # pip's installation report for the same requirements, resolved afresh against the index.
+    # pip's installation report for the same requirements, resolved afresh against the index
+    # (mfrc522, installed with --no-deps, is a pure-Python wheel; its RPi.GPIO is never installed).
     in_root sh -c '/opt/kiosk/venv/bin/python -m pip install -q --dry-run --ignore-installed \
-        --report /tmp/pip-report.json "/opt/kiosk-src[pi]" "mfrc522==0.0.7" >/dev/null'
+        --report /tmp/pip-report.json "/opt/kiosk-src[pi]" >/dev/null'
     in_root /opt/kiosk/venv/bin/python -c '
 import json
 r = json.load(open("/tmp/pip-report.json"))
 for i in sorted(r["install"], key=lambda i: i["metadata"]["name"].lower()):
-    url = i["download_info"]["url"]
+    url, meta = i["download_info"]["url"], i["metadata"]
     kind = "local" if url.startswith("file:") else ("wheel" if url.endswith(".whl") else "sdist")
-    print(f"{i[\"metadata\"][\"name\"]:24} {i[\"metadata\"][\"version\"]:14} {kind:6} {url.rsplit(\"/\", 1)[-1]}")
+    print(meta["name"].ljust(24), meta["version"].ljust(14), kind.ljust(6), url.rsplit("/", 1)[-1])
 '
 }
 
