@@ -183,3 +183,12 @@ def test_sampled_gauges_give_the_alert_rules_their_backlog_ages(tmp_path):
     assert reg.get("library_system_up") == 0 and reg.get("in_service") == 0
     assert reg.get("device_fault", device="tag_reader") == 1 and reg.get("device_fault", device="card_reader") == 0
     assert reg.get("device_fault", device="printer") == 1 and reg.get("printer_paper_out") == 1
+    assert reg.get("clock_synchronized") in (0.0, 1.0)   # this machine's real kernel state
+
+
+def test_clock_synchronized_follows_the_kernel_state():
+    from kiosk.appliance.gauges import TIME_ERROR, clock_synchronized
+
+    assert clock_synchronized(lambda buf: TIME_ERROR) == 0.0    # no NTP since boot: stale clock
+    assert clock_synchronized(lambda buf: 0) == 1.0             # TIME_OK
+    assert clock_synchronized(lambda buf: -1) == 0.0            # the call failed: do not claim sync

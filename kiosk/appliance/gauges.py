@@ -8,8 +8,11 @@ Kivy's main loop.
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable
 from typing import Any
+
+TIME_ERROR = 5   # adjtimex(2): "the clock is not synchronized"
 
 
 def _oldest_created(rows: list[Any]) -> float:
@@ -20,6 +23,15 @@ def _polling_fault(device: Any) -> float:
     """1 while a polling driver's thread is in an error streak (unplugged reader, serial error)."""
     thread = getattr(device, "_thread", None)
     return 1.0 if getattr(thread, "failing", None) else 0.0
+
+
+def clock_synchronized(adjtimex: Callable[[Any], int] | None = None) -> float:
+    """1 when the kernel says the clock is NTP-synchronised, else 0 (a Pi without network after a
+    power cut).  The same kernel flag systemd-timesyncd and chrony set and ``timedatectl`` shows as
+    "System clock synchronized"; read with a read-only adjtimex(2) call (modes = 0)."""
+    call = adjtimex or ctypes.CDLL(None, use_errno=True).adjtimex
+    state = call(ctypes.create_string_buffer(512))   # a zeroed struct timex, with room to spare
+    return 0.0 if state < 0 or state == TIME_ERROR else 1.0
 
 
 def journal_gauges(journal: Any) -> dict[str, Callable[[], float]]:
@@ -41,6 +53,7 @@ def app_gauges(app: Any) -> dict[str, Callable[[], float]]:
         "library_system_up": lambda: int(app.service.online),
         "in_service": lambda: 0 if getattr(app.view, "state", None) == OUT_OF_SERVICE else 1,
         "printer_paper_out": lambda: int(devices.printer.status().paper_out),
+        "clock_synchronized": clock_synchronized,
     })
     gauges.update({f"device_fault{{device={name}}}": source for name, source in device_fault_sources(devices).items()})
     return gauges
