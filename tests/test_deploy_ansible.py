@@ -51,7 +51,7 @@ def test_role_writes_a_checked_private_config_from_inventory_and_vault(tmp_path)
     # A bad inventory value never replaces a working configuration: `kiosk config check` runs on
     # the new file before it is put in place (and before any restart).
     before = conf.read_text()
-    bad = local_check(tmp_path, "-e", "kiosk_display_rotation=45")
+    bad = local_check(tmp_path, "--tags", "config", "-e", "kiosk_display_rotation=45")
     assert bad.returncode != 0
     assert "[display] rotation" in bad.stdout + bad.stderr
     assert conf.read_text() == before
