@@ -69,7 +69,21 @@ def test_file_sd_targets_carry_branch_and_kiosk_labels():
             assert group["targets"] and {"branch", "kiosk"} <= set(group["labels"]), f
 
 
+def amtool(*args: str) -> subprocess.CompletedProcess:
+    exe = shutil.which("amtool")
+    assert exe, "amtool missing: scripts/sysdeps.sh installs the Debian package prometheus-alertmanager"
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=60, cwd=PROM)
+
+
 def test_alertmanager_routes_pages_and_branch_tickets():
+    check = amtool("check-config", "alertmanager.yml")
+    assert check.returncode == 0 and "SUCCESS" in check.stdout, check.stdout + check.stderr
+    for labels, receiver in ((["severity=page", "branch=north"], "it-oncall"),
+                             (["severity=ticket", "branch=north"], "branch-north"),
+                             (["severity=ticket", "branch=central"], "branch-central"),
+                             (["severity=ticket", "branch=elsewhere"], "it-helpdesk")):
+        routed = amtool("config", "routes", "test", "--config.file=alertmanager.yml", *labels)
+        assert routed.stdout.split() == [receiver], (labels, routed.stdout, routed.stderr)
     am = yaml.safe_load((PROM / "alertmanager.yml").read_text())
     receivers = {r["name"] for r in am["receivers"]}
     routes = am["route"]["routes"]
