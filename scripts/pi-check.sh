@@ -3,13 +3,16 @@
 #
 # Builds an arm64 Debian bookworm root (Raspberry Pi OS's base) with debootstrap, runs it under
 # qemu-user-static, installs the kiosk in it with systemd/install.sh from a clean clone of this
-# repository's HEAD (committed work only), then runs `kiosk doctor` and a headless tour pass inside.
+# repository's HEAD (committed work only), then runs `kiosk doctor` and a headless tour pass inside,
+# and finally reinstalls from a wheelhouse with the network cut off (install.sh --wheelhouse).
 # Idempotent: the root is kept and reused (PI_ROOT, default /var/tmp/kiosk-pi/root); each run
 # re-clones the source and re-runs the installer over the previous install, as an upgrade would.
 # Prints each step's time; exits non-zero at the first failure.  Needs root (debootstrap, chroot).
 #
 #   PI_ROOT=/path  PI_MIRROR=http://deb.debian.org/debian  PI_TOUR_PASS=standard  sh scripts/pi-check.sh
 #   PI_FRESH=1 sh scripts/pi-check.sh     throw the root away and start from debootstrap
+#   PI_STEPS="clone install doctor" ...   only these steps (default: clone install doctor tour wheels
+#                                         offline; offline = reinstall from a wheelhouse, no network)
 set -eu
 
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,7 +24,9 @@ T_START=$(date +%s)
 
 say() { echo "pi-check: $*"; }
 die() { echo "pi-check: FAILED: $*" >&2; exit 1; }
-step() {  # step NAME COMMAND...: run, time, log; stop at the first failure
+# step NAME COMMAND...: run, time, log; stop at the first failure.  set -e does not apply inside a
+# function run as an `if` condition, so every command of a step function ends in "|| return 1".
+step() {
     name="$1"; shift
     t0=$(date +%s)
     say "[$name] ..."
@@ -44,11 +49,12 @@ host_tools() {
     command -v qemu-aarch64-static >/dev/null || need="$need qemu-user-static"
     command -v update-binfmts >/dev/null || need="$need binfmt-support"
     if [ -n "$need" ]; then
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need
+        apt-get update -qq || return 1
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need || return 1
     fi
     if [ "$(uname -m)" != aarch64 ]; then
-        [ -e /proc/sys/fs/binfmt_misc/status ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+        [ -e /proc/sys/fs/binfmt_misc/status ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc \
+            || return 1
         update-binfmts --enable qemu-aarch64 2>/dev/null || true
         grep -q enabled /proc/sys/fs/binfmt_misc/qemu-aarch64 || { echo "qemu-aarch64 binfmt not enabled"; return 1; }
     fi
@@ -63,7 +69,7 @@ bootstrap() {
     # minbase + systemd: Raspberry Pi OS Lite has systemd installed but, in an image build or a
     # chroot, not running — exactly the case install.sh must cope with.
     debootstrap --arch=arm64 --variant=minbase --include=systemd,systemd-sysv,ca-certificates,dbus \
-        bookworm "$ROOT" "$MIRROR"
+        bookworm "$ROOT" "$MIRROR" || return 1
     touch "$ROOT/.kiosk-debootstrap-done"
 }
 
@@ -103,7 +109,7 @@ trap umount_root EXIT INT TERM
 
 clone() {
     rm -rf "$ROOT/opt/kiosk-src"
-    git clone --quiet --no-hardlinks "$SRC" "$ROOT/opt/kiosk-src"
+    git clone --quiet --no-hardlinks "$SRC" "$ROOT/opt/kiosk-src" || return 1
     git -C "$ROOT/opt/kiosk-src" log --oneline -1
 }
 
@@ -111,7 +117,7 @@ in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HO
 
 install_kiosk() {
     # --no-hw-watchdog: the root has no watchdog device; everything else as on a Pi.
-    in_root sh /opt/kiosk-src/systemd/install.sh --no-hw-watchdog
+    in_root sh /opt/kiosk-src/systemd/install.sh --no-hw-watchdog || return 1
     in_root test -L /etc/systemd/system/multi-user.target.wants/kiosk.service
 }
 
@@ -127,7 +133,7 @@ tour() {
     # Emulated arm64 is some 20 times slower: the tour's waits for a screen are scaled accordingly.
     in_root sh -c "cd /tmp && KIOSK_TIMEOUT_SCALE=${PI_TIMEOUT_SCALE:-20} SDL_VIDEODRIVER=offscreen \
         /opt/kiosk/venv/bin/python -m kiosk.tour \
-        --pass $TOUR_PASS --out /tmp/pi-tour"
+        --pass $TOUR_PASS --out /tmp/pi-tour" || return 1
     n=$(find "$ROOT/tmp/pi-tour" -name '*.png' | wc -l)
     echo "$n screenshots in $ROOT/tmp/pi-tour"
     [ "$n" -ge 5 ] || { echo "expected at least 5 screenshots"; return 1; }
@@ -138,7 +144,7 @@ wheels() {
     # pip's installation report for the same requirements, resolved afresh against the index
     # (mfrc522, installed with --no-deps, is a pure-Python wheel; its RPi.GPIO is never installed).
     in_root sh -c '/opt/kiosk/venv/bin/python -m pip install -q --dry-run --ignore-installed \
-        --report /tmp/pip-report.json "/opt/kiosk-src[pi]" >/dev/null'
+        --report /tmp/pip-report.json "/opt/kiosk-src[pi]" >/dev/null' || return 1
     in_root /opt/kiosk/venv/bin/python -c '
 import json
 r = json.load(open("/tmp/pip-report.json"))
@@ -149,15 +155,30 @@ for i in sorted(r["install"], key=lambda i: i["metadata"]["name"].lower()):
 '
 }
 
+offline_install() {
+    # A site without internet on the kiosk network: fill a wheelhouse (here, inside the arm64 root
+    # itself, as docs/deployment.md says), throw the venv away, and reinstall with the network cut
+    # off (a new network namespace has only a down loopback): only --wheelhouse can work.
+    in_root sh -c 'set -e; rm -rf /tmp/wheelhouse; W="/opt/kiosk/venv/bin/python -m pip wheel -q -w /tmp/wheelhouse"
+        $W "/opt/kiosk-src[pi]" setuptools wheel; $W --no-deps "mfrc522==0.0.7"' || return 1
+    in_root rm -rf /opt/kiosk/venv || return 1
+    unshare --net chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+        sh /opt/kiosk-src/systemd/install.sh --no-apt --no-hw-watchdog --wheelhouse /tmp/wheelhouse || return 1
+    in_root /opt/kiosk/venv/bin/kiosk config check /etc/kiosk/kiosk.toml || return 1
+    ls "$ROOT/tmp/wheelhouse" | sed 's/^/wheelhouse: /'
+}
+
 [ -n "${PI_FRESH:-}" ] && rm -rf "$ROOT"
 mkdir -p "$(dirname "$ROOT")"
 step host-tools host_tools
 step debootstrap bootstrap
 mount_root
-step clone clone
-step install install_kiosk
-step doctor doctor
-step tour tour
-step wheels wheels
-cat "$LOG_DIR/wheels.log"
+STEPS=" ${PI_STEPS:-clone install doctor tour wheels offline} "
+want() { case "$STEPS" in *" $1 "*) return 0 ;; *) say "[$1] skipped (PI_STEPS)"; return 1 ;; esac; }
+if want clone; then step clone clone; fi
+if want install; then step install install_kiosk; fi
+if want doctor; then step doctor doctor; fi
+if want tour; then step tour tour; fi
+if want wheels; then step wheels wheels; cat "$LOG_DIR/wheels.log"; fi
+if want offline; then step offline offline_install; fi
 say "all steps passed in $(( $(date +%s) - T_START )) s (logs in $LOG_DIR)"
