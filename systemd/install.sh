@@ -64,6 +64,18 @@ if [ -z "$DRY" ] && [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
+# --read-only-root: checked before anything changes.  The journal needs a file system that honours
+# fsync and survives a reboot; the overlay keeps its upper layer in RAM, so /var/lib/kiosk (and
+# /etc/kiosk, which staff settings write) must be on their own partition, mounted by fstab.
+FSTAB="${KIOSK_FSTAB:-/etc/fstab}"
+if [ -n "$RO_ROOT" ] && ! awk '$2 == "/var/lib/kiosk" {found=1} END {exit !found}' "$FSTAB" 2>/dev/null; then
+    say "--read-only-root: /var/lib/kiosk has no entry in $FSTAB.  Make a data partition first, e.g."
+    say "  mkfs.ext4 -L kiosk-data /dev/mmcblk0p3 and in /etc/fstab:"
+    say "  LABEL=kiosk-data /var/lib/kiosk ext4 defaults,noatime,data=ordered,errors=remount-ro 0 2"
+    say "  (the journal is on it: ext4 honours fsync, which the journal relies on)"
+    exit 1
+fi
+
 codename=unknown
 [ -r /etc/os-release ] && codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-unknown}")"
 case "$codename" in
@@ -174,23 +186,13 @@ fi
 
 # 7. SD-card safety: a read-only root ------------------------------------------------------------
 if [ -n "$RO_ROOT" ]; then
-    # The journal needs a file system that honours fsync and survives a reboot: the overlay keeps
-    # its upper layer in RAM, so /var/lib/kiosk (and /etc/kiosk, which staff settings write) must
-    # be on their own writable partition, mounted before the kiosk starts.
-    if ! awk '$2 == "/var/lib/kiosk" {found=1} END {exit !found}' /etc/fstab 2>/dev/null; then
-        say "--read-only-root: /var/lib/kiosk has no fstab entry.  Make a data partition first, e.g."
-        say "  mkfs.ext4 -L kiosk-data /dev/mmcblk0p3 and in /etc/fstab:"
-        say "  LABEL=kiosk-data /var/lib/kiosk ext4 defaults,noatime,data=ordered,errors=remount-ro 0 2"
-        say "  (the journal is on it: ext4's default barrier/fsync behaviour is what it relies on)"
-        exit 1
-    fi
+    # (the data partition was checked before anything changed, at the top)
     if command -v raspi-config >/dev/null 2>&1; then
         say "enabling Raspberry Pi OS's overlay file system (takes effect at the next boot)"
         run raspi-config nonint do_overlayfs 0
     else
         say "no raspi-config: using Debian's overlayroot (takes effect at the next boot)"
         [ -n "$APT" ] && run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends overlayroot
-        run install -d -m 0755 /etc/overlayroot.local.conf.d 2>/dev/null || true
         if [ -z "$DRY" ]; then
             echo 'overlayroot="tmpfs:recurse=0"' > /etc/overlayroot.local.conf
         else

@@ -125,7 +125,18 @@ def test_installer_builds_drivers_and_installs_offline_from_a_wheelhouse(tmp_pat
     assert missing.returncode == 2 and "needs a directory" in missing.stderr
 
 
-def test_installer_read_only_root_needs_a_data_partition():
+def test_installer_read_only_root_needs_a_data_partition(tmp_path, monkeypatch):
+    fstab = tmp_path / "fstab"
+    fstab.write_text("/dev/mmcblk0p2 / ext4 defaults 0 1\n")
+    monkeypatch.setenv("KIOSK_FSTAB", str(fstab))
     plan = install_plan("--no-apt", "--read-only-root")
-    # This machine's fstab has no /var/lib/kiosk: the installer refuses and says what to do.
+    # No /var/lib/kiosk partition: the installer refuses before changing anything, and says what to do.
     assert plan.returncode == 1 and "LABEL=kiosk-data /var/lib/kiosk ext4" in plan.stdout
+    assert "+ " not in plan.stdout
+    fstab.write_text("/dev/mmcblk0p2 / ext4 defaults 0 1\nLABEL=kiosk-data /var/lib/kiosk ext4 defaults 0 2\n")
+    plan = install_plan("--read-only-root")
+    assert plan.returncode == 0, plan.stderr
+    out = plan.stdout
+    assert "+ raspi-config nonint do_overlayfs 0" in out or (
+        "apt-get install -y -qq --no-install-recommends overlayroot" in out
+        and 'overlayroot="tmpfs:recurse=0"' in out)
