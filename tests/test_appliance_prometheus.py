@@ -16,7 +16,8 @@ import prometheus_client
 from prometheus_client.parser import text_string_to_metric_families
 
 from kiosk.appliance.endpoint import MonitoringServer
-from kiosk.appliance.monitoring import KNOWN_METRICS, Metrics, safe_label_value
+from kiosk.appliance.labels import safe_label_value
+from kiosk.appliance.monitoring import KNOWN_METRICS, Metrics
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "monitoring.md"
 

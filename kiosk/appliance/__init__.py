@@ -6,6 +6,7 @@
 ``kiosk.appliance.gauges``      what is sampled for the fleet's alert rules (backlogs, devices, clock)
 ``kiosk.appliance.watchdog``    systemd readiness and watchdog pings from the UI main loop
 ``kiosk.appliance.system``      ``kiosk doctor``'s SD-card and display checks
+``kiosk.appliance.labels``      the no-personal-data rule for metric labels
 
 Nothing here imports Kivy; the package is light enough for the config check to import it.
 Fleet files (Prometheus, Alertmanager, Grafana, Ansible) are in deploy/; docs/monitoring.md.
