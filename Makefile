@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`.  Everything else is for developers.
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean pi-check
 
 demo:
 	@sh scripts/bootstrap.sh
@@ -25,6 +25,11 @@ lint:
 bench:
 	@sh scripts/bootstrap.sh test,bench
 	.venv/bin/python bench/run_all.py $(if $(PI_CLASS),--pi-class $(PI_CLASS))
+
+# Not part of `make test`: an arm64 Debian root under qemu, the installer, doctor and a tour in it
+# (root only, tens of minutes the first time; scripts/pi-check.sh says what it does).
+pi-check:
+	sh scripts/pi-check.sh
 
 clean:
 	rm -rf .venv build *.egg-info tour bench/results/*.json

@@ -25,9 +25,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import percentile, record, timed, write_results  # noqa: E402
-from kiosk.monitoring import Metrics, MonitoringServer  # noqa: E402
+from kiosk.appliance.endpoint import MonitoringServer  # noqa: E402
+from kiosk.appliance.monitoring import Metrics  # noqa: E402
+from kiosk.appliance.watchdog import Notifier, start_watchdog  # noqa: E402
 from kiosk.staff.auth import hash_secret, verify_secret  # noqa: E402
-from kiosk.watchdog import Notifier, start_watchdog  # noqa: E402
 
 
 def _get(url: str) -> None:

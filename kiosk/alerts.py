@@ -1,7 +1,7 @@
 """Staff alerts by e-mail (SMTP) or webhook when an unattended kiosk needs a person.
 
 An after-hours book drop fails silently unless somebody is told.  ``AlertWatcher`` looks at the
-same metrics registry the monitoring endpoint exposes (``kiosk.monitoring.metrics``) every few
+same metrics registry the monitoring endpoint exposes (``kiosk.appliance.monitoring.metrics``) every few
 seconds and raises an alert when:
 
 * the library system has been down for ``ils_down_after_min`` minutes (and once when it is back),
@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kiosk.appliance.monitoring import Metrics, metrics
 from kiosk.errors import ConfigError
-from kiosk.monitoring import Metrics, metrics
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -68,24 +68,6 @@ class Alert:
     text: str
     time: float
     kiosk: str
-
-
-def config_errors(sections: dict[str, Any], source: str) -> list[str]:
-    """Cross-checks of [alerts] (called by kiosk.config)."""
-    a = sections.get("alerts")
-    if a is None:
-        return []
-    errors = []
-    if a.email_to and not a.smtp_host:
-        errors.append(f"{source}: [alerts] smtp_host: needed when email_to is set")
-    if a.smtp_password and a.smtp_password_file:
-        errors.append(f"{source}: [alerts] smtp_password and smtp_password_file: expected only one of them")
-    if a.webhook_url and not a.webhook_url.startswith(("http://", "https://")):
-        errors.append(f"{source}: [alerts] webhook_url: expected an http:// or https:// URL")
-    for key in ("timeout_s", "min_interval_min", "max_per_hour", "ils_down_after_min", "queue_waiting_after_min"):
-        if getattr(a, key) <= 0:
-            errors.append(f"{source}: [alerts] {key}: expected more than 0; got {getattr(a, key)}")
-    return errors
 
 
 # -- rate limit ------------------------------------------------------------------------------------

@@ -157,7 +157,7 @@ class KioskApp(App):
         resume_gc()                         # paused by `kiosk run` until now (kivyenv.py says why)
         # systemd hears READY=1 when the patron can see the kiosk, then WATCHDOG=1 pings from
         # this (main) thread: a frozen UI stops them and systemd restarts the unit.
-        from kiosk.watchdog import start_watchdog
+        from kiosk.appliance.watchdog import start_watchdog
 
         if self.watchdog is None:
             self.watchdog = start_watchdog(Clock.schedule_interval)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from kiosk.cli import add_config_args, settings_from_args
-from kiosk.config import CONFIG_DIR
+from kiosk.config import DEMO_CONFIG
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Starts the demo library system (database in the data dir) and the kiosk app on "
                     "simulated hardware, with a panel to tap demo cards and place demo items.  With "
                     "--tour, drives a scripted patron session headless and writes screenshots.")
-    add_config_args(demo, default=str(CONFIG_DIR / "demo.toml"))
+    add_config_args(demo, default=str(DEMO_CONFIG))
     demo.add_argument("--tour", metavar="OUT_DIR",
                       help="run the scripted tour without a display; one PNG per screen into OUT_DIR")
     demo.add_argument("--no-panel", action="store_true", help="hide the simulation panel")
@@ -45,7 +45,7 @@ def _run(args: argparse.Namespace) -> int:
     check_secrets(settings)
     kivyenv.prepare(settings.data_dir / "kivy", fullscreen=settings.kiosk.fullscreen,
                     width=settings.kiosk.width, height=settings.kiosk.height,
-                    touchscreen=not settings.hardware.simulate)
+                    touchscreen=not settings.hardware.simulate, rotation=settings.display.rotation)
     from kiosk.app import KioskApp
 
     app = KioskApp(settings)

@@ -258,7 +258,7 @@ _published: dict[str, ClockState] = {}
 def _publish(st: ClockState) -> None:
     _published["last"] = st
     with contextlib.suppress(Exception):   # reporting never stops the kiosk, whatever the registry
-        from kiosk.monitoring import metrics
+        from kiosk.appliance.monitoring import metrics
 
         with contextlib.suppress(Exception):
             metrics.declare("clock_trusted", "gauge", "1 when the wall clock is synchronised or otherwise "

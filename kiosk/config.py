@@ -26,6 +26,10 @@ from kiosk.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "config"
+# `kiosk demo`'s configuration: config/demo.toml in a source checkout, else the copy shipped in the
+# package, so that `pip install` + `kiosk demo` works anywhere (site-packages has no config/).
+PACKAGED_DEMO_CONFIG = Path(__file__).resolve().parent / "data" / "demo.toml"
+DEMO_CONFIG = CONFIG_DIR / "demo.toml" if (CONFIG_DIR / "demo.toml").is_file() else PACKAGED_DEMO_CONFIG
 
 
 def opt(default: Any, doc: str, choices: tuple[str, ...] | None = None, secret: bool = False,
@@ -250,6 +254,14 @@ class MonitoringSection(_Section):
 
 
 @section
+class DisplaySection(_Section):
+    """[display]: the kiosk's screen on a Pi without a desktop (docs/deployment.md, "The display")."""
+
+    rotation: int = opt(0, "turn the picture and the touch input by 0, 90, 180 or 270 degrees, e.g. 90 "
+                        "for a portrait-mounted screen (touch follows the picture)")
+
+
+@section
 class AlertsSection(_Section):
     """[alerts]: e-mail or webhook messages to staff when the kiosk needs a person (kiosk.alerts)."""
 
@@ -427,6 +439,7 @@ class Settings:
     offline: OfflineSection = field(default_factory=OfflineSection)
     staff: StaffSection = field(default_factory=StaffSection)
     monitoring: MonitoringSection = field(default_factory=MonitoringSection)
+    display: DisplaySection = field(default_factory=DisplaySection)
     alerts: AlertsSection = field(default_factory=AlertsSection)
     hours: HoursSection = field(default_factory=HoursSection)
     bookdrop: BookdropSection = field(default_factory=BookdropSection)

@@ -314,6 +314,9 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 # -- rules that involve more than one key ----------------------------------------------------------
 
+ROTATIONS = (0, 90, 180, 270)   # [display] rotation: the angles SDL/Kivy turn a window by
+
+
 def cross_errors(sections: dict[str, Any], source: str) -> list[str]:
     """The appliance layer's rules ([staff], [alerts], [monitoring], [hours]); sections by name.
 
@@ -329,6 +332,9 @@ def cross_errors(sections: dict[str, Any], source: str) -> list[str]:
             parse_listen(mon.listen)
         except ValueError as exc:
             errors.append(f"{source}: [monitoring] listen: {exc}")
+    display = sections.get("display")
+    if display is not None and display.rotation not in ROTATIONS:
+        errors.append(f"{source}: [display] rotation: expected 0, 90, 180 or 270; got {display.rotation}")
     hours = sections.get("hours")
     if hours is not None:
         try:

@@ -381,12 +381,12 @@ def _pass_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     args = ap.parse_args(argv)
     from kiosk import config as config_mod
-    from kiosk.config import CONFIG_DIR
+    from kiosk.config import DEMO_CONFIG
     from kiosk.privacy import setup_logging
 
     setup_logging(os.environ.get("KIOSK_LOG_LEVEL", "WARNING"))
     theme, width, height, full = PASSES[args.pass_name]
-    settings = config_mod.load(args.config or CONFIG_DIR / "demo.toml", args.overrides)
+    settings = config_mod.load(args.config or DEMO_CONFIG, args.overrides)
     data = Path(tempfile.mkdtemp(prefix=f"kiosk-tour-{args.pass_name}-"))
     from kiosk.ui.harness import demo_ils, prepare_settings, running_app
 

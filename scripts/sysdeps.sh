@@ -5,6 +5,9 @@
 # Installed with apt-get when running as root and missing; otherwise we say what is missing.
 set -eu
 PKGS="libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libmtdev1 systemd espeak-ng"
+# promtool (Debian package prometheus, ~19 MB, ~10 s to install) checks and unit-tests the fleet's
+# alert rules in deploy/prometheus/; amtool (prometheus-alertmanager, ~11 MB) checks its routing.
+PKGS="$PKGS prometheus prometheus-alertmanager"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -5,6 +5,13 @@
 #   sudo sh systemd/install.sh --start    ... and (re)start the kiosk now
 #   sh systemd/install.sh --dry-run       print what would be done, change nothing (no root needed)
 #   options: --no-apt (skip apt-get), --no-hw-watchdog (leave system.conf alone)
+#            --wheelhouse DIR  install Python packages only from DIR (no internet on the kiosk network;
+#                              docs/deployment.md says how to fill it on any arm64 machine)
+#            --read-only-root  protect the SD card: overlay root file system at the next boot
+#                              (raspi-config's overlay, else overlayroot); /var/lib/kiosk stays writable
+#
+# Without a running systemd (building an image, a chroot) units are enabled offline (symlinks) and
+# nothing is started; the installer says so.
 #
 # What it does (docs/deployment.md explains each step):
 #   1. apt: python3-venv and the libraries Kivy's wheel needs on a Lite image (GL/EGL/GLES, mtdev, DRM)
@@ -22,15 +29,20 @@ CONF_DIR=/etc/kiosk
 DATA_DIR=/var/lib/kiosk
 KIOSK_USER=kiosk
 GROUPS="gpio spi dialout video render input"
-DRY=""; APT=1; START=""; HW_WATCHDOG=1
+DRY=""; APT=1; START=""; HW_WATCHDOG=1; WHEELHOUSE=""; RO_ROOT=""
 
-for arg in "$@"; do
+while [ $# -gt 0 ]; do
+    arg="$1"; shift
     case "$arg" in
         --dry-run) DRY=1 ;;
+        --wheelhouse) [ $# -gt 0 ] || { echo "install.sh: --wheelhouse needs a directory" >&2; exit 2; }
+                      WHEELHOUSE="$(cd "$1" && pwd)"; shift ;;
+        --wheelhouse=*) WHEELHOUSE="$(cd "${arg#--wheelhouse=}" && pwd)" ;;
+        --read-only-root) RO_ROOT=1 ;;
         --no-apt) APT="" ;;
         --start) START=1 ;;
         --no-hw-watchdog) HW_WATCHDOG="" ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
         *) echo "install.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -40,8 +52,27 @@ run() {  # every change goes through here, so --dry-run shows the whole plan
 }
 say() { echo "install.sh: $*"; }
 
+# Is systemd running here (sd_booted(3))?  Not in a chroot, a container image build or a Pi image
+# being prepared on another machine: then units are enabled offline and nothing is started.
+# KIOSK_SYSTEMD_RUNNING=0|1 overrides the check (tests, unusual hosts).
+SYSTEMD_UP=""
+[ -d /run/systemd/system ] && SYSTEMD_UP=1
+case "${KIOSK_SYSTEMD_RUNNING:-}" in 1) SYSTEMD_UP=1 ;; 0) SYSTEMD_UP="" ;; esac
+
 if [ -z "$DRY" ] && [ "$(id -u)" != 0 ]; then
     echo "install.sh: run as root (sudo sh systemd/install.sh), or with --dry-run to see the plan" >&2
+    exit 1
+fi
+
+# --read-only-root: checked before anything changes.  The journal needs a file system that honours
+# fsync and survives a reboot; the overlay keeps its upper layer in RAM, so /var/lib/kiosk (and
+# /etc/kiosk, which staff settings write) must be on their own partition, mounted by fstab.
+FSTAB="${KIOSK_FSTAB:-/etc/fstab}"
+if [ -n "$RO_ROOT" ] && ! awk '$2 == "/var/lib/kiosk" {found=1} END {exit !found}' "$FSTAB" 2>/dev/null; then
+    say "--read-only-root: /var/lib/kiosk has no entry in $FSTAB.  Make a data partition first, e.g."
+    say "  mkfs.ext4 -L kiosk-data /dev/mmcblk0p3 and in /etc/fstab:"
+    say "  LABEL=kiosk-data /var/lib/kiosk ext4 defaults,noatime,data=ordered,errors=remount-ro 0 2"
+    say "  (the journal is on it: ext4 honours fsync, which the journal relies on)"
     exit 1
 fi
 
@@ -55,7 +86,8 @@ esac
 # 1. system packages ------------------------------------------------------------------------------
 if [ -n "$APT" ]; then
     # Names valid on both Bookworm and Trixie (libgl1-mesa-glx etc. from older Kivy docs are gone).
-    PKGS="python3 python3-venv python3-dev libgl1 libegl1 libgles2 libgbm1 libdrm2 libmtdev1 libgl1-mesa-dri"
+    # gcc + libc6-dev + python3-dev: evdev and spidev publish no aarch64 wheels, pip builds them.
+    PKGS="python3 python3-venv python3-dev gcc libc6-dev libgl1 libegl1 libgles2 libgbm1 libdrm2 libmtdev1 libgl1-mesa-dri"
     run apt-get update -qq
     run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $PKGS
     # speech output ([speech] in kiosk.toml, kiosk/speech/): espeak-ng, offline, en/de/es/fr voices
@@ -75,12 +107,23 @@ run usermod --append --groups "$(echo $GROUPS | tr ' ' ',')" "$KIOSK_USER"
 # 3. venv and the kiosk itself ---------------------------------------------------------------------
 run mkdir -p "$PREFIX" "$PREFIX/docs"
 [ -x "$PREFIX/venv/bin/python" ] || run python3 -m venv "$PREFIX/venv"
-run "$PREFIX/venv/bin/python" -m pip install -q --upgrade pip
-run "$PREFIX/venv/bin/python" -m pip install -q --upgrade "$SRC[pi]"
+PIP="$PREFIX/venv/bin/python -m pip"
+if [ -n "$WHEELHOUSE" ]; then
+    # Offline: only what the wheelhouse holds (setuptools and wheel included: the kiosk and the
+    # drivers without aarch64 wheels are built here).
+    say "installing Python packages from $WHEELHOUSE only (no index)"
+    PIP_FLAGS="--no-index --find-links $WHEELHOUSE"
+else
+    PIP_FLAGS=""
+    run $PIP install -q --upgrade pip
+fi
+# shellcheck disable=SC2086 # PIP and PIP_FLAGS are word lists
+run $PIP install -q $PIP_FLAGS --upgrade "$SRC[pi]"
 # The mfrc522 package ([card_reader] driver = "mfrc522-package") declares a dependency on RPi.GPIO,
 # which conflicts with rpi-lgpio from [pi] (both install the RPi.GPIO module; only rpi-lgpio works
 # on a Pi 5), so it cannot be in the extra: install it alone.  Its other dependency, spidev, is in [pi].
-run "$PREFIX/venv/bin/python" -m pip install -q --no-deps "mfrc522==0.0.7"
+# shellcheck disable=SC2086
+run $PIP install -q $PIP_FLAGS --no-deps "mfrc522==0.0.7"
 run cp "$SRC/docs/deployment.md" "$PREFIX/docs/deployment.md"
 
 # 4. config, secrets and data ----------------------------------------------------------------------
@@ -106,12 +149,59 @@ if [ -n "$HW_WATCHDOG" ]; then
     run install -d -m 0755 /etc/systemd/system.conf.d
     run install -m 0644 "$SRC/systemd/watchdog-kiosk.conf" /etc/systemd/system.conf.d/kiosk-watchdog.conf
 fi
-run systemctl daemon-reload
-run systemctl disable getty@tty1.service
-run systemctl enable kiosk.service
+if [ -n "$SYSTEMD_UP" ]; then
+    run systemctl daemon-reload
+    run systemctl disable getty@tty1.service
+    run systemctl enable kiosk.service
+elif command -v systemctl >/dev/null 2>&1; then
+    # systemctl enable/disable work offline: they only write the [Install] symlinks.
+    say "systemd is not running here (image build or chroot): enabling the units offline, starting nothing"
+    run systemctl --no-reload disable getty@tty1.service || true
+    run systemctl --no-reload enable kiosk.service
+else
+    say "no systemctl here: linking the unit into multi-user.target.wants by hand"
+    run install -d -m 0755 /etc/systemd/system/multi-user.target.wants
+    run ln -sf /etc/systemd/system/kiosk.service /etc/systemd/system/multi-user.target.wants/kiosk.service
+fi
 if [ -n "$START" ]; then
-    run systemctl restart systemd-journald.service
-    run systemctl restart kiosk.service
+    if [ -n "$SYSTEMD_UP" ]; then
+        run systemctl restart systemd-journald.service
+        run systemctl restart kiosk.service
+    else
+        say "--start ignored: systemd is not running (the kiosk starts at the next boot)"
+    fi
+fi
+
+# 6. the display: no console blanking, no text cursor behind the kiosk ---------------------------
+CMDLINE=""
+for f in /boot/firmware/cmdline.txt /boot/cmdline.txt; do [ -f "$f" ] && { CMDLINE="$f"; break; }; done
+if [ -n "$CMDLINE" ]; then
+    for token in consoleblank=0 vt.global_cursor_default=0; do
+        if ! grep -qw "$token" "$CMDLINE"; then
+            say "adding $token to $CMDLINE (takes effect at the next boot)"
+            run sed -i "1 s/\$/ $token/" "$CMDLINE"
+        fi
+    done
+else
+    say "no /boot/firmware/cmdline.txt (not Raspberry Pi OS): add consoleblank=0 to the kernel command line"
+fi
+
+# 7. SD-card safety: a read-only root ------------------------------------------------------------
+if [ -n "$RO_ROOT" ]; then
+    # (the data partition was checked before anything changed, at the top)
+    if command -v raspi-config >/dev/null 2>&1; then
+        say "enabling Raspberry Pi OS's overlay file system (takes effect at the next boot)"
+        run raspi-config nonint do_overlayfs 0
+    else
+        say "no raspi-config: using Debian's overlayroot (takes effect at the next boot)"
+        [ -n "$APT" ] && run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends overlayroot
+        if [ -z "$DRY" ]; then
+            echo 'overlayroot="tmpfs:recurse=0"' > /etc/overlayroot.local.conf
+        else
+            echo "+ write overlayroot=\"tmpfs:recurse=0\" to /etc/overlayroot.local.conf"
+        fi
+    fi
+    say "to change the system later: sudo raspi-config nonint do_overlayfs 1 (or overlayroot-chroot), reboot"
 fi
 
 if [ -z "$DRY" ]; then

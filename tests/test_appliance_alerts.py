@@ -14,8 +14,8 @@ import pytest
 
 from kiosk import config
 from kiosk.alerts import Alerter, AlertWatcher, RateLimiter, WebhookChannel, start_alerts
+from kiosk.appliance.monitoring import Metrics
 from kiosk.errors import ConfigError
-from kiosk.monitoring import Metrics
 
 # -- a tiny SMTP sink: enough of RFC 5321 for smtplib's EHLO/MAIL/RCPT/DATA/QUIT ----------------------
 

@@ -11,10 +11,11 @@ import urllib.request
 import pytest
 
 from kiosk import config
+from kiosk.appliance.endpoint import MonitoringServer
+from kiosk.appliance.monitoring import STARTED, Metrics, health, parse_listen, start_monitoring
 from kiosk.cli import main
 from kiosk.config import check_secrets
 from kiosk.errors import ConfigError
-from kiosk.monitoring import STARTED, Metrics, MonitoringServer, health, parse_listen, start_monitoring
 
 
 def get(url: str) -> tuple[int, str, str]:
@@ -110,12 +111,12 @@ def test_registry_is_thread_safe_and_escapes():
     for t in threads:
         t.join()
     assert reg.get("transactions_total", kind="renewal") == 16000
-    reg.inc("refusals_total", kind='x"y\\z\n')
-    assert 'kind="x\\"y\\\\z\\n"' in reg.exposition()
+    reg.inc("refusals_total", kind='x"y\\z\n', reason="not_ours")
+    assert 'kiosk_refusals_total{kind="other",reason="not_ours"} 1.0' in reg.exposition()
     with pytest.raises(ValueError):
         reg.inc("transactions_total", -1)
     reg.set("made_up_gauge", 2)  # undeclared: exposed, not fatal
-    assert "kiosk_made_up_gauge 2" in reg.exposition()
+    assert "kiosk_made_up_gauge 2.0" in reg.exposition()
 
 
 def test_listen_setting(tmp_path):
@@ -178,7 +179,7 @@ def test_staff_hashes_count_as_secrets(tmp_path):
 # -- the one call the app makes ----------------------------------------------------------------------
 
 def test_gauge_sampler_reads_sources_and_survives_a_broken_one(caplog):
-    from kiosk.monitoring import GaugeSampler
+    from kiosk.appliance.monitoring import GaugeSampler
 
     reg = Metrics()
     state = {"queue": 2}
@@ -197,7 +198,7 @@ def test_gauge_sampler_reads_sources_and_survives_a_broken_one(caplog):
 
 
 def test_start_appliance_services(tmp_path):
-    from kiosk.monitoring import start_appliance_services
+    from kiosk.appliance.monitoring import start_appliance_services
     from kiosk.staff import stats
 
     cfg = tmp_path / "kiosk.toml"

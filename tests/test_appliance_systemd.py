@@ -4,6 +4,7 @@ plan sets the modes the kiosk insists on."""
 from __future__ import annotations
 
 import configparser
+import os
 import re
 import shutil
 import subprocess
@@ -78,9 +79,14 @@ def test_kiosk_unit_exposure_stays_low(tmp_path):
     assert float(m.group(1)) <= 3.0, f"hardening regressed: exposure {m.group(1)}"
 
 
+def install_plan(*args: str, systemd_running: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ, KIOSK_SYSTEMD_RUNNING="1" if systemd_running else "0")
+    return subprocess.run(["sh", str(SYSTEMD / "install.sh"), "--dry-run", *args], capture_output=True,
+                          text=True, timeout=60, env=env)
+
+
 def test_installer_plan(tmp_path):
-    proc = subprocess.run(["sh", str(SYSTEMD / "install.sh"), "--dry-run", "--no-apt"], capture_output=True,
-                          text=True, timeout=60)
+    proc = install_plan("--no-apt")
     assert proc.returncode == 0, proc.stderr
     plan = proc.stdout
     for step in ("usermod --append --groups gpio,spi,dialout,video,render,input kiosk",
@@ -93,3 +99,44 @@ def test_installer_plan(tmp_path):
     assert subprocess.run(["sh", "-n", str(SYSTEMD / "install.sh")]).returncode == 0
     bad = subprocess.run(["sh", str(SYSTEMD / "install.sh"), "--bogus"], capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown option" in bad.stderr
+
+
+def test_installer_without_a_running_systemd_enables_offline_and_starts_nothing():
+    """Image building and chroots have no systemd: daemon-reload used to fail the whole install."""
+    plan = install_plan("--no-apt", "--start", systemd_running=False)
+    assert plan.returncode == 0, plan.stderr
+    out = plan.stdout
+    assert "daemon-reload" not in out and "systemctl restart" not in out
+    assert "+ systemctl --no-reload enable kiosk.service" in out
+    assert "systemd is not running here" in out and "--start ignored" in out
+    live = install_plan("--no-apt", "--start").stdout
+    assert "+ systemctl daemon-reload" in live and "+ systemctl restart kiosk.service" in live
+
+
+def test_installer_builds_drivers_and_installs_offline_from_a_wheelhouse(tmp_path):
+    plan = install_plan("--wheelhouse", str(tmp_path)).stdout
+    apt = next(line for line in plan.splitlines() if "apt-get install" in line)
+    for pkg in ("gcc", "libc6-dev", "python3-dev"):   # evdev and spidev have no aarch64 wheels
+        assert f" {pkg} " in apt + " ", apt
+    pip = [line for line in plan.splitlines() if " -m pip install" in line]
+    assert pip and all(f"--no-index --find-links {tmp_path}" in line for line in pip), pip
+    assert not any("--upgrade pip" in line for line in pip)   # no index: no pip upgrade either
+    missing = install_plan("--wheelhouse")
+    assert missing.returncode == 2 and "needs a directory" in missing.stderr
+
+
+def test_installer_read_only_root_needs_a_data_partition(tmp_path, monkeypatch):
+    fstab = tmp_path / "fstab"
+    fstab.write_text("/dev/mmcblk0p2 / ext4 defaults 0 1\n")
+    monkeypatch.setenv("KIOSK_FSTAB", str(fstab))
+    plan = install_plan("--no-apt", "--read-only-root")
+    # No /var/lib/kiosk partition: the installer refuses before changing anything, and says what to do.
+    assert plan.returncode == 1 and "LABEL=kiosk-data /var/lib/kiosk ext4" in plan.stdout
+    assert "+ " not in plan.stdout
+    fstab.write_text("/dev/mmcblk0p2 / ext4 defaults 0 1\nLABEL=kiosk-data /var/lib/kiosk ext4 defaults 0 2\n")
+    plan = install_plan("--read-only-root")
+    assert plan.returncode == 0, plan.stderr
+    out = plan.stdout
+    assert "+ raspi-config nonint do_overlayfs 0" in out or (
+        "apt-get install -y -qq --no-install-recommends overlayroot" in out
+        and 'overlayroot="tmpfs:recurse=0"' in out)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.monitoring import metrics
-from kiosk.watchdog import Notifier, start_watchdog, watchdog_interval_s
+from kiosk.appliance.monitoring import metrics
+from kiosk.appliance.watchdog import Notifier, start_watchdog, watchdog_interval_s
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -131,7 +131,7 @@ def test_watchdog_interval():
 KIVY_SCRIPT = """
 import os, sys, time
 from kivy.clock import Clock
-from kiosk.watchdog import start_watchdog
+from kiosk.appliance.watchdog import start_watchdog
 dog = start_watchdog(Clock.schedule_interval)
 end = time.time() + 0.6
 while time.time() < end:          # the UI main loop turning

@@ -257,10 +257,10 @@ def test_a_return_never_overtakes_the_items_journaled_checkout(world):
 
 def test_a_complete_sync_stamps_the_last_sync_metric(tmp_path):
     """/metrics and the 'queue waiting' alert read this gauge: it must move on a successful sync."""
+    from kiosk.appliance.monitoring import metrics
     from kiosk.circulation.journal import Journal
     from kiosk.circulation.memory_ils import MemoryIls
     from kiosk.circulation.replay import Replayer
-    from kiosk.monitoring import metrics
 
     metrics.set("last_sync_timestamp_seconds", 0.0)
     with Journal(tmp_path / "j.sqlite3") as journal:

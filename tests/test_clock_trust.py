@@ -13,12 +13,12 @@ from datetime import datetime
 import pytest
 
 from kiosk import clock as kclock
+from kiosk.appliance.monitoring import health
 from kiosk.circulation.journal import Journal
 from kiosk.circulation.memory_ils import MemItem, MemoryIls, MemPatron
 from kiosk.circulation.replay import Replayer
 from kiosk.circulation.transact import Circulator, OfflinePolicy
 from kiosk.clock import STEP_TOLERANCE_S, TrustedClock
-from kiosk.monitoring import health
 
 CARD = "23529000445172"
 T0 = 1_800_000_000.0   # 2027-01-15
@@ -241,7 +241,7 @@ def test_the_book_drop_does_not_send_a_drop_time_read_from_an_untrusted_clock(tm
 def test_staff_are_alerted_when_the_clock_stays_untrusted():
     """Not at every boot (NTP usually answers within a minute), but when it lasts 15 minutes."""
     from kiosk.alerts import CLOCK_UNTRUSTED_AFTER_S, AlertWatcher
-    from kiosk.monitoring import Metrics
+    from kiosk.appliance.monitoring import Metrics
 
     class Section:
         ils_down_after_min = queue_waiting_after_min = 10

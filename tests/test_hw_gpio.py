@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -98,3 +99,32 @@ def test_indicators(factory):
 def test_unknown_backend():
     with pytest.raises(HardwareError, match="expected lgpio or mock"):
         make_pin_factory("rpigpio")
+
+
+def test_lgpio_gets_a_writable_workdir_when_started_from_an_unwritable_one(tmp_path, monkeypatch):
+    """lgpio writes its notification pipe (.lgd-nfy*) into the working directory: `kiosk doctor`
+    from / failed and blamed the gpio group.  The factory must point LG_WD somewhere writable first."""
+    import sys
+    import types
+
+    from kiosk.hardware import gpio
+
+    seen = {}
+
+    class FakeFactory:   # stands in for gpiozero's LGPIOFactory: lgpio reads LG_WD when it loads
+        def __init__(self, chip=None):
+            wd = os.environ.get("LG_WD") or os.getcwd()
+            seen["wd"] = wd
+            open(os.path.join(wd, ".lgd-nfy0"), "w").close()   # raises where lgpio would fail
+
+    fake = types.ModuleType("gpiozero.pins.lgpio")
+    fake.LGPIOFactory = FakeFactory
+    monkeypatch.setitem(sys.modules, "gpiozero.pins.lgpio", fake)
+    monkeypatch.delenv("LG_WD", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.chdir("/proc")   # nobody, not even root, can create a file here
+    gpio.make_pin_factory("lgpio")
+    assert seen["wd"] == str(tmp_path / f"kiosk-lgpio-{os.getuid()}")
+    monkeypatch.setenv("LG_WD", str(tmp_path))   # the unit's LG_WD=/run/kiosk is kept when writable
+    gpio.make_pin_factory("lgpio")
+    assert seen["wd"] == str(tmp_path)

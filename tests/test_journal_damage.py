@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import exitcodes
+from kiosk.appliance.monitoring import health, metrics
 from kiosk.circulation import journal as j
 from kiosk.circulation import journal_check
 from kiosk.circulation.journal import Journal
@@ -25,7 +26,6 @@ from kiosk.circulation.memory_ils import MemItem, MemoryIls, MemPatron
 from kiosk.circulation.transact import Circulator, OfflinePolicy
 from kiosk.durable import StorageDamaged
 from kiosk.errors import JournalError
-from kiosk.monitoring import health, metrics
 
 CARD = "23529000445172"
 
@@ -370,7 +370,7 @@ def test_the_periodic_check_finds_damage_between_patrons(tmp_path):
 
 def test_staff_are_alerted_once_when_the_journal_is_damaged(tmp_path):
     from kiosk.alerts import AlertWatcher
-    from kiosk.monitoring import Metrics
+    from kiosk.appliance.monitoring import Metrics
 
     class Section:
         ils_down_after_min = queue_waiting_after_min = 10

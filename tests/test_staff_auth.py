@@ -9,10 +9,10 @@ from dataclasses import replace
 import pytest
 
 from kiosk import config
+from kiosk.appliance.monitoring import metrics
 from kiosk.cli import main
 from kiosk.config import StaffSection
 from kiosk.errors import ConfigError
-from kiosk.monitoring import metrics
 from kiosk.staff.auth import (
     LockoutStore,
     StaffAuthenticator,

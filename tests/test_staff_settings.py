@@ -10,9 +10,9 @@ from datetime import date, datetime
 import pytest
 
 from kiosk import config
+from kiosk.appliance.monitoring import metrics
 from kiosk.cli import main
 from kiosk.errors import ConfigError
-from kiosk.monitoring import metrics
 from kiosk.staff import settings_edit, stats
 from kiosk.staff.auth import LockoutStore, StaffAuthenticator, verify_secret
 from kiosk.staff.stats import Stats

@@ -49,8 +49,8 @@ from kiosk.afterhours.hours import OpeningHours
 from kiosk.afterhours.mode import ModeDecision, StaffOverride, effective_mode, override_until_next_change
 from kiosk.afterhours.returns import ReturnSender
 from kiosk.afterhours.slot import DropLine, SlotMachine, SlotSettings
+from kiosk.appliance.monitoring import metrics
 from kiosk.errors import HardwareError, JournalError
-from kiosk.monitoring import metrics
 
 log = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ def _gauge(name: str, value: float) -> None:
             "journal_lost": "1 when the journal was missing or empty after earlier work (not yet "
                             "acknowledged by staff)"}
     try:
-        from kiosk.monitoring import metrics
+        from kiosk.appliance.monitoring import metrics
 
         with contextlib.suppress(Exception):
             metrics.declare(name, "gauge", docs[name])

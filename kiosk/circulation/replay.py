@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kiosk.appliance.monitoring import metrics
 from kiosk.circulation import journal as j
 from kiosk.circulation.journal import Journal, JournalRow
 from kiosk.circulation.reasons import checkin_alert, checkout_reason, key_from_text
@@ -36,7 +37,6 @@ from kiosk.ils.base import (
     judge_return,
     resolve_checkout,
 )
-from kiosk.monitoring import metrics
 from kiosk.privacy import mask
 
 log = logging.getLogger(__name__)

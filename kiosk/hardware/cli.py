@@ -65,7 +65,7 @@ def _doctor(args: argparse.Namespace) -> int:
         settings = settings_from_args(args, ils=not args.no_ils)
     except IlsUnavailable:          # the demo library did not start: the check below says so
         settings = settings_from_args(args)
-    results = run_checks(settings, ils=not args.no_ils, storage=True)
+    results = run_checks(settings, ils=not args.no_ils, storage=True, system=True)
     if args.json:
         emit({"config": settings.source, "ok": all(r.ok for r in results),
               "checks": [dict(r.__dict__) for r in results]})

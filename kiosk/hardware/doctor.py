@@ -126,9 +126,10 @@ CLOCK_HINT = ("the clock is not synchronised: check the network and the time ser
 
 
 def run_checks(settings: Any, devices: Devices | None = None, *, ils: bool = True,
-               storage: bool = False) -> list[Check]:
+               storage: bool = False, system: bool = False) -> list[Check]:
     """Check every device (opening them unless ``devices`` is given) and the library system;
-    with ``storage`` also the journal and the clock (``kiosk doctor``)."""
+    with ``storage`` also the journal and the clock, with ``system`` the SD card and the display
+    (both in ``kiosk doctor``)."""
     own = devices is None
     if devices is None:
         from kiosk.hardware.factory import open_devices
@@ -143,6 +144,10 @@ def run_checks(settings: Any, devices: Devices | None = None, *, ils: bool = Tru
             devices.close()
     if storage:
         results += [check_journal(settings), check_clock(settings)]
+    if system:
+        from kiosk.appliance.system import appliance_checks  # storage (SD card) and display
+
+        results.extend(appliance_checks(settings))
     if ils:
         results.append(check_library_system(settings))
     return results

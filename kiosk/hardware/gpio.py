@@ -19,6 +19,8 @@ hardware must have a pull resistor so a floating pin (boot, crash) also means lo
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from typing import Any
 
 from kiosk.errors import HardwareError
@@ -33,6 +35,35 @@ BEEPS = {  # kind -> (on seconds, off seconds, count)
 }
 
 
+def _writable(directory: str) -> bool:
+    """Can we create a file there?  (Tried, not os.access: root passes access() on read-only mounts.)"""
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_lgpio_workdir() -> str:
+    """Point lgpio's notification pipes (``.lgd-nfy*``) at a writable directory before it loads.
+
+    lgpio creates them in ``$LG_WD``, else in the working directory: ``kiosk doctor`` run from a
+    directory the user cannot write then failed, and the message blamed the gpio group.  The unit
+    sets ``LG_WD=/run/kiosk``; elsewhere a private directory under ``$XDG_RUNTIME_DIR`` or the
+    temp directory is used.  Returns the directory.
+    """
+    current = os.environ.get("LG_WD") or os.getcwd()
+    if _writable(current):
+        return current
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    if not base or not _writable(base):
+        base = tempfile.gettempdir()
+    path = os.path.join(base, f"kiosk-lgpio-{os.getuid()}")
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    os.environ["LG_WD"] = path
+    return path
+
+
 def make_pin_factory(backend: str, chip: int = -1) -> Any:
     """The gpiozero pin factory for ``[gpio] backend``: "lgpio" (real pins) or "mock" (tests)."""
     if backend == "mock":
@@ -40,6 +71,7 @@ def make_pin_factory(backend: str, chip: int = -1) -> Any:
 
         return MockFactory()
     if backend == "lgpio":
+        workdir = ensure_lgpio_workdir()
         try:
             from gpiozero.pins.lgpio import LGPIOFactory
 
@@ -48,6 +80,9 @@ def make_pin_factory(backend: str, chip: int = -1) -> Any:
             raise HardwareError("gpiozero/lgpio are not installed (pip install libkiosk[pi], or apt "
                                 "python3-lgpio with a --system-site-packages venv)") from exc
         except Exception as exc:   # lgpio.error, OSError: no /dev/gpiochipN or no permission
+            if "nfy" in str(exc) or "notif" in str(exc).lower():
+                raise HardwareError(f"lgpio cannot create its notification pipe in {workdir}: {exc}; "
+                                    "set LG_WD to a directory the kiosk user can write") from exc
             raise HardwareError(f"cannot open the GPIO chip: {exc}; check [gpio] chip and that the "
                                 "user is in group gpio") from exc
     raise HardwareError(f"[gpio] backend {backend!r}: expected lgpio or mock")

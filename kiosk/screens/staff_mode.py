@@ -74,17 +74,13 @@ class StaffMode:
 
     # ------------------------------------------------------------------ appliance services
     def _start_appliance_services(self) -> None:
+        from kiosk.appliance.monitoring import start_appliance_services
         from kiosk.errors import ConfigError
-        from kiosk.monitoring import start_appliance_services
 
         app = self.app
-        gauges = {
-            "journal_queue_length": app.service.journal.pending_count,
-            "library_system_up": lambda: int(app.service.online),
-            "printer_paper_out": lambda: int(app.devices.printer.status().paper_out),
-            # kiosk.clock: asks the time service off the UI thread; /health and the alert read it
-            "clock_trusted": lambda: int(app.service.journal.clock_trusted()),
-        }
+        from kiosk.appliance.gauges import app_gauges
+
+        gauges = app_gauges(app)   # journal backlog, staff queue, library link, in service, devices, clock
         try:
             self.services = start_appliance_services(app.settings, demo=bool(app.settings.hardware.simulate),
                                                      gauges=gauges)

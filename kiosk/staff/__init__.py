@@ -34,7 +34,7 @@ Public API
         ``.per_day(start, end) -> list[DayStats]``      ``.per_hour(day) -> list[HourStats]``
         ``.totals(start, end) -> Counts``               ``.refusal_reasons(start, end) -> dict``
     ``install(stats)`` + module-level ``record_event(kind, ok, when=None, ...)`` using the installed store
-    (record_event also bumps the Prometheus counters in ``kiosk.monitoring.metrics``).
+    (record_event also bumps the Prometheus counters in ``kiosk.appliance.monitoring.metrics``).
 ``kiosk.staff.cli``
     ``kiosk staff hash-pin`` / ``hash-card`` (read stdin or getpass, print the config line),
     ``kiosk staff set section.key=value ...``, ``kiosk staff unlock``, ``kiosk staff stats``,

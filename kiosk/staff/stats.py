@@ -13,7 +13,7 @@ The circulation engine records one event per finished item::
     stats.record_event("checkin", ok=False, reason_key="not_ours")
 
 ``record_event`` also bumps ``kiosk_transactions_total`` / ``kiosk_refusals_total`` in
-``kiosk.monitoring.metrics``, so one call feeds both the staff screen and fleet monitoring.
+``kiosk.appliance.monitoring.metrics``, so one call feeds both the staff screen and fleet monitoring.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ class Stats:
 
 
 def _bump_metrics(kind: str, ok: bool, reason_key: str | None) -> None:
-    from kiosk.monitoring import metrics
+    from kiosk.appliance.monitoring import metrics
 
     if ok:
         metrics.inc("transactions_total", kind=kind)

@@ -64,7 +64,11 @@ class Driver:
                 break
 
     def until(self, condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-        """Run frames until ``condition()`` is true; AssertionError naming ``what`` after ``timeout``."""
+        """Run frames until ``condition()`` is true; AssertionError naming ``what`` after ``timeout``.
+
+        ``KIOSK_TIMEOUT_SCALE`` multiplies every timeout: an arm64 root under qemu (make pi-check)
+        runs the same tour some twenty times slower."""
+        timeout *= float(os.environ.get("KIOSK_TIMEOUT_SCALE") or 1)
         end = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > end:

@@ -16,8 +16,12 @@ from pathlib import Path
 
 
 def prepare(kivy_home: Path, *, headless: bool = False, width: int = 800, height: int = 480,
-            fullscreen: bool = False, touchscreen: bool = False) -> None:
-    """Environment and Config for the kiosk window.  Idempotent; must precede ``import kivy``."""
+            fullscreen: bool = False, touchscreen: bool = False, rotation: int = 0) -> None:
+    """Environment and Config for the kiosk window.  Idempotent; must precede ``import kivy``.
+
+    ``rotation`` ([display] rotation) turns the picture; Kivy maps touches through the same
+    rotation (MotionEvent.scale_for_screen), so touch follows without provider parameters.
+    """
     kivy_home.mkdir(parents=True, exist_ok=True)
     os.environ["KIVY_HOME"] = str(kivy_home)
     os.environ["KIVY_NO_ARGS"] = "1"
@@ -49,6 +53,7 @@ def prepare(kivy_home: Path, *, headless: bool = False, width: int = 800, height
     Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
     Config.set("graphics", "resizable", "0" if fullscreen else "1")
     Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
+    Config.set("graphics", "rotation", str(rotation))
     Config.set("graphics", "maxfps", "30")               # plenty for a kiosk; keeps a Pi cool (§4.5)
     Config.set("input", "mouse", "mouse,disable_multitouch")
     if touchscreen:

@@ -109,7 +109,7 @@ class Watchdog:
 
     def tick(self, dt: float = 0.0) -> None:
         """The Clock callback: ping unless a vital part of the kiosk reports itself dead."""
-        from kiosk.monitoring import metrics
+        from kiosk.appliance.monitoring import metrics
 
         if self.health is not None:
             ok, reason = self.health()

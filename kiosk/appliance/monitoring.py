@@ -4,9 +4,9 @@ Libraries already run Prometheus, Zabbix, Uptime Kuma or Nagios; rather than a d
 own, the kiosk exposes what they scrape, on an optional local HTTP port (``[monitoring] listen``,
 off by default; bind it to 127.0.0.1 or a management VLAN, it has no authentication).
 
-Other layers update the one process-wide registry, ``kiosk.monitoring.metrics``, from any thread::
+Other layers update the one process-wide registry, ``kiosk.appliance.monitoring.metrics``, from any thread::
 
-    from kiosk.monitoring import metrics
+    from kiosk.appliance.monitoring import metrics
     metrics.inc("transactions_total", kind="checkout")          # counters
     metrics.inc("refusals_total", kind="checkout", reason="on_hold_for_other")
     metrics.set("journal_queue_length", n)                       # gauges
@@ -19,6 +19,10 @@ Names are exposed with a ``kiosk_`` prefix.  Labels carry only bounded, non-pers
 and reason keys) — never card numbers, barcodes or names.  ``kiosk.alerts`` watches the same
 registry, so updating a metric is all a layer does to get staff alerted.
 
+The exposition is ``prometheus_client``'s (this module's :class:`Metrics` is a custom collector in
+its own ``CollectorRegistry``, with the client's process and platform collectors); the bounded HTTP
+server is in ``kiosk.appliance.endpoint``; docs/monitoring.md documents every metric.
+
 ``start_monitoring(settings) -> MonitoringServer | None`` starts the endpoint (daemon thread).
 ``start_appliance_services(settings, gauges=..., demo=False) -> ApplianceServices`` is the one
 call the app makes at start: secrets check, statistics store, endpoint, alert watcher and a
@@ -27,97 +31,154 @@ sampler for gauges owned by other layers (journal queue length, library system u
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
-import math
-import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk import __version__
+from kiosk.appliance.labels import OTHER, safe_label_value
+
+if TYPE_CHECKING:
+    from kiosk.appliance.endpoint import MonitoringServer
 
 log = logging.getLogger(__name__)
 
 PREFIX = "kiosk_"
 STARTED = time.time()  # for "no sync since start"
 
-# name: (type, help).  Undeclared names are accepted (counter for inc, gauge for set) with a warning,
-# so a typo in a worker thread is visible in the log but never crashes the kiosk.
-KNOWN_METRICS: dict[str, tuple[str, str]] = {
-    "transactions_total": ("counter", "Completed circulation transactions by kind (checkout, checkin, renewal)"),
-    "refusals_total": ("counter", "Transactions the library system or the kiosk refused, by kind and reason"),
-    "afterhours_failures_total": ("counter", "Problems while working as an after-hours return drop"),
-    "journal_queue_length": ("gauge", "Transactions journaled offline and not yet confirmed by the library system"),
-    "library_system_up": ("gauge", "1 when the library system (SIP2) answers, 0 when it does not"),
-    "printer_paper_out": ("gauge", "1 when the receipt printer is out of paper"),
-    "printer_paper_low": ("gauge", "1 when the receipt printer reports paper low"),
-    "last_sync_timestamp_seconds": ("gauge", "Unix time of the last successful journal sync"),
-    "ui_heartbeat_timestamp_seconds": ("gauge", "Unix time the UI main loop last pinged the watchdog"),
-    "staff_lockouts_total": ("counter", "Staff logins locked after too many wrong tries"),
-    "alerts_sent_total": ("counter", "Staff alerts delivered, by channel"),
-    "alerts_failed_total": ("counter", "Staff alerts that could not be delivered, by channel"),
-    "alerts_suppressed_total": ("counter", "Staff alerts held back by the rate limit, by kind"),
+# name: (type, help, label names).  Names follow Prometheus conventions: base units in the name
+# (``_seconds``, ``_timestamp_seconds``), ``_total`` for counters, ``_up``/0-1 gauges for states.
+# docs/monitoring.md documents each one; tests/test_appliance_monitoring.py checks that it does.
+# Undeclared names are accepted (counter for inc, gauge for set) with a warning, so a typo in a
+# worker thread is visible in the log but never crashes the kiosk.
+KNOWN_METRICS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "transactions_total": ("counter", "Completed circulation transactions by kind (checkout, checkin, renewal)",
+                           ("kind",)),
+    "refusals_total": ("counter", "Transactions the library system or the kiosk refused, by kind and reason",
+                       ("kind", "reason")),
+    "afterhours_failures_total": ("counter", "Problems while working as an after-hours return drop", ("reason",)),
+    "journal_queue_length": ("gauge", "Transactions journaled offline and not yet confirmed by the library system",
+                             ()),
+    "journal_oldest_pending_timestamp_seconds": (
+        "gauge", "Unix time the oldest transaction still waiting for the library system was journaled "
+                 "(0: none waiting)", ()),
+    "staff_queue_length": ("gauge", "Journaled transactions the library system could not settle: staff must "
+                                    "resolve them", ()),
+    "staff_queue_oldest_timestamp_seconds": ("gauge", "Unix time the oldest transaction waiting for staff was "
+                                                      "journaled (0: none waiting)", ()),
+    "journal_damaged": ("gauge", "1 when the journal failed its integrity check (acknowledged work may be at risk)",
+                        ()),
+    "library_system_up": ("gauge", "1 when the library system (SIP2) answers, 0 when it does not", ()),
+    "in_service": ("gauge", "1 when the kiosk serves patrons, 0 while it shows the out-of-service screen", ()),
+    "device_fault": ("gauge", "1 while a device reports a fault (unplugged reader, printer error), by device",
+                     ("device",)),
+    "printer_paper_out": ("gauge", "1 when the receipt printer is out of paper", ()),
+    "printer_paper_low": ("gauge", "1 when the receipt printer reports paper low", ()),
+    "clock_synchronized": ("gauge", "1 when the system clock is synchronised (NTP), 0 when it may be stale", ()),
+    "last_sync_timestamp_seconds": ("gauge", "Unix time of the last successful journal sync", ()),
+    "ui_heartbeat_timestamp_seconds": ("gauge", "Unix time the UI main loop last pinged the watchdog", ()),
+    "staff_lockouts_total": ("counter", "Staff logins locked after too many wrong tries", ()),
+    "alerts_sent_total": ("counter", "Staff alerts delivered, by channel", ("channel",)),
+    "alerts_failed_total": ("counter", "Staff alerts that could not be delivered, by channel", ("channel",)),
+    "alerts_suppressed_total": ("counter", "Staff alerts held back by the rate limit, by kind", ("kind",)),
 }
 
 Labels = tuple[tuple[str, str], ...]
-
 
 @dataclass
 class _Metric:
     kind: str
     help: str
+    labelnames: tuple[str, ...] | None = None  # None: undeclared, whatever the first call uses
     samples: dict[Labels, float] = field(default_factory=dict)
 
 
 class Metrics:
-    """A small thread-safe registry of counters and gauges with Prometheus text exposition."""
+    """The kiosk's thread-safe store of counters and gauges, exposed through ``prometheus_client``.
+
+    Updates are a dict write under a lock (microseconds, any thread, no import of the client
+    library before the first scrape); a scrape runs this object as a custom collector in its own
+    ``CollectorRegistry`` next to the client's process and platform collectors, and the client's
+    exposition writes the text.  A gauge that was never set has no sample (``/health`` reads that
+    as "unknown"), a declared counter without labels starts at 0.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._metrics: dict[str, _Metric] = {}
-        for name, (kind, doc) in KNOWN_METRICS.items():
-            self._metrics[name] = _Metric(kind, doc)
+        self._warned: set[tuple[str, str]] = set()
+        self._registry: Any = None
+        for name, (kind, doc, labelnames) in KNOWN_METRICS.items():
+            self._metrics[name] = _Metric(kind, doc, labelnames)
 
-    def declare(self, name: str, kind: str, doc: str) -> None:
+    def declare(self, name: str, kind: str, doc: str, labelnames: tuple[str, ...] = ()) -> None:
         if kind not in ("counter", "gauge"):
             raise ValueError(f"metric kind must be counter or gauge, not {kind!r}")
         with self._lock:
-            self._metrics.setdefault(name, _Metric(kind, doc))
+            self._metrics.setdefault(name, _Metric(kind, doc, tuple(labelnames)))
+
+    def _warn_once(self, name: str, what: str, message: str, *args: Any) -> None:
+        if (name, what) not in self._warned:
+            self._warned.add((name, what))
+            log.warning(message, *args)
 
     def _get(self, name: str, kind: str) -> _Metric:
         m = self._metrics.get(name)
         if m is None:
-            log.warning("metric %r was not declared; exposing it as a %s", name, kind)
+            self._warn_once(name, "undeclared", "metric %r was not declared; exposing it as a %s", name, kind)
             m = self._metrics[name] = _Metric(kind, name)
         return m
 
-    @staticmethod
-    def _labels(labels: dict[str, Any]) -> Labels:
-        return tuple(sorted((k, str(v)) for k, v in labels.items()))
+    def _labels(self, name: str, labels: dict[str, Any]) -> Labels:
+        key = []
+        for k, v in sorted(labels.items()):
+            safe = safe_label_value(v)
+            if safe != str(v):
+                # The value is not logged: it may be the very personal data this guards against.
+                self._warn_once(name, k, "metric %s: label %s got a value that is not a key; exposed as %r",
+                                name, k, OTHER)
+            key.append((k, safe))
+        return tuple(key)
+
+    def _accepts(self, name: str, m: _Metric, key: Labels) -> bool:
+        names = tuple(k for k, _ in key)
+        if m.labelnames is None:
+            m.labelnames = names
+        if names != tuple(sorted(m.labelnames)):
+            self._warn_once(name, "labels:" + ",".join(names), "metric %s: labels %s, expected %s; sample dropped",
+                            name, names or "()", m.labelnames or "()")
+            return False
+        return True
 
     def inc(self, name: str, amount: float = 1.0, **labels: Any) -> None:
         """Add ``amount`` (>= 0) to a counter."""
         if amount < 0:
             raise ValueError("counters only go up")
-        key = self._labels(labels)
         with self._lock:
+            key = self._labels(name, labels)
             m = self._get(name, "counter")
-            m.samples[key] = m.samples.get(key, 0.0) + amount
+            if self._accepts(name, m, key):
+                m.samples[key] = m.samples.get(key, 0.0) + amount
 
     def set(self, name: str, value: float, **labels: Any) -> None:
         """Set a gauge."""
-        key = self._labels(labels)
         with self._lock:
-            self._get(name, "gauge").samples[key] = float(value)
+            key = self._labels(name, labels)
+            m = self._get(name, "gauge")
+            if self._accepts(name, m, key):
+                m.samples[key] = float(value)
 
     def get(self, name: str, default: float | None = None, **labels: Any) -> float | None:
         with self._lock:
             m = self._metrics.get(name)
-            return default if m is None else m.samples.get(self._labels(labels), default)
+            key = tuple(sorted((k, safe_label_value(v)) for k, v in labels.items()))
+            value = None if m is None else m.samples.get(key)
+            if value is None and m is not None and m.kind == "counter" and not key and not m.labelnames:
+                value = 0.0  # a declared counter without labels exists from the start
+            return default if value is None else value
 
     def total(self, name: str) -> float:
         """Sum over every label set (e.g. all refusals, whatever the kind)."""
@@ -131,32 +192,47 @@ class Metrics:
             for m in self._metrics.values():
                 m.samples.clear()
 
-    def exposition(self) -> str:
-        """Prometheus text format 0.0.4."""
-        out = [f"# HELP {PREFIX}build_info Version of the kiosk software",
-               f"# TYPE {PREFIX}build_info gauge", f'{PREFIX}build_info{{version="{_escape(__version__)}"}} 1']
+    # -- exposition through prometheus_client ----------------------------------------------------
+    def collect(self) -> Iterator[Any]:
+        """The custom-collector protocol of ``prometheus_client``: one family per metric."""
+        from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+
+        yield InfoMetricFamily(PREFIX + "build", "Version of the kiosk software", value={"version": __version__})
         with self._lock:
-            for name in sorted(self._metrics):
-                m = self._metrics[name]
-                out.append(f"# HELP {PREFIX}{name} {m.help}")
-                out.append(f"# TYPE {PREFIX}{name} {m.kind}")
-                for labels, value in sorted(m.samples.items()):
-                    lab = ",".join(f'{k}="{_escape(v)}"' for k, v in labels)
-                    out.append(f"{PREFIX}{name}{{{lab}}} {_number(value)}" if lab
-                               else f"{PREFIX}{name} {_number(value)}")
-        return "\n".join(out) + "\n"
+            snapshot = [(n, m.kind, m.help, m.labelnames or (), dict(m.samples))
+                        for n, m in sorted(self._metrics.items())]
+        for name, kind, doc, labelnames, samples in snapshot:
+            if kind == "counter":
+                family: Any = CounterMetricFamily(PREFIX + name, doc, labels=labelnames)
+                if not samples and not labelnames:
+                    samples = {(): 0.0}
+            else:
+                family = GaugeMetricFamily(PREFIX + name, doc, labels=labelnames)
+            for key, value in sorted(samples.items()):
+                values = dict(key)
+                family.add_metric([values[k] for k in labelnames], value)
+            yield family
 
+    @property
+    def registry(self) -> Any:
+        """This kiosk's own ``CollectorRegistry`` (not the client's global one): these metrics, plus
+        process (CPU, memory, file descriptors) and platform (Python version) metrics."""
+        with self._lock:
+            if self._registry is None:
+                from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+                reg = CollectorRegistry(auto_describe=False)
+                reg.register(self)
+                ProcessCollector(registry=reg)
+                PlatformCollector(registry=reg)
+                self._registry = reg
+            return self._registry
 
+    def exposition(self) -> str:
+        """Prometheus text format 0.0.4, written by ``prometheus_client``."""
+        from prometheus_client import generate_latest
 
-def _number(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return str(int(value)) if value == int(value) and abs(value) < 2**53 else repr(value)
+        return generate_latest(self.registry).decode("utf-8")
 
 
 metrics = Metrics()
@@ -220,94 +296,12 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host or "0.0.0.0", int(port)
 
 
-def config_errors(sections: dict[str, Any], source: str) -> list[str]:
-    """Cross-checks of [monitoring] (called by kiosk.config)."""
-    mon = sections.get("monitoring")
-    if mon is None or not mon.listen:
-        return []
-    try:
-        parse_listen(mon.listen)
-    except ValueError as exc:
-        return [f"{source}: [monitoring] listen: {exc}"]
-    return []
-
-
-@functools.cache
-def _http_classes() -> tuple[type, type, type]:
-    """(handler, IPv4 server, IPv6 server), built on first use: http.server (and the e-mail package
-    it pulls in) costs tens of milliseconds at import, which the kiosk should not pay before its
-    first frame (the config cross-check imports this module)."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    class _Handler(BaseHTTPRequestHandler):
-        server: Any
-
-        def do_GET(self) -> None:  # noqa: N802 (http.server API)
-            path = self.path.split("?", 1)[0]
-            if path == "/metrics":
-                body, ctype, code = self.server.registry.exposition().encode(), "text/plain; version=0.0.4", 200
-            elif path == "/health":
-                report = self.server.health_fn()
-                code = 200 if report["status"] == "ok" else 503
-                body, ctype = json.dumps(report, indent=1).encode(), "application/json"
-            else:
-                body, ctype, code = b"not found: try /metrics or /health\n", "text/plain", 404
-            self.send_response(code)
-            self.send_header("Content-Type", ctype + "; charset=utf-8" if "charset" not in ctype else ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server signature
-            log.debug("monitoring %s: " + format, self.client_address[0], *args)
-
-    class _Server(ThreadingHTTPServer):
-        daemon_threads = True
-        registry: Metrics
-        health_fn: Callable[[], dict]
-
-    class _Server6(_Server):
-        address_family = socket.AF_INET6
-
-    return _Handler, _Server, _Server6
-
-
-class MonitoringServer:
-    """The ``/metrics`` + ``/health`` endpoint in a daemon thread.  ``port`` is the bound port."""
-
-    def __init__(self, host: str, port: int, registry: Metrics = metrics,
-                 health_fn: Callable[[], dict] | None = None) -> None:
-        handler, server4, server6 = _http_classes()
-        server_cls = server6 if ":" in host else server4
-        self._httpd = server_cls((host, port), handler)
-        self._httpd.registry = registry
-        self._httpd.health_fn = health_fn or (lambda: health(registry))
-        self.host, self.port = host, self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="kiosk-monitoring", daemon=True)
-
-    def start(self) -> MonitoringServer:
-        self._thread.start()
-        log.info("monitoring endpoint on http://%s:%d/metrics and /health", self.host, self.port)
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> MonitoringServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
 def start_monitoring(settings: Any, registry: Metrics = metrics) -> MonitoringServer | None:
     """Start the endpoint named by ``[monitoring] listen``; None when monitoring is off."""
     if not settings.monitoring.listen:
         return None
+    from kiosk.appliance.endpoint import MonitoringServer
+
     host, port = parse_listen(settings.monitoring.listen)
     return MonitoringServer(host, port, registry).start()
 
@@ -320,7 +314,8 @@ class GaugeSampler:
     ``gauges`` maps a metric name to a callable returning its value (``journal.pending_count``,
     ``lambda: int(service.online)``, ``lambda: int(printer.status().paper_out)``).  Calls that may
     block (a printer status query) therefore never run on Kivy's main thread.  A source that raises
-    is logged once and skipped; the gauge keeps its last value.
+    is logged once and skipped; the gauge keeps its last value.  A name may carry labels, as in
+    ``"device_fault{device=printer}"``.
     """
 
     def __init__(self, gauges: dict[str, Callable[[], float]], registry: Metrics = metrics,
@@ -342,7 +337,8 @@ class GaugeSampler:
                     self._failing.add(name)
                 continue
             self._failing.discard(name)
-            self.registry.set(name, value)
+            metric, _, labels = name.partition("{")
+            self.registry.set(metric, value, **dict(p.split("=", 1) for p in labels.rstrip("}").split(",") if p))
 
     def _loop(self) -> None:
         while True:

@@ -1,0 +1,13 @@
+"""The kiosk as an unattended appliance: what systemd, Prometheus and a fleet's tools talk to.
+
+``kiosk.appliance.monitoring``  the metrics registry (exposed through prometheus_client), ``/health``,
+                                the gauge sampler and the services the app starts
+``kiosk.appliance.endpoint``    the bounded HTTP endpoint serving ``/metrics`` and ``/health``
+``kiosk.appliance.gauges``      what is sampled for the fleet's alert rules (backlogs, devices, clock)
+``kiosk.appliance.watchdog``    systemd readiness and watchdog pings from the UI main loop
+``kiosk.appliance.system``      ``kiosk doctor``'s SD-card and display checks
+``kiosk.appliance.labels``      the no-personal-data rule for metric labels
+
+Nothing here imports Kivy; the package is light enough for the config check to import it.
+Fleet files (Prometheus, Alertmanager, Grafana, Ansible) are in deploy/; docs/monitoring.md.
+"""
