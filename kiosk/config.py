@@ -540,8 +540,9 @@ def check_secrets(settings: Settings, *, allow_insecure: bool = False) -> list[s
 
 
 def _is_shipped_demo(source: str) -> bool:
+    """The checkout's config/demo.toml or the installed package's copy (kiosk/data/demo.toml)."""
     try:
-        return Path(source).resolve() == (CONFIG_DIR / "demo.toml").resolve()
+        return Path(source).resolve() in {(CONFIG_DIR / "demo.toml").resolve(), PACKAGED_DEMO_CONFIG.resolve()}
     except OSError:
         return False
 

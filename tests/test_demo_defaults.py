@@ -88,7 +88,7 @@ def test_the_tour_says_where_it_is_and_how_long_it_takes(tmp_path, monkeypatch, 
     assert tour.run_tour(tmp_path) == 0
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith(f"tour: {len(tour.PASSES)} passes, about ") and "minutes" in err[0]
-    assert "tour: pass 2 of 5: high contrast (about 60 s)..." in err
+    assert "tour: pass 2 of 6: high contrast (about 60 s)..." in err
     assert sum(ln.startswith("tour: pass ") for ln in err) == len(tour.PASSES)
 
 

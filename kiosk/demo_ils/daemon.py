@@ -35,17 +35,20 @@ IDLE_EXIT_S = 1800.0      # a background library nobody asked anything for 30 mi
 
 
 def demo_config_path() -> Path:
-    from kiosk.config import CONFIG_DIR
+    """config/demo.toml in a source checkout, else the copy inside the installed package."""
+    from kiosk.config import DEMO_CONFIG
 
-    return CONFIG_DIR / "demo.toml"
+    return DEMO_CONFIG
 
 
 def is_demo_config(path: str | os.PathLike | None) -> bool:
-    """True for the shipped ``config/demo.toml`` (however the path is spelled)."""
+    """True for the shipped demo configuration, the checkout's or the package's (however spelled)."""
+    from kiosk.config import CONFIG_DIR, PACKAGED_DEMO_CONFIG
+
     if not path or str(path) == "<defaults>":
         return False
     try:
-        return Path(path).resolve() == demo_config_path().resolve()
+        return Path(path).resolve() in {(CONFIG_DIR / "demo.toml").resolve(), PACKAGED_DEMO_CONFIG.resolve()}
     except OSError:
         return False
 

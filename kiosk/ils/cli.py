@@ -23,6 +23,7 @@ from datetime import datetime
 
 from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
 from kiosk.exitcodes import EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE
+from kiosk.secret_args import add_secret_argument, resolve_secret
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub.add_parser("status", help="is the library system there (FOLIO: login and service point)")
     s = sub.add_parser("patron", help="the patron as the kiosk sees them (loans, holds, fines, blocks)")
     s.add_argument("patron")
-    s.add_argument("--pin", help="check this PIN too")
+    add_secret_argument(s, "pin", "check this PIN too")
     s = sub.add_parser("item", help="an item, its status and its borrower")
     s.add_argument("item")
     s = sub.add_parser("checkout", help="check an item out to a patron; never resent blindly")
@@ -93,7 +94,7 @@ def handle(args: argparse.Namespace) -> int:
         if cmd == "status":
             result = ils.status()
         elif cmd == "patron":
-            result = ils.patron_information(args.patron, args.pin)
+            result = ils.patron_information(args.patron, resolve_secret(args, "pin"))
         elif cmd == "item":
             result = ils.item_information(args.item)
         elif cmd == "checkout":
