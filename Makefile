@@ -27,4 +27,4 @@ bench:
 	.venv/bin/python bench/run_all.py $(if $(PI_CLASS),--pi-class $(PI_CLASS))
 
 clean:
-	rm -rf .venv build *.egg-info tour bench/results/*.json
+	rm -rf .venv build *.egg-info tour bench/results/*.json bench/results/pi*/

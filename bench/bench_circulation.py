@@ -174,7 +174,8 @@ def bench_overhead(tmp: Path) -> list[dict]:
         ils.close()
         p50, p95 = percentile(overheads, 50), percentile(overheads, 95)
         base = statistics.median(rtts)
-        return [record("kiosk_overhead_per_item_p50", p50 * 1000, "ms", base * 1000, "p95 <= 20 ms", p50 <= 0.020),
+        return [record("kiosk_overhead_per_item_p50", p50 * 1000, "ms", base * 1000, "report (p95 row: <= 20 ms)",
+                       None, why="report: the p95 row carries the target"),
                 record("kiosk_overhead_per_item_p95", p95 * 1000, "ms", base * 1000, "<= 20 ms", p95 <= 0.020)]
     finally:
         server.stop()
