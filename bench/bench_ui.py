@@ -367,7 +367,8 @@ def _speech_available() -> str:
     import importlib.util
     import shutil
 
-    if importlib.util.find_spec("kiosk.speech") is None:
+    spec = importlib.util.find_spec("kiosk.speech")
+    if spec is None or spec.origin is None:          # absent, or a leftover folder with no package in it
         return "kiosk.speech not in this tree (issue 14's speech output)"
     from kiosk import config as config_mod
 
