@@ -36,3 +36,33 @@ def test_unwrapped_and_empty_labels_are_laid_out_as_before(monkeypatch):
     FreshLabel(text="Borrowed", text_size=(None, None)).texture_update()      # a badge: no wrapping
     FreshLabel(text="", text_size=(0, None)).texture_update()                # empty: Kivy's own path
     assert laid_out == ["Borrowed", ""]
+
+
+class _FakeTexture:
+    size = (10, 10)
+
+
+def test_a_frame_lays_out_its_share_of_text_and_the_rest_waits_one_frame(monkeypatch):
+    """A theme switch re-lays out every label at once; past the per-frame budget a label that
+    already shows something keeps it one frame longer, and one that shows nothing never waits."""
+    from kivy.clock import Clock
+
+    from kiosk.ui import widgets
+
+    laid_out: list[str] = []
+    later: list[object] = []
+    monkeypatch.setattr(Label, "texture_update", lambda self, *_a: laid_out.append(self.text))
+    monkeypatch.setattr(widgets.Clock, "schedule_once", lambda fn, timeout=0: later.append(fn))
+    showing = FreshLabel(text="Due back January 3, 2027", text_size=(300, None))
+    blank = FreshLabel(text="Borrowed", text_size=(None, None))
+    laid_out.clear()
+    showing.texture, blank.texture = _FakeTexture(), None
+
+    monkeypatch.setattr(widgets, "_LAYOUT_BUDGET", [Clock.frames, widgets.LAYOUT_BUDGET_S])   # spent
+    showing.texture_update()
+    blank.texture_update()
+    assert laid_out == ["Borrowed"] and len(later) == 1            # the showing one waits a frame
+
+    monkeypatch.setattr(widgets, "_LAYOUT_BUDGET", [Clock.frames - 1, 1.0])   # a new frame: budget anew
+    showing.texture_update()
+    assert laid_out == ["Borrowed", "Due back January 3, 2027"]
