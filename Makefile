@@ -32,4 +32,4 @@ pi-check:
 	sh scripts/pi-check.sh
 
 clean:
-	rm -rf .venv build *.egg-info tour bench/results/*.json
+	rm -rf .venv build *.egg-info tour bench/results/*.json bench/results/pi*/

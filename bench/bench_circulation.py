@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import percentile, record, write_results  # noqa: E402
+from bench.common import join_pi_group, percentile, record, write_results  # noqa: E402
 from kiosk import config  # noqa: E402
 from kiosk.circulation import journal as j  # noqa: E402
 from kiosk.circulation import view as v  # noqa: E402
@@ -174,7 +174,8 @@ def bench_overhead(tmp: Path) -> list[dict]:
         ils.close()
         p50, p95 = percentile(overheads, 50), percentile(overheads, 95)
         base = statistics.median(rtts)
-        return [record("kiosk_overhead_per_item_p50", p50 * 1000, "ms", base * 1000, "p95 <= 20 ms", p50 <= 0.020),
+        return [record("kiosk_overhead_per_item_p50", p50 * 1000, "ms", base * 1000, "report (p95 row: <= 20 ms)",
+                       None, why="report: the p95 row carries the target"),
                 record("kiosk_overhead_per_item_p95", p95 * 1000, "ms", base * 1000, "<= 20 ms", p95 <= 0.020)]
     finally:
         server.stop()
@@ -236,6 +237,9 @@ def main() -> list[dict]:
     import logging
 
     logging.basicConfig(level=logging.ERROR)
+    # Pi-class run: this whole process goes on the Pi's budget -- the kiosk's service and, as it runs
+    # in this process, the demo library system too (pessimistic for the kiosk; the baselines share it).
+    join_pi_group()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         records = bench_stack(tmp) + bench_overhead(tmp) + bench_journal(tmp) + bench_replay(tmp)

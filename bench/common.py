@@ -17,6 +17,30 @@ def cpu_class() -> str:
     return os.environ.get("KIOSK_BENCH_CPU_CLASS", "x86")
 
 
+PI_GROUP_ENV = "KIOSK_BENCH_CGROUP_PROCS"   # set by bench/run_all.py --pi-class: the group's cgroup.procs
+
+
+def join_pi_group(pid: int | None = None) -> bool:
+    """Put this process (or ``pid``) into the Pi-class group, if a Pi-class run made one.
+
+    bench/run_all.py no longer moves itself into the group: each benchmark decides what runs on the
+    Pi's budget.  The kiosk and its baseline do; the library system a kiosk talks to does not (it is
+    another machine in a library), so the UI benchmark's demo library stays outside."""
+    procs = os.environ.get(PI_GROUP_ENV)
+    if not procs:
+        return False
+    with open(procs, "w") as f:
+        f.write(str(pid or os.getpid()))
+    return True
+
+
+def pi_group_preexec():  # noqa: ANN201 - a callable for subprocess' preexec_fn, or None
+    """``preexec_fn`` that puts a child into the Pi-class group before it execs (None in an x86 run)."""
+    if not os.environ.get(PI_GROUP_ENV):
+        return None
+    return join_pi_group
+
+
 def results_dir() -> Path:
     """bench/results/ for the unthrottled run, bench/results/pi4/ (pi5/) for a Pi-class run."""
     cls = cpu_class()

@@ -11,6 +11,10 @@ period a throttled process runs 29 ms and then stalls 71 ms, a frame gap no Pi w
 With 7 ms the stall is at most ~5 ms, so the group behaves like a slower CPU rather than a
 stuttering one.  (The kernel's floor for a quota is 1 ms, so the period cannot be shorter.)
 
+The calling process stays outside: each benchmark puts its kiosk and baseline processes in through
+``KIOSK_BENCH_CGROUP_PROCS`` (bench/common.py ``join_pi_group``), and keeps a demo library system --
+another machine in a real library -- off the Pi's budget where it runs in a process of its own.
+
 Needs root (or a delegated cgroup).  cgroup v2 (``cpu.max``) is used where the ``cpu`` controller
 is enabled, cgroup v1 (``cpu.cfs_quota_us``) otherwise.  Note: the quota caps the *whole group*, so
 a multi-threaded process gets one Pi core in all, where a Pi has four: for Kivy's main thread --
@@ -69,8 +73,9 @@ def slowdown_for(pi_class: str, override: str | None = None) -> float:
 class PiClassGroup:
     """One throttled control group: ``calibrate()``, then ``enter()`` the calling process."""
 
-    def __init__(self, slowdown: float, name: str = "libkiosk-bench") -> None:
+    def __init__(self, slowdown: float, name: str = "") -> None:
         self.slowdown = slowdown
+        name = name or f"libkiosk-bench-{os.getpid()}"    # two runs at once (shared machine) never share a quota
         self.period_us = max(2000, int(2000 * slowdown))     # quota >= the kernel's 1 ms floor
         controllers = V2_ROOT / "cgroup.controllers"
         if controllers.exists() and "cpu" in controllers.read_text().split():

@@ -51,6 +51,13 @@ def main() -> int:
             for c in classes:
                 line += cell(by_class.get(c, {}).get(r["metric"]))
             out.append(line + "|")
+    notes = []
+    for cls_dir, label in [(RESULTS, "x86"), *[(RESULTS / c, c) for c in classes]]:
+        for p in sorted(cls_dir.glob("*.json")):
+            notes += [f"* {label}, {r['metric']}: {r['note']}" for r in json.loads(p.read_text()) if r.get("note")]
+    if notes:
+        out.append("\nWhere drawing dominated a frame gap (bench_ui says so):\n")
+        out += notes
     for c in classes:
         for p in sorted((RESULTS / c).glob("*.json")):
             rows = json.loads(p.read_text())

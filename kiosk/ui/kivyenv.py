@@ -63,6 +63,9 @@ def prepare(kivy_home: Path, *, headless: bool = False, width: int = 800, height
         Config.set("input", "%(name)s", "probesysfs,provider=mtdev")
     for module in ("inspector", "monitor", "keybinding", "screen", "console", "webdebugger"):
         Config.remove_option("modules", module)
+    from kiosk.ui import fastkv
+
+    fastkv.install()                # kv rules without per-evaluation trace formatting (fastkv.py)
 
 
 # -- start-up without garbage collection ----------------------------------------------------------

@@ -38,10 +38,40 @@ class FreshLabel(Label):
     """
 
     def texture_update(self, *largs) -> None:  # noqa: ANN002
+        if self.text and self.text_size[0] == 0:
+            # Wrapped to a width of 0: the label has its text but not yet its width (a list row
+            # is given its data before its layout).  Kivy would lay the text out one glyph per
+            # line -- the costliest layout there is -- and lay it out again a moment later at
+            # the real width.  Nothing can be shown at width 0: draw nothing until the width
+            # arrives (text_size follows it, which triggers this again).  Issue 19: a quarter
+            # of the label renders of a 20-item stack were these.
+            self.texture = None
+            self.texture_size = (0, 0)
+            return
+        budget = _LAYOUT_BUDGET
+        if self.texture is not None and budget[0] == Clock.frames and budget[1] >= LAYOUT_BUDGET_S:
+            # This frame has laid out its share of text already (a theme switch re-lays out every
+            # label on the screen at once): keep showing the old texture one frame longer.
+            Clock.schedule_once(lambda _dt: self._trigger_texture(), 0)
+            return
+        t0 = time.perf_counter()
         core = getattr(self, "_label", None)
         if core is not None:
             core.texture = None
         super().texture_update(*largs)
+        spent = time.perf_counter() - t0
+        if budget[0] != Clock.frames:
+            budget[:] = [Clock.frames, 0.0]
+        budget[1] += spent
+
+
+# Text laid out by FreshLabels in one frame, at most (issue 19): a theme switch re-lays out every
+# label of the screen, ~20 ms of the main thread on this x86 machine, ~80 ms on a Raspberry Pi 4
+# core -- two and a half frames in one.  Past the budget, labels that already show something
+# keep it one frame longer and are laid out in the next frame; a label showing nothing yet never
+# waits.  [frame number, seconds spent in it]
+LAYOUT_BUDGET_S = 0.008
+_LAYOUT_BUDGET: list = [-1, 0.0]
 
 
 class SkipWhenClear:

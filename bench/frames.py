@@ -1,0 +1,137 @@
+"""Frame accounting for bench/bench_ui.py (issue 19): where each frame's time went, on Kivy's main thread.
+
+A frame gap here is the sum of three things a Pi shares out differently: the clock's sleep (the fps
+cap), GL drawing (Mesa's llvmpipe on this machine's CPU; a GPU on a Pi) and the kiosk's own work.
+:class:`FrameMeter` measures each apart, in wall time and in the thread's CPU time.
+"""
+
+from __future__ import annotations
+
+import time
+
+
+class FrameMeter:
+    """Per frame (one ``EventLoop.idle``): wall time since the last frame, the time Kivy's clock slept
+    (the fps cap), the time spent drawing and flipping (GL: llvmpipe here, a GPU on a Pi), and,
+    inside drawing, the time SDL_ttf spent rasterising label text.
+
+    Kivy fills a changed label's texture lazily, when the texture is first bound during drawing
+    (``LabelBase._texture_fill``): the glyph rasterising is CPU work a Pi does on its CPU too, so
+    it counts as the kiosk's; the upload of the pixels into the GL texture stays with drawing.  The kiosk's own main-thread time is then the wall
+    time less sleep less GL drawing: Clock callbacks, property events, kv rules, layout, text
+    rasterising, and any wait for the GIL behind the kiosk's worker threads.
+
+    With ``profile=True`` each frame is profiled on its own (CPU time) and the profile of the frame
+    with the most main-thread CPU of the kiosk's own is kept (``worst_profile``): the work that
+    becomes the longest stall on a slower CPU, not an average over the window."""
+
+    def __init__(self, profile: bool = False) -> None:
+        self.frames: list[tuple[float, float, float, float]] = []    # (wall, sleep, GL drawing, text) s
+        self.recording = False
+        self.profile = profile
+        self.worst_profile = None
+        self.profiles: list = []
+        self.text_layouts = 0               # label texts laid out (kivy.core.text LabelBase.refresh)
+        self.cpu: list[float] = []          # per frame: the kiosk's own main-thread CPU time (thread_time)
+        self._render_cpu = self._text_cpu = 0.0
+        self._worst_busy = -1.0
+        self._sleep = self._render = self._text = 0.0
+        self._last = 0.0
+
+    def install(self) -> None:
+        from kivy.base import EventLoop
+        from kivy.clock import Clock
+        from kivy.core.text import Label as CoreLabel
+        from kivy.core.window import Window
+
+        clock_idle, loop_idle = Clock.idle, EventLoop.idle
+        win_cls = type(Window)
+        meter = self
+
+        def timed_clock_idle():  # noqa: ANN202
+            t0 = time.perf_counter()
+            try:
+                return clock_idle()
+            finally:
+                meter._sleep += time.perf_counter() - t0
+
+        def timed(cls, name, slot):  # noqa: ANN001,ANN202
+            fn = getattr(cls, name)
+
+            def wrapper(self, *a, **kw):  # noqa: ANN001,ANN202
+                t0, c0 = time.perf_counter(), time.thread_time()
+                try:
+                    return fn(self, *a, **kw)
+                finally:
+                    setattr(meter, slot, getattr(meter, slot) + time.perf_counter() - t0)
+                    cpu = slot + "_cpu"
+                    setattr(meter, cpu, getattr(meter, cpu) + time.thread_time() - c0)
+            setattr(cls, name, wrapper)
+
+        def timed_loop_idle():  # noqa: ANN202
+            meter._sleep = meter._render = meter._text = meter._render_cpu = meter._text_cpu = 0.0
+            c0 = time.thread_time()
+            prof = None
+            if meter.recording and meter.profile:
+                import cProfile
+
+                prof = cProfile.Profile(time.thread_time)     # CPU: what the thread computed, not waits
+                prof.enable()
+            try:
+                return loop_idle()
+            finally:
+                now = time.perf_counter()
+                if prof is not None:
+                    prof.disable()
+                if meter.recording:
+                    wall = now - meter._last
+                    meter.frames.append((wall, meter._sleep, meter._render - meter._text, meter._text))
+                    own = time.thread_time() - c0 - (meter._render_cpu - meter._text_cpu)   # kiosk CPU
+                    meter.cpu.append(own)
+                    if prof is not None:
+                        meter.profiles.append(prof)
+                    if prof is not None and own > meter._worst_busy:
+                        meter._worst_busy, meter.worst_profile = own, prof
+                meter._last = now
+
+        Clock.idle = timed_clock_idle
+        EventLoop.idle = timed_loop_idle
+        timed(win_cls, "on_draw", "_render")
+        timed(win_cls, "on_flip", "_render")
+        # Text rasterised by SDL_ttf while a label's texture is filled mid-draw: the kiosk's CPU
+        # work, taken out of "drawing".  (The GL upload of the pixels stays with drawing.)
+        for name in ("_render_begin", "_render_text", "_render_end"):
+            timed(CoreLabel, name, "_text")
+        refresh = CoreLabel.refresh
+
+        def counted_refresh(label):  # noqa: ANN001,ANN202 - one full layout of a label's text
+            if meter.recording:
+                meter.text_layouts += 1
+            return refresh(label)
+        CoreLabel.refresh = counted_refresh
+
+    def start(self) -> None:
+        self.frames.clear()
+        self.cpu.clear()
+        self.text_layouts = 0
+        self._last = time.perf_counter()
+        self.recording = True
+
+    def stop(self) -> dict:
+        self.recording = False
+        if not self.frames:
+            return {"max_gap_ms": float("inf"), "frames": 0}
+        wall, sleep, render, text = max(self.frames)                 # the longest gap
+        busy = max(wall - sleep, 1e-9)
+        main = sorted(w - s - r for w, s, r, _t in self.frames)
+        return {"max_gap_ms": wall * 1000, "frames": len(self.frames),
+                "longest": {"sleep_ms": sleep * 1000, "render_ms": render * 1000, "text_ms": text * 1000,
+                            "kiosk_main_ms": (busy - render) * 1000, "render_share": render / busy},
+                "kiosk_main_max_ms": main[-1] * 1000,
+                "kiosk_main_p95_ms": main[min(len(main) - 1, int(0.95 * len(main)))] * 1000,
+                "render_max_ms": max(r for _w, _s, r, _t in self.frames) * 1000,
+                "text_total_ms": sum(t for *_x, t in self.frames) * 1000,
+                # CPU time, not wall: what this thread itself computed (no GIL waits, no other
+                # processes on this shared machine), drawing excluded -- the steadiest figure here
+                "kiosk_cpu_max_ms": max(self.cpu) * 1000, "kiosk_cpu_total_ms": sum(self.cpu) * 1000,
+                "text_layouts": self.text_layouts}

@@ -1,0 +1,37 @@
+"""kv rules without Kivy's per-evaluation trace formatting (issue 19: main-thread work behind frame gaps).
+
+Every time a kv rule re-evaluates (``color: app.theme.ink``, ``text: tr(...)``), Kivy's
+``kivy.lang.builder.call_fn`` formats two trace messages -- ``%r`` of the widget, of the rule's
+source and of the new value -- and hands them to the logger, which drops them: the kiosk never
+logs at Kivy's TRACE level.  That is done in CPython's ``if __debug__:`` blocks, which only
+``python -O`` removes.  Profiled on the kiosk's main thread (bench/bench_ui.py with
+``BENCH_UI_PROFILE``) it was 2 log calls and two string formats per rule evaluation: ~1,200 log
+calls for a 20-item stack, ~2,900 with the theme switched 4 times mid-session -- a third of all
+the CPU that kv rule evaluation took.
+
+:func:`install` swaps in the same function without the traces (same arguments, same counter,
+same ``eval`` and ``setattr``), unless Kivy's TRACE level is actually enabled.  It must run before
+any kv rule is applied: Kivy binds ``call_fn`` itself to each rule's properties when the rule is
+applied (``kivy.lang.builder.create_handler``), so rules applied earlier keep the traced one.
+"""
+
+from __future__ import annotations
+
+
+def call_fn(args, instance, v) -> None:  # noqa: ANN001 - Kivy's signature (kivy/lang/builder.py)
+    """``kivy.lang.builder.call_fn`` less its two ``trace()`` calls."""
+    element, key, value, rule, idmap = args
+    rule.count += 1
+    setattr(element, key, eval(value, idmap))  # noqa: S307 - exactly what Kivy does with a kv rule
+
+
+def install() -> bool:
+    """Use :func:`call_fn` for kv rules from now on.  False (and Kivy's own kept) when Kivy logs
+    at TRACE level, where its traces are wanted."""
+    from kivy.lang import builder
+    from kivy.logger import LOG_LEVELS, Logger
+
+    if Logger.isEnabledFor(LOG_LEVELS["trace"]):
+        return False
+    builder.call_fn = call_fn
+    return True

@@ -1,0 +1,60 @@
+"""bench/bench_ui.py's verdicts and the Pi-class group membership of bench processes (issue 19).
+
+The timings are benchmarks; here the logic that turns them into rows: the 1.25x-the-idle-app
+target, the note when software rendering dominates, a scenario that cannot run (speech without
+kiosk/speech/) recorded as met: null with why, and who joins the throttled group.
+"""
+
+from __future__ import annotations
+
+import os
+
+from bench import bench_ui, common
+
+
+def _result(gap: float, render: float = 1.0, main: float = 5.0) -> dict:
+    busy = render + main
+    return {"max_gap_ms": gap, "longest": {"sleep_ms": gap - busy, "render_ms": render, "text_ms": 0.0,
+                                           "kiosk_main_ms": main, "render_share": render / busy},
+            "kiosk_main_max_ms": main, "kiosk_main_p95_ms": main / 2, "kiosk_cpu_total_ms": 40.0,
+            "kiosk_cpu_max_ms": 3.0}
+
+
+IDLE = _result(40.0)
+
+
+def test_gap_target_is_1_25x_the_idle_app():
+    ok = bench_ui._gap_records("stack", "20 at once", _result(49.0), IDLE)
+    late = bench_ui._gap_records("stack", "20 at once", _result(51.0), IDLE)
+    assert ok[0]["met"] is True and ok[0]["ratio"] == round(49 / 40, 4)
+    assert late[0]["met"] is False
+    assert "1.25x idle" in ok[0]["target"]
+
+
+def test_rendering_that_dominates_is_said_and_the_kiosk_own_time_judged_apart():
+    rows = bench_ui._gap_records("theme", "theme", _result(300.0, render=250.0, main=20.0), IDLE)
+    gap, own, cpu = rows
+    assert gap["met"] is False and "llvmpipe" in gap["note"]
+    assert own["value"] == 20.0 and own["met"] is True          # 20 ms <= 1.25 x 40 ms
+    assert cpu["met"] is None and cpu["why"]
+    quiet = bench_ui._gap_records("stack", "stack", _result(45.0, render=2.0, main=30.0), IDLE)
+    assert "note" not in quiet[0]
+
+
+def test_speech_scenario_without_the_speech_package_says_why(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "kiosk.speech" else real(name, *a))
+    assert "kiosk.speech" in bench_ui._speech_available()
+
+
+def test_pi_group_membership(tmp_path, monkeypatch):
+    monkeypatch.delenv(common.PI_GROUP_ENV, raising=False)
+    assert common.pi_group_preexec() is None and common.join_pi_group() is False
+    procs = tmp_path / "cgroup.procs"
+    procs.write_text("")
+    monkeypatch.setenv(common.PI_GROUP_ENV, str(procs))
+    assert common.pi_group_preexec() is not None
+    assert common.join_pi_group() is True
+    assert procs.read_text() == str(os.getpid())

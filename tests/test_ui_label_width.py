@@ -1,0 +1,68 @@
+"""A label that has its text but not yet its width is not laid out (kiosk/ui/widgets.py, issue 19).
+
+A list row gets its data before its layout: Kivy would lay the text out at width 0 (one glyph per
+line, the costliest layout there is) and again at the real width a moment later.  The time saved
+is a benchmark (bench/bench_ui.py counts text layouts); here the behaviour.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+
+from kivy.uix.label import Label  # noqa: E402
+
+from kiosk.ui.widgets import FreshLabel  # noqa: E402
+
+
+def test_no_layout_at_width_zero_and_one_at_the_real_width(monkeypatch):
+    laid_out: list[object] = []
+    monkeypatch.setattr(Label, "texture_update", lambda self, *_a: laid_out.append(self.text_size[0]))
+    label = FreshLabel(text="Due back January 3, 2027", text_size=(0, None))
+    laid_out.clear()
+    label.texture_update()
+    assert laid_out == []                                 # nothing laid out at width 0 ...
+    assert label.texture is None and list(label.texture_size) == [0, 0]   # ... and nothing stale shown
+    label.text_size = (373, None)
+    label.texture_update()
+    assert laid_out == [373]                              # laid out once, at the real width
+
+
+def test_unwrapped_and_empty_labels_are_laid_out_as_before(monkeypatch):
+    laid_out: list[object] = []
+    monkeypatch.setattr(Label, "texture_update", lambda self, *_a: laid_out.append(self.text))
+    FreshLabel(text="Borrowed", text_size=(None, None)).texture_update()      # a badge: no wrapping
+    FreshLabel(text="", text_size=(0, None)).texture_update()                # empty: Kivy's own path
+    assert laid_out == ["Borrowed", ""]
+
+
+class _FakeTexture:
+    size = (10, 10)
+
+
+def test_a_frame_lays_out_its_share_of_text_and_the_rest_waits_one_frame(monkeypatch):
+    """A theme switch re-lays out every label at once; past the per-frame budget a label that
+    already shows something keeps it one frame longer, and one that shows nothing never waits."""
+    from kivy.clock import Clock
+
+    from kiosk.ui import widgets
+
+    laid_out: list[str] = []
+    later: list[object] = []
+    monkeypatch.setattr(Label, "texture_update", lambda self, *_a: laid_out.append(self.text))
+    monkeypatch.setattr(widgets.Clock, "schedule_once", lambda fn, timeout=0: later.append(fn))
+    showing = FreshLabel(text="Due back January 3, 2027", text_size=(300, None))
+    blank = FreshLabel(text="Borrowed", text_size=(None, None))
+    laid_out.clear()
+    showing.texture, blank.texture = _FakeTexture(), None
+
+    monkeypatch.setattr(widgets, "_LAYOUT_BUDGET", [Clock.frames, widgets.LAYOUT_BUDGET_S])   # spent
+    showing.texture_update()
+    blank.texture_update()
+    assert laid_out == ["Borrowed"] and len(later) == 1            # the showing one waits a frame
+
+    monkeypatch.setattr(widgets, "_LAYOUT_BUDGET", [Clock.frames - 1, 1.0])   # a new frame: budget anew
+    showing.texture_update()
+    assert laid_out == ["Borrowed", "Due back January 3, 2027"]
