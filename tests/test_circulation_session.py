@@ -285,3 +285,27 @@ def test_a_card_after_returns_starts_a_borrow_session_without_the_returned_items
     assert isinstance(e, Identify) and s.view().mode == v.BORROW and s.view().items == ()
     assert s.patron_identified(s.session_id, ALICE, 4) == []      # R1 still on the pad: not borrowed
     assert s.item_seen("R1", 5, uid="u1") == []
+
+
+def test_an_item_without_an_answer_says_still_waiting_and_the_answer_clears_it():
+    """Issue 13: a silent library system takes up to a timeout plus a resolution; the line says why it
+    has not moved instead of "Borrowing..." for half a minute, and the real answer replaces it."""
+    from kiosk.circulation.session import STILL_WAITING
+
+    s = Session(SessionConfig(still_waiting_s=5))
+    identified(s)
+    s.item_seen("SLOW", 1)
+    s.item_seen("FAST", 1)
+    s.tick(2)                                       # first tick that sees them in flight
+    s.item_result(s.session_id, "FAST", 3, state=v.DONE)
+    s.tick(6)
+    assert lines(s)["SLOW"].reason_key is None      # 4 s: not yet
+    version = s.version
+    s.tick(7)
+    assert lines(s)["SLOW"].state == v.IN_PROGRESS and lines(s)["SLOW"].reason_key == STILL_WAITING
+    assert s.version > version                      # the screen is told
+    assert lines(s)["FAST"].reason_key is None      # an answered item never says it
+    s.item_result(s.session_id, "SLOW", 20, state=v.DONE, journaled=True)
+    assert lines(s)["SLOW"].state == v.DONE and lines(s)["SLOW"].reason_key is None
+    s.item_result(s.session_id, "FAST", 21, state=v.REFUSED, reason_key="on_hold_other")
+    assert lines(s)["FAST"].reason_key == "on_hold_other"   # a real reason is never overwritten

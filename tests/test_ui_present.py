@@ -141,3 +141,15 @@ def test_receipt_has_titles_and_due_dates_but_no_name():
     assert "Emma" in text and "December 24, 2026" in text and "******0001" in text
     assert "Dune" in text and "desk" in text
     assert "Alice" not in text
+
+
+def test_still_waiting_is_said_in_every_language():
+    from kiosk.circulation.view import ItemLine
+    from kiosk.ui.present import item_status
+
+    line = ItemLine(item_id="3900000002", state="in_progress", action="checkout", reason_key="still_waiting")
+    texts = {lang: item_status(line, lang)[0] for lang in ("en", "de", "es", "fr")}
+    assert texts["en"] == "Still waiting for the library system..."
+    assert len(set(texts.values())) == 4                      # translated, not the English fallback
+    plain = ItemLine(item_id="3900000002", state="in_progress", action="checkout")
+    assert item_status(plain, "en")[0] == "Borrowing..."

@@ -76,6 +76,13 @@ class SessionConfig:
     require_pin: bool = False
     ended_display_s: float = 5.0     # how long the goodbye screen shows before idle
     allow_borrow: bool = True        # False on a returns-only kiosk (or after hours)
+    still_waiting_s: float = 5.0     # an item sent this long ago without an answer says "still waiting"
+
+
+#: reason_key of an item whose request has been out longer than ``still_waiting_s`` (issue 13: a
+#: silent library system takes up to one timeout plus one resolution; the patron is told why the
+#: line has not moved, and can finish meanwhile -- nothing is lost either way).
+STILL_WAITING = "still_waiting"
 
 
 @dataclass
@@ -125,6 +132,7 @@ class Session:
         self.session_id = 0
         self.version = 0
         self.items: dict[str, _Item] = {}
+        self._sent_at: dict[str, float] = {}    # item id -> when tick() first saw it in progress
         # item id -> tag uids (or the item id) left on the pad by the previous session
         self.stale: dict[str, set[str]] = {}
         self.early: list[tuple] = []          # items placed during the goodbye screen
@@ -440,6 +448,7 @@ class Session:
             return []
         if self.state not in self.ACTIVE:
             return []
+        self._mark_still_waiting(now)
         if self.busy:       # never time out while the library system is answering for this patron
             self._activity(now)
             return []
@@ -454,6 +463,17 @@ class Session:
             self._changed()
         return []
 
+    def _mark_still_waiting(self, now: float) -> None:
+        """Items out longer than ``still_waiting_s`` get STILL_WAITING (ticks come once a second)."""
+        for item_id, item in self.items.items():
+            if item.line.state != v.IN_PROGRESS:
+                self._sent_at.pop(item_id, None)
+                continue
+            since = self._sent_at.setdefault(item_id, now)
+            if now - since >= self.config.still_waiting_s and item.line.reason_key is None:
+                self._set_line(item, reason_key=STILL_WAITING)
+                self._changed()
+
     # ---- results -------------------------------------------------------------------------
     def item_result(self, session_id: int, item_id: str, now: float, **line_changes) -> list[Effect]:
         """A worker's answer for one item (``state`` plus any ItemLine fields)."""
@@ -462,6 +482,9 @@ class Session:
         item = self.items.get(item_id)
         if item is None:
             return []
+        self._sent_at.pop(item_id, None)
+        if item.line.reason_key == STILL_WAITING and "reason_key" not in line_changes:
+            line_changes["reason_key"] = None       # the answer came: "still waiting" no longer holds
         self._set_line(item, **line_changes)
         if self.state in self.ACTIVE:
             self._activity(now)
@@ -563,6 +586,7 @@ class Session:
             if item.present and (item.line.state != v.SEEN or self.mode is not None):
                 self.stale[item_id] = set(item.present)
         self.items.clear()
+        self._sent_at.clear()
         self.state = v.OUT_OF_SERVICE if self.out_of_service else v.IDLE
         self.mode = None
         self.receipt = None
