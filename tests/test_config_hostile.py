@@ -150,7 +150,7 @@ def test_config_imports_nothing_above_it():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 0, r.stderr
     loaded = set(eval(r.stdout))  # noqa: S307 - our own printed list
-    assert loaded <= {"kiosk", "kiosk.config", "kiosk.errors", "kiosk.config_checks"}, loaded
+    assert loaded <= {"kiosk", "kiosk.config", "kiosk.config_schema", "kiosk.errors", "kiosk.config_checks"}, loaded
 
 
 def test_staff_set_on_a_broken_file_is_a_config_error(tmp_path):
