@@ -252,7 +252,7 @@ class DisplaySection(_Section):
 
 @section
 class AlertsSection(_Section):
-    """[alerts]: e-mail or webhook messages to staff when the kiosk needs a person (kiosk.alerts)."""
+    """[alerts]: e-mail or webhook messages to staff when the kiosk needs a person (kiosk.appliance.alerts)."""
 
     email_to: list = opt([], "addresses that receive alerts by e-mail (empty: no e-mail)")
     email_from: str = opt("", "sender address (empty: kiosk@<host name>)")

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 def smtp_settings(settings: Any) -> tuple[SimpleNamespace, str] | None:
     """(SMTP settings, password) for receipts, or None when no SMTP server is configured."""
-    from kiosk.alerts import read_password_file
+    from kiosk.appliance.alerts import read_password_file
 
     r, a = settings.receipt, getattr(settings, "alerts", None)
     timeout = r.email_timeout_s
@@ -81,7 +81,7 @@ def compose(settings: Any, view: Any, lang: str, when: datetime | None = None): 
 
 def send_receipt(settings: Any, view: Any, lang: str, when: datetime | None = None) -> None:
     """Compose and send (blocking: call it on a worker thread).  Raises on any failure."""
-    from kiosk.alerts import smtp_send
+    from kiosk.appliance.alerts import smtp_send
 
     resolved = smtp_settings(settings)
     if resolved is None:

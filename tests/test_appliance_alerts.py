@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from kiosk import config
-from kiosk.alerts import Alerter, AlertWatcher, RateLimiter, WebhookChannel, start_alerts
+from kiosk.appliance.alerts import Alerter, AlertWatcher, RateLimiter, WebhookChannel, start_alerts
 from kiosk.appliance.monitoring import Metrics
 from kiosk.errors import ConfigError
 
@@ -235,7 +235,7 @@ def test_smtp_timeout_on_a_silent_server():
     srv.bind(("127.0.0.1", 0))
     srv.listen(1)
     try:
-        from kiosk.alerts import Alert, EmailChannel
+        from kiosk.appliance.alerts import Alert, EmailChannel
 
         sec = config.load(None).alerts
         sec = type(sec)(email_to=["x@example.org"], smtp_host="127.0.0.1", smtp_port=srv.getsockname()[1],

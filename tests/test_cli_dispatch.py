@@ -47,7 +47,7 @@ def test_loading_settings_and_english_texts_stay_light():
     """Before the first frame the kiosk loads its settings (with the appliance cross-checks) and
     draws the home screen in English: none of that needs SMTP, an HTTP server or Babel."""
     code = ("import sys; from kiosk import config; config.load(None); from kiosk.ui.i18n import tr; "
-            "tr('Borrow', 'en'); import kiosk.alerts, kiosk.appliance.monitoring; "
+            "tr('Borrow', 'en'); import kiosk.appliance.alerts, kiosk.appliance.monitoring; "
             "bad = [m for m in ('smtplib', 'http.server', 'babel', 'email.message') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

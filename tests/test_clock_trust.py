@@ -240,7 +240,7 @@ def test_the_book_drop_does_not_send_a_drop_time_read_from_an_untrusted_clock(tm
 
 def test_staff_are_alerted_when_the_clock_stays_untrusted():
     """Not at every boot (NTP usually answers within a minute), but when it lasts 15 minutes."""
-    from kiosk.alerts import CLOCK_UNTRUSTED_AFTER_S, AlertWatcher
+    from kiosk.appliance.alerts import CLOCK_UNTRUSTED_AFTER_S, AlertWatcher
     from kiosk.appliance.monitoring import Metrics
 
     class Section:

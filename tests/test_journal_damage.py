@@ -369,7 +369,7 @@ def test_the_periodic_check_finds_damage_between_patrons(tmp_path):
 
 
 def test_staff_are_alerted_once_when_the_journal_is_damaged(tmp_path):
-    from kiosk.alerts import AlertWatcher
+    from kiosk.appliance.alerts import AlertWatcher
     from kiosk.appliance.monitoring import Metrics
 
     class Section:

@@ -78,7 +78,7 @@ date (so nobody is fined for the night), and routed to the right shelf.  This pa
 
 ``report.py``
     ``build_report(drop_log, since, until=None) -> NightReport``; ``report_to_json(report)``;
-    ``report_to_table(report)``; ``send_report(report, settings)`` (via ``kiosk.alerts`` when
+    ``report_to_table(report)``; ``send_report(report, settings)`` (via ``kiosk.appliance.alerts`` when
     present).  The staff morning screen renders ``NightReport`` (``.returns``, ``.holds``,
     ``.transfers``, ``.failures``, ``.pending``, ``.counts``).
 

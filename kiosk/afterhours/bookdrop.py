@@ -421,7 +421,7 @@ class BookDrop:
                 elif isinstance(cmd, S.CommitPass):
                     self._execute(self._commit(cmd, now), now)
                 elif isinstance(cmd, S.StaffAlert):
-                    # kiosk.alerts watches this counter and tells staff (rate-limited).
+                    # kiosk.appliance.alerts watches this counter and tells staff (rate-limited).
                     self.drop_log.add_event(cmd.kind, cmd.detail, ts=self._wall(now))
                     metrics.inc("afterhours_failures_total", reason=cmd.kind)
             except HardwareError as exc:

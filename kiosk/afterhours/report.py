@@ -218,8 +218,8 @@ def report_to_table(report: NightReport, titles: bool = True) -> str:
 def send_report(report: NightReport, settings: Any, alerter: Any = None) -> bool:
     """Send the report to staff through the alerts channel (``[alerts]``); True when queued.
 
-    Uses :class:`kiosk.alerts.Alerter` (e-mail and/or webhook, rate-limited).  Alert texts carry no
-    titles (kiosk.alerts' privacy rule), so the message lists barcodes, bins and problems; the
+    Uses :class:`kiosk.appliance.alerts.Alerter` (e-mail and/or webhook, rate-limited).  Alert texts carry no
+    titles (kiosk.appliance.alerts' privacy rule), so the message lists barcodes, bins and problems; the
     full table is ``kiosk report returns`` and the staff screen.  Returns False when no channel
     is configured or the rate limit held it back.
     """
@@ -228,7 +228,7 @@ def send_report(report: NightReport, settings: Any, alerter: Any = None) -> bool
         if not (a.email_to or a.webhook_url):
             log.info("returns report not sent: no e-mail or webhook configured in [alerts]")
             return False
-        from kiosk.alerts import Alerter
+        from kiosk.appliance.alerts import Alerter
 
         alerter = Alerter.from_settings(settings)
         try:

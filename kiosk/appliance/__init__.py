@@ -7,6 +7,8 @@
 ``kiosk.appliance.watchdog``    systemd readiness and watchdog pings from the UI main loop
 ``kiosk.appliance.system``      ``kiosk doctor``'s SD-card and display checks
 ``kiosk.appliance.labels``      the no-personal-data rule for metric labels
+``kiosk.appliance.alerts``      e-mail and webhook alerts to staff, rate-limited (what the metrics say)
+``kiosk.appliance.webhook``     a webhook POST with a total deadline (a dripping receiver cannot hold it)
 
 Nothing here imports Kivy; the package is light enough for the config check to import it.
 Fleet files (Prometheus, Alertmanager, Grafana, Ansible) are in deploy/; docs/monitoring.md.

@@ -16,7 +16,7 @@ Other layers update the one process-wide registry, ``kiosk.appliance.monitoring.
     metrics.inc("afterhours_failures_total", reason="slot_jam")  # after-hours return problems
 
 Names are exposed with a ``kiosk_`` prefix.  Labels carry only bounded, non-personal values (kinds
-and reason keys) — never card numbers, barcodes or names.  ``kiosk.alerts`` watches the same
+and reason keys) — never card numbers, barcodes or names.  ``kiosk.appliance.alerts`` watches the same
 registry, so updating a metric is all a layer does to get staff alerted.
 
 The exposition is ``prometheus_client``'s (this module's :class:`Metrics` is a custom collector in
@@ -384,7 +384,7 @@ def start_appliance_services(settings: Any, *, gauges: dict[str, Callable[[], fl
     4. the ``[alerts]`` watcher, when e-mail or a webhook is configured;
     5. a sampler for ``gauges`` (see GaugeSampler), every 10 s.
     """
-    from kiosk.alerts import start_alerts
+    from kiosk.appliance.alerts import start_alerts
     from kiosk.config import check_secrets
     from kiosk.staff import stats
 

@@ -12,7 +12,7 @@ Two problems are reported here (issue 13 item 3):
   lost file never reached the library system.
 
 State is process-wide (one kiosk, one journal); gauges ``journal_damaged`` and ``journal_lost``
-go to the metrics registry so ``kiosk.alerts`` tells staff.  :func:`health_check` is what
+go to the metrics registry so ``kiosk.appliance.alerts`` tells staff.  :func:`health_check` is what
 ``/health`` calls; :func:`doctor_check` what ``kiosk doctor`` calls (it opens nothing for writing).
 """
 
@@ -36,7 +36,7 @@ _state: dict[str, Any] = {}
 
 
 def _gauge(name: str, value: float) -> None:
-    """Set one of our gauges on the metrics registry (kiosk.alerts watches them).  Never raises:
+    """Set one of our gauges on the metrics registry (kiosk.appliance.alerts watches them).  Never raises:
     reporting must not stop the journal, whatever registry the monitoring layer uses."""
     docs = {"journal_damaged": "1 when the offline journal file is damaged (the kiosk refuses work)",
             "journal_lost": "1 when the journal was missing or empty after earlier work (not yet "

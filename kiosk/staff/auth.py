@@ -333,7 +333,7 @@ class StaffAuthenticator:
 
     def _locked_out(self, st: LockoutState) -> None:
         """One lock-out event (metric, log line, ``on_lockout``) per lock-out."""
-        from kiosk.appliance.monitoring import metrics  # kiosk.alerts watches this counter
+        from kiosk.appliance.monitoring import metrics  # kiosk.appliance.alerts watches this counter
 
         metrics.inc("staff_lockouts_total")
         log.warning("staff login locked for %d s after %d wrong tries",

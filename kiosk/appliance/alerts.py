@@ -205,7 +205,7 @@ class WebhookChannel:
     def send(self, alert: Alert) -> None:
         payload = {"text": f"[{alert.kiosk}] {alert.subject}: {alert.text}", "kiosk": alert.kiosk,
                    "kind": alert.kind, "subject": alert.subject, "time": alert.time}
-        from kiosk.webhook import post_with_deadline
+        from kiosk.appliance.webhook import post_with_deadline
 
         post_with_deadline(self.url, payload, self.timeout_s)
 
