@@ -16,7 +16,9 @@ from kiosk.demo_ils.folio_http import FolioDemoServer
 from kiosk.exitcodes import EXIT_OK
 from kiosk.folio.ils import FolioIls
 from kiosk.hardware.sim import SimTagReader
+from kiosk.station.inventory import ACTIONS
 from kiosk.station.service import Station
+from tests.test_station_inventory import CASES, _pick
 
 ROOT = Path(__file__).resolve().parent.parent
 PUT = "/inventory/items/{id}"
@@ -130,3 +132,37 @@ def test_unknown_barcode_is_not_updated(station):
     st, server, bodies = station
     result = st.shelf.barcode("0000000000")
     assert [f.code for f in result.findings] == ["not_in_library"] and bodies == []
+
+
+# ---------------------------------------------------------------------- every status, over FOLIO
+@pytest.fixture(scope="module")
+def folio_library(seeded, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("folio-inv")
+    shutil.copy(seeded, tmp / "library.sqlite3")
+    server = FolioDemoServer(tmp / "library.sqlite3").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def folio_station(folio_library, tmp_path):
+    settings = config.load(ROOT / "config" / "demo.toml", ["ils.protocol=folio", f"ils.url={folio_library.url}",
+                                                            f"storage.data_dir={tmp_path}"])
+    reader = SimTagReader()
+    st = Station(settings, reader)          # the configured protocol: FOLIO, not SIP2
+    st.shelf.set_shelf("FIC A-C")
+    yield st, reader, folio_library
+    st.close()
+    st.ils.close()
+
+
+@pytest.mark.parametrize("status,want,codes", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_every_demo_status_gives_its_exception_over_folio(folio_station, status, want, codes):
+    st, reader, server = folio_station
+    assert isinstance(st.ils, FolioIls)
+    item = _pick(server, status, **want)
+    result = st.shelf.tag_read(reader.read_tag(reader.place(item["barcode"], isil="DE-MUS1",
+                                                            parts_in_item=item["parts"])))
+    assert [f.code for f in result.findings] == codes, (item["barcode"], result.to_json())
+    assert [f.action for f in result.findings] == [ACTIONS[c] for c in codes]
+    assert result.marked_seen == "yes" and server.db.last_seen(item["barcode"]) is not None

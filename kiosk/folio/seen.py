@@ -1,4 +1,11 @@
-"""Shelf check over FOLIO: an item found on the shelf is marked seen in the item record.
+"""Shelf check over FOLIO: what the station needs to know about an item found on a shelf, and
+marking it seen in the item record.
+
+:meth:`ItemSeen.shelf_item` is ``item_information`` plus what a shelf check must not miss and the
+SIP2 mapping loses: FOLIO's own status name where it maps to SIP2 "01 other" (``Withdrawn`` --
+SIP2 has no code for it, the station reads the name, as it does Evergreen's screen message), and
+the item's open requests not yet filled (``/circulation/requests``, folio.md §6) as the hold
+queue: an available item a patron is waiting for is pulled from the shelf.
 
 FOLIO's item schema has no "last inventoried" field.  The one date it keeps for "this item was
 last scanned here" is ``lastCheckIn`` (``dateTime``, ``servicePointId``, ``staffMemberId``;
@@ -23,12 +30,14 @@ over.  A lost reply is settled by reading the item back: our ``dateTime`` there 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from kiosk.errors import IlsUnavailable, OutcomeUnknown
 from kiosk.folio import cql
 from kiosk.folio import records as rec
 from kiosk.folio.refusals import missing_permission
+from kiosk.ils.base import ItemInfo
 from kiosk.privacy import mask
 
 log = logging.getLogger(__name__)
@@ -54,6 +63,23 @@ class ItemSeen:
     def _item_by_id(self, item_uuid: str) -> dict | None:
         rows = self._collection("/inventory/items", "items", cql.by_id(item_uuid), 1)   # type: ignore[attr-defined]
         return rows[0] if rows else None
+
+    def shelf_item(self, item_id: str) -> ItemInfo:
+        """The item for the shelf check (see the module docstring); ``known=False`` when unknown."""
+        item = self._item(item_id)                       # type: ignore[attr-defined]
+        if item is None or not item.get("id"):
+            return rec.item_record(item_id, None, None)
+        item_uuid = str(item["id"])
+        loans = self._open_loans(item_uuid)              # type: ignore[attr-defined]
+        info = rec.item_record(item_id, item, loans[0] if len(loans) == 1 else None)
+        status = str((item.get("status") or {}).get("name") or "") if isinstance(item.get("status"), dict) else ""
+        queue = 0
+        if info.circulation_status == "03":
+            requests = self._collection("/circulation/requests", "requests",   # type: ignore[attr-defined]
+                                        cql.all_of(cql.exact("itemId", item_uuid), 'status="Open"'), 100)
+            queue = sum(1 for r in requests if r.get("status") == "Open - Not yet filled")
+        return replace(info, hold_queue_length=queue,
+                       screen_message=status if info.circulation_status == "01" else info.screen_message)
 
     def mark_item_seen(self, item_id: str, shelf: str, when: datetime) -> bool:
         """Set the item's ``lastCheckIn`` to ``when`` at this kiosk's service point.

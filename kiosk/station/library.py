@@ -43,7 +43,8 @@ class StationLibrary:
     def lookup(self, item_id: str) -> ItemRecord:
         """The item as the library system describes it; ``known=False`` when it does not know it."""
         if not self._sip:
-            info = self.ils.item_information(item_id)
+            # FOLIO's adapter has a fuller look-up for the shelf check (status name, open requests)
+            info = getattr(self.ils, "shelf_item", self.ils.item_information)(item_id)
             return ItemRecord(item_id=item_id, known=info.known, title=info.title, media_type=info.media_type,
                               parts=parts_from_text(info.screen_message) or 1,
                               home_branch=getattr(info, "owner", "") or "",
