@@ -108,7 +108,14 @@ def test_station_page_flow_and_fit(gui_kiosk):
         dev.scanner.scan(lost["barcode"])
         d.until(lambda: page.desk.view.seen == 3, 10, "the scanned barcode")
         assert lost["barcode"] in "\n".join(d.texts(page.ids.rows)) and page.need_action == 2
+        # the item just read is offered its action: a lost item found on the shelf is checked in
+        assert page.offer == tr("Check it in")
         look("shelf")
+        d.tap(d.button("Check it in"))
+        d.until(lambda: page.desk.view.message == "checked_in", 10, "the check-in")
+        assert lost["barcode"] not in "\n".join(d.texts(page.ids.rows)) and page.offer == ""
+        assert k.server.db.loan_of_item(lost["barcode"]) is None
+        assert [t["ok"] for t in k.server.db.transactions_for_item(lost["barcode"], "checkin")] == [1]
         d.tap(d.button("Change shelf"))
         for ch in "b7":
             d.tap(d.button(ch))
