@@ -166,3 +166,16 @@ def test_every_demo_status_gives_its_exception_over_folio(folio_station, status,
     assert [f.code for f in result.findings] == codes, (item["barcode"], result.to_json())
     assert [f.action for f in result.findings] == [ACTIONS[c] for c in codes]
     assert result.marked_seen == "yes" and server.db.last_seen(item["barcode"]) is not None
+
+
+def test_tag_program_over_folio_writes_one_tag_per_piece(folio, capsys):
+    """FOLIO's numberOfPieces is the set's number of parts: `kiosk tag program` with FOLIO configured."""
+    server, base = folio
+    item = next(i for i in server.db.export()["items"] if i["parts"] > 1)
+    code = main(["tag", "program", *base, item["barcode"], "--simulate"])
+    out = capsys.readouterr()
+    assert code == EXIT_OK, out.err
+    lines = [json.loads(x) for x in out.out.splitlines()]
+    assert [(x["result"], x["part_number"], x["parts"]) for x in lines] == \
+        [("verified", n, item["parts"]) for n in range(1, item["parts"] + 1)]
+    assert any(m == "GET" and p == "/inventory/items" for m, p, _ in server.calls)      # FOLIO, not SIP2

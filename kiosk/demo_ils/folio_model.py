@@ -122,6 +122,8 @@ class FolioView:
                "materialType": {"name": item.policy.label},
                "effectiveLocation": {"name": f"{rules.BRANCH_NAMES.get(row['home_branch'], '')} {row['location']}".strip()},
                "contributors": [{"name": row["author"]}]}
+        if row["parts"] > 1:        # a set: FOLIO's "Number of pieces" (a string in item.json)
+            out["numberOfPieces"] = str(row["parts"])
         out["_version"] = self.versions.get(barcode, 1)
         seen = self.db.last_seen(barcode)           # the shelf check's date (PUT lastCheckIn, or SIP2 19)
         if seen is not None:

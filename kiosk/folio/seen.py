@@ -5,7 +5,10 @@ marking it seen in the item record.
 SIP2 mapping loses: FOLIO's own status name where it maps to SIP2 "01 other" (``Withdrawn`` --
 SIP2 has no code for it, the station reads the name, as it does Evergreen's screen message), and
 the item's open requests not yet filled (``/circulation/requests``, folio.md §6) as the hold
-queue: an available item a patron is waiting for is pulled from the shelf.
+queue: an available item a patron is waiting for is pulled from the shelf.  A set's
+``numberOfPieces`` (item.json: "Used when an item is checked out or returned to verify that all
+parts are present (e.g. 7 CDs in a set)") is passed on as "N pieces", which the station reads as
+the number of parts to tag, as it reads the screen messages of SIP2 servers.
 
 FOLIO's item schema has no "last inventoried" field.  The one date it keeps for "this item was
 last scanned here" is ``lastCheckIn`` (``dateTime``, ``servicePointId``, ``staffMemberId``;
@@ -78,8 +81,11 @@ class ItemSeen:
             requests = self._collection("/circulation/requests", "requests",   # type: ignore[attr-defined]
                                         cql.all_of(cql.exact("itemId", item_uuid), 'status="Open"'), 100)
             queue = sum(1 for r in requests if r.get("status") == "Open - Not yet filled")
-        return replace(info, hold_queue_length=queue,
-                       screen_message=status if info.circulation_status == "01" else info.screen_message)
+        message = status if info.circulation_status == "01" else info.screen_message
+        pieces = str(item.get("numberOfPieces") or "").strip()
+        if pieces.isdigit() and int(pieces) > 1:     # a set: one tag per part when programming
+            message = f"{message} {int(pieces)} pieces".strip()
+        return replace(info, hold_queue_length=queue, screen_message=message)
 
     def mark_item_seen(self, item_id: str, shelf: str, when: datetime) -> bool:
         """Set the item's ``lastCheckIn`` to ``when`` at this kiosk's service point.
