@@ -88,3 +88,57 @@ def test_library_system_unreachable_exit_code(tmp_path, capsys):
             "--set", f"storage.data_dir={tmp_path}"]
     code, _, err = run(capsys, ["tag", "program", *base, "3900000001", "--simulate"])
     assert code == EXIT_UNREACHABLE and "unreachable" in err
+
+
+def test_inventory_scan_reads_barcodes_from_a_file_on_stdin(demo, tmp_path):
+    """`kiosk inventory scan ... < barcodes.txt`: staff who scan barcodes (or a handheld's export)
+    need no pad; a `shelf: LABEL` line starts the next shelf; the scan ends at end of input."""
+    import subprocess
+    import sys
+
+    server, base = demo
+    items = server.db.export()["items"]
+    on_loan = next(i for i in items if i["status"] == "on_loan")["barcode"]
+    fine = next(i for i in items if i["status"] == "available" and i["home_branch"] == "MAIN"
+                and not i["holds"])["barcode"]
+    listing = tmp_path / "barcodes.txt"
+    listing.write_text(f"# shelf check, wedge scanner\r\n{on_loan}\r\n\r\nshelf: C3\n{fine}\n0000000000\n")
+    with listing.open("rb") as stdin:
+        proc = subprocess.run([sys.executable, "-m", "kiosk", "inventory", "scan", *base, "--shelf", "C2"],
+                              stdin=stdin, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == EXIT_OK, proc.stderr
+    lines = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert [(x["item_id"], x["shelf"]) for x in lines] == [(on_loan, "C2"), (fine, "C3"), ("0000000000", "C3")]
+    assert [e["code"] for e in lines[0]["exceptions"]] == ["checked_out"]
+    assert [e["code"] for e in lines[2]["exceptions"]] == ["not_in_library"]
+    assert lines[1]["exceptions"] == [] and lines[1]["marked_seen"] == "yes"
+    assert "2 shelves: 3 items, 2 need action" in proc.stderr
+
+
+def test_inventory_scan_stdin_flag_with_the_pad_and_a_wedge_scanner(demo, capsys, monkeypatch):
+    """`--stdin` on a terminal: a keyboard-wedge scanner types barcodes while the pad is read too."""
+    server, base = demo
+    items = server.db.export()["items"]
+    tagged, scanned = [i["barcode"] for i in items if i["status"] == "available"][:2]
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{scanned}\n{tagged}\n"))   # the tagged one scanned too
+    code, out, err = run(capsys, ["inventory", "scan", *base, "--shelf", "D1", "--stdin", "--simulate", tagged])
+    assert code == EXIT_OK, err
+    assert sorted(json.loads(x)["item_id"] for x in out.splitlines()) == sorted([tagged, scanned])   # once each
+
+
+def test_stdin_counts_as_barcodes_only_when_it_is_a_pipe_or_a_file(tmp_path, monkeypatch):
+    import os
+
+    from kiosk.station.cli import _stdin_is_data
+
+    (tmp_path / "f").write_text("1\n")
+    with open(os.devnull) as null, (tmp_path / "f").open() as f:
+        monkeypatch.setattr("sys.stdin", null)
+        assert not _stdin_is_data()                 # systemd, cron: read the pad until stopped
+        monkeypatch.setattr("sys.stdin", f)
+        assert _stdin_is_data()
+        r, w = os.pipe()
+        with os.fdopen(r) as pipe:
+            monkeypatch.setattr("sys.stdin", pipe)
+            assert _stdin_is_data()
+            os.close(w)

@@ -29,6 +29,12 @@ class Lib:
     def mark_seen(self, *_a):  # noqa: ANN002,ANN201
         return "yes"
 
+    checked_in: list = []
+
+    def check_in(self, item_id):  # noqa: ANN001,ANN201
+        self.checked_in.append(item_id)
+        return (item_id != "3900000666", "Hold for a patron: hold shelf" if item_id == "3900000009" else "")
+
 
 class FakeStation:
     def __init__(self, reader, tmp):  # noqa: ANN001
@@ -155,3 +161,37 @@ def test_an_empty_tag_placed_first_waits_for_the_barcode(desk):
     d.scanned("3900000001")
     d.drain()
     assert d.view.message == "done" and reader.read_tag(uid).item_id == "3900000001"
+
+
+def test_shelf_check_offers_check_in_and_reprogramming_for_the_item_just_read(desk):
+    d, reader, views, cues = desk
+    Lib.checked_in.clear()
+    d.set_mode(SHELF)
+    d.drain()
+    loaned = reader.place("3900000009", isil="DE-MUS1")       # on loan, yet on the shelf
+    d.tag_present(reader.read_tag(loaned))
+    d.drain()
+    assert (d.view.offer, d.view.offer_item) == ("check_in", "3900000009")
+    d.act()
+    d.drain()
+    assert Lib.checked_in == ["3900000009"] and d.view.message == "checked_in" and cues[-1] == "success"
+    assert "hold shelf" in d.view.detail and d.view.exceptions == () and d.view.offer == ""
+    d.act()                                   # the offer was taken: a second tap does nothing
+    d.drain()
+    assert Lib.checked_in == ["3900000009"]
+    lift(d, reader, loaned)
+    # a barcode-only tag of a known item: offered reprogramming, which opens programming with it
+    uid = reader.place_barcode_only("3900000001")
+    d.tag_present(reader.read_tag(uid))
+    d.drain()
+    assert (d.view.offer, d.view.offer_item) == ("reprogram", "3900000001")
+    d.act()
+    d.drain()
+    assert d.view.mode == PROGRAM and d.view.item.item_id == "3900000001"
+    assert reader.read_tag(uid).model == "28560-3"          # the tag on the pad was rewritten
+    # an item that is fine clears the offer
+    d.set_mode(SHELF)
+    d.drain()
+    d.tag_present(reader.read_tag(reader.place("3900000137", isil="DE-MUS1", parts_in_item=2)))
+    d.drain()
+    assert d.view.offer == "" and d.view.offer_item == ""

@@ -164,3 +164,39 @@ def test_pure_rules_are_quiet_about_items_that_are_fine():
     # branch from the permanent location when the server sends no owner (BG)
     east = ItemRecord("1", circulation_status="03", permanent_location="EAST Adult lending")
     assert [f.code for f in findings_for(east, None, rules)] == ["other_branch"]
+
+
+# Issue 17 item 3, line by line: each situation -> the finding and the action offered to staff.
+# The statuses the demo library has no item in (claimed returned, recalled) and other servers'
+# shapes (Evergreen's withdrawn = 01 + message) are covered here on the pure rules.
+ISSUE_LIST = [
+    ("checked out but on the shelf", ItemRecord("1", circulation_status="04"), None, "checked_out", "check_in"),
+    ("renewed/overdue loan on the shelf", ItemRecord("1", circulation_status="05"), None, "checked_out", "check_in"),
+    ("recalled loan on the shelf", ItemRecord("1", circulation_status="07"), None, "checked_out", "check_in"),
+    ("lost found", ItemRecord("1", circulation_status="12"), None, "lost", "check_in"),
+    ("missing found", ItemRecord("1", circulation_status="13"), None, "missing", "check_in"),
+    ("claimed returned found", ItemRecord("1", circulation_status="11"), None, "claimed_returned", "check_in"),
+    ("withdrawn (Evergreen: 01 + message)", ItemRecord("1", circulation_status="01", screen_message="Item is "
+                                                       "discarded"), None, "withdrawn", "remove"),
+    ("another branch's item", ItemRecord("1", circulation_status="03", home_branch="EAST"), None, "other_branch",
+     "transfer"),
+    ("hold waiting", ItemRecord("1", circulation_status="08"), None, "hold_waiting", "pull_hold"),
+    ("hold queued on an available item", ItemRecord("1", circulation_status="03", hold_queue_length=2), None,
+     "hold_requested", "pull_hold"),
+    ("not in the library system", ItemRecord("1", known=False), None, "not_in_library", "catalogue"),
+    ("security bit off", ItemRecord("1", circulation_status="03"),
+     TagState(uid="E0", model="28560-3", owner_isil="DE-MUS1", security_on=False), "security_off", "secure"),
+    ("tag data unreadable", None, TagState(uid="E0", error="CRC mismatch"), "tag_unreadable", "reprogram"),
+    ("barcode-only tag", ItemRecord("1", circulation_status="03"), TagState(uid="E0", barcode_only=True),
+     "old_model", "reprogram"),
+    ("older data model", ItemRecord("1", circulation_status="03"),
+     TagState(uid="E0", model="28560-2", owner_isil="DE-MUS1"), "old_model", "reprogram"),
+]
+
+
+@pytest.mark.parametrize("situation,item,tag,code,action", ISSUE_LIST, ids=[c[0] for c in ISSUE_LIST])
+def test_each_situation_of_the_issue_gives_its_finding_and_action(situation, item, tag, code, action):
+    rules = ShelfRules(branch="MAIN", model="28560-3", owner_isil="DE-MUS1")
+    found = findings_for(item, tag, rules)
+    assert [(f.code, f.action) for f in found] == [(code, action)], situation
+    assert found[0].text       # staff-readable text for the CLI, logs and reports

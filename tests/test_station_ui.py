@@ -103,7 +103,19 @@ def test_station_page_flow_and_fit(gui_kiosk):
         listed = "\n".join(d.texts(page.ids.rows))
         assert on_loan["barcode"] in listed and fine["barcode"] not in listed
         assert page.need_action == 1
+        # staff mode routes the barcode scanner to the shelf check too (an item without a tag)
+        lost = next(i for i in items if i["status"] in ("lost", "missing") and i["barcode"] != on_loan["barcode"])
+        dev.scanner.scan(lost["barcode"])
+        d.until(lambda: page.desk.view.seen == 3, 10, "the scanned barcode")
+        assert lost["barcode"] in "\n".join(d.texts(page.ids.rows)) and page.need_action == 2
+        # the item just read is offered its action: a lost item found on the shelf is checked in
+        assert page.offer == tr("Check it in")
         look("shelf")
+        d.tap(d.button("Check it in"))
+        d.until(lambda: page.desk.view.message == "checked_in", 10, "the check-in")
+        assert lost["barcode"] not in "\n".join(d.texts(page.ids.rows)) and page.offer == ""
+        assert k.server.db.loan_of_item(lost["barcode"]) is None
+        assert [t["ok"] for t in k.server.db.transactions_for_item(lost["barcode"], "checkin")] == [1]
         d.tap(d.button("Change shelf"))
         for ch in "b7":
             d.tap(d.button(ch))

@@ -11,7 +11,8 @@ A double of FOLIO's *documented* behaviour (/work/shared/reference/folio.md, sec
   ``/authn/login`` only when ``legacy_login`` (else 404 ``Not found``); tokens expire.
 * §2-§6 reads with the CQL subset (``==`` exact with wildcards, ``=`` word match, ``and``), and
   the three circulation POSTs with mod-circulation's 422 shapes and texts, 200/201, and the
-  renew-without-loan 500.
+  renew-without-loan 500; ``PUT /inventory/items/{id}`` with ``_version`` locking (409) for the
+  station's shelf check (:mod:`kiosk.demo_ils.folio_items`).
 Faults for the tests (§7's ambiguous outcomes): :meth:`FolioDemoServer.fail_next` -- act, then
 drop the connection or answer 502/504, or drop before acting.
 """
@@ -32,6 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from kiosk.demo_ils import rules
 from kiosk.demo_ils.db import LibraryDb
+from kiosk.demo_ils.folio_items import put_item
 from kiosk.demo_ils.folio_model import (
     SERVICE_POINTS,
     CqlError,
@@ -62,6 +64,7 @@ PERMISSIONS = {
     ("GET", "/accounts"): "accounts.collection.get",
     ("GET", "/service-points"): "inventory-storage.service-points.collection.get",
     ("GET", "/inventory/items"): "inventory.items.collection.get",
+    ("PUT", "/inventory/items/{id}"): "inventory.items.item.put",
     ("POST", "/circulation/check-out-by-barcode"): "circulation.check-out-by-barcode.post",
     ("POST", "/circulation/check-in-by-barcode"): "circulation.check-in-by-barcode.post",
     ("POST", "/circulation/renew-by-barcode"): "circulation.renew-by-barcode.post",
@@ -134,7 +137,8 @@ class FolioDemoServer:
     def fail_next(self, method: str, path: str, mode: str, count: int = 1) -> None:
         """The next ``count`` calls of ``method path``: ``drop_after`` (act, close without a reply),
         ``drop_before`` (close without acting), ``502_after``/``504_after`` (act, then the gateway
-        error), ``slow_after:S`` (act, answer S seconds later)."""
+        error), ``slow_after:S`` (act, answer S seconds later), ``conflict`` (item PUT only: someone
+        else saves the item first, so the request's ``_version`` is stale -> 409)."""
         with self._lock:
             self._faults.append([method, path, mode, count])
 
@@ -203,6 +207,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         self._handle("POST")
 
+    def do_PUT(self) -> None:  # noqa: N802
+        self._handle("PUT")
+
     # ---- replies --------------------------------------------------------------------------
     def _send(self, status: int, body: object = None, *, text: str | None = None,
               cookies: list[str] = (), headers: dict | None = None) -> None:
@@ -253,6 +260,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/authn/"):
             return self._auth(path, body)
         route = "/automated-patron-blocks" if path.startswith("/automated-patron-blocks/") else path
+        if method == "PUT" and path.startswith("/inventory/items/"):
+            route = "/inventory/items/{id}"
         perm = PERMISSIONS.get((method, route))
         if perm is None:
             return self._send(404, text="Not found")
@@ -268,8 +277,13 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "drop_before":
             return self._drop()
         try:
-            status, out, text, headers = (self._read(route, path, query) if method == "GET"
-                                          else self._write(route, body if isinstance(body, dict) else {}))
+            if method == "PUT":
+                status, out, text, headers = put_item(app, path.rsplit("/", 1)[1],
+                                                      body if isinstance(body, dict) else {},
+                                                      conflict=fault == "conflict")
+            else:
+                status, out, text, headers = (self._read(route, path, query) if method == "GET"
+                                              else self._write(route, body if isinstance(body, dict) else {}))
         except CqlError as exc:
             status, out, text, headers = 400, None, str(exc), None
         if fault == "drop_after":

@@ -72,6 +72,9 @@ class FolioView:
 
     def __init__(self, db: LibraryDb) -> None:
         self.db = db
+        # item barcode -> _version (FOLIO's optimistic locking; kept in memory: a restart starts
+        # every item at 1 again, which only costs a client one 409 and a re-read)
+        self.versions: dict[str, int] = {}
 
     # ---- ids ------------------------------------------------------------------------------
     def card_of(self, user_id: str) -> str | None:
@@ -119,6 +122,12 @@ class FolioView:
                "materialType": {"name": item.policy.label},
                "effectiveLocation": {"name": f"{rules.BRANCH_NAMES.get(row['home_branch'], '')} {row['location']}".strip()},
                "contributors": [{"name": row["author"]}]}
+        if row["parts"] > 1:        # a set: FOLIO's "Number of pieces" (a string in item.json)
+            out["numberOfPieces"] = str(row["parts"])
+        out["_version"] = self.versions.get(barcode, 1)
+        seen = self.db.last_seen(barcode)           # the shelf check's date (PUT lastCheckIn, or SIP2 19)
+        if seen is not None:
+            out["lastCheckIn"] = {"dateTime": folio_time(seen), "servicePointId": sp_id(row["home_branch"])}
         if row["transit_to"]:
             out["inTransitDestinationServicePointId"] = sp_id(row["transit_to"])
             out["inTransitDestinationServicePoint"] = {"name": rules.BRANCH_NAMES.get(row["transit_to"], "")}

@@ -339,6 +339,19 @@ class Library:
             self.db.log("patron_enable", cur.rowcount == 1, card=card, terminal=terminal)
             return cur.rowcount == 1
 
+    def record_item_seen(self, barcode: str, seen_at: datetime, *, terminal: str = "", note: str = "") -> bool:
+        """A FOLIO item update set the item's last-seen date (``lastCheckIn``): the same ``item_seen``
+        row SIP2 19 writes, with the date the station sent."""
+        with self.db.transaction() as conn:
+            if conn.execute("SELECT 1 FROM items WHERE barcode = ?", (barcode,)).fetchone() is None:
+                return False
+            conn.execute("INSERT INTO item_seen (barcode, seen_at, terminal, properties) VALUES (?,?,?,?) "
+                         "ON CONFLICT(barcode) DO UPDATE SET seen_at = excluded.seen_at, "
+                         "terminal = excluded.terminal, properties = excluded.properties",
+                         (barcode, fmt(seen_at), terminal, note))
+            self.db.log("item_seen", True, barcode=barcode, message=note, terminal=terminal)
+            return True
+
     def update_item_properties(self, barcode: str, properties: str, *, terminal: str = "") -> bool:
         """Item Status Update (19): store the item properties text."""
         with self.db.transaction() as conn:

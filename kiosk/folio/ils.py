@@ -3,7 +3,8 @@
 Calls (all through the gateway, with ``X-Okapi-Tenant`` and ``X-Okapi-Token``):
 patron -> ``/users`` by barcode, ``/patron-pin/verify``, ``/manualblocks``,
 ``/automated-patron-blocks/<id>``, ``/circulation/loans``, ``/circulation/requests``, ``/accounts``;
-item -> ``/inventory/items`` by barcode + its open loan; circulation -> ``/circulation/check-out-by-
+item -> ``/inventory/items`` by barcode + its open loan (and, for the shelf check, a PUT of the
+item with ``lastCheckIn``: :mod:`kiosk.folio.seen`); circulation -> ``/circulation/check-out-by-
 barcode``, ``/check-in-by-barcode``, ``/renew-by-barcode`` with this kiosk's service point.
 
 No doubles (folio.md §7): none of the three circulation calls is idempotent and FOLIO has no
@@ -36,6 +37,7 @@ from kiosk.folio import records as rec
 from kiosk.folio.auth import TokenManager
 from kiosk.folio.http import FolioHttp, Reply
 from kiosk.folio.refusals import is_renew_without_loan, missing_permission, refusal
+from kiosk.folio.seen import ItemSeen
 from kiosk.folio.settle import LostReplies
 from kiosk.ils.base import (
     CheckinResult,
@@ -74,7 +76,7 @@ class FolioPermissionError(IlsUnavailable):
         self.permission = permission
 
 
-class FolioIls(LostReplies, Ils):
+class FolioIls(LostReplies, ItemSeen, Ils):
     """Thread-safe: each call borrows one pooled ``requests.Session``."""
 
     def __init__(self, http: FolioHttp, auth: TokenManager, service_point: str, *,

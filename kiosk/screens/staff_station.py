@@ -40,7 +40,10 @@ MESSAGES = {
     "shelf_ready": N_("Place items or scan barcodes, shelf by shelf"),
     "shelf_ok": N_("Nothing to do for this item"),
     "needs_action": N_("This item needs action (listed below)"),
+    "checked_in": N_("Checked in"),
+    "checkin_refused": N_("Not checked in"),
 }
+OFFERS = {"check_in": N_("Check it in"), "reprogram": N_("Reprogram the tag")}
 FINDINGS = {
     "not_in_library": N_("Not in the library system"),
     "checked_out": N_("Checked out: check it in"),
@@ -77,6 +80,7 @@ class StaffStationScreen(StaffPage):
     edit_text = StringProperty("")
     confirm = BooleanProperty(False)
     need_action = NumericProperty(0)
+    offer = StringProperty("")              # the button text of the shelf check's offer ("" hidden)
 
     desk = None
 
@@ -177,7 +181,8 @@ class StaffStationScreen(StaffPage):
             self.message = tr(MESSAGES.get(key, key), lang)
         self.detail = view.detail if key in ("unknown_item", "already_programmed", "station_error", "library_down",
                                              "write_failed", "verify_failed", "locked", "plan_error", "too_small",
-                                             "shelf_ok", "needs_action", "looking_up") else ""
+                                             "shelf_ok", "needs_action", "looking_up", "checked_in",
+                                             "checkin_refused") else ""
         item = view.item
         if item is not None:
             self.item_title = item.title or item.item_id
@@ -195,6 +200,7 @@ class StaffStationScreen(StaffPage):
             self.part_line = tr("Part {part} of {parts}", lang, part=view.part, parts=view.parts) + (
                 "  \u00b7  " + self.part_line if self.part_line else "")
         self.shelf = view.shelf
+        self.offer = tr(OFFERS[view.offer], lang) if view.offer in OFFERS else ""
         self.need_action = view.need_action
         self.shelf_counters = tr("Checked: {seen}  \u00b7  Need action: {n}", lang, seen=view.seen,
                                  n=view.need_action)

@@ -14,8 +14,11 @@ import argparse
 import csv
 import io
 import json
+import os
 import queue
+import stat
 import sys
+import threading
 import time
 from typing import Any
 
@@ -125,11 +128,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     inv = sub.add_parser("inventory", help="shelf check: read items shelf by shelf, list what needs action")
     inv_sub = inv.add_subparsers(dest="inventory_command", metavar="ACTION", required=True)
-    scan = inv_sub.add_parser("scan", help="read tags on the pad until interrupted; one JSON line per item")
+    scan = inv_sub.add_parser("scan", help="read tags on the pad (and barcodes from stdin) until interrupted; "
+                                          "one JSON line per item")
     add_config_args(scan)
     scan.add_argument("--shelf", required=True, metavar="LABEL", help="label of the shelf being checked")
     scan.add_argument("--simulate", nargs="+", metavar="ITEM_ID",
                       help="put these items' tags on the simulated pad and stop once all were read")
+    scan.add_argument("--stdin", action="store_true",
+                      help="also read item barcodes from stdin, one a line (a keyboard-wedge scanner on the "
+                           "terminal, or a file); 'shelf: LABEL' lines start the next shelf; the scan ends at "
+                           "end of input. Implied when stdin is a pipe or a file")
     scan.add_argument("--no-mark-seen", action="store_true",
                       help="do not report the items seen to the library system (local record only)")
     scan.set_defaults(func=_scan)
@@ -149,45 +157,101 @@ def register(sub: argparse._SubParsersAction) -> None:
     exp.set_defaults(func=_export)
 
 
+def _stdin_is_data() -> bool:
+    """stdin is a pipe or a regular file (``< barcodes.txt``, ``scanner | kiosk ...``): read it.
+    A terminal, /dev/null (systemd, cron) or a closed stdin: do not."""
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
+
+
+def _read_lines(stream: Any, out: queue.Queue) -> None:
+    """Barcodes from a keyboard-wedge scanner or a file, one a line (CR, LF or both), onto ``out``;
+    ``("eof", None)`` at the end.  Runs on its own thread: a terminal's readline blocks."""
+    try:
+        for line in stream:
+            code = line.strip()
+            if code and not code.startswith("#"):
+                out.put(("line", code))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        _say(f"stdin: {exc}")
+    out.put(("eof", None))
+
+
+def _shelf_line(code: str) -> str | None:
+    """``shelf: A-10`` (a shelf-label line in a barcode file) -> ``A-10``."""
+    head, sep, label = code.partition(":")
+    return label.strip() if sep and head.strip().lower() == "shelf" and label.strip() else None
+
+
 def _scan(args: argparse.Namespace) -> int:
     from kiosk.cli import settings_from_args
+    from kiosk.errors import HardwareError
     from kiosk.hardware.sim import SimTagReader
     from kiosk.station.service import Station, new_session_id, open_tag_reader
 
     settings = settings_from_args(args, ils=True)
+    lines = args.stdin or (not args.simulate and _stdin_is_data())
+    reader: Any = None
     if args.simulate:
         reader = SimTagReader(security=settings.tag_reader.security)
         for item_id in args.simulate:
             reader.place(item_id, model=settings.tags.model,
                          isil=settings.tags.owner_isil if settings.tags.model != "3m" else "")
     else:
-        reader = open_tag_reader(settings)
+        try:
+            reader = open_tag_reader(settings)
+        except HardwareError as exc:
+            if not lines:
+                raise
+            _say(f"no tag reader ({exc}): reading barcodes only")
+    if reader is None:
+        reader = SimTagReader(security=settings.tag_reader.security)     # an empty pad: barcodes only
     station = Station(settings, reader, staff_session=new_session_id("cli"))
     station.shelf.set_shelf(args.shelf)
     station.shelf.mark_seen = not args.no_mark_seen
-    reads: queue.Queue = queue.Queue()
-    reader.when_tag_present = reads.put
+    events: queue.Queue = queue.Queue()
+    reader.when_tag_present = lambda tag: events.put(("tag", tag))
+    if lines:
+        threading.Thread(target=_read_lines, args=(sys.stdin, events), name="inventory-stdin", daemon=True).start()
     wanted = set(args.simulate or ())
+    reading = lines
+    shelves = [args.shelf]
     deadline = time.monotonic() + SIM_SCAN_TIMEOUT_S
     try:
         reader.start()
-        while not args.simulate or wanted:
+        while (not args.simulate and not lines) or wanted or reading:
             try:
-                tag = reads.get(timeout=0.5)
+                kind, value = events.get(timeout=0.5)
             except queue.Empty:
-                if args.simulate and time.monotonic() > deadline:
+                if args.simulate and wanted and time.monotonic() > deadline:
                     _say(f"not read: {', '.join(sorted(wanted))}")
                     return EXIT_HARDWARE
                 continue
-            wanted.discard(tag.item_id or "")
-            result = station.shelf.tag_read(tag)
+            if kind == "eof":
+                reading = False
+                continue
+            if kind == "line":
+                label = _shelf_line(value)
+                if label is not None:
+                    _say(f"next shelf: {label}")
+                    station.shelf.set_shelf(label)
+                    shelves.append(label)
+                    continue
+                result = station.shelf.barcode(value)
+            else:
+                wanted.discard(value.item_id or "")
+                result = station.shelf.tag_read(value)
             if result is not None:
                 _emit(result.to_json())
     except KeyboardInterrupt:
         pass                                   # the normal end of a shelf check at the pad
     finally:
         reader.close()
-        _say(f"shelf {args.shelf}: {station.shelf.count} items, {station.shelf.exceptions} need action")
+        where = f"shelf {shelves[0]}" if len(shelves) == 1 else f"{len(shelves)} shelves"
+        _say(f"{where}: {station.shelf.count} items, {station.shelf.exceptions} need action")
         station.close()
     return EXIT_OK
 

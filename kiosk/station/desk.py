@@ -28,6 +28,7 @@ from typing import Any
 
 from kiosk.errors import HardwareError, IlsUnavailable, JournalError, OutcomeUnknown, ProtocolError
 from kiosk.hardware.base import TagRead
+from kiosk.station.inventory import CHECK_IN, REPROGRAM
 from kiosk.station.program import BARCODE_ONLY, BLANK, LIBRARY, ItemRecord, PlanError, TagPlan, classify
 from kiosk.station.shelf import ShelfResult
 
@@ -60,6 +61,8 @@ class DeskView:
     shelf_rate: float = 0.0       # items checked per minute (from the first one seen)
     exceptions: tuple[ShelfResult, ...] = ()
     busy: bool = False
+    offer: str = ""               # shelf check: what the page offers for the item just read
+    offer_item: str = ""          # ("check_in" / "reprogram" / ""), and which item
 
 
 def next_label(label: str) -> str:
@@ -118,6 +121,10 @@ class StationDesk:
 
     def next_shelf(self) -> None:
         self._put(lambda: self._set_shelf(next_label(self.view.shelf)))
+
+    def act(self) -> None:
+        """Staff took the offer for the item just read: check it in, or reprogram its tag."""
+        self._put(self._act)
 
     def clear_list(self) -> None:
         self._put(lambda: self._show(exceptions=()))
@@ -320,7 +327,32 @@ class StationDesk:
         if result.needs_action:
             listed = (result, *listed)[:MAX_LISTED]
             self._cue("attention")
+        offer = ""
+        actions = {f.action for f in result.findings}
+        if result.item_id and CHECK_IN in actions:
+            offer = CHECK_IN
+        elif result.item_id and REPROGRAM in actions:
+            offer = REPROGRAM
         self._show(seen=shelf.count, need_action=shelf.exceptions, exceptions=listed,
+                   offer=offer, offer_item=result.item_id if offer else "",
                    shelf_rate=(shelf.count - 1) / minutes if shelf.count > 1 else 0.0,
                    message="needs_action" if result.needs_action else "shelf_ok",
                    detail=result.item_id, ok=not result.needs_action)
+
+    def _act(self) -> None:
+        offer, item_id = self.view.offer, self.view.offer_item
+        if not offer or not item_id:
+            return
+        self._show(offer="", offer_item="")
+        if offer == REPROGRAM:            # to the programming page with this item, tag on the pad
+            self._set_mode(PROGRAM)
+            self._start_item(item_id)
+            return
+        ok, text = self.station.shelf.library.check_in(item_id)
+        self._cue("success" if ok else "failure")
+        if ok:   # resolved: off the list (the local record keeps what was found)
+            listed = tuple(r for r in self.view.exceptions if r.item_id != item_id)
+            self._show(exceptions=listed, message="checked_in", detail=" ".join(x for x in (item_id, text) if x),
+                       ok=True)
+        else:
+            self._show(message="checkin_refused", detail=" ".join(x for x in (item_id, text) if x), ok=False)

@@ -43,7 +43,8 @@ class StationLibrary:
     def lookup(self, item_id: str) -> ItemRecord:
         """The item as the library system describes it; ``known=False`` when it does not know it."""
         if not self._sip:
-            info = self.ils.item_information(item_id)
+            # FOLIO's adapter has a fuller look-up for the shelf check (status name, open requests)
+            info = getattr(self.ils, "shelf_item", self.ils.item_information)(item_id)
             return ItemRecord(item_id=item_id, known=info.known, title=info.title, media_type=info.media_type,
                               parts=parts_from_text(info.screen_message) or 1,
                               home_branch=getattr(info, "owner", "") or "",
@@ -109,3 +110,16 @@ class StationLibrary:
         except (IlsUnavailable, OutcomeUnknown, ProtocolError) as exc:
             log.warning("item %s could not be reported seen: %s", item_id, exc)
             return SEEN_FAILED
+
+    def check_in(self, item_id: str) -> tuple[bool, str]:
+        """Staff check in an item found on the shelf (the shelf check's offer): (done, the library
+        system's words -- hold shelf, transit destination, or why not)."""
+        try:
+            r = self.ils.checkin(item_id, return_date=datetime.now().replace(microsecond=0))
+        except (IlsUnavailable, OutcomeUnknown, ProtocolError) as exc:
+            log.warning("station check-in of item %s failed: %s", item_id, exc)
+            return False, str(exc)
+        where = r.destination or ""
+        text = " ".join(x for x in (r.screen_message, where) if x)
+        log.info("station check-in of item %s: %s %s", item_id, "ok" if r.ok else "refused", text)
+        return r.ok, text

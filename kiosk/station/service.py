@@ -63,9 +63,9 @@ class Station:
     def __init__(self, settings: Any, reader: TagReader, *, ils: Any = None, staff_session: str = "",
                  store: StationStore | None = None) -> None:
         if ils is None:
-            from kiosk.sip2.ils import SipIls
+            from kiosk.ils.factory import ils_from_settings
 
-            ils = SipIls.from_settings(settings)
+            ils = ils_from_settings(settings)      # SIP2 or FOLIO, as [ils] protocol says
             self._own_ils = True
         else:
             self._own_ils = False
