@@ -218,3 +218,46 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG0
         f"demo library protocols (KIOSK_TEST_PROTOCOL={TEST_PROTOCOL}): {counts['sip2']} library-facing "
         f"tests over SIP2, {counts['folio']} over FOLIO; {len(_SIP2_ONLY)} collected tests are SIP2 by "
         f"nature (sip2_only)")
+
+
+class DemoLibrary:
+    """The demo library system for one test: its SIP2 server, and FOLIO's HTTP face over the same
+    database when the test's protocol is ``folio``.  ``overrides()`` are the ``--set``/``config.load``
+    assignments that point a kiosk at it (optionally through a proxy on ``port``)."""
+
+    def __init__(self, path: Path, protocol: str) -> None:
+        from kiosk.demo_ils.server import DemoIlsServer
+
+        self.protocol = protocol
+        self.sip = DemoIlsServer(path).start()
+        self.db = self.sip.db
+        self.folio = None
+        if protocol == "folio":
+            from kiosk.demo_ils.folio_http import FolioDemoServer
+
+            self.folio = FolioDemoServer(self.db).start()
+
+    @property
+    def port(self) -> int:
+        """Where the kiosk's protocol is answered (the SIP2 port or the FOLIO HTTP port)."""
+        return (self.folio or self.sip).port
+
+    def overrides(self, port: int | None = None) -> list[str]:
+        port = port or self.port
+        if self.protocol == "folio":     # tenant, login and service point as demo.toml and the demo's
+            return ["ils.protocol=folio", f"ils.url=http://127.0.0.1:{port}", "ils.tenant=diku",
+                    "ils.service_point=main", "ils.user=kiosk", "ils.password=kiosk"]
+        return [f"ils.port={port}"]
+
+    def stop(self) -> None:
+        if self.folio is not None:
+            self.folio.stop()
+        self.sip.stop()
+
+
+@pytest.fixture
+def demo_library(tmp_path, ils_protocol):
+    """A running :class:`DemoLibrary` (a fresh seeded library) speaking this test's ``ils_protocol``."""
+    library = DemoLibrary(tmp_path / "library.sqlite3", ils_protocol)
+    yield library
+    library.stop()

@@ -113,15 +113,18 @@ class FolioDemoServer:
         handler = type("Handler", (_Handler,), {"app": self})
         self._httpd = ThreadingHTTPServer((self.host, self._port), handler)
         self._httpd.daemon_threads = True
+        self._port = self._httpd.server_address[1]     # a restart after stop() comes back on the same port
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="demo-folio-http", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
+        """Idempotent: a test or the tour may have stopped the library already."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
         if self.own_db:
             self.db.close()
 
