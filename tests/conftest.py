@@ -178,6 +178,30 @@ def pytest_configure(config):
                                        "KIOSK_TEST_PROTOCOL says (the reason says why)")
     config.addinivalue_line("markers", "both_protocols: runs over SIP2 and FOLIO in every run (the FOLIO "
                                        "pass of `make test`)")
+    _watch_direct_sip2_servers()
+
+
+_DIRECT_SIP2: set[str] = set()     # tests that started the demo SIP2 server themselves, not via ils_protocol
+
+
+def _watch_direct_sip2_servers() -> None:
+    """Note every test that starts the demo library's SIP2 server on its own (not through the
+    protocol switch): the summary names them, so a test that stays SIP2 under
+    KIOSK_TEST_PROTOCOL=folio is never silent about it."""
+    from kiosk.demo_ils.server import DemoIlsServer
+
+    start = DemoIlsServer.start
+    if getattr(start, "_watched", False):
+        return
+
+    def watched_start(self):  # noqa: ANN001, ANN202
+        test = RUN_LOG.current_test
+        if test not in _PROTOCOL_RUNS and test not in _SIP2_ONLY and test != "<collection>":
+            _DIRECT_SIP2.add(test)
+        return start(self)
+
+    watched_start._watched = True
+    DemoIlsServer.start = watched_start
 
 
 def _sip2_only_reason(node) -> str | None:  # noqa: ANN001
@@ -211,13 +235,17 @@ def ils_protocol(request) -> str:
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001 - pytest hook signature
     """Say which protocol the library-facing tests spoke, so nothing is silently SIP2 only."""
-    if GUI_CHILD or not _PROTOCOL_RUNS:
+    if GUI_CHILD or not (_PROTOCOL_RUNS or _DIRECT_SIP2):
         return
     counts = {p: sum(1 for t, v in _PROTOCOL_RUNS.items() if v == p and t not in _SIP2_ONLY) for p in PROTOCOLS}
     terminalreporter.write_line(
         f"demo library protocols (KIOSK_TEST_PROTOCOL={TEST_PROTOCOL}): {counts['sip2']} library-facing "
         f"tests over SIP2, {counts['folio']} over FOLIO; {len(_SIP2_ONLY)} collected tests are SIP2 by "
         f"nature (sip2_only)")
+    if _DIRECT_SIP2:
+        files = sorted({t.split("::", 1)[0] for t in _DIRECT_SIP2})
+        terminalreporter.write_line(f"  {len(_DIRECT_SIP2)} tests started the demo library's SIP2 server "
+                                    f"themselves (SIP2 whatever the switch): {', '.join(files)}")
 
 
 class DemoLibrary:
