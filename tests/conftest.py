@@ -181,27 +181,27 @@ def pytest_configure(config):
     _watch_direct_sip2_servers()
 
 
-_DIRECT_SIP2: set[str] = set()     # tests that started the demo SIP2 server themselves, not via ils_protocol
+_DIRECT_SIP2: set[str] = set()     # tests that built a SIP2 client themselves, not via ils_protocol
 
 
 def _watch_direct_sip2_servers() -> None:
-    """Note every test that starts the demo library's SIP2 server on its own (not through the
-    protocol switch): the summary names them, so a test that stays SIP2 under
+    """Note every test that builds a SIP2 client (SipIls) outside the protocol switch and is not
+    marked sip2_only: the summary names them, so a test that stays SIP2 under
     KIOSK_TEST_PROTOCOL=folio is never silent about it."""
-    from kiosk.demo_ils.server import DemoIlsServer
+    from kiosk.sip2.ils import SipIls
 
-    start = DemoIlsServer.start
-    if getattr(start, "_watched", False):
+    init = SipIls.__init__
+    if getattr(init, "_watched", False):
         return
 
-    def watched_start(self):  # noqa: ANN001, ANN202
+    def watched_init(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
         test = RUN_LOG.current_test
-        if test not in _PROTOCOL_RUNS and test not in _SIP2_ONLY and test != "<collection>":
+        if _PROTOCOL_RUNS.get(test) != "sip2" and test not in _SIP2_ONLY and test != "<collection>":
             _DIRECT_SIP2.add(test)
-        return start(self)
+        return init(self, *args, **kwargs)
 
-    watched_start._watched = True
-    DemoIlsServer.start = watched_start
+    watched_init._watched = True
+    SipIls.__init__ = watched_init
 
 
 def _sip2_only_reason(node) -> str | None:  # noqa: ANN001
@@ -244,8 +244,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG0
         f"nature (sip2_only)")
     if _DIRECT_SIP2:
         files = sorted({t.split("::", 1)[0] for t in _DIRECT_SIP2})
-        terminalreporter.write_line(f"  {len(_DIRECT_SIP2)} tests started the demo library's SIP2 server "
-                                    f"themselves (SIP2 whatever the switch): {', '.join(files)}")
+        terminalreporter.write_line(f"  {len(_DIRECT_SIP2)} other tests built a SIP2 client themselves (SIP2 "
+                                    f"whatever the switch): {', '.join(files)}")
 
 
 class DemoLibrary:
