@@ -350,8 +350,18 @@ class FolioIls(LostReplies, Ils):
                 if mine is not None and mine.ok:
                     return mine
             return CheckoutResult(ok=False, item_id=item_id, patron_id=patron_id, screen_message=r.text,
-                                  reason_key=r.reason_key, resolved=resolved)
+                                  reason_key=r.reason_key, resolved=resolved, title=self._title_of(item_id))
         raise ProtocolError(f"FOLIO check-out: unexpected HTTP {reply.status} {reply.text[:160]}")
+
+    def _title_of(self, item_id: str) -> str:
+        """FOLIO's 422 carries errors only, no item (SIP2's refusal names the title): the patron's
+        "not borrowed" list should still say which book, so the title is read from inventory.  Best
+        effort: a refusal is never turned into an error for want of a title."""
+        try:
+            item = self._item(item_id)
+        except (IlsUnavailable, ProtocolError, OutcomeUnknown):
+            return ""
+        return str((item or {}).get("title") or "")
 
     def checkin(self, item_id: str, *, no_block: bool = False, transaction_date: datetime | None = None,
                 return_date: datetime | None = None) -> CheckinResult:
