@@ -92,6 +92,12 @@ def test_checkout_checkin_renew_and_their_refusals(demo):
     assert r.ok and r.due_date and r.title and not r.resolved
     info = ils.item_information(item)
     assert info.on_loan and info.patron_id == card and info.due == r.due
+    # a set of several parts says so (FOLIO's numberOfPieces), as the tag station reads it from SIP2
+    from kiosk.station.program import parts_from_text
+
+    box = next(i for i in export["items"] if i["parts"] == 2)
+    assert parts_from_text(ils.item_information(box["barcode"]).screen_message) == 2
+    assert parts_from_text(info.screen_message) is None
     # the same patron scanning it again: FOLIO says "already checked out"; the open loan is theirs
     again = ils.checkout(card, item)
     assert again.ok and len(checkouts(srv.db, item)) == 1

@@ -118,7 +118,8 @@ class FolioView:
                "callNumber": row["call_number"], "status": {"name": self.item_status(barcode)},
                "materialType": {"name": item.policy.label},
                "effectiveLocation": {"name": f"{rules.BRANCH_NAMES.get(row['home_branch'], '')} {row['location']}".strip()},
-               "contributors": [{"name": row["author"]}]}
+               "contributors": [{"name": row["author"]}],
+               "numberOfPieces": str(row["parts"])}      # FOLIO's item schema: a string
         if row["transit_to"]:
             out["inTransitDestinationServicePointId"] = sp_id(row["transit_to"])
             out["inTransitDestinationServicePoint"] = {"name": rules.BRANCH_NAMES.get(row["transit_to"], "")}
