@@ -456,3 +456,13 @@ def test_a_return_resent_later_keeps_its_original_check_in_date(demo):
     assert ils.checkin(item).ok                 # the engine's later retry carries no date of its own
     (t,) = srv.db.checkins_of(item)
     assert abs(datetime.fromisoformat(t["transaction_date"]) - dropped) < timedelta(seconds=1)
+
+
+def test_status_asks_folio_every_time_so_a_library_gone_down_is_noticed(demo):
+    """The engine's probe calls status() to learn whether the library is there; with the token and
+    the service point cached it must still ask, or a kiosk never notices FOLIO went away."""
+    srv, ils, export = demo()
+    assert ils.status().online and ils.status().library_name == "Main Library"
+    srv.stop()                     # its keep-alive connections close with it
+    with pytest.raises(IlsUnavailable):
+        ils.status()

@@ -240,8 +240,14 @@ class FolioIls(LostReplies, Ils):
 
     # ------------------------------------------------------------------ status and patrons
     def status(self) -> IlsStatus:
+        """Asks FOLIO every time (the engine's probe calls this to find the library back, or gone):
+        with the token and the service point cached, nothing else here would touch the network."""
         self.auth.token()
-        self.service_point_id()
+        sp = self.service_point_id()
+        rows = self._collection("/service-points", "servicepoints", cql.by_id(sp), 1)
+        if rows and rows[0].get("name"):
+            with self._lock:
+                self._sp_name = str(rows[0]["name"])
         return IlsStatus(online=True, checkin_ok=True, checkout_ok=True, renewal_ok=True, offline_ok=True,
                          timeout_s=self.http.timeout_s, library_name=self._sp_name, supported="")
 
