@@ -251,24 +251,26 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG0
 class DemoLibrary:
     """The demo library system for one test: its SIP2 server, and FOLIO's HTTP face over the same
     database when the test's protocol is ``folio``.  ``overrides()`` are the ``--set``/``config.load``
-    assignments that point a kiosk at it (optionally through a proxy on ``port``)."""
+    assignments that point a kiosk at it (optionally through a proxy on ``port``), ``ils_toml()`` the
+    same as a config file's ``[ils]`` lines; ``restarted()`` brings it back on the same ports."""
 
-    def __init__(self, path: Path, protocol: str) -> None:
+    def __init__(self, path: Path, protocol: str, port: int = 0, http_port: int = 0) -> None:
         from kiosk.demo_ils.server import DemoIlsServer
 
         self.protocol = protocol
-        self.sip = DemoIlsServer(path).start()
+        self.sip = DemoIlsServer(path, port=port).start()
         self.db = self.sip.db
         self.folio = None
         if protocol == "folio":
             from kiosk.demo_ils.folio_http import FolioDemoServer
 
-            self.folio = FolioDemoServer(self.db).start()
+            self.folio = FolioDemoServer(self.db, port=http_port).start()
+        self.ports = (self.sip.port, self.folio.port if self.folio else 0)     # known after stop() too
 
     @property
     def port(self) -> int:
         """Where the kiosk's protocol is answered (the SIP2 port or the FOLIO HTTP port)."""
-        return (self.folio or self.sip).port
+        return self.ports[1] if self.folio else self.ports[0]
 
     def overrides(self, port: int | None = None) -> list[str]:
         port = port or self.port
@@ -276,6 +278,19 @@ class DemoLibrary:
             return ["ils.protocol=folio", f"ils.url=http://127.0.0.1:{port}", "ils.tenant=diku",
                     "ils.service_point=main", "ils.user=kiosk", "ils.password=kiosk"]
         return [f"ils.port={port}"]
+
+    def ils_toml(self, *, timeout_s: float = 2.0, pool_size: int = 2, location: str = "MAIN-DROP") -> str:
+        if self.protocol == "folio":
+            return (f'protocol = "folio"\nurl = "http://127.0.0.1:{self.port}"\ntenant = "diku"\n'
+                    f'service_point = "main"\nuser = "kiosk"\npassword = "kiosk"\ntimeout_s = {timeout_s}\n'
+                    f'pool_size = {pool_size}\n')
+        return (f'host = "127.0.0.1"\nport = {self.port}\nuser = "kiosk"\npassword = "kiosk"\n'
+                f'institution = "DEMO"\nlocation = "{location}"\ntimeout_s = {timeout_s}\nretries = 0\n'
+                f'pool_size = {pool_size}\n')
+
+    def restarted(self) -> DemoLibrary:
+        """The library back after :meth:`stop`: the same database, the same ports."""
+        return DemoLibrary(Path(self.db.path), self.protocol, *self.ports)
 
     def stop(self) -> None:
         if self.folio is not None:
