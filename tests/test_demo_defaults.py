@@ -154,3 +154,12 @@ def test_without_config_folio_commands_reach_the_background_librarys_http_face(t
             lib.close()
     finally:
         daemon.stop(tmp_path / "demo")
+
+
+def test_the_demo_banner_says_where_folio_answers():
+    from kiosk.app_cli import demo_banner
+
+    state = {"host": "127.0.0.1", "port": 6001, "pid": 1, "db": "x", "http_port": 9131}
+    s = daemon.demo_settings(["ils.protocol=folio", "ils.url=http://127.0.0.1:9131"])
+    assert "FOLIO at http://127.0.0.1:9131 (tenant diku" in demo_banner(s, state, {})
+    assert "FOLIO" not in demo_banner(daemon.demo_settings(), state, {})
