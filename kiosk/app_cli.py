@@ -62,9 +62,12 @@ def demo_banner(settings, state: dict, library: dict) -> str:  # noqa: ANN001
     patron = next((p for p in library.get("patrons", []) if p.get("pin") and p.get("status") == "ok"), None)
     pin = f"PIN {patron['pin']}" if patron and settings.kiosk.require_pin else "no PIN asked in the demo"
     card = f"card {patron['card']} ({pin})" if patron else "any card in the panel"
+    where = f"{state['host']}:{state['port']}"
+    if getattr(settings.ils, "protocol", "sip2") == "folio":     # the same library over FOLIO's HTTP API
+        where = f"FOLIO at {settings.ils.url} (tenant {settings.ils.tenant}; SIP2 on {where})"
     return "\n".join((
         f"kiosk demo: {settings.branding.library_name or 'the demo library'} on simulated hardware",
-        f"  demo library system: {state['host']}:{state['port']} (pid {state['pid']}, database "
+        f"  demo library system: {where} (pid {state['pid']}, database "
         f"{state.get('db', '')}); it keeps running for the CLI: `kiosk demo-ils --stop` ends it",
         f"  try {card}; every card and item: `kiosk demo-ils --export-json`",
         f"  staff mode: hold the library name for 3 seconds, PIN {DEMO_STAFF_PIN}",

@@ -127,7 +127,7 @@ def settings_from_args(args: argparse.Namespace, *, ils: bool = False) -> config
         daemon.apply_demo_data_dir(settings)
     if ils:
         # The demo configuration means the demo library -- unless [ils] was pointed elsewhere.
-        elsewhere = any(o.strip().startswith(("ils.host", "ils.port")) for o in overrides)
+        elsewhere = any(o.strip().startswith(("ils.host", "ils.port", "ils.url")) for o in overrides)
         if daemon.is_demo_config(settings.source) and not elsewhere:
             daemon.ensure_running(settings)
         if not settings.ils.user:

@@ -121,9 +121,10 @@ def pytest_sessionfinish(session, exitstatus):  # noqa: ARG001 - pytest hook sig
 
 
 @pytest.fixture
-def gui_kiosk(tmp_path):
+def gui_kiosk(tmp_path, ils_protocol):
     """Factory: ``with gui_kiosk(overrides, latency_ms=0, size=(800, 480)) as kiosk:`` starts the
-    demo library system and the real app (config/demo.toml + overrides); stops both cleanly."""
+    demo library system and the real app (config/demo.toml + overrides); stops both cleanly.
+    The kiosk speaks ``ils_protocol`` (below) to the demo library unless the overrides say otherwise."""
 
     @contextlib.contextmanager
     def start(overrides: dict | None = None, *, latency_ms: int = 0, size: tuple[int, int] = (800, 480),
@@ -134,7 +135,8 @@ def gui_kiosk(tmp_path):
         from kiosk.ui.harness import demo_ils, prepare_settings, running_app
 
         settings = config_mod.load(Path(config_mod.CONFIG_DIR) / "demo.toml")
-        prepare_settings(settings, data_dir=tmp_path / "data", overrides={"kiosk.language": "en", **(overrides or {})})
+        prepare_settings(settings, data_dir=tmp_path / "data",
+                         overrides={"kiosk.language": "en", "ils.protocol": ils_protocol, **(overrides or {})})
         with demo_ils(settings, latency_ms=latency_ms) as server:
             if setup is not None:       # e.g. put a misbehaving network between kiosk and library
                 setup(settings, server)
@@ -148,3 +150,157 @@ def gui_kiosk(tmp_path):
                 yield kiosk
 
     return start
+
+
+# -- one demo library, either protocol (issue 16) ------------------------------------------------------
+# The demo library answers SIP2 and FOLIO's HTTP API over one SQLite library (kiosk/demo_ils/).  Tests
+# that talk to it through the shared fixtures -- the GUI harness (``gui_kiosk``), ``demo_library`` --
+# take the protocol from the ``ils_protocol`` fixture, so the same test bodies run over either:
+#
+#   KIOSK_TEST_PROTOCOL=sip2   (default)  library-facing tests speak SIP2;
+#   KIOSK_TEST_PROTOCOL=folio             ... speak FOLIO (`KIOSK_TEST_PROTOCOL=folio make test`);
+#   KIOSK_TEST_PROTOCOL=both              ... run twice, test[sip2] and test[folio].
+#
+# Whatever the switch says, tests marked ``both_protocols`` run over both: that is the FOLIO pass of
+# every `make test` (engine-level and GUI flows; kept to about a minute).  Tests marked
+# ``sip2_only("why")`` are SIP2 by nature (the codec, frames on the wire, `kiosk sip2`, SIP2-only
+# messages) and run over SIP2 under any switch -- never skipped; the run's summary counts them.
+PROTOCOLS = ("sip2", "folio")
+TEST_PROTOCOL = os.environ.get("KIOSK_TEST_PROTOCOL", "sip2").strip().lower() or "sip2"
+_PROTOCOL_RUNS: dict[str, str] = {}          # test id -> the protocol its library-facing fixtures used
+_SIP2_ONLY: set[str] = set()                 # collected tests marked sip2_only
+
+
+def pytest_configure(config):
+    if TEST_PROTOCOL not in (*PROTOCOLS, "both"):
+        raise pytest.UsageError(f"KIOSK_TEST_PROTOCOL={TEST_PROTOCOL!r}: expected sip2, folio or both")
+    config.addinivalue_line("markers", "sip2_only(reason): SIP2 by nature; runs over SIP2 whatever "
+                                       "KIOSK_TEST_PROTOCOL says (the reason says why)")
+    config.addinivalue_line("markers", "both_protocols: runs over SIP2 and FOLIO in every run (the FOLIO "
+                                       "pass of `make test`)")
+    _watch_direct_sip2_servers()
+
+
+_DIRECT_SIP2: set[str] = set()     # tests that built a SIP2 client themselves, not via ils_protocol
+
+
+def _watch_direct_sip2_servers() -> None:
+    """Note every test that builds a SIP2 client (SipIls) outside the protocol switch and is not
+    marked sip2_only: the summary names them, so a test that stays SIP2 under
+    KIOSK_TEST_PROTOCOL=folio is never silent about it."""
+    from kiosk.sip2.ils import SipIls
+
+    init = SipIls.__init__
+    if getattr(init, "_watched", False):
+        return
+
+    def watched_init(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        test = RUN_LOG.current_test
+        if _PROTOCOL_RUNS.get(test) != "sip2" and test not in _SIP2_ONLY and test != "<collection>":
+            _DIRECT_SIP2.add(test)
+        return init(self, *args, **kwargs)
+
+    watched_init._watched = True
+    SipIls.__init__ = watched_init
+
+
+def _sip2_only_reason(node) -> str | None:  # noqa: ANN001
+    marker = node.get_closest_marker("sip2_only")
+    if marker is None:
+        return None
+    reason = (marker.args[0] if marker.args else marker.kwargs.get("reason", "")) or ""
+    if not str(reason).strip():
+        raise pytest.UsageError(f"{node.nodeid}: sip2_only needs a reason (why it is SIP2 by nature)")
+    return str(reason)
+
+
+def pytest_collection_modifyitems(session, config, items):  # noqa: ARG001 - pytest hook signature
+    _SIP2_ONLY.update(i.nodeid for i in items if _sip2_only_reason(i))
+
+
+def pytest_generate_tests(metafunc):
+    if "ils_protocol" not in metafunc.fixturenames or _sip2_only_reason(metafunc.definition):
+        return
+    if TEST_PROTOCOL == "both" or metafunc.definition.get_closest_marker("both_protocols") is not None:
+        metafunc.parametrize("ils_protocol", PROTOCOLS, indirect=True)
+
+
+@pytest.fixture
+def ils_protocol(request) -> str:
+    """The protocol this test's kiosk speaks to the demo library: "sip2" or "folio" (see above)."""
+    protocol = "sip2" if _sip2_only_reason(request.node) else getattr(request, "param", None) or TEST_PROTOCOL
+    _PROTOCOL_RUNS[request.node.nodeid] = protocol
+    return protocol
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001 - pytest hook signature
+    """Say which protocol the library-facing tests spoke, so nothing is silently SIP2 only."""
+    if GUI_CHILD or not (_PROTOCOL_RUNS or _DIRECT_SIP2):
+        return
+    counts = {p: sum(1 for t, v in _PROTOCOL_RUNS.items() if v == p and t not in _SIP2_ONLY) for p in PROTOCOLS}
+    terminalreporter.write_line(
+        f"demo library protocols (KIOSK_TEST_PROTOCOL={TEST_PROTOCOL}): {counts['sip2']} library-facing "
+        f"tests over SIP2, {counts['folio']} over FOLIO; {len(_SIP2_ONLY)} collected tests are SIP2 by "
+        f"nature (sip2_only)")
+    if _DIRECT_SIP2:
+        files = sorted({t.split("::", 1)[0] for t in _DIRECT_SIP2})
+        terminalreporter.write_line(f"  {len(_DIRECT_SIP2)} other tests built a SIP2 client themselves (SIP2 "
+                                    f"whatever the switch): {', '.join(files)}")
+
+
+class DemoLibrary:
+    """The demo library system for one test: its SIP2 server, and FOLIO's HTTP face over the same
+    database when the test's protocol is ``folio``.  ``overrides()`` are the ``--set``/``config.load``
+    assignments that point a kiosk at it (optionally through a proxy on ``port``), ``ils_toml()`` the
+    same as a config file's ``[ils]`` lines; ``restarted()`` brings it back on the same ports."""
+
+    def __init__(self, path: Path, protocol: str, port: int = 0, http_port: int = 0) -> None:
+        from kiosk.demo_ils.server import DemoIlsServer
+
+        self.protocol = protocol
+        self.sip = DemoIlsServer(path, port=port).start()
+        self.db = self.sip.db
+        self.folio = None
+        if protocol == "folio":
+            from kiosk.demo_ils.folio_http import FolioDemoServer
+
+            self.folio = FolioDemoServer(self.db, port=http_port).start()
+        self.ports = (self.sip.port, self.folio.port if self.folio else 0)     # known after stop() too
+
+    @property
+    def port(self) -> int:
+        """Where the kiosk's protocol is answered (the SIP2 port or the FOLIO HTTP port)."""
+        return self.ports[1] if self.folio else self.ports[0]
+
+    def overrides(self, port: int | None = None) -> list[str]:
+        port = port or self.port
+        if self.protocol == "folio":     # tenant, login and service point as demo.toml and the demo's
+            return ["ils.protocol=folio", f"ils.url=http://127.0.0.1:{port}", "ils.tenant=diku",
+                    "ils.service_point=main", "ils.user=kiosk", "ils.password=kiosk"]
+        return [f"ils.port={port}"]
+
+    def ils_toml(self, *, timeout_s: float = 2.0, pool_size: int = 2, location: str = "MAIN-DROP") -> str:
+        if self.protocol == "folio":
+            return (f'protocol = "folio"\nurl = "http://127.0.0.1:{self.port}"\ntenant = "diku"\n'
+                    f'service_point = "main"\nuser = "kiosk"\npassword = "kiosk"\ntimeout_s = {timeout_s}\n'
+                    f'pool_size = {pool_size}\n')
+        return (f'host = "127.0.0.1"\nport = {self.port}\nuser = "kiosk"\npassword = "kiosk"\n'
+                f'institution = "DEMO"\nlocation = "{location}"\ntimeout_s = {timeout_s}\nretries = 0\n'
+                f'pool_size = {pool_size}\n')
+
+    def restarted(self) -> DemoLibrary:
+        """The library back after :meth:`stop`: the same database, the same ports."""
+        return DemoLibrary(Path(self.db.path), self.protocol, *self.ports)
+
+    def stop(self) -> None:
+        if self.folio is not None:
+            self.folio.stop()
+        self.sip.stop()
+
+
+@pytest.fixture
+def demo_library(tmp_path, ils_protocol):
+    """A running :class:`DemoLibrary` (a fresh seeded library) speaking this test's ``ils_protocol``."""
+    library = DemoLibrary(tmp_path / "library.sqlite3", ils_protocol)
+    yield library
+    library.stop()

@@ -2,8 +2,8 @@
 two power cuts (SIGKILL), then the morning sync.
 
 The kiosk runs in a child process (this file, run as a script): the real ``BookDrop`` controller
-with simulated slot hardware, the real SIP2 client and journal, against a real demo library system
-owned by the test.  Drop times come from a compressed simulated clock (a night of 13 hours in a
+with simulated slot hardware, the real library-system client (SIP2, and FOLIO's HTTP API in the
+same run: tests/conftest.py) and journal, against a real demo library system owned by the test.  Drop times come from a compressed simulated clock (a night of 13 hours in a
 few seconds) and are passed through as the return dates.  In the end the demo library's own
 database must show every item checked in exactly once, at its drop time (nobody fined for the
 night), with holds and transfers routed and recorded in the morning report.
@@ -22,6 +22,8 @@ import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 N_DROPS = 300
@@ -47,7 +49,7 @@ def child_main(mode: str, config_path: str, plan_path: str) -> int:
     from kiosk.circulation.journal import Journal
     from kiosk.hardware import open_devices
     from kiosk.hardware.base import TagRead
-    from kiosk.sip2.ils import SipIls
+    from kiosk.ils.factory import ils_from_settings
 
     settings = config.load(config_path)
     plan = json.loads(Path(plan_path).read_text())
@@ -61,7 +63,7 @@ def child_main(mode: str, config_path: str, plan_path: str) -> int:
     clock = Clock()
     devices = open_devices(settings)
     devices.start()
-    ils = SipIls.from_settings(settings)
+    ils = ils_from_settings(settings)             # SIP2 or FOLIO, as [ils] protocol says
     journal = Journal(settings.data_dir / "journal.sqlite3")
     drop = BookDrop(settings, devices, ils, journal, clock=clock, tick_interval=None)
     current = [0]
@@ -212,18 +214,49 @@ class Child:
         self.proc.wait(10)
 
 
-def test_simulated_night(tmp_path):
+class Library:
+    """The demo library system of the night: its SIP2 server and, over FOLIO, its HTTP face on the
+    same database; it goes down and comes back on the same ports."""
+
+    def __init__(self, path: Path, protocol: str, port: int = 0, http_port: int = 0) -> None:
+        from kiosk.demo_ils.server import DemoIlsServer
+
+        self.sip = DemoIlsServer(path, port=port).start()
+        self.db = self.sip.db
+        self.folio = None
+        if protocol == "folio":
+            from kiosk.demo_ils.folio_http import FolioDemoServer
+
+            self.folio = FolioDemoServer(self.db, port=http_port).start()
+        self.ports = (self.sip.port, self.folio.port if self.folio else 0)    # known after a stop too
+
+    def ils_config(self, protocol: str) -> str:
+        if protocol == "folio":
+            return (f'protocol = "folio"\nurl = "{self.folio.url}"\ntenant = "diku"\nservice_point = "main"\n'
+                    f'user = "kiosk"\npassword = "kiosk"\ntimeout_s = 2.0\npool_size = 2\n')
+        return (f'port = {self.sip.port}\nuser = "kiosk"\npassword = "kiosk"\ninstitution = "DEMO"\n'
+                f'location = "MAIN-DROP"\ntimeout_s = 2.0\nretries = 0\npool_size = 2\n')
+
+    def restarted(self, path: Path, protocol: str) -> Library:
+        return Library(path, protocol, *self.ports)
+
+    def stop(self) -> None:
+        if self.folio is not None:
+            self.folio.stop()
+        self.sip.stop()
+
+
+@pytest.mark.both_protocols
+def test_simulated_night(tmp_path, ils_protocol):
     from kiosk.afterhours.droplog import DropLog
     from kiosk.afterhours.report import build_report
     from kiosk.circulation import journal as J
     from kiosk.circulation.journal import Journal
     from kiosk.demo_ils.db import fmt
-    from kiosk.demo_ils.server import DemoIlsServer
 
     night = _night_start()
     lib_path = tmp_path / "library.sqlite3"
-    server = DemoIlsServer(lib_path).start()
-    port = server.port
+    server = Library(lib_path, ils_protocol)
     kinds = _prepare_library(server.db, night)
     plan = _plan(kinds, night)
     plan_path = tmp_path / "plan.json"
@@ -233,14 +266,7 @@ def test_simulated_night(tmp_path):
 [kiosk]
 mode = "auto"
 [ils]
-port = {port}
-user = "kiosk"
-password = "kiosk"
-institution = "DEMO"
-location = "MAIN-DROP"
-timeout_s = 2.0
-retries = 0
-pool_size = 2
+{server.ils_config(ils_protocol)}
 [storage]
 data_dir = "{tmp_path / 'data'}"
 [hardware]
@@ -276,9 +302,9 @@ own_isils = ["DE-1"]
             seen.append(n)
             if n == DOWN_AFTER and server is not None:
                 server.stop()                                       # the library system goes down
-                server = None
+                down, server = server, None
             elif n == UP_AFTER and server is None:
-                server = DemoIlsServer(lib_path, port=port).start()  # ... and comes back
+                server = down.restarted(lib_path, ils_protocol)     # ... and comes back
         assert child.proc.wait(30) == 0 and cuts == 2
         # each restart found what its power cut left: a half-written pass, then an answer in doubt
         assert starts == ["START in_doubt=0 half_passes=0", "START in_doubt=0 half_passes=1",

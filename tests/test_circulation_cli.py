@@ -7,19 +7,20 @@ import json
 import pytest
 
 from kiosk.cli import main
-from kiosk.demo_ils.server import DemoIlsServer
 from tests.test_crash_harness import ROOT, FaultProxy
+
+# The commands are the same over either protocol: every test runs over SIP2 and FOLIO (tests/conftest.py).
+pytestmark = pytest.mark.both_protocols
 
 
 @pytest.fixture
-def demo(tmp_path):
-    server = DemoIlsServer(tmp_path / "library.sqlite3").start()
-    proxy = FaultProxy(server.port)
-    base = ["--config", str(ROOT / "config" / "demo.toml"), "--set", f"ils.port={proxy.port}",
-            "--set", f"storage.data_dir={tmp_path / 'kiosk'}"]
-    yield server, proxy, base
+def demo(tmp_path, demo_library):
+    proxy = FaultProxy(demo_library.port)      # a TCP proxy: SIP2 frames or FOLIO's HTTP alike
+    base = ["--config", str(ROOT / "config" / "demo.toml"), "--set", f"storage.data_dir={tmp_path / 'kiosk'}"]
+    for assignment in demo_library.overrides(proxy.port):
+        base += ["--set", assignment]
+    yield demo_library, proxy, base
     proxy.close()
-    server.stop()
 
 
 def run(capsys, argv):

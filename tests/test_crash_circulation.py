@@ -13,7 +13,7 @@ import pytest
 
 from tests.test_crash_harness import run_crash_batch
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sip2_only("the kill -9 batch over SIP2; over FOLIO: tests/test_crash_folio.py (kill -9 across a batch)")]
 
 KILLS = int(os.environ.get("KIOSK_CRASH_KILLS", "50"))
 

@@ -18,7 +18,7 @@ from kiosk.demo_ils.server import DemoIlsServer
 from kiosk.sip2.ils import SipIls
 from tests.test_crash_harness import ROOT, FaultProxy
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sip2_only("faults injected between SIP2 frames; the same scenarios over FOLIO: tests/test_crash_folio.py")]
 
 
 @pytest.fixture

@@ -116,3 +116,50 @@ def test_bad_input_gets_an_exit_code_not_a_traceback(tmp_path, capsys):
     blocker.write_text("")
     assert main(["demo-ils", "--db", str(blocker / "lib.sqlite3"), "--export-state"]) == 4
     assert "local storage error" in capsys.readouterr().err
+
+
+def test_without_config_folio_commands_reach_the_background_librarys_http_face(tmp_path, monkeypatch, capsys):
+    """`kiosk ils --set ils.protocol=folio status|patron` and `kiosk checkout --set ils.protocol=folio`
+    without --config: the background demo library serves FOLIO's HTTP face too (docs/folio.md, "The
+    demo library speaks FOLIO too"), and [ils] url is pointed at it -- whichever port it got."""
+    from kiosk.cli import main
+    from kiosk.demo_ils.db import LibraryDb
+
+    monkeypatch.delenv("KIOSK_CONFIG", raising=False)
+    monkeypatch.setattr("kiosk.cli.INSTALLED_CONFIG", str(tmp_path / "no-such-kiosk.toml"))
+    monkeypatch.setenv("KIOSK_DEMO_DATA_DIR", str(tmp_path / "demo"))
+    # (demo.toml's FOLIO port 9130 may be taken by another demo: the library then takes a free one.)
+    folio = ["--set", "ils.protocol=folio"]
+    try:
+        # A library started by an older kiosk, without the HTTP face, is restarted when FOLIO is asked for.
+        old = daemon.ensure_running(daemon.demo_settings())
+        state_file = tmp_path / "demo" / daemon.STATE_NAME
+        state_file.write_text(json.dumps({**old, "http_port": None}))
+        assert main(["ils", *folio, "status"]) == 0
+        status = json.loads(capsys.readouterr().out)
+        assert status["protocol"] == "folio" and status["online"] and status["library_name"] == "Main Library"
+        state = daemon.read_state(tmp_path / "demo")
+        assert state["pid"] != old["pid"] and state["http_port"]
+        assert main(["ils", *folio, "patron", "2000000001"]) == 0
+        patron = json.loads(capsys.readouterr().out)
+        assert patron["valid"] and patron["loans"] and all(lo["title"] for lo in patron["loans"])
+        assert main(["checkout", *folio, "--patron", "2000000001", "3900000002"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["online"] and [(i["item_id"], i["state"]) for i in out["items"]] == [("3900000002", "done")]
+        assert daemon.read_state(tmp_path / "demo")["pid"] == state["pid"]      # the same library
+        lib = LibraryDb(state["db"])
+        try:
+            assert len(lib.checkouts_of("3900000002")) == 1
+        finally:
+            lib.close()
+    finally:
+        daemon.stop(tmp_path / "demo")
+
+
+def test_the_demo_banner_says_where_folio_answers():
+    from kiosk.app_cli import demo_banner
+
+    state = {"host": "127.0.0.1", "port": 6001, "pid": 1, "db": "x", "http_port": 9131}
+    s = daemon.demo_settings(["ils.protocol=folio", "ils.url=http://127.0.0.1:9131"])
+    assert "FOLIO at http://127.0.0.1:9131 (tenant diku" in demo_banner(s, state, {})
+    assert "FOLIO" not in demo_banner(daemon.demo_settings(), state, {})

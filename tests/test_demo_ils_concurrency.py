@@ -11,6 +11,8 @@ from kiosk.demo_ils.server import DemoIlsServer
 from kiosk.sip2 import codec as c
 from tests.test_demo_ils_server import SipTestClient, checkin, checkout
 
+pytestmark = pytest.mark.sip2_only("twenty SIP2 connections at once on the demo library's socket server")
+
 CLIENTS = 20
 ITEMS_EACH = 3
 

@@ -20,6 +20,8 @@ from kiosk.demo_ils.server import DemoIlsServer
 from kiosk.sip2 import codec as c
 from tests.test_demo_ils_server import SipTestClient
 
+pytestmark = pytest.mark.sip2_only("reference SIP2 request frames replayed against the demo library")
+
 REPO_VECTORS = Path(__file__).parent / "data" / "sip2_vectors.json"      # copy kept in the repository
 VECTORS = Path("/work/shared/reference/vectors/sip2_vectors.json")
 

@@ -17,6 +17,8 @@ import pytest
 from kiosk.demo_ils.server import DemoIlsServer
 from kiosk.sip2 import codec as c
 
+pytestmark = pytest.mark.sip2_only("the demo library's SIP2 server on the wire; its FOLIO face: tests/test_demo_ils_folio.py")
+
 
 class SipTestClient:
     """A minimal SIP2 client on the project's codec (tests only; the kiosk's own is kiosk.sip2.client)."""

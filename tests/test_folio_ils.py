@@ -92,12 +92,20 @@ def test_checkout_checkin_renew_and_their_refusals(demo):
     assert r.ok and r.due_date and r.title and not r.resolved
     info = ils.item_information(item)
     assert info.on_loan and info.patron_id == card and info.due == r.due
+    # a set of several parts says so (FOLIO's numberOfPieces), as the tag station reads it from SIP2
+    from kiosk.station.program import parts_from_text
+
+    box = next(i for i in export["items"] if i["parts"] == 2)
+    assert parts_from_text(ils.item_information(box["barcode"]).screen_message) == 2
+    assert parts_from_text(info.screen_message) is None
     # the same patron scanning it again: FOLIO says "already checked out"; the open loan is theirs
     again = ils.checkout(card, item)
     assert again.ok and len(checkouts(srv.db, item)) == 1
     other = ok_patron(export, 1)["card"]
     refused = ils.checkout(other, item)
     assert not refused.ok and refused.reason_key == "on_loan_to_other"
+    # FOLIO's 422 names no item; the patron's "not borrowed" list still says which book
+    assert refused.title == next(i["title"] for i in export["items"] if i["barcode"] == item)
     assert ils.renew(card, item).reason_key == "renewal_too_soon"     # due date would not move
     back = ils.checkin(item)
     assert back.ok and srv.db.loan_of_item(item) is None
@@ -448,3 +456,13 @@ def test_a_return_resent_later_keeps_its_original_check_in_date(demo):
     assert ils.checkin(item).ok                 # the engine's later retry carries no date of its own
     (t,) = srv.db.checkins_of(item)
     assert abs(datetime.fromisoformat(t["transaction_date"]) - dropped) < timedelta(seconds=1)
+
+
+def test_status_asks_folio_every_time_so_a_library_gone_down_is_noticed(demo):
+    """The engine's probe calls status() to learn whether the library is there; with the token and
+    the service point cached it must still ask, or a kiosk never notices FOLIO went away."""
+    srv, ils, export = demo()
+    assert ils.status().online and ils.status().library_name == "Main Library"
+    srv.stop()                     # its keep-alive connections close with it
+    with pytest.raises(IlsUnavailable):
+        ils.status()

@@ -54,6 +54,10 @@ def test_the_kiosk_over_folio_and_its_staff_settings(gui_kiosk):
         d.pump(0.1)
         for ch in "xyz":
             d.tap(d.button(ch))
+        # under load the key row may still be settling after three quick taps: wait for Done to be
+        # there (and enabled) instead of failing on the first frame that lacks it
+        d.until(lambda: bool(d.find(lambda w: getattr(w, "text", None) == "Done" and not w.disabled
+                                    and w.opacity > 0)), 10, "the keyboard's Done key")
         d.tap(d.button("Done"))
         assert page.form["ils.tenant"] == "dikuxyz"
         d.tap(d.button("Test connection"))

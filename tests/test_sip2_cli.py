@@ -9,6 +9,8 @@ import pytest
 from kiosk.cli import main
 from kiosk.sip2.testing import FakeAcs
 
+pytestmark = pytest.mark.sip2_only("`kiosk sip2` is SIP2's staff tool; its FOLIO-and-SIP2 twin `kiosk ils` is tested in tests/test_folio_ils.py")
+
 
 @pytest.fixture
 def acs():

@@ -23,6 +23,8 @@ from kiosk.sip2.codec import (
 from kiosk.sip2.ils import SipIls, patron_blocks
 from kiosk.sip2.testing import FakeAcs
 
+pytestmark = pytest.mark.sip2_only("SIP2's connection layer (frames, sequence numbers, checksums, sockets); FOLIO's HTTP layer: tests/test_folio_ils.py")
+
 TIMEOUT = 0.4
 
 

@@ -41,6 +41,8 @@ from kiosk.sip2.codec import (
     sip_datetime,
 )
 
+pytestmark = pytest.mark.sip2_only("the SIP2 codec against SIP2 vectors: pure, no library system")
+
 VECTORS_PATH = Path("/work/shared/reference/vectors/sip2_vectors.json")
 HERE_VECTORS = Path(__file__).with_name("data") / "sip2_vectors.json"
 

@@ -8,6 +8,8 @@ from kiosk.demo_ils import server as server_mod
 from kiosk.sip2.client import Sip2Client, Sip2Pool
 from kiosk.sip2.ils import SipIls
 
+pytestmark = pytest.mark.sip2_only("the SIP2 codec's two sides (SipIls and the demo server) agree; the FOLIO face: tests/test_demo_ils_folio.py")
+
 
 @pytest.fixture
 def demo(tmp_path):

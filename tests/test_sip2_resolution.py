@@ -12,6 +12,8 @@ from kiosk.errors import IlsUnavailable, OutcomeUnknown
 from kiosk.sip2.codec import CheckoutRequest, ItemInformationRequest, RenewRequest
 from kiosk.sip2.ils import SipIls
 
+pytestmark = pytest.mark.sip2_only("SIP2 settles a lost reply with Item Information (17); FOLIO's loans query: tests/test_crash_folio.py")
+
 
 class LinkDiesAfterSend:
     """A pool whose checkout/renewal is sent and lost, then the library system goes away."""

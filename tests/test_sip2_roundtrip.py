@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from kiosk.sip2 import codec
 from kiosk.sip2.codec import MESSAGES, ChecksumError, FrameError, decode, decode_frame, encode
 
+pytestmark = pytest.mark.sip2_only("property tests of the SIP2 codec: pure, no library system")
+
 CHARSETS = ("utf-8", "cp850", "latin-1")
 _FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

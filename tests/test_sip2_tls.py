@@ -17,6 +17,8 @@ from kiosk.sip2.client import Sip2Client
 from kiosk.sip2.codec import ItemInformationRequest
 from kiosk.sip2.testing import FakeAcs
 
+pytestmark = pytest.mark.sip2_only("SIP2 over TLS sockets with generated certificates (FOLIO's HTTPS is requests' own)")
+
 
 def _self_signed(tmp: Path, name: str, dns: str) -> tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())

@@ -49,6 +49,8 @@ def _texts(k) -> str:  # noqa: ANN001
     return "\n".join(k.driver.texts())
 
 
+@pytest.mark.sip2_only("edits [ils] port, a SIP2 key, on the settings page; the FOLIO keys' page and its "
+                       "connection test: tests/test_folio_staff_ui.py")
 def test_staff_tools_end_to_end(gui_kiosk):
     from kiosk.circulation import journal as J
     from kiosk.staff.auth import hash_secret

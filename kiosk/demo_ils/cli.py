@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         state = daemon.stop(data_dir) if args.stop else daemon.read_state(data_dir)
         emit({"running": bool(state) and not args.stop, "stopped": bool(state) and args.stop,
               "pid": state and state["pid"], "host": state and state["host"], "port": state and state["port"],
-              "db": args.db})
+              "http_port": state and state.get("http_port"), "db": args.db})
         return EXIT_OK if state or args.stop else EXIT_UNREACHABLE
     if args.export_json or args.export_state:
         import tempfile
@@ -116,8 +116,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"the demo library system for {args.db} already runs (pid {running['pid']}, "
                           f"{running['host']}:{running['port']}); `kiosk demo-ils --stop` stops it")
 
+    password = resolve_secret(args, "password", "kiosk")
     server = DemoIlsServer(args.db, host=args.host, port=args.port, latency_ms=args.latency_ms,
-                           user=args.user, password=resolve_secret(args, "password", "kiosk"),
+                           user=args.user, password=password,
                            institution=args.institution,
                            tls_cert=args.tls_cert, tls_key=args.tls_key, charset=args.charset,
                            terminator=args.terminator, checked_in_ok=args.checked_in_ok, reset=args.reset)
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
 
         try:
             folio = FolioDemoServer(server.db, host=args.host, port=args.http_port, tenant=args.tenant,
-                                    user=args.user, password=args.password, access_ttl_s=args.token_ttl_s,
+                                    user=args.user, password=password, access_ttl_s=args.token_ttl_s,
                                     latency_ms=args.latency_ms).start()
         except OSError as exc:
             server.stop()
@@ -143,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.idle_exit_s > 0:
         _exit_when_idle(server, args.idle_exit_s)
-    daemon.write_state(args.db, args.host, server.port)
+    daemon.write_state(args.db, args.host, server.port, folio.port if folio is not None else None)
     print(f"demo library system listening on {args.host}:{server.port} "
           f"({'TLS' if args.tls_cert else 'TCP'}; login {args.user}; institution {args.institution}; "
           f"database {args.db}).  Ctrl-C stops it.", flush=True)

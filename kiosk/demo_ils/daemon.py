@@ -118,13 +118,14 @@ def read_state(data_dir: Path, *, check_port: bool = True) -> dict | None:
     return state
 
 
-def write_state(db: str | os.PathLike, host: str, port: int) -> Path:
-    """Written by ``kiosk demo-ils`` once it listens; atomically, so a reader never sees half."""
+def write_state(db: str | os.PathLike, host: str, port: int, http_port: int | None = None) -> Path:
+    """Written by ``kiosk demo-ils`` once it listens; atomically, so a reader never sees half.
+    ``http_port``: where the same library answers FOLIO's HTTP API (``--http-port``), if it does."""
     import json
 
     path = state_path_for_db(db)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"pid": os.getpid(), "host": host, "port": port,
+    tmp.write_text(json.dumps({"pid": os.getpid(), "host": host, "port": port, "http_port": http_port,
                                "db": str(Path(db).resolve()), "started": time.time()}), encoding="utf-8")
     os.replace(tmp, path)
     return path
@@ -171,19 +172,36 @@ def ensure_running(settings: Any, *, reset: bool = False) -> dict:
     """Find or start the demo library of ``settings.data_dir`` and point ``settings.ils`` at it.
 
     Prefers the configured port (6001 in demo.toml); when something else holds it, any free port
-    (the state file says which).  Raises IlsUnavailable naming the log when it does not start.
+    (the state file says which).  The background library always serves FOLIO's HTTP face too
+    (``--http-port``, preferring the port of demo.toml's ``[ils] url``), so ``--set
+    ils.protocol=folio`` works for every command; ``[ils] url`` is pointed at it.  A library started
+    before it served FOLIO is restarted (same database) when FOLIO is asked for.
+    Raises IlsUnavailable naming the log when it does not start.
     """
     data_dir = Path(settings.data_dir)
+    folio = getattr(settings.ils, "protocol", "sip2") == "folio"
     with _locked(data_dir):
         state = read_state(data_dir)
-        if state is not None and reset:
+        if state is not None and (reset or (folio and not state.get("http_port"))):
             stop(data_dir)
             state = None
         if state is None:
             state = _spawn(settings, data_dir, reset=reset)
     settings.ils.host, settings.ils.port = state["host"], int(state["port"])
+    if state.get("http_port"):
+        settings.ils.url = f"http://{state['host']}:{int(state['http_port'])}"
     settings.hardware.simulate = True
     return state
+
+
+def _url_port(url: str) -> int:
+    """The port of demo.toml's ``[ils] url`` (9130), 0 when it names none."""
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url or "").port or 0
+    except ValueError:
+        return 0
 
 
 def _spawn(settings: Any, data_dir: Path, *, reset: bool) -> dict:
@@ -193,7 +211,11 @@ def _spawn(settings: Any, data_dir: Path, *, reset: bool) -> dict:
 
     host = "127.0.0.1"
     port = settings.ils.port if _port_free(host, settings.ils.port) else 0
+    http_port = _url_port(settings.ils.url)
+    if not http_port or http_port == port or not _port_free(host, http_port):
+        http_port = 0
     cmd = [sys.executable, "-m", "kiosk", "demo-ils", "--host", host, "--port", str(port),
+           "--http-port", str(http_port), "--tenant", getattr(settings.ils, "tenant", "") or "diku",
            "--db", str(db_path(data_dir)), "--user", settings.ils.user or "kiosk",
            "--password", settings.ils_password() or "kiosk", "--institution", settings.ils.institution or "DEMO",
            "--idle-exit-s", str(IDLE_EXIT_S)]

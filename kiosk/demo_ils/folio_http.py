@@ -101,6 +101,7 @@ class FolioDemoServer:
         self.calls: list[tuple[str, str, int]] = []              # (method, path, status) answered
         self.received: list[tuple[str, str]] = []                # (method, path) of every request
         self._httpd: ThreadingHTTPServer | None = None
+        self._conns: set[socket.socket] = set()                  # open keep-alive connections
         self._thread: threading.Thread | None = None
 
     # ---- control --------------------------------------------------------------------------
@@ -116,15 +117,27 @@ class FolioDemoServer:
         handler = type("Handler", (_Handler,), {"app": self})
         self._httpd = ThreadingHTTPServer((self.host, self._port), handler)
         self._httpd.daemon_threads = True
+        self._port = self._httpd.server_address[1]     # a restart after stop() comes back on the same port
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="demo-folio-http", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
+        """Idempotent: a test or the tour may have stopped the library already."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
+        # A stopped library answers nobody: keep-alive connections it served go down with it (as
+        # the SIP2 server's do), or a pooled client would keep talking to a "down" library.
+        with self._lock:
+            conns, self._conns = list(self._conns), set()
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         if self.own_db:
             self.db.close()
 
@@ -196,6 +209,16 @@ class _Handler(BaseHTTPRequestHandler):
     # headers and body go out in two writes: without TCP_NODELAY, Nagle holds the body until the
     # client's delayed ACK (~40 ms a reply on Linux loopback)
     disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        super().setup()
+        with self.app._lock:
+            self.app._conns.add(self.connection)
+
+    def finish(self) -> None:
+        with self.app._lock:
+            self.app._conns.discard(self.connection)
+        super().finish()
 
     def log_message(self, fmt: str, *args: object) -> None:    # quiet; the tests read app.calls
         # the request line's query string holds card numbers: path only (privacy)

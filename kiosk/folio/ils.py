@@ -242,8 +242,14 @@ class FolioIls(LostReplies, ItemSeen, Ils):
 
     # ------------------------------------------------------------------ status and patrons
     def status(self) -> IlsStatus:
+        """Asks FOLIO every time (the engine's probe calls this to find the library back, or gone):
+        with the token and the service point cached, nothing else here would touch the network."""
         self.auth.token()
-        self.service_point_id()
+        sp = self.service_point_id()
+        rows = self._collection("/service-points", "servicepoints", cql.by_id(sp), 1)
+        if rows and rows[0].get("name"):
+            with self._lock:
+                self._sp_name = str(rows[0]["name"])
         return IlsStatus(online=True, checkin_ok=True, checkout_ok=True, renewal_ok=True, offline_ok=True,
                          timeout_s=self.http.timeout_s, library_name=self._sp_name, supported="")
 
@@ -352,8 +358,18 @@ class FolioIls(LostReplies, ItemSeen, Ils):
                 if mine is not None and mine.ok:
                     return mine
             return CheckoutResult(ok=False, item_id=item_id, patron_id=patron_id, screen_message=r.text,
-                                  reason_key=r.reason_key, resolved=resolved)
+                                  reason_key=r.reason_key, resolved=resolved, title=self._title_of(item_id))
         raise ProtocolError(f"FOLIO check-out: unexpected HTTP {reply.status} {reply.text[:160]}")
+
+    def _title_of(self, item_id: str) -> str:
+        """FOLIO's 422 carries errors only, no item (SIP2's refusal names the title): the patron's
+        "not borrowed" list should still say which book, so the title is read from inventory.  Best
+        effort: a refusal is never turned into an error for want of a title."""
+        try:
+            item = self._item(item_id)
+        except (IlsUnavailable, ProtocolError, OutcomeUnknown):
+            return ""
+        return str((item or {}).get("title") or "")
 
     def checkin(self, item_id: str, *, no_block: bool = False, transaction_date: datetime | None = None,
                 return_date: datetime | None = None) -> CheckinResult:

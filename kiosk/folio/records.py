@@ -231,7 +231,12 @@ def item_record(item_id: str, item: dict | None, open_loan: dict | None, borrowe
     if not open_loan and code == "04":
         code = "01"      # says "Checked out" but no open loan: not proof of a loan
     due = str(open_loan.get("dueDate") or "") if open_loan else ""
+    # numberOfPieces (a string in FOLIO's item schema): a set of several parts is said the way the
+    # station reads it from a SIP2 server's free text ("2 pieces"), so multi-part sets work over FOLIO
+    pieces = str(item.get("numberOfPieces") or "").strip()
+    message = f"{int(pieces)} pieces" if pieces.isdigit() and int(pieces) > 1 else ""
     return ItemInfo(item_id=str(item.get("barcode") or item_id), title=str(item.get("title") or ""),
+                    screen_message=message,
                     circulation_status=code, due=due, due_date=parse_time(due) if due else None,
                     patron_id=borrower_barcode, media_type=str(_get(item, "materialType", "name")),
                     permanent_location=str(_get(item, "effectiveLocation", "name") or _get(item, "location", "name")),

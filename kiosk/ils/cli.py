@@ -57,6 +57,8 @@ def _plain(value: object) -> object:
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):   # a patron's Loan, Hold, Fine
+        return record_json(value)
     return value
 
 
@@ -85,7 +87,7 @@ def handle(args: argparse.Namespace) -> int:
     from kiosk.cli import settings_from_args
     from kiosk.ils.factory import ils_from_settings
 
-    settings = settings_from_args(args)
+    settings = settings_from_args(args, ils=True)    # without --config: the demo library (daemon.py)
     protocol = settings.ils.protocol
     where = settings.ils.url if protocol == "folio" else f"{settings.ils.host}:{settings.ils.port}"
     ils = ils_from_settings(settings)

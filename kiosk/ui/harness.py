@@ -63,6 +63,7 @@ def demo_ils(settings, *, latency_ms: int = 0, reset: bool = True) -> Iterator[A
         folio = FolioDemoServer(server.db, tenant=settings.ils.tenant or "diku", user=settings.ils.user or "kiosk",
                                 password=settings.ils_password() or "kiosk", latency_ms=latency_ms).start()
         settings.ils.url = folio.url
+        _stop_faces_together(server, folio)
     try:
         yield server
     finally:
@@ -72,6 +73,19 @@ def demo_ils(settings, *, latency_ms: int = 0, reset: bool = True) -> Iterator[A
             server.stop()
         except Exception:  # noqa: BLE001 - a test or the tour may have stopped it already
             log.debug("demo library already stopped", exc_info=True)
+
+
+def _stop_faces_together(server, folio) -> None:  # noqa: ANN001
+    """"The library system goes down" (the tour's offline pages, tests) means both of its faces:
+    ``server.stop()`` stops the FOLIO HTTP face first, then the SIP2 server (which owns the database)."""
+    stop_sip2 = server.stop
+
+    def stop() -> None:
+        folio.stop()
+        stop_sip2()
+
+    server.stop = stop
+    server.folio = folio
 
 
 @contextlib.contextmanager
