@@ -33,6 +33,7 @@ from kiosk.circulation.view import ENDED, IDENTIFYING, IDLE, OUT_OF_SERVICE, REC
 from kiosk.privacy import mask
 from kiosk.ui.door import IntentQueue, LatestOnly, on_ui
 from kiosk.ui.i18n import tr
+from kiosk.ui.present import next_patron_starts
 from kiosk.ui.sounds import Sounds, cues_between
 from kiosk.ui.theme import Theme
 
@@ -348,8 +349,7 @@ class KioskApp(App):
         """Draw one session view on every screen (patron data leaves all of them at once)."""
         old = self.view
         self.view = view
-        if view.state in (IDLE, OUT_OF_SERVICE) and view.patron is None and (
-                old is None or old.state not in (IDLE, OUT_OF_SERVICE)):
+        if next_patron_starts(old, view):
             self._reset_patron_choices()
         for cue in cues_between(old, view):
             self.sounds.play(cue)
