@@ -310,8 +310,9 @@ class SimPanel(BoxLayout):
         idle = view is None or str(getattr(view, "state", "")) in ("idle", "ended")
         if on_pad and idle:
             n = len(on_pad)
-            return (f"{n} item{'s' if n != 1 else ''} left on the pad by the last session "
-                    f"(not checked out): lift {'them' if n != 1 else 'it'} in Items")
+            # Not "not checked out": after a borrow they were, and the patron took them home.
+            return (f"{n} item{'s' if n != 1 else ''} left on the pad by the last session: lift "
+                    f"{'them' if n != 1 else 'it'} in Items, or the next session reads {'them' if n != 1 else 'it'}")
         return ""
 
     def _update_receipt(self) -> None:
