@@ -53,6 +53,15 @@ INTENTS = ("start", "card_presented", "pin_entered", "item_seen", "item_removed"
 PRELOAD = ("identify", "items", "warning", "receipt", "goodbye", "account", "returns_only", "out_of_service")
 
 
+def text_field_has_keyboard() -> bool:
+    """A focused text field (the demo panel's search and barcode fields) holds the keyboard.  The
+    window-level handlers below are bound after Kivy's own keyboard, so they run first: without
+    this check every typed character went to the keyboard-wedge scanner and no field ever got it."""
+    from kivy.uix.behaviors.focus import FocusBehavior
+
+    return any(w is not None and getattr(w, "focus", False) for w in FocusBehavior._keyboards.values())
+
+
 def screen_for(view: SessionView, staff_active: bool = False) -> str:
     """Which screen shows a view.  Patron screens follow the session; staff mode overrides."""
     if staff_active:
@@ -509,12 +518,14 @@ class KioskApp(App):
 
     def _on_key_down(self, _win, key, _scancode, _codepoint, _modifiers) -> bool:  # noqa: ANN001
         """Enter/Tab end a keyboard-wedge scan; Esc, F1 and the like do nothing on a kiosk."""
-        if key in (13, 271, 9):
+        if key in (13, 271, 9) and not text_field_has_keyboard():
             self._feed_scanner("\r")
             return True
         return key in (27, 282, 1073741882) or bool(_modifiers and "ctrl" in _modifiers)
 
     def _on_textinput(self, _win, text: str) -> bool:
+        if text_field_has_keyboard():
+            return False        # typed into a focused field (the demo panel's search and scanner)
         self._feed_scanner(text)
         return True
 
