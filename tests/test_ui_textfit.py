@@ -24,3 +24,13 @@ def test_short_words_and_empty_text_keep_the_theme_size():
 
 def test_never_below_the_floor():
     assert fit_font_size("Donaudampfschifffahrtsgesellschaft", 100, 26, 20, True, measure=_measure) == 20
+
+
+def test_the_library_name_shrinks_to_one_line_in_the_header():
+    from kiosk.ui.textfit import fit_line_size
+
+    name = "Musterstadt Public Library"        # 26 chars: ~358 px at 26 px bold
+    assert fit_line_size(name, 500, 26, 16, True, measure=_measure) == 26
+    size = fit_line_size(name, 300, 26, 16, True, measure=_measure)
+    assert 16 <= size < 26 and _measure(name, size, True) <= 300
+    assert fit_line_size(name, 100, 26, 16, True, measure=_measure) == 16   # then the label shortens it

@@ -28,3 +28,15 @@ def fit_font_size(text: str, width: float, size: float, floor: float, bold: bool
     if widest <= width:
         return size
     return max(floor, size * width / widest * 0.97)
+
+
+def fit_line_size(text: str, width: float, size: float, floor: float, bold: bool = False,
+                  measure: Measure = _kivy_width) -> float:
+    """``size``, or smaller (not below ``floor``) so that the whole of ``text`` fits one line of
+    ``width`` (the library's name in the header: it wrapped out of the bar in a portrait window)."""
+    if not text or width <= 1:
+        return size
+    w = measure(text, size, bold)
+    if w <= width:
+        return size
+    return max(floor, size * width / w * 0.97)
