@@ -308,6 +308,8 @@ class SimPanel(BoxLayout):
             return ""
         view = getattr(self.app, "view", None)
         idle = view is None or str(getattr(view, "state", "")) in ("idle", "ended")
+        if getattr(self.app, "staff_active", False):
+            return ""       # staff mode: the pad is the staff station's, not a patron's leftovers
         if on_pad and idle:
             n = len(on_pad)
             # Not "not checked out": after a borrow they were, and the patron took them home.
