@@ -58,9 +58,14 @@ ITEM_GROUPS: dict[str, Any] = {
 def patron_label(p: dict, asks_pin: bool = False) -> str:
     """What a card button says: name, the PIN truthfully (or that it has none, and what that means
     on a kiosk that asks for PINs), the scenario."""
-    pin = f"PIN {p['pin']}" if p.get("pin") else ("no PIN: cannot sign in here" if asks_pin else "no PIN")
-    return (f"{p['name']}  [size=11]{p['card']} - {pin}[/size]\n"
-            f"[size=11]{p.get('status', '')}: {str(p.get('scenario', ''))[:44]}[/size]")
+    pin = f"PIN {p['pin']}" if p.get("pin") else "no PIN"
+    # The note goes on the second line: on the first it ran past both edges of the button.
+    about = f"{p.get('status', '')}: {p.get('scenario', '')}"
+    if asks_pin and not p.get("pin"):
+        about = f"cannot sign in here; {about}"
+    if len(about) > 46:
+        about = about[:45].rstrip() + "\u2026"      # cut visibly, not mid-word without a cue
+    return f"{p['name']}  [size=11]{p['card']} - {pin}[/size]\n[size=11]{about}[/size]"
 
 
 def item_label(it: dict) -> str:
