@@ -33,6 +33,7 @@ from kiosk.circulation.view import ENDED, IDENTIFYING, IDLE, OUT_OF_SERVICE, REC
 from kiosk.privacy import mask
 from kiosk.ui.door import IntentQueue, LatestOnly, on_ui
 from kiosk.ui.i18n import tr
+from kiosk.ui.present import next_patron_starts
 from kiosk.ui.sounds import Sounds, cues_between
 from kiosk.ui.theme import Theme
 
@@ -50,6 +51,15 @@ INTENTS = ("start", "card_presented", "pin_entered", "item_seen", "item_removed"
 
 # Loaded just after the first frame (KioskApp._preload), in the order a patron meets them.
 PRELOAD = ("identify", "items", "warning", "receipt", "goodbye", "account", "returns_only", "out_of_service")
+
+
+def text_field_has_keyboard() -> bool:
+    """A focused text field (the demo panel's search and barcode fields) holds the keyboard.  The
+    window-level handlers below are bound after Kivy's own keyboard, so they run first: without
+    this check every typed character went to the keyboard-wedge scanner and no field ever got it."""
+    from kivy.uix.behaviors.focus import FocusBehavior
+
+    return any(w is not None and getattr(w, "focus", False) for w in FocusBehavior._keyboards.values())
 
 
 def screen_for(view: SessionView, staff_active: bool = False) -> str:
@@ -348,8 +358,7 @@ class KioskApp(App):
         """Draw one session view on every screen (patron data leaves all of them at once)."""
         old = self.view
         self.view = view
-        if view.state in (IDLE, OUT_OF_SERVICE) and view.patron is None and (
-                old is None or old.state not in (IDLE, OUT_OF_SERVICE)):
+        if next_patron_starts(old, view):
             self._reset_patron_choices()
         for cue in cues_between(old, view):
             self.sounds.play(cue)
@@ -509,12 +518,14 @@ class KioskApp(App):
 
     def _on_key_down(self, _win, key, _scancode, _codepoint, _modifiers) -> bool:  # noqa: ANN001
         """Enter/Tab end a keyboard-wedge scan; Esc, F1 and the like do nothing on a kiosk."""
-        if key in (13, 271, 9):
+        if key in (13, 271, 9) and not text_field_has_keyboard():
             self._feed_scanner("\r")
             return True
         return key in (27, 282, 1073741882) or bool(_modifiers and "ctrl" in _modifiers)
 
     def _on_textinput(self, _win, text: str) -> bool:
+        if text_field_has_keyboard():
+            return False        # typed into a focused field (the demo panel's search and scanner)
         self._feed_scanner(text)
         return True
 

@@ -12,6 +12,7 @@ Adding a key: add a field to the section's dataclass (with ``doc=``), document i
 from __future__ import annotations
 
 import dataclasses
+import os
 import stat
 import typing
 from dataclasses import dataclass, field
@@ -446,7 +447,9 @@ class Settings:
         p = Path(self.storage.data_dir).expanduser()
         if not p.is_absolute():
             base = Path(self.source).resolve().parent if self.source != "<defaults>" else Path.cwd()
-            p = base / p
+            # base is resolved (no symlinks), so folding "config/../var" is exact; staff read
+            # "/opt/kiosk/var/demo" in doctor and stats, not "/opt/kiosk/config/../var/demo"
+            p = Path(os.path.normpath(base / p))
         return p
 
     def ils_password(self) -> str:

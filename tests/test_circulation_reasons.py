@@ -29,6 +29,14 @@ from kiosk.ils.base import CheckinResult, CheckoutResult, Patron
     ("too_soon", "renewal_too_soon"),
     ("Item type cannot be checked out at this checkout location", "not_for_loan"),
     ("Something nobody foresaw", "library_refused"),
+    # an item marked lost is not the patron's card (found in the real window: "Os Lusíadas -- This
+    # card was reported lost." for a valid card)
+    ("Item is marked lost: please ask staff", "check_at_desk"),
+    ("Item has been reported as lost", "check_at_desk"),
+    ("Patron blocked: card reported lost", "card_lost"),
+    ("Library card has been reported lost", "card_lost"),
+    ("Lost card", "card_lost"),
+    ("Patron has too many items lost", "patron_blocked"),
 ])
 def test_koha_texts_map_to_keys(text, key):
     assert key_from_text(text) == key

@@ -129,3 +129,17 @@ def test_a_printed_section_never_shows_a_secret_but_still_compares_by_value():
     assert again.ils != s.ils and again.ils != s.kiosk
     with pytest.raises(TypeError):
         hash(s.ils)                                            # mutable: unhashable, like before
+
+
+def test_relative_data_dir_is_shown_without_dot_dot(tmp_path):
+    """The demo's data_dir = "../var/demo" printed as ".../config/../var/demo" in kiosk doctor,
+    kiosk staff stats and kiosk demo-ils --status; staff should read the plain path."""
+    from kiosk import config as config_mod
+
+    (tmp_path / "config").mkdir()
+    f = tmp_path / "config" / "k.toml"
+    f.write_text('[storage]\ndata_dir = "../var/demo"\n', encoding="utf-8")
+    f.chmod(0o600)
+    settings = config_mod.load(f)
+    assert settings.data_dir == (tmp_path / "var" / "demo").resolve()
+    assert ".." not in settings.data_dir.parts

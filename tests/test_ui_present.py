@@ -153,3 +153,23 @@ def test_still_waiting_is_said_in_every_language():
     assert len(set(texts.values())) == 4                      # translated, not the English fallback
     plain = ItemLine(item_id="3900000002", state="in_progress", action="checkout")
     assert item_status(plain, "en")[0] == "Borrowing..."
+
+
+def test_a_card_on_the_goodbye_screen_starts_the_next_patron_from_the_defaults():
+    """Found in the real window: a card tapped while "Thank you!" showed went straight from
+    "ended" to "identifying" with no idle view, and the last patron's high contrast (and language,
+    text size, speech) greeted the next patron."""
+    from kiosk.ui.present import next_patron_starts
+
+    alice = PatronSummary(name="Alice Example")
+    ended = SessionView(state="ended", mode="borrow", patron=alice)
+    assert next_patron_starts(ended, SessionView(state="identifying", mode="borrow"))
+    assert next_patron_starts(ended, SessionView(state="idle"))
+    assert next_patron_starts(None, SessionView(state="idle"))
+    # within one patron's session nothing is reset (the switches work mid-session)
+    working = SessionView(state="working", mode="borrow", patron=alice)
+    assert not next_patron_starts(SessionView(state="identifying", mode="borrow"), working)
+    assert not next_patron_starts(working, SessionView(state="receipt", mode="borrow", patron=alice))
+    assert not next_patron_starts(ended, ended)
+    # choices made on the home screen before the card survive the card
+    assert not next_patron_starts(SessionView(state="idle"), SessionView(state="identifying", mode="borrow"))

@@ -169,6 +169,6 @@ def doctor_check(data_dir: Path) -> tuple[bool, str]:
         return False, (f"started anew on {loss.get('at')} after the old one was {loss.get('was')} "
                        f"({'; '.join(loss.get('evidence', []))}); acknowledge with `kiosk journal "
                        f"acknowledge-loss --note ...` ({path.name} in the data directory)")
-    verdict = "sound" if problems == [] else "not checked in time"
+    verdict = "intact" if problems == [] else "not checked in time"   # "sound" read as audio to staff
     # The file name, not the whole path: staff read this on the 800x480 diagnostics page too.
     return True, f"{verdict} ({path.name}){aside}"

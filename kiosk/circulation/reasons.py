@@ -88,7 +88,16 @@ _AF_TEXTS: tuple[tuple[str, str], ...] = (
     ("invalid patron", "unknown_card"),
     ("invalid cardnumber", "unknown_card"),
     ("expired", "card_expired"),
-    ("lost", "card_lost"),
+    # "lost" alone is not the patron's card: "Item is marked lost" (the demo library, Koha's lost
+    # item) told a patron with a valid card "This card was reported lost".  The card only when
+    # the text says so; a patron with too many lost items is blocked; otherwise a lost item.
+    ("card reported lost", "card_lost"),
+    ("card was reported lost", "card_lost"),
+    ("card has been reported lost", "card_lost"),
+    ("lost card", "card_lost"),
+    ("card lost", "card_lost"),
+    ("items lost", "patron_blocked"),
+    ("lost", "check_at_desk"),
     ("fine", "fines"),
     ("fee", "fines"),
     ("debarred", "patron_blocked"),

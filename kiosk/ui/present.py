@@ -6,6 +6,7 @@ controller stays a few lines long.  Every status has an icon and a word as well 
 
 from __future__ import annotations
 
+from kiosk.circulation.view import ENDED, IDLE, OUT_OF_SERVICE, SessionView
 from kiosk.ui.i18n import N_, format_amount, format_date, tr
 from kiosk.ui.texts import reason
 
@@ -287,3 +288,13 @@ def left_over(view, lang: str) -> list[str]:  # noqa: ANN001 - SessionView (ende
             out.append(f"{short_title(line.title) or tr('Item {barcode}', lang, barcode=line.item_id)}: "
                        f"{tr(instruction, lang)}")
     return out
+
+
+def next_patron_starts(old: SessionView | None, new: SessionView) -> bool:
+    """True when the screen passes from one patron to the next: the kiosk goes back to idle, or a
+    card (or a Borrow/Return tap) on the goodbye screen starts a new session straight from "ended"
+    without an idle view in between.  Either way the last patron's language, contrast, text size
+    and speech choice must not greet the next one."""
+    if new.state in (IDLE, OUT_OF_SERVICE) and new.patron is None:
+        return old is None or old.state not in (IDLE, OUT_OF_SERVICE)
+    return old is not None and old.state == ENDED and new.state != ENDED

@@ -58,9 +58,14 @@ ITEM_GROUPS: dict[str, Any] = {
 def patron_label(p: dict, asks_pin: bool = False) -> str:
     """What a card button says: name, the PIN truthfully (or that it has none, and what that means
     on a kiosk that asks for PINs), the scenario."""
-    pin = f"PIN {p['pin']}" if p.get("pin") else ("no PIN: cannot sign in here" if asks_pin else "no PIN")
-    return (f"{p['name']}  [size=11]{p['card']} - {pin}[/size]\n"
-            f"[size=11]{p.get('status', '')}: {str(p.get('scenario', ''))[:44]}[/size]")
+    pin = f"PIN {p['pin']}" if p.get("pin") else "no PIN"
+    # The note goes on the second line: on the first it ran past both edges of the button.
+    about = f"{p.get('status', '')}: {p.get('scenario', '')}"
+    if asks_pin and not p.get("pin"):
+        about = f"cannot sign in here; {about}"
+    if len(about) > 46:
+        about = about[:45].rstrip() + "\u2026"      # cut visibly, not mid-word without a cue
+    return f"{p['name']}  [size=11]{p['card']} - {pin}[/size]\n[size=11]{about}[/size]"
 
 
 def item_label(it: dict) -> str:
@@ -308,10 +313,13 @@ class SimPanel(BoxLayout):
             return ""
         view = getattr(self.app, "view", None)
         idle = view is None or str(getattr(view, "state", "")) in ("idle", "ended")
+        if getattr(self.app, "staff_active", False):
+            return ""       # staff mode: the pad is the staff station's, not a patron's leftovers
         if on_pad and idle:
             n = len(on_pad)
-            return (f"{n} item{'s' if n != 1 else ''} left on the pad by the last session "
-                    f"(not checked out): lift {'them' if n != 1 else 'it'} in Items")
+            # Not "not checked out": after a borrow they were, and the patron took them home.
+            return (f"{n} item{'s' if n != 1 else ''} left on the pad by the last session: lift "
+                    f"{'them' if n != 1 else 'it'} in Items, or the next session reads {'them' if n != 1 else 'it'}")
         return ""
 
     def _update_receipt(self) -> None:
