@@ -138,7 +138,10 @@ def test_doctor_command(tmp_path, capsys):
     cfg = tmp_path / "kiosk.toml"
     cfg.write_text("[hardware]\nsimulate = true\n[ils]\nport = 1\n")
     assert main(["doctor", "--config", str(cfg), "--no-ils"]) == 0
-    assert capsys.readouterr().out.count("PASS") == 11     # 7 devices, journal, clock, storage, display
+    out = capsys.readouterr().out
+    assert out.count("PASS") == 11     # 7 devices, journal, clock, storage, display
+    # the staff page's plain words, not driver jargon ("sim at simulated: ok")
+    assert "Simulated (demo): working" in out and "sim at" not in out
     assert main(["doctor", "--config", str(cfg), "--json"]) == 3     # only the link failed: unreachable
     out = json.loads(capsys.readouterr().out)
     rows = out["checks"]

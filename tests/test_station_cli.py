@@ -71,7 +71,7 @@ def test_inventory_scan_then_report(demo, capsys):
     lines = {x["item_id"]: x for x in map(json.loads, out.splitlines())}
     assert [e["code"] for e in lines[on_loan]["exceptions"]] == ["checked_out"]
     assert lines[fine]["exceptions"] == [] and lines[fine]["marked_seen"] == "yes"
-    assert "2 items, 1 need action" in err
+    assert "2 items, 1 needs action" in err
     code, out, _ = run(capsys, ["inventory", "report", *base, "--since", "2000-01-01", "--format", "csv"])
     rows = {r["item_id"]: r for r in csv.DictReader(io.StringIO(out))}
     assert rows[on_loan]["exceptions"] == "checked_out" and rows[on_loan]["actions"] == "check_in"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,9 @@ HINTS = {
     "library_system": N_("check [ils] host/port, the network, the SIP2 login ([ils] user/password) and TLS "
                          "settings; run `kiosk sip2 status` for details"),
 }
+
+
+DEVICE_NAMES = ("card_reader", "tag_reader", "scanner", "printer", "indicators", "slot_sensor", "door_lock")
 
 
 def check_device(name: str, device: Device) -> Check:
@@ -136,9 +140,7 @@ def run_checks(settings: Any, devices: Devices | None = None, *, ils: bool = Tru
 
         devices = open_devices(settings)
     try:
-        results = [check_device(name, getattr(devices, name)) for name in
-                   ("card_reader", "tag_reader", "scanner", "printer", "indicators", "slot_sensor",
-                    "door_lock")]
+        results = [check_device(name, getattr(devices, name)) for name in DEVICE_NAMES]
     finally:
         if own:
             devices.close()
@@ -153,11 +155,31 @@ def run_checks(settings: Any, devices: Devices | None = None, *, ils: bool = Tru
     return results
 
 
+def plain_detail(detail: str, translate: Callable[..., str] | None = None) -> str:
+    """A device check's detail in words a librarian uses: the driver jargon ("sim at simulated: ok",
+    "mfrc522 at spi0.0: ok") reads as "Simulated (demo): working" / "spi0.0: working".
+
+    ``translate(text, **fields)`` is the staff page's gettext; the command line keeps English.
+    One rendering for ``kiosk doctor`` and the staff diagnostics page."""
+    def tr(text: str, **fields: str) -> str:
+        return translate(text, **fields) if translate else text.format(**fields)
+
+    where, sep, rest = detail.partition(": ")
+    if not sep:
+        return tr(detail)
+    driver, _at, address = where.partition(" at ")
+    rest = tr("working") if rest.strip() == "ok" else tr(rest)
+    if driver == "sim":
+        return tr("Simulated (demo): {state}", state=rest)
+    return f"{address or driver}: {rest}"
+
+
 def format_table(results: list[Check]) -> str:
     width = max(len(r.name) for r in results)
     lines = []
     for r in results:
-        lines.append(f"{'PASS' if r.ok else 'FAIL'}  {r.name:<{width}}  {r.detail}")
+        detail = plain_detail(r.detail) if r.name in DEVICE_NAMES else r.detail
+        lines.append(f"{'PASS' if r.ok else 'FAIL'}  {r.name:<{width}}  {detail}")
         if not r.ok and r.hint:
             lines.append(f"      {'':<{width}}  hint: {r.hint}")
     return "\n".join(lines)

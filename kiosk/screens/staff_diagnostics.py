@@ -21,16 +21,10 @@ READINGS_S = 1.0
 
 
 def plain_detail(detail: str, lang: str) -> str:
-    """The doctor's detail in words a librarian uses: its device jargon ("sim at simulated: ok",
-    "mfrc522 at spi0.0: ok") reads as "Simulated (demo): working" / "spi0.0: working"."""
-    where, sep, rest = detail.partition(": ")
-    if not sep:
-        return tr(detail, lang)
-    driver, _at, address = where.partition(" at ")
-    rest = tr("working", lang) if rest.strip() == "ok" else tr(rest, lang)
-    if driver == "sim":
-        return tr("Simulated (demo): {state}", lang, state=rest)
-    return f"{address or driver}: {rest}"
+    """The doctor's detail in the staff's language (kiosk.hardware.doctor.plain_detail)."""
+    from kiosk.hardware.doctor import plain_detail as plain
+
+    return plain(detail, lambda text, **fields: tr(text, lang, **fields))
 
 
 class DiagRow(BoxLayout):

@@ -251,7 +251,9 @@ def _scan(args: argparse.Namespace) -> int:
     finally:
         reader.close()
         where = f"shelf {shelves[0]}" if len(shelves) == 1 else f"{len(shelves)} shelves"
-        _say(f"{where}: {station.shelf.count} items, {station.shelf.exceptions} need action")
+        count, exceptions = station.shelf.count, station.shelf.exceptions
+        _say(f"{where}: {count} {'item' if count == 1 else 'items'}, {exceptions} "
+             f"{'needs' if exceptions == 1 else 'need'} action")
         station.close()
     return EXIT_OK
 
