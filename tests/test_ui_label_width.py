@@ -38,6 +38,27 @@ def test_unwrapped_and_empty_labels_are_laid_out_as_before(monkeypatch):
     assert laid_out == ["Borrowed", ""]
 
 
+def test_a_colour_change_alone_lays_nothing_out_and_the_canvas_carries_it():
+    """A contrast switch changes every label's colour: the text is rendered white and tinted by
+    the canvas's Color, so no label is laid out, rasterised and uploaded again for it."""
+    from kivy.graphics import Color
+    from kivy.lang import Builder
+
+    label = FreshLabel(text="Borrowed", color=(0, 0, 0, 1))
+    triggered: list[int] = []
+    label._trigger_texture = lambda *_a: triggered.append(1)
+    label.color = (1, 1, 0, 1)
+    assert triggered == []                                   # colour: no new texture
+    Builder.sync()                                           # kv canvas values land before a frame
+    tint = [i for i in label.canvas.children if isinstance(i, Color)]
+    assert len(tint) == 1 and tuple(tint[0].rgba) == (1, 1, 0, 1)   # ... the canvas draws it yellow
+    label.disabled = True
+    Builder.sync()
+    assert tuple(tint[0].rgba) == tuple(label.disabled_color)
+    label.font_size = 31
+    assert triggered                                         # a size change still lays it out
+
+
 class _FakeTexture:
     size = (10, 10)
 
@@ -66,3 +87,35 @@ def test_a_frame_lays_out_its_share_of_text_and_the_rest_waits_one_frame(monkeyp
     monkeypatch.setattr(widgets, "_LAYOUT_BUDGET", [Clock.frames - 1, 1.0])   # a new frame: budget anew
     showing.texture_update()
     assert laid_out == ["Borrowed", "Due back January 3, 2027"]
+
+
+def test_labels_of_a_hidden_screen_wait_until_it_is_shown(monkeypatch):
+    """A theme switch reaches every built screen; the labels of a screen not shown keep their old
+    texture and are laid out when the screen is shown (kiosk/ui/root.py binds show_deferred)."""
+    from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+
+    from kiosk.ui import widgets
+
+    laid_out: list[str] = []
+    monkeypatch.setattr(Label, "texture_update", lambda self, *_a: laid_out.append(self.text))
+    monkeypatch.setattr(widgets, "_DEFERRED", {})
+    sm = ScreenManager(transition=NoTransition())
+    shown, hidden = Screen(name="shown"), Screen(name="hidden")
+    on_shown, on_hidden = FreshLabel(text="Welcome"), FreshLabel(text="Card number")
+    shown.add_widget(on_shown)
+    hidden.add_widget(on_hidden)
+    sm.add_widget(shown)
+    sm.add_widget(hidden)
+    assert sm.current == "shown" and hidden.parent is None
+    on_shown.texture = on_hidden.texture = _FakeTexture()
+    laid_out.clear()
+    on_shown.texture_update()
+    on_hidden.texture_update()
+    assert laid_out == ["Welcome"]                           # the hidden one waits ...
+    again: list[int] = []
+    on_hidden._trigger_texture = lambda *_a: again.append(1)
+    widgets.show_deferred(hidden)
+    assert again == [1] and widgets._DEFERRED == {}          # ... until its screen is shown
+    sm.current = "hidden"
+    on_hidden.texture_update()
+    assert laid_out == ["Welcome", "Card number"]
