@@ -119,3 +119,30 @@ def test_labels_of_a_hidden_screen_wait_until_it_is_shown(monkeypatch):
     sm.current = "hidden"
     on_hidden.texture_update()
     assert laid_out == ["Welcome", "Card number"]
+
+
+def test_a_wrapped_label_waits_for_the_layout_that_sets_its_width(monkeypatch):
+    """An item row's badge appears with the result: laid out at once, so the row's layout is due
+    before the row's wrapped labels take their turn -- they wait for it and are laid out once, at
+    the narrower width, not at the old width and again at the new one."""
+    from kivy.uix.boxlayout import BoxLayout
+
+    laid_out: list[str] = []
+    monkeypatch.setattr(Label, "texture_update", lambda self, *_a: laid_out.append(self.text))
+    row = BoxLayout()
+    title = FreshLabel(text="Le Petit Prince", text_size=(462, None))
+    badge = FreshLabel(text="", size_hint_x=None)
+    row.add_widget(title)
+    row.add_widget(badge)
+    title._waits = (-1, 0)
+    laid_out.clear()
+    badge.text = "Borrowed"
+    assert laid_out == ["Borrowed"]                          # the badge: now, not at the frame
+    row._trigger_layout()                                    # (its new width makes the row's layout due)
+    again: list[int] = []
+    title._trigger_texture = lambda *_a: again.append(1)
+    title.texture_update()
+    assert laid_out == ["Borrowed"] and again == [1]         # the title waits for the row's layout
+    row._trigger_layout.cancel()
+    title.texture_update()
+    assert laid_out == ["Borrowed", "Le Petit Prince"]
