@@ -146,3 +146,17 @@ def test_a_wrapped_label_waits_for_the_layout_that_sets_its_width(monkeypatch):
     row._trigger_layout.cancel()
     title.texture_update()
     assert laid_out == ["Borrowed", "Le Petit Prince"]
+
+
+def test_a_label_on_no_screen_is_laid_out_and_the_walk_ends_at_the_window(monkeypatch):
+    """The header's labels are on no screen; the walk up their parents stops at the Window (which
+    is its own parent) instead of going round forever."""
+    from kivy.uix.widget import Widget
+
+    from kiosk.ui import widgets
+
+    window = Widget()
+    window.parent = window            # as Kivy's Window is
+    label = FreshLabel(text="Musterstadt Public Library")
+    window.add_widget(label)
+    assert widgets._hidden_screen(label) is None

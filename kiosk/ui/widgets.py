@@ -128,6 +128,8 @@ def _hidden_screen(label):  # noqa: ANN001,ANN202
     while w is not None:
         if isinstance(w, Screen):
             return w if w.parent is None and w.manager is not None else None
+        if w.parent is w:               # the Window is its own parent
+            return None
         w = w.parent
     return None
 
