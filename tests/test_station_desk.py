@@ -195,3 +195,19 @@ def test_shelf_check_offers_check_in_and_reprogramming_for_the_item_just_read(de
     d.tag_present(reader.read_tag(reader.place("3900000137", isil="DE-MUS1", parts_in_item=2)))
     d.drain()
     assert d.view.offer == "" and d.view.offer_item == ""
+
+
+def test_what_the_page_says_about_the_pad_follows_the_pad(desk):
+    """Found by hand in the real window: 'already programmed 3900000004' stayed after the item was
+    lifted, and two tags placed before a scan were not called two tags."""
+    d, reader, *_ = desk
+    programmed = reader.place("3900000001", isil="DE-MUS1")          # a tag programmed earlier
+    d.tag_present(reader.read_tag(programmed))
+    d.drain()
+    assert d.view.message == "already_programmed" and d.view.detail == "3900000001"
+    other = place(d, reader)
+    assert d.view.message == "two_tags" and d.view.ok is False
+    lift(d, reader, other)
+    assert d.view.message == "already_programmed" and d.view.detail == "3900000001"
+    lift(d, reader, programmed)
+    assert d.view.message == "scan_first" and d.view.detail == ""

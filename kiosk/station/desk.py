@@ -217,7 +217,13 @@ class StationDesk:
         elif self.view.step == "place":
             self._try_program()
         elif self.view.step == "scan":
-            self._tag_before_scan(tag)
+            if len(self._present) > 1:       # a stack: which one to program would be a guess
+                self._show(message="two_tags", detail="", ok=False)
+            else:
+                self._tag_before_scan(tag)
+
+    # What the page said about the tag(s) on the pad before a scan: it no longer holds once they go.
+    _PAD_MESSAGES = ("already_programmed", "tag_unreadable", "two_tags", "scan_first")
 
     def _tag_removed(self, uid: str) -> None:
         self._present.pop(uid, None)
@@ -225,6 +231,11 @@ class StationDesk:
             self._show(step="place", message="place_part", detail="", old_item_id="", ok=None)
         elif self.view.mode == PROGRAM and self.view.step == "place":
             self._try_program()
+        elif self.view.mode == PROGRAM and self.view.step == "scan" and self.view.message in self._PAD_MESSAGES:
+            if len(self._present) == 1:      # one left of a stack: say what it is
+                self._tag_before_scan(next(iter(self._present.values())))
+            elif not self._present:
+                self._show(message="scan_first", detail="", ok=None)
 
     def _confirm(self) -> None:
         if self.view.step == "confirm":
