@@ -58,6 +58,7 @@ Public API (protocol facts: the 3M SIP2 2.00 specification; docs/sip2.md):
 
 ``kiosk.sip2.cli`` -- ``kiosk sip2 ... status|login|patron|checkout|checkin|renew|renew-all|item|end``.
 
+``kiosk.sip2.personalities`` -- how Koha, Evergreen, Sierra, Symphony, FOLIO edge-sip2 shape replies (cited).
 ``kiosk.sip2.testing`` -- FakeAcs: a fault-injecting loopback SIP2 server for tests (not the demo),
     with server personalities (PERSONALITIES: koha, evergreen, sierra, symphony, folio; sources cited).
 
