@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kiosk.circulation import view as v
-from kiosk.circulation.session import EndPatron, Identify, Session, SessionConfig, Transact
+from kiosk.circulation.effects import EndPatron, Identify, Transact
+from kiosk.circulation.session import Session, SessionConfig
 from kiosk.ils.base import Loan, Patron
 
 ALICE = Patron(patron_id="23529000445172", name="Alice", valid=True, can_checkout=True, can_renew=True,
@@ -290,7 +291,7 @@ def test_a_card_after_returns_starts_a_borrow_session_without_the_returned_items
 def test_an_item_without_an_answer_says_still_waiting_and_the_answer_clears_it():
     """Issue 13: a silent library system takes up to a timeout plus a resolution; the line says why it
     has not moved instead of "Borrowing..." for half a minute, and the real answer replaces it."""
-    from kiosk.circulation.session import STILL_WAITING
+    from kiosk.circulation.timers import STILL_WAITING
 
     s = Session(SessionConfig(still_waiting_s=5))
     identified(s)

@@ -42,7 +42,9 @@ Reason keys (``ItemLine.reason_key`` / ``SessionView.message_key``) and their pl
 texts are in ``kiosk.circulation.reasons.REASONS`` (key -> (what happened, what to do)).
 
 Lower layers, usable on their own:
-* ``kiosk.circulation.session.Session``: the pure state machine (no threads, no I/O, clock passed in).
+* ``kiosk.circulation.session.Session``: the pure state machine (no threads, no I/O, clock passed in);
+  its effects are in ``kiosk.circulation.effects``, its identification and account steps in
+  ``kiosk.circulation.patron_steps``, its timers in ``kiosk.circulation.timers``.
 * ``kiosk.circulation.journal.Journal(path)``: ``record_intent(kind, item_id, patron_id=...) -> id``
   before a send, ``record_outcome(id, state, ...)`` after; ``pending()``, ``staff_queue()``,
   ``resolve(id, note)``, ``rows()``, ``export()``; the offline card cache.

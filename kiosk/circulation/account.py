@@ -7,7 +7,8 @@ feeds every answer through :func:`with_item_info`; the account screen fills in l
 fails leaves the loan as it was (the barcode stays as the fallback).
 
 Loans are shown in the order a patron cares about: overdue first, then the soonest due; loans
-without a known due date last (in the library system's order).
+without a known due date last (in the library system's order).  :func:`summarize` is what the
+screens may show of the account (the session machine keeps it current as details arrive).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
+from kiosk.circulation.reasons import patron_block_keys
+from kiosk.circulation.view import HoldLine, LoanLine, PatronSummary
 from kiosk.ils.base import Hold, ItemInfo, Loan, Patron
+from kiosk.privacy import mask
 
 
 def needs_details(patron: Patron) -> tuple[str, ...]:
@@ -81,3 +85,20 @@ def loan_order(loans: tuple[Loan, ...] | list[Loan], overdue_items: tuple[str, .
 
 def ready_holds(holds: tuple[Hold, ...]) -> list[Hold]:
     return [h for h in holds if h.available]
+
+
+def summarize(patron: Patron, *, offline: bool = False, pending: int = 0) -> PatronSummary:
+    """What may be shown of a patron: counts, titles, dates and fines, never the card number.
+    Loans overdue first, then by due date (:func:`loan_order`)."""
+    loans = tuple(LoanLine(item_id=lo.item_id, title=lo.title, due_date=lo.due_date, due=lo.due,
+                           overdue=lo.overdue or lo.item_id in patron.overdue_items)
+                  for lo in loan_order(patron.loans, patron.overdue_items))
+    ready = ready_holds(patron.holds)
+    return PatronSummary(
+        name=patron.name, loans=loans, loan_count=len(loans),
+        overdue_count=max(len(patron.overdue_items), sum(1 for lo in loans if lo.overdue)),
+        holds_ready=tuple(h.title or h.item_id for h in ready), holds_count=len(patron.holds),
+        fine_amount=patron.fine_amount, currency=patron.currency, can_checkout=patron.can_checkout,
+        can_renew=patron.can_renew, block_keys=patron_block_keys(patron), screen_message=patron.screen_message,
+        offline=offline, masked_id=mask(patron.patron_id), details_pending=pending, email=patron.email,
+        holds_ready_items=tuple(HoldLine(h.item_id, h.title, h.pickup_location) for h in ready))

@@ -20,9 +20,10 @@ from datetime import datetime
 from typing import Protocol
 
 from kiosk.circulation import view as v
+from kiosk.circulation.effects import EndPatron, Identify, LookUpItems, Transact
 from kiosk.circulation.journal import Journal
 from kiosk.circulation.replay import SyncReport
-from kiosk.circulation.session import EndPatron, Identify, LookUpItems, Session, SessionConfig, Transact
+from kiosk.circulation.session import Session, SessionConfig
 from kiosk.circulation.transact import Circulator, OfflinePolicy, Outcome
 from kiosk.circulation.view import SessionView
 from kiosk.errors import IlsUnavailable, JournalError, OutcomeUnknown, ProtocolError

@@ -4,11 +4,16 @@
     (idle -> working directly for a return-only session; out_of_service while the library system is
     down and the offline policy is "none")
 
-Every method takes ``now`` (seconds) and returns a list of *effects* (:class:`Identify`,
-:class:`Transact`, :class:`EndPatron`) that the thread-owning shell
-(:mod:`kiosk.circulation.service`) carries out; their results come back through
+Every method takes ``now`` (seconds) and returns a list of *effects*
+(:mod:`kiosk.circulation.effects`: Identify, Transact, EndPatron, LookUpItems) that the
+thread-owning shell (:mod:`kiosk.circulation.service`) carries out; their results come back through
 :meth:`Session.patron_identified` / :meth:`Session.item_result`, tagged with the ``session_id`` they
 were issued for, so a late answer can never land in the next patron's session.
+
+This module holds the session's lifecycle and its items (the stack on the pad, multi-part sets,
+stale items, the answers); the patron's identification and account are in
+:mod:`kiosk.circulation.patron_steps`, the timers (idle timeout and warning, goodbye screen,
+"still waiting") in :mod:`kiosk.circulation.timers`; both are mixed into :class:`Session`.
 
 Rules that make a kiosk pleasant to use (libraries-and-kiosks.md §4):
 * items placed before the patron identified are remembered and worked once they have;
@@ -23,48 +28,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from kiosk.circulation import account
 from kiosk.circulation import view as v
-from kiosk.circulation.reasons import checkout_refusal_key, patron_block_keys
-from kiosk.circulation.view import HoldLine, ItemLine, LoanLine, PatronSummary, SessionView
+from kiosk.circulation.effects import Effect, EndPatron, LookUpItems, Transact
+from kiosk.circulation.patron_steps import PatronSteps
+from kiosk.circulation.reasons import checkout_refusal_key
+from kiosk.circulation.timers import STILL_WAITING, SessionTimers
+from kiosk.circulation.view import ItemLine, PatronSummary, SessionView
 from kiosk.ils.base import Patron
-from kiosk.privacy import mask
-
-
-# ---- effects (what the shell must do) ---------------------------------------------------------
-@dataclass(frozen=True)
-class Identify:
-    session_id: int
-    patron_id: str
-    pin: str | None
-
-
-@dataclass(frozen=True)
-class Transact:
-    session_id: int
-    item_id: str
-    action: str                  # checkout / checkin / renew
-    patron_id: str | None
-    pin: str | None
-    uids: tuple[str, ...] = ()   # RFID tag uids of every part (security bit)
-
-
-@dataclass(frozen=True)
-class EndPatron:
-    patron_id: str
-
-
-@dataclass(frozen=True)
-class LookUpItems:
-    """Fetch title and due date (Item Information) of these loans/holds for the account screen."""
-
-    session_id: int
-    item_ids: tuple[str, ...]
-
-
-Effect = Identify | Transact | EndPatron | LookUpItems
 
 
 @dataclass(frozen=True)
@@ -79,14 +51,10 @@ class SessionConfig:
     still_waiting_s: float = 5.0     # an item sent this long ago without an answer says "still waiting"
 
 
-#: reason_key of an item whose request has been out longer than ``still_waiting_s`` (issue 13: a
-#: silent library system takes up to one timeout plus one resolution; the patron is told why the
-#: line has not moved, and can finish meanwhile -- nothing is lost either way).
-STILL_WAITING = "still_waiting"
-
-
 @dataclass
 class _Item:
+    """One item of the session: its parts seen so far, and the line the screens show."""
+
     item_id: str
     parts_in_item: int = 1
     parts: dict[int, str | None] = field(default_factory=dict)
@@ -102,25 +70,7 @@ class _Item:
         return tuple(u for _, u in sorted(self.parts.items()) if u)
 
 
-def summarize(patron: Patron, *, offline: bool = False, pending: int = 0) -> PatronSummary:
-    """What may be shown of a patron: counts, titles, dates and fines, never the card number.
-    Loans overdue first, then by due date (:func:`kiosk.circulation.account.loan_order`)."""
-    loans = tuple(LoanLine(item_id=lo.item_id, title=lo.title, due_date=lo.due_date, due=lo.due,
-                           overdue=lo.overdue or lo.item_id in patron.overdue_items)
-                  for lo in account.loan_order(patron.loans, patron.overdue_items))
-    ready_holds = account.ready_holds(patron.holds)
-    ready = tuple(h.title or h.item_id for h in ready_holds)
-    return PatronSummary(
-        name=patron.name, loans=loans, loan_count=len(loans),
-        overdue_count=max(len(patron.overdue_items), sum(1 for lo in loans if lo.overdue)),
-        holds_ready=ready, holds_count=len(patron.holds), fine_amount=patron.fine_amount,
-        currency=patron.currency, can_checkout=patron.can_checkout, can_renew=patron.can_renew,
-        block_keys=patron_block_keys(patron), screen_message=patron.screen_message, offline=offline,
-        masked_id=mask(patron.patron_id), details_pending=pending, email=patron.email,
-        holds_ready_items=tuple(HoldLine(h.item_id, h.title, h.pickup_location) for h in ready_holds))
-
-
-class Session:
+class Session(PatronSteps, SessionTimers):
     """One kiosk's patron sessions, one at a time.  Not thread-safe: the shell holds a lock."""
 
     ACTIVE = (v.IDENTIFYING, v.IDENTIFIED, v.WORKING, v.RECEIPT)
@@ -158,10 +108,6 @@ class Session:
     # ---- helpers -------------------------------------------------------------------------
     def _changed(self) -> None:
         self.version += 1
-
-    def _activity(self, now: float) -> None:
-        self.last_activity = now
-        self.warning_s = None
 
     def _new_session(self, mode: str, now: float) -> None:
         self.session_id += 1
@@ -208,120 +154,6 @@ class Session:
         self.state = v.WORKING if mode == v.RETURN else v.IDENTIFYING
         self._changed()
         return self._dispatch()
-
-    def card_presented(self, patron_id: str, pin: str | None, now: float) -> list[Effect]:
-        patron_id = (patron_id or "").strip()
-        if not patron_id:
-            return []
-        if self.state == v.ENDED:
-            self._to_idle()
-        if self.state == v.IDLE:
-            if not self.config.allow_borrow:
-                self.message_key = "wrong_mode"
-                self._changed()
-                return []
-            self._new_session(v.BORROW, now)
-            self.state = v.IDENTIFYING
-        elif self.state == v.OUT_OF_SERVICE:
-            return []
-        elif self.mode == v.RETURN and self.state == v.WORKING and not self.busy:
-            # Returns done, now a card: the return session ends and a borrow session starts.  Items
-            # still on the pad from the returns are stale, so they are not checked out by mistake.
-            self._end(now, None)
-            self._to_idle()
-            self._new_session(v.BORROW, now)
-            self.state = v.IDENTIFYING
-        elif self.state != v.IDENTIFYING:
-            # A second card during a session: never mix two patrons.  The first session goes on.
-            if patron_id != self.patron_id:
-                self.message_key = "finish_first"
-                self._activity(now)
-                self._changed()
-            return []
-        self._activity(now)
-        self.patron_id = patron_id
-        self.message_key, self.message_text = None, ""
-        if self.config.require_pin and not pin:
-            self.needs_pin = True
-            self.message_key = "pin_required"
-            self._changed()
-            return []
-        return self._identify(pin)
-
-    def pin_entered(self, pin: str, now: float) -> list[Effect]:
-        if self.state != v.IDENTIFYING or not self.patron_id:
-            return []
-        self._activity(now)
-        return self._identify(pin)
-
-    def _identify(self, pin: str | None) -> list[Effect]:
-        self.pin = pin
-        self.needs_pin = False
-        self.identifying_busy = True
-        self._changed()
-        return [Identify(self.session_id, self.patron_id or "", pin)]
-
-    def patron_identified(self, session_id: int, patron: Patron | None, now: float, *,
-                          error_key: str | None = None, offline: bool = False) -> list[Effect]:
-        """The answer to :class:`Identify`; ``error_key`` when the shell could not identify at all."""
-        if session_id != self.session_id or self.state != v.IDENTIFYING:
-            return []
-        self.identifying_busy = False
-        self._activity(now)
-        if error_key or patron is None:
-            self.message_key = error_key or "unknown_card"
-            self.patron_id = self.pin = None
-            self._changed()
-            return []
-        if not patron.valid:
-            self.message_key, self.message_text = "unknown_card", patron.screen_message
-            self.patron_id = self.pin = None
-            self._changed()
-            return []
-        if self.config.require_pin and patron.pin_ok is not True:
-            # A blank CQ must not authenticate an invented card (libraries-and-kiosks.md §4.4).
-            self.message_key, self.message_text = "wrong_pin", patron.screen_message
-            self.needs_pin = True
-            self._changed()
-            return []
-        if patron.pin_ok is False:
-            self.message_key, self.message_text = "wrong_pin", patron.screen_message
-            self.needs_pin = True
-            self._changed()
-            return []
-        self.patron = patron
-        self.details_pending = set()
-        lookups: list[Effect] = []
-        if self.mode == v.ACCOUNT and not offline:
-            ids = account.needs_details(patron)
-            if ids:
-                self.details_pending = set(ids)
-                lookups.append(LookUpItems(self.session_id, ids))
-        self.summary = summarize(patron, offline=offline, pending=len(self.details_pending))
-        self.state = v.IDENTIFIED
-        self.message_key = None if patron.can_checkout or self.mode != v.BORROW else checkout_refusal_key(patron)
-        self.message_text = patron.screen_message
-        self._changed()
-        return lookups + self._dispatch()
-
-    def item_details(self, session_id: int, item_id: str, info, now: float, *,
-                     today: datetime | None = None) -> list[Effect]:
-        """The answer to one :class:`LookUpItems` lookup (``info`` an ItemInfo, None when it failed):
-        the title and due date go into the patron's account as they arrive.  ``now`` is the timer
-        clock (monotonic); ``today`` the wall-clock date that decides "overdue" (default: ``now``
-        read as wall time, for callers whose one clock is the wall clock)."""
-        if session_id != self.session_id or self.patron is None:
-            return []
-        self.details_pending.discard(item_id)
-        if info is not None:
-            self.patron = account.with_item_info(self.patron, info, today or datetime.fromtimestamp(now))
-        self._resummarize()
-        return []
-
-    def _resummarize(self) -> None:
-        if self.patron is not None and self.summary is not None:
-            self.summary = summarize(self.patron, offline=self.summary.offline, pending=len(self.details_pending))
-        self._changed()
 
     def item_seen(self, item_id: str, now: float, *, parts_in_item: int = 1, part_number: int = 1,
                   uid: str | None = None, source: str = "rfid") -> list[Effect]:
@@ -422,57 +254,11 @@ class Session:
         self._changed()
         return self._maybe_end(now)
 
-    def more_time(self, now: float) -> list[Effect]:
-        return self.touch(now)
-
-    def touch(self, now: float) -> list[Effect]:
-        if self.state in self.ACTIVE:
-            had_warning = self.warning_s is not None
-            self._activity(now)
-            if had_warning:
-                self._changed()
-        return []
-
     def cancel(self, now: float) -> list[Effect]:
         if self.state not in self.ACTIVE:
             return []
         self.receipt = None
         return self._end(now, "cancelled")
-
-    def tick(self, now: float) -> list[Effect]:
-        """Drive the idle timeout (warning first) and the goodbye screen."""
-        if self.state == v.ENDED:
-            if now - self.ended_at >= self.config.ended_display_s:
-                self._to_idle()
-                self._changed()
-            return []
-        if self.state not in self.ACTIVE:
-            return []
-        self._mark_still_waiting(now)
-        if self.busy:       # never time out while the library system is answering for this patron
-            self._activity(now)
-            return []
-        idle_for = now - self.last_activity
-        left = self.config.timeout_s - idle_for
-        if left <= 0:
-            self.warning_s = None
-            return self._end(now, "timed_out")
-        warning = int(left + 0.999) if left <= self.config.warning_s else None
-        if warning != self.warning_s:
-            self.warning_s = warning
-            self._changed()
-        return []
-
-    def _mark_still_waiting(self, now: float) -> None:
-        """Items out longer than ``still_waiting_s`` get STILL_WAITING (ticks come once a second)."""
-        for item_id, item in self.items.items():
-            if item.line.state != v.IN_PROGRESS:
-                self._sent_at.pop(item_id, None)
-                continue
-            since = self._sent_at.setdefault(item_id, now)
-            if now - since >= self.config.still_waiting_s and item.line.reason_key is None:
-                self._set_line(item, reason_key=STILL_WAITING)
-                self._changed()
 
     # ---- results -------------------------------------------------------------------------
     def item_result(self, session_id: int, item_id: str, now: float, **line_changes) -> list[Effect]:
@@ -607,7 +393,3 @@ class Session:
             receipt=self.receipt, session_id=self.session_id, version=self.version,
             pending_sync=self.pending_sync)
 
-
-def due_text(due_date: datetime | None, due: str) -> str:
-    """A due date for receipts and the CLI: the library's own text, else ISO date."""
-    return due or (due_date.date().isoformat() if due_date else "")

@@ -91,7 +91,7 @@ def item_status(line, lang: str) -> tuple[str, str]:  # noqa: ANN001 - ItemLine
             return reason(line.reason_key, lang)[0], ""
         return tr("Found: waiting to be processed", lang), ""
     if state == "in_progress":
-        if line.reason_key == "still_waiting":      # kiosk.circulation.session.STILL_WAITING
+        if line.reason_key == "still_waiting":      # kiosk.circulation.timers.STILL_WAITING
             return tr("Still waiting for the library system...", lang), ""
         return {"checkout": tr("Borrowing...", lang), "checkin": tr("Returning...", lang),
                 "renew": tr("Renewing...", lang)}.get(action, tr("Working...", lang)), ""
