@@ -250,6 +250,18 @@ class AlwaysTrusted:
         return ClockState(True, None, "assumed", "not checked", time.time(), None)
 
 
+def timer_clock(clock: Callable[[], float], monotonic: Callable[[], float] | None = None) -> Callable[[], float]:
+    """The clock that runs the timers of an engine whose wall ``clock`` dates things.
+
+    Timers (session timeout, the slot's hatch and read windows, probes) must not follow the wall
+    clock: one stepped back by NTP or a stale boot clock would hold a session or the hatch open.
+    So they run on ``time.monotonic`` -- unless a test injected a fake wall ``clock`` and no
+    ``monotonic``: then that one fake clock drives both."""
+    if monotonic is not None:
+        return monotonic
+    return time.monotonic if clock is time.time else clock
+
+
 # -- reporting: /health, kiosk doctor, metrics ---------------------------------------------------------
 
 _published: dict[str, ClockState] = {}

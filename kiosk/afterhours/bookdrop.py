@@ -50,6 +50,7 @@ from kiosk.afterhours.mode import ModeDecision, StaffOverride, effective_mode, o
 from kiosk.afterhours.returns import ReturnSender
 from kiosk.afterhours.slot import DropLine, SlotMachine, SlotSettings
 from kiosk.appliance.monitoring import metrics
+from kiosk.clock import timer_clock
 from kiosk.errors import HardwareError, JournalError
 
 log = logging.getLogger(__name__)
@@ -150,14 +151,11 @@ class BookDrop:
         self.journal = journal
         self.listener = listener
         # ``clock`` (wall) dates drops, events and opening hours; ``monotonic`` runs the slot's
-        # timers (hatch open, read window, jam, feedback), so a stepped wall clock cannot hold the
-        # hatch open or cut a pass short.  The slot machine sees monotonic time only; a time it
-        # hands back as a date (a pass's drop time) is mapped to the wall clock by _wall().  A
-        # test that injects only a fake ``clock`` drives both with it.
+        # timers (hatch open, read window, jam, feedback: kiosk.clock.timer_clock).  The slot
+        # machine sees monotonic time only; a time it hands back as a date (a pass's drop time)
+        # is mapped to the wall clock by _wall().
         self.clock = clock
-        if monotonic is None:
-            monotonic = time.monotonic if clock is time.time else clock
-        self.monotonic = monotonic
+        self.monotonic = timer_clock(clock, monotonic)
         self.cfg = SlotSettings.from_settings(settings)
         cap = getattr(devices.door_lock, "max_unlock_s", None)
         if cap and self.cfg.lock_open_s > cap:   # the lock driver re-locks at its cap: say so on screen

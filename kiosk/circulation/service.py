@@ -5,27 +5,32 @@ this module does it on a small worker pool (``[ils] pool_size`` threads, one per
 so the items of a stack are worked in parallel and each result is shown as soon as it arrives.
 After every change a new immutable :class:`SessionView` goes to ``listener`` from the notifier
 thread (never from the caller's thread: Kivy's main thread must never wait on us).
+
+Parts with rules of their own live beside it: :mod:`~kiosk.circulation.notifier` (view delivery),
+:mod:`~kiosk.circulation.lookups` (the account's Item Information lookups),
+:mod:`~kiosk.circulation.security` (the tags' security bit).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
-from typing import Protocol
 
 from kiosk.circulation import view as v
 from kiosk.circulation.effects import EndPatron, Identify, LookUpItems, Transact
 from kiosk.circulation.journal import Journal
+from kiosk.circulation.lookups import look_up_items
+from kiosk.circulation.notifier import ViewNotifier
 from kiosk.circulation.replay import SyncReport
+from kiosk.circulation.security import SecurityWriter, set_security_bits
 from kiosk.circulation.session import Session, SessionConfig
-from kiosk.circulation.transact import Circulator, OfflinePolicy, Outcome
+from kiosk.circulation.transact import Circulator, OfflinePolicy
 from kiosk.circulation.view import SessionView
+from kiosk.clock import timer_clock
 from kiosk.errors import IlsUnavailable, JournalError, OutcomeUnknown, ProtocolError
 from kiosk.ils.base import Ils, Patron
 from kiosk.privacy import mask
@@ -33,18 +38,9 @@ from kiosk.staff import stats
 
 log = logging.getLogger(__name__)
 
-SECURITY_ATTEMPTS = 3   # write + read-back attempts per tag before the item goes to staff
 INTEGRITY_CHECK_INTERVAL_S = 600.0   # the journal file is re-read from disk this often (off the UI thread)
 STORAGE_STAFF_MESSAGE = ("Staff: the journal file is damaged and was kept aside; this kiosk acknowledges "
                          "nothing until it is restarted. Run `kiosk doctor` and see docs/circulation.md.")
-
-
-class SecurityWriter(Protocol):
-    """The tag reader's security bit (AFI or EAS): on = the gate alarms."""
-
-    def set_security(self, uid: str, on: bool) -> None: ...
-
-    def read_security(self, uid: str) -> bool: ...
 
 
 class KioskService:
@@ -63,9 +59,7 @@ class KioskService:
         self.listener = listener
         self.security = security
         self.clock = clock
-        if monotonic is None:
-            monotonic = time.monotonic if clock is time.time else clock
-        self.monotonic = monotonic
+        self.monotonic = monotonic = timer_clock(clock, monotonic)
         self.policy = OfflinePolicy.from_settings(settings)
         self.circulator = Circulator(ils, journal, self.policy, clock=clock)
         off = getattr(settings, "offline", None)
@@ -87,10 +81,7 @@ class KioskService:
         # Account lookups (Item Information per loan) run at most this many at once, leaving one
         # connection free for the renewal the patron may tap meanwhile.
         self.lookup_parallel = max(1, settings.ils.pool_size - 1)
-        self._notify_q: queue.Queue = queue.Queue()
-        self._delivered = -1
-        self._notifier = threading.Thread(target=self._notify_loop, name="circ-notify", daemon=True)
-        self._notifier.start()
+        self._notifier = ViewNotifier(self.view, lambda: self.listener)
         self.storage_problem: str | None = None   # a damaged journal: out of service (issue 13)
         self._last_integrity_check = self._last_probe
         if getattr(journal, "damaged", None):
@@ -197,7 +188,7 @@ class KioskService:
                     if left is not None and left <= 0:
                         return False
                     self._idle.wait(left)
-            self._notify_q.join()
+            self._notifier.join()
             with self._lock:
                 if not self._outstanding:
                     return True
@@ -216,8 +207,7 @@ class KioskService:
                 return
             self._closed = True
         self._pool.shutdown(wait=True)
-        self._notify_q.put(None)
-        self._notifier.join(timeout=5)
+        self._notifier.close()
 
     def __enter__(self) -> KioskService:
         return self
@@ -274,32 +264,7 @@ class KioskService:
             self._idle.notify_all()
 
     def _notify(self) -> None:
-        self._notify_q.put(1)
-
-    def _notify_loop(self) -> None:
-        while True:
-            item = self._notify_q.get()
-            stop = item is None
-            drained = 1
-            while True:   # coalesce: only the newest view matters
-                try:
-                    more = self._notify_q.get_nowait()
-                except queue.Empty:
-                    break
-                drained += 1
-                stop = stop or more is None
-            try:
-                view = self.view()
-                if self.listener is not None and view.version > self._delivered:
-                    self._delivered = view.version
-                    self.listener(view)
-            except Exception:
-                log.exception("session listener failed")
-            finally:
-                for _ in range(drained):
-                    self._notify_q.task_done()
-            if stop:
-                return
+        self._notifier.notify()
 
     def _apply(self, fn) -> None:
         """Feed a worker's result into the machine (under the lock) and notify."""
@@ -427,9 +392,9 @@ class KioskService:
         stats.record_event(e.action, out.state == v.DONE, offline=out.journaled, reason_key=out.reason_key)
         if out.protocol_error:
             self.protocol_errors += 1
-        changes = self._line_changes(out)
+        changes = out.line_changes()
         if out.state == v.DONE and e.uids and out.security is not None and self.security is not None:
-            ok = self._set_security(e.uids, out.security)
+            ok = set_security_bits(self.security, e.uids, out.security)
             changes["security_ok"] = ok
             if not ok:
                 changes.update(state=v.NEEDS_STAFF, reason_key="security_failed")
@@ -437,70 +402,19 @@ class KioskService:
         if out.journaled or not out.online:
             self._refresh_pending()
 
-    @staticmethod
-    def _line_changes(out: Outcome) -> dict:
-        changes = dict(state=out.state, action=out.action, due_date=out.due_date, due=out.due,
-                       reason_key=out.reason_key, reason_text=out.reason_text, journaled=out.journaled,
-                       alert=out.alert, sort_bin=out.sort_bin, destination=out.destination,
-                       journal_id=out.journal_id)
-        if out.title:
-            changes["title"] = out.title
-        return changes
-
-    def _set_security(self, uids: tuple[str, ...], on: bool) -> bool:
-        """Write the security bit of every part, read it back, retry; False if any tag refused."""
-        assert self.security is not None
-        for uid in uids:
-            for attempt in range(1, SECURITY_ATTEMPTS + 1):
-                try:
-                    self.security.set_security(uid, on)
-                    if bool(self.security.read_security(uid)) == on:
-                        break
-                    log.info("tag %s: security bit read back wrong (attempt %d)", mask(uid), attempt)
-                except Exception as exc:   # a driver error is a failed attempt, not a crash
-                    log.info("tag %s: security write failed (attempt %d): %s", mask(uid), attempt, exc)
-            else:
-                log.warning("tag %s: security bit still wrong after %d attempts", mask(uid), SECURITY_ATTEMPTS)
-                return False
-        return True
-
     def _look_up(self, e: LookUpItems) -> None:
-        """Item Information for every listed loan/hold, ``lookup_parallel`` at a time on the pool;
-        each answer goes into the session as it arrives (the account screen fills in live)."""
-        todo = deque(e.item_ids)
-        guard = threading.Lock()
-        gone = threading.Event()     # the library system is unreachable: stop asking
+        """Item Information for every listed loan/hold, ``lookup_parallel`` at a time on the pool
+        (:mod:`kiosk.circulation.lookups`); each answer goes into the session as it arrives."""
+        def wanted() -> bool:
+            with self._lock:
+                return self._session.session_id == e.session_id and self._session.patron is not None
 
-        def next_id() -> str | None:
-            with guard:
-                return todo.popleft() if todo and not gone.is_set() else None
+        def deliver(item_id: str, info) -> None:
+            today = datetime.fromtimestamp(self.clock())     # wall time: overdue is a date
+            self._apply(lambda s, now: s.item_details(e.session_id, item_id, info, now, today=today))
 
-        def worker() -> None:
-            while (item_id := next_id()) is not None:
-                with self._lock:
-                    gone_patron = self._session.session_id != e.session_id or self._session.patron is None
-                if gone_patron:
-                    return               # the patron has gone: nothing to fill in
-                info = None
-                try:
-                    info = self.ils.item_information(item_id)
-                except (IlsUnavailable, OutcomeUnknown) as exc:
-                    log.info("item %s: no details (%s); stopping account lookups", mask(item_id), exc)
-                    gone.set()
-                except Exception as exc:   # noqa: BLE001 - a failed lookup keeps the barcode shown
-                    log.info("item %s: no details (%s)", mask(item_id), exc)
-                today = datetime.fromtimestamp(self.clock())     # wall time: overdue is a date
-                self._apply(lambda s, now, i=item_id, inf=info, d=today: s.item_details(e.session_id, i, inf, now,
-                                                                                        today=d))
-            if gone.is_set():              # the rest stay as they are (barcode), but not "pending"
-                with guard:
-                    rest = list(todo)
-                    todo.clear()
-                for item_id in rest:
-                    self._apply(lambda s, now, i=item_id: s.item_details(e.session_id, i, None, now))
-
-        for _ in range(min(len(todo), self.lookup_parallel)):
-            self._submit_fn(worker)
+        look_up_items(e.item_ids, parallel=self.lookup_parallel, submit=self._submit_fn, ask=self.ils.item_information,
+                      wanted=wanted, deliver=deliver)
 
     def _end_patron(self, e: EndPatron) -> None:
         try:

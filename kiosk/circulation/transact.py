@@ -103,6 +103,17 @@ class Outcome:
         """The patron may be told "done": confirmed by the library, or durably journaled."""
         return self.state == DONE
 
+    def line_changes(self) -> dict:
+        """The :class:`~kiosk.circulation.view.ItemLine` fields this outcome sets (the title only
+        when the library system named one: an offline outcome keeps what the line had)."""
+        changes = dict(state=self.state, action=self.action, due_date=self.due_date, due=self.due,
+                       reason_key=self.reason_key, reason_text=self.reason_text, journaled=self.journaled,
+                       alert=self.alert, sort_bin=self.sort_bin, destination=self.destination,
+                       journal_id=self.journal_id)
+        if self.title:
+            changes["title"] = self.title
+        return changes
+
 
 def _iso(dt: datetime) -> str:
     return dt.replace(microsecond=0).isoformat()
