@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from kiosk.afterhours import commands as C
 from kiosk.afterhours import slot as S
 from kiosk.afterhours.bookdrop import classify_pass
 from kiosk.afterhours.slot import DropLine, SlotMachine, SlotSettings, pass_complete
@@ -21,7 +22,7 @@ def kinds(cmds, kind):
 def ready_machine(cfg=CFG) -> SlotMachine:
     m = SlotMachine(cfg)
     cmds = m.set_mode(True, 0.0)
-    assert m.state == S.READY and kinds(cmds, S.Lock)
+    assert m.state == S.READY and kinds(cmds, C.Lock)
     return m
 
 
@@ -37,17 +38,17 @@ def test_staffed_mode_keeps_the_hatch_locked_and_ignores_open_requests():
     m.request_open(3.0)
     assert m.door_unlocked(4.0)
     cmds = m.set_mode(False, 5.0)
-    assert kinds(cmds, S.Lock) and m.state == S.IDLE and not m.door_unlocked(5.0)
+    assert kinds(cmds, C.Lock) and m.state == S.IDLE and not m.door_unlocked(5.0)
 
 
 def test_hatch_opens_on_request_and_locks_on_timeout():
     m = ready_machine()
     cmds = m.request_open(10.0)
-    assert kinds(cmds, S.Unlock) == [S.Unlock(8)] and m.state == S.DOOR_OPEN
+    assert kinds(cmds, C.Unlock) == [C.Unlock(8)] and m.state == S.DOOR_OPEN
     assert m.seconds_left(12.0) == 6
     assert m.tick(17.9) == [] and m.state == S.DOOR_OPEN
     cmds = m.tick(18.0)
-    assert kinds(cmds, S.Lock) and m.state == S.READY
+    assert kinds(cmds, C.Lock) and m.state == S.READY
 
 
 def test_item_with_tag_is_committed_then_accepted_after_journal_and_checkin():
@@ -58,15 +59,15 @@ def test_item_with_tag_is_committed_then_accepted_after_journal_and_checkin():
     tag = TagRead("E0041", "30001")
     assert m.tag_seen(tag, 11.1) == []                       # still in the beam
     cmds = m.slot_cleared(11.2)                              # complete: commit at once
-    commit = kinds(cmds, S.CommitPass)
-    assert commit == [S.CommitPass(1, 11.0, (tag,))]         # dropped at the moment the beam broke
+    commit = kinds(cmds, C.CommitPass)
+    assert commit == [C.CommitPass(1, 11.0, (tag,))]         # dropped at the moment the beam broke
     assert m.state == S.READING                              # nothing said before the journal
     cmds = m.pass_recorded(1, [line(7, 1)], 11.3)
-    assert not kinds(cmds, S.Beep) and m.state == S.READING  # journaled, waiting for the library
+    assert not kinds(cmds, C.Beep) and m.state == S.READING  # journaled, waiting for the library
     cmds = m.line_update(line(7, 1, S.CHECKED_IN), 11.4)
-    assert kinds(cmds, S.Beep) == [S.Beep("ok")] and m.state == S.ACCEPTED
+    assert kinds(cmds, C.Beep) == [C.Beep("ok")] and m.state == S.ACCEPTED
     assert m.message_key == "item_accepted"
-    assert kinds(cmds, S.Unlock)                             # the hatch window restarts per item
+    assert kinds(cmds, C.Unlock)                             # the hatch window restarts per item
     m.tick(14.5)
     assert m.state == S.DOOR_OPEN
 
@@ -79,7 +80,7 @@ def test_library_silent_means_accepted_offline_after_the_wait():
     m.pass_recorded(1, [line(1, 1)], 1.3)
     assert m.tick(4.2) == [] and m.state == S.READING
     cmds = m.tick(4.3)
-    assert kinds(cmds, S.Beep) == [S.Beep("ok")] and m.message_key == "item_accepted_offline"
+    assert kinds(cmds, C.Beep) == [C.Beep("ok")] and m.message_key == "item_accepted_offline"
     assert m.lines[0].state == S.QUEUED
 
 
@@ -89,9 +90,9 @@ def test_pass_without_tag_waits_for_the_read_window_then_is_reported():
     assert m.slot_cleared(1.1) == []
     assert m.tick(2.5) == []
     cmds = m.tick(2.6)
-    assert kinds(cmds, S.CommitPass) == [S.CommitPass(1, 1.0, ())]
+    assert kinds(cmds, C.CommitPass) == [C.CommitPass(1, 1.0, ())]
     cmds = m.pass_recorded(1, [line(1, 1, S.UNREADABLE, None)], 2.7)
-    assert kinds(cmds, S.Beep) == [S.Beep("error")] and m.state == S.REFUSED
+    assert kinds(cmds, C.Beep) == [C.Beep("error")] and m.state == S.REFUSED
     assert m.message_key == "item_unreadable"
 
 
@@ -100,7 +101,7 @@ def test_late_tag_within_the_window_belongs_to_the_pass():
     m.slot_blocked(1.0)
     m.slot_cleared(1.1)
     cmds = m.tag_seen(TagRead("U1", "30001"), 2.0)
-    assert kinds(cmds, S.CommitPass)[0].tags[0].item_id == "30001"
+    assert kinds(cmds, C.CommitPass)[0].tags[0].item_id == "30001"
 
 
 def test_tag_just_before_the_beam_counts_but_bin_tags_do_not():
@@ -109,7 +110,7 @@ def test_tag_just_before_the_beam_counts_but_bin_tags_do_not():
     m.tag_seen(TagRead("NEW", "30001"), 9.5)                 # at the mouth of the slot
     m.slot_blocked(10.0)
     cmds = m.slot_cleared(10.1)
-    assert [t.uid for t in kinds(cmds, S.CommitPass)[0].tags] == ["NEW"]
+    assert [t.uid for t in kinds(cmds, C.CommitPass)[0].tags] == ["NEW"]
 
 
 def test_multipart_set_waits_for_all_parts_or_the_window():
@@ -118,7 +119,7 @@ def test_multipart_set_waits_for_all_parts_or_the_window():
     m.tag_seen(TagRead("A", "S1", parts_in_item=2, part_number=1), 1.05)
     assert m.slot_cleared(1.1) == []                         # part 2 not seen yet
     cmds = m.tag_seen(TagRead("B", "S1", parts_in_item=2, part_number=2), 1.3)
-    assert len(kinds(cmds, S.CommitPass)[0].tags) == 2
+    assert len(kinds(cmds, C.CommitPass)[0].tags) == 2
 
 
 def test_next_item_closes_the_previous_pass():
@@ -126,10 +127,10 @@ def test_next_item_closes_the_previous_pass():
     m.slot_blocked(1.0)
     m.slot_cleared(1.1)
     cmds = m.slot_blocked(1.2)
-    assert kinds(cmds, S.CommitPass) == [S.CommitPass(1, 1.0, ())]
+    assert kinds(cmds, C.CommitPass) == [C.CommitPass(1, 1.0, ())]
     m.tag_seen(TagRead("U2", "30002"), 1.25)
     cmds = m.slot_cleared(1.3)
-    assert kinds(cmds, S.CommitPass)[0].pass_id == 2
+    assert kinds(cmds, C.CommitPass)[0].pass_id == 2
 
 
 def test_jam_is_a_fault_that_locks_and_alerts_and_clears_when_the_beam_does():
@@ -137,7 +138,7 @@ def test_jam_is_a_fault_that_locks_and_alerts_and_clears_when_the_beam_does():
     m.request_open(0.5)
     m.slot_blocked(1.0)
     cmds = m.tick(16.0)
-    assert kinds(cmds, S.Lock) and kinds(cmds, S.StaffAlert)[0].detail == "slot_jammed"
+    assert kinds(cmds, C.Lock) and kinds(cmds, C.StaffAlert)[0].detail == "slot_jammed"
     assert m.state == S.FAULT and not m.door_unlocked(16.0)
     assert m.request_open(17.0) == []                        # no unlock while faulted
     m.slot_cleared(20.0)
@@ -152,7 +153,7 @@ def test_any_fault_locks_immediately():
     m = ready_machine()
     m.request_open(1.0)
     cmds = m.set_fault("hardware: tag reader gone", 2.0)
-    assert kinds(cmds, S.Lock) and m.state == S.FAULT and m.message_key == "out_of_order"
+    assert kinds(cmds, C.Lock) and m.state == S.FAULT and m.message_key == "out_of_order"
     m.reset_fault(3.0)
     assert m.state == S.READY
 
@@ -165,8 +166,8 @@ def test_bin_count_reaches_capacity_stops_accepting():
         m.tag_seen(TagRead(f"U{i}", f"3000{i}"), i * 10.0 + 1.1)
         m.slot_cleared(i * 10.0 + 1.2)
         cmds = m.pass_recorded(i, [line(i, i, S.QUEUED)], i * 10.0 + 1.3)
-    assert m.bin_full and kinds(cmds, S.StaffAlert)[0].kind == "bin_full"
-    assert kinds(cmds, S.Lock)
+    assert m.bin_full and kinds(cmds, C.StaffAlert)[0].kind == "bin_full"
+    assert kinds(cmds, C.Lock)
     m.tick(40.0)
     assert m.state == S.BIN_FULL and m.message_key == "bin_full"
     assert m.request_open(41.0) == []
@@ -182,7 +183,7 @@ def test_bin_sensor_stops_accepting_and_duplicates_do_not_count():
     m.pass_recorded(1, [line(1, 1, S.DUPLICATE)], 1.2)
     assert m.bin_count == 0
     cmds = m.bin_sensor(True, 2.0)
-    assert m.state in (S.BIN_FULL, S.ACCEPTED) and kinds(cmds, S.Lock)
+    assert m.state in (S.BIN_FULL, S.ACCEPTED) and kinds(cmds, C.Lock)
     m.tick(10.0)
     assert m.state == S.BIN_FULL
     m.bin_sensor(False, 11.0)
@@ -238,4 +239,4 @@ def test_hatch_window_ends_with_a_lock_even_while_an_item_is_being_checked():
     m.slot_cleared(7.2)
     m.pass_recorded(1, [line(1, 1)], 7.3)                   # waiting for the library system
     cmds = m.tick(8.0)
-    assert m.state == S.READING and kinds(cmds, S.Lock) and not m.door_unlocked(8.0)
+    assert m.state == S.READING and kinds(cmds, C.Lock) and not m.door_unlocked(8.0)

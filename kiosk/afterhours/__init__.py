@@ -63,8 +63,11 @@ date (so nobody is fined for the night), and routed to the right shelf.  This pa
 
 ``slot.py`` (pure)
     ``SlotMachine(SlotSettings)`` -- the slot's rules as a state machine: events with the time in,
-    commands (``Unlock``, ``Lock``, ``Lights``, ``Beep``, ``CommitPass``, ``StaffAlert``) out.
-    ``DropLine`` and the state constants live here.
+    commands out.  ``DropLine`` and the state constants live here.
+
+``commands.py`` (pure)
+    The commands the machine returns: ``Unlock``, ``Lock``, ``Lights``, ``Beep``, ``CommitPass``,
+    ``StaffAlert``.
 
 ``returns.py``
     ``ReturnSender(ils, journal, drop_log, notify, set_online)`` -- journals each return (acked,

@@ -43,6 +43,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kiosk.afterhours import commands as C
 from kiosk.afterhours import slot as S
 from kiosk.afterhours.droplog import DropLog, DropRecord, NewDrop
 from kiosk.afterhours.hours import OpeningHours
@@ -402,23 +403,23 @@ class BookDrop:
     def _execute(self, commands: list, now: float) -> None:
         for cmd in commands:
             try:
-                if isinstance(cmd, S.Lock):
+                if isinstance(cmd, C.Lock):
                     self.devices.door_lock.lock()
-                elif isinstance(cmd, S.Unlock):
+                elif isinstance(cmd, C.Unlock):
                     if self.machine.fault is not None or not self.machine.returns_mode or self.machine.bin_full:
                         continue    # a fault raised earlier in this batch wins: never unlock then
                     self.devices.door_lock.unlock(cmd.seconds)
                     log.info("book drop: hatch unlocked for %.0f s", cmd.seconds)
-                elif isinstance(cmd, S.Lights):
+                elif isinstance(cmd, C.Lights):
                     ind = self.devices.indicators
                     ind.set_light("ready", cmd.ready)
                     ind.set_light("busy", cmd.busy)
                     ind.set_light("error", cmd.error)
-                elif isinstance(cmd, S.Beep):
+                elif isinstance(cmd, C.Beep):
                     self.devices.indicators.beep(cmd.kind)
-                elif isinstance(cmd, S.CommitPass):
+                elif isinstance(cmd, C.CommitPass):
                     self._execute(self._commit(cmd, now), now)
-                elif isinstance(cmd, S.StaffAlert):
+                elif isinstance(cmd, C.StaffAlert):
                     # kiosk.appliance.alerts watches this counter and tells staff (rate-limited).
                     self.drop_log.add_event(cmd.kind, cmd.detail, ts=self._wall(now))
                     metrics.inc("afterhours_failures_total", reason=cmd.kind)
@@ -426,7 +427,7 @@ class BookDrop:
                 log.error("book drop: %s failed: %s", type(cmd).__name__, exc)
                 self._safe_lock("hardware fault")
                 self._execute([c for c in self.machine.set_fault(f"hardware: {exc}", now)
-                               if not isinstance(c, S.Lock)], now)
+                               if not isinstance(c, C.Lock)], now)
 
     def _safe_lock(self, why: str) -> None:
         try:
@@ -436,7 +437,7 @@ class BookDrop:
 
     # -- one pass: durable before "accepted" -------------------------------------------------------
 
-    def _commit(self, cmd: S.CommitPass, now: float) -> list:
+    def _commit(self, cmd: C.CommitPass, now: float) -> list:
         cmd = replace(cmd, dropped_at=self._wall(cmd.dropped_at))   # the machine's monotonic time -> a date
         items = classify_pass(cmd.tags, self.own_isils)
         news = []

@@ -4,7 +4,8 @@ The controller (:mod:`kiosk.afterhours.bookdrop`) feeds it what the hardware and
 system report -- the light barrier blocked or cleared, a tag read, a return journaled, a check-in
 answered, a second passed -- with the time, and carries out the commands it returns: lock or
 unlock the hatch, set the lights, beep, commit a pass of items to the journal, alert staff.
-Keeping the rules here makes every timing rule testable without threads or sleeping.
+Keeping the rules here makes every timing rule testable without threads or sleeping.  The
+commands are records of their own (:mod:`kiosk.afterhours.commands`).
 
 The rules (hardware-and-deployment.md section 2.3/2.4, libraries-and-kiosks.md section 4):
 
@@ -28,6 +29,8 @@ import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from kiosk.afterhours.commands import Beep, Command, CommitPass, Lights, Lock, StaffAlert, Unlock
 
 if TYPE_CHECKING:  # pragma: no cover
     from kiosk.hardware.base import TagRead
@@ -80,48 +83,6 @@ class DropLine:
     @property
     def accepted(self) -> bool:
         return self.state in ACCEPTED_LINE_STATES
-
-
-# -- commands ------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Unlock:
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Lock:
-    reason: str
-
-
-@dataclass(frozen=True)
-class Lights:
-    ready: str = "off"
-    busy: str = "off"
-    error: str = "off"
-
-
-@dataclass(frozen=True)
-class Beep:
-    kind: str                       # "ok", "error", "attention"
-
-
-@dataclass(frozen=True)
-class CommitPass:
-    """Journal this pass now: the controller answers with :meth:`SlotMachine.pass_recorded`."""
-
-    pass_id: int
-    dropped_at: float               # when the item broke the beam: the return date it gets
-    tags: tuple[Any, ...]           # TagRead
-
-
-@dataclass(frozen=True)
-class StaffAlert:
-    kind: str                       # "slot_jammed", "bin_full", "fault", ...
-    detail: str = ""
-
-
-Command = Unlock | Lock | Lights | Beep | CommitPass | StaffAlert
 
 
 @dataclass(frozen=True)
