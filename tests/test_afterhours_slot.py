@@ -8,7 +8,7 @@ import pytest
 
 from kiosk.afterhours import commands as C
 from kiosk.afterhours import slot as S
-from kiosk.afterhours.bookdrop import classify_pass
+from kiosk.afterhours.passes import classify_pass
 from kiosk.afterhours.slot import DropLine, SlotMachine, SlotSettings, pass_complete
 from kiosk.hardware.base import TagRead
 

@@ -41,6 +41,19 @@ date (so nobody is fined for the night), and routed to the right shelf.  This pa
     (one tag reader shared with the staffed screens).  ``journal`` is the circulation ``Journal``
     (``settings.data_dir / "journal.sqlite3"``); the drop log is ``data_dir / "bookdrop.sqlite3"``.
 
+``view.py`` (pure)
+    ``BookDropView`` and ``NightCounts`` (below), ``night_counts(records)``.
+
+``period.py``
+    ``ReturnsPeriod`` -- the mode over time: the staff override (kept in
+    ``data_dir/afterhours-override.json``), when the returns-only period began (survives restarts,
+    from the drop log's events), the transitions; the controller sends the morning report when a
+    period ends.
+
+``passes.py`` (pure)
+    ``classify_pass(tags, own_isils)`` -- a pass's tags grouped into items (multi-part sets,
+    unreadable tags, other libraries' items) before they are written.
+
 ``BookDropView`` (frozen)
     ``state`` in {"idle", "ready", "door_open", "reading", "accepted", "refused", "bin_full",
     "fault", "offline_closed"}; ``mode: ModeDecision``; ``door_unlocked: bool``;

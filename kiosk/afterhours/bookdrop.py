@@ -30,15 +30,13 @@ time-limited (and capped again by the lock driver).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import os
 import queue
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -47,9 +45,12 @@ from kiosk.afterhours import commands as C
 from kiosk.afterhours import slot as S
 from kiosk.afterhours.droplog import DropLog, DropRecord, NewDrop
 from kiosk.afterhours.hours import OpeningHours
-from kiosk.afterhours.mode import ModeDecision, StaffOverride, effective_mode, override_until_next_change
+from kiosk.afterhours.mode import ModeDecision
+from kiosk.afterhours.passes import classify_pass
+from kiosk.afterhours.period import ReturnsPeriod
 from kiosk.afterhours.returns import ReturnSender
 from kiosk.afterhours.slot import DropLine, SlotMachine, SlotSettings
+from kiosk.afterhours.view import BookDropView, NightCounts, night_counts
 from kiosk.appliance.monitoring import metrics
 from kiosk.clock import timer_clock
 from kiosk.errors import HardwareError, JournalError
@@ -62,81 +63,6 @@ __all__ = ["BookDrop", "BookDropView", "NightCounts", "SlotMachine", "DropLine",
 # the bin), not a second return: recorded, not sent again.  Longer ago, it is sent: a check-in of an
 # item already in is harmless, a return ignored is a patron fined.
 DUPLICATE_WINDOW_S = 30 * 60
-
-
-@dataclass(frozen=True)
-class NightCounts:
-    accepted: int = 0
-    refused: int = 0
-    unreadable: int = 0
-    holds: int = 0
-    transfers: int = 0
-
-
-@dataclass(frozen=True)
-class BookDropView:
-    """One immutable snapshot for the returns-only and staff screens (see the package docstring)."""
-
-    state: str = S.IDLE
-    mode: ModeDecision | None = None
-    door_unlocked: bool = False
-    seconds_left: int | None = None
-    message_key: str | None = None
-    items: tuple[DropLine, ...] = ()
-    online: bool = True
-    pending_sync: int = 0
-    bin_count: int = 0
-    bin_capacity: int = 0
-    bin_full: bool = False
-    fault: str | None = None
-    night: NightCounts = NightCounts()
-    version: int = 0
-
-
-@dataclass(frozen=True)
-class Classified:
-    """One item of a pass, before it is written: ``state`` is journaled / unreadable / not_ours."""
-
-    state: str
-    item_id: str | None
-    uid: str
-    parts: str = ""
-    reason_key: str | None = None
-    reason_text: str = ""
-
-
-def classify_pass(tags: tuple[Any, ...], own_isils: frozenset[str]) -> list[Classified]:
-    """Group a pass's tags into items (pure).
-
-    Tags with the same item id are one item (a multi-part set; missing parts are noted, the set is
-    still checked in and staff look at it).  A tag without item data is an unreadable item of its
-    own; a pass with no tag at all is one unreadable item.  A tag whose owner library (ISIL) is not
-    one of ``own_isils`` (when configured) is not ours.
-    """
-    if not tags:
-        return [Classified(S.UNREADABLE, None, "", reason_key="no_tag",
-                           reason_text="an item passed the slot but no tag was read")]
-    out: list[Classified] = []
-    by_item: dict[str, list[Any]] = {}
-    for t in tags:
-        if t.item_id is None:
-            out.append(Classified(S.UNREADABLE, None, t.uid, reason_key="unreadable_tag",
-                                  reason_text=t.error or "tag data could not be decoded"))
-        else:
-            by_item.setdefault(t.item_id, []).append(t)
-    for item_id, group in by_item.items():
-        uids = ",".join(sorted(t.uid for t in group))
-        owners = {t.owner_isil for t in group if t.owner_isil}
-        if own_isils and owners and not owners & own_isils:
-            out.append(Classified(S.NOT_OURS, item_id, uids, reason_key="not_ours",
-                                  reason_text=f"tag owner {', '.join(sorted(owners))}"))
-            continue
-        wanted = max(t.parts_in_item or 1 for t in group)
-        seen = len({t.part_number for t in group})
-        parts = f"{seen}/{wanted}" if seen < wanted else ""
-        out.append(Classified(S.JOURNALED, item_id, uids, parts=parts,
-                              reason_key="missing_parts" if parts else None))
-    return out
 
 
 class BookDrop:
@@ -163,29 +89,20 @@ class BookDrop:
             log.warning("book drop: [bookdrop] lock_open_s %.0f s is above the lock's limit %.0f s",
                         self.cfg.lock_open_s, cap)
             self.cfg = replace(self.cfg, lock_open_s=float(cap))
-        self.hours = OpeningHours.from_section(settings.hours, settings.source)
-        self.configured_mode = settings.kiosk.mode
+        hours = OpeningHours.from_section(settings.hours, settings.source)   # a bad schedule fails here, first
         self.own_isils = frozenset(settings.bookdrop.own_isils)
         data_dir = Path(settings.data_dir)
         self.drop_log = drop_log or DropLog(data_dir / "bookdrop.sqlite3")
-        self._override_path = data_dir / "afterhours-override.json"
-        self._override = self._load_override()
         self.machine = SlotMachine(self.cfg, bin_count=self.drop_log.bin_count())
         self._last_emptied = self.drop_log.last_emptied_ts()
-        self._mode = ModeDecision("staffed", "config")
         self._events: queue.Queue = queue.Queue()
         self.sender = ReturnSender(ils, journal, self.drop_log, notify=self._drop_changed,
                                    set_online=self._online_changed,
                                    workers=max(1, min(4, getattr(settings.ils, "pool_size", 2))))
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bookdrop-staff")  # alerts, reports
         self._next_sync = 0.0
-        self._returns_since: float | None = None
-        modes = self.drop_log.events(0.0, kind="mode")
-        if modes and modes[-1][2].startswith("returns only"):
-            # Restarted during (or after) a returns-only period: the next switch to staffed mode is
-            # still a transition (the morning report is sent, the period starts where it began).
-            self._mode = ModeDecision("returns", "restart")
-            self._returns_since = self._period_start(self.clock())
+        self.period = ReturnsPeriod(settings.kiosk.mode, hours, self.drop_log, data_dir / "afterhours-override.json",
+                                    self.clock)
         self._view = BookDropView()
         self._version = 0
         self._sensor_disagree = 0
@@ -280,15 +197,7 @@ class BookDrop:
         """Staff: ``"returns"`` / ``"staffed"`` (until ``until``, default the next scheduled change),
         or None to go back to the schedule."""
         def do(now: float) -> list:
-            at = datetime.fromtimestamp(self._wall(now))
-            if mode is None:
-                self._override = None
-            elif until is None:
-                self._override = override_until_next_change(self.configured_mode, self.hours, at, mode)
-            else:
-                self._override = StaffOverride(mode, until, set_at=at)
-            self._save_override()
-            self.drop_log.add_event("mode", f"staff override: {mode or 'schedule'}", ts=self._wall(now))
+            self.period.set_override(mode, until, self._wall(now))
             return self._apply_mode(now)
         self._post(do)
 
@@ -304,7 +213,16 @@ class BookDrop:
 
     @property
     def mode(self) -> ModeDecision:
-        return self._mode
+        return self.period.mode
+
+    @property
+    def configured_mode(self) -> str:
+        """``[kiosk] mode`` ("auto", "staffed", "returns"); staff may change it while we run."""
+        return self.period.configured_mode
+
+    @configured_mode.setter
+    def configured_mode(self, mode: str) -> None:
+        self.period.configured_mode = mode
 
     # -- the event thread --------------------------------------------------------------------------
 
@@ -358,33 +276,10 @@ class BookDrop:
 
     def _apply_mode(self, now: float) -> list:
         wall = self._wall(now)
-        at = datetime.fromtimestamp(wall)
-        if self._override is not None and not self._override.active(at):
-            self._override = None
-            self._save_override()
-        decision = effective_mode(self.configured_mode, self.hours, at, self._override)
-        previous, self._mode = self._mode, decision
-        if decision.returns_only and self._returns_since is None:
-            self.drop_log.add_event("mode", f"returns only ({decision.reason})", ts=wall)
-            self._returns_since = self._period_start(wall)
-        if not decision.returns_only and previous.returns_only and self._returns_since is not None:
-            self.drop_log.add_event("mode", f"staffed ({decision.reason})", ts=wall)
-            if self.settings.bookdrop.report_at_opening:
-                self._pool.submit(self._send_report, self._returns_since, wall)
-            self._returns_since = None
-        return self.machine.set_mode(decision.returns_only, now)
-
-    def _period_start(self, now: float) -> float:
-        """When the current returns-only period began (survives restarts: read from the events)."""
-        start = now
-        for ts, _, detail in reversed(self.drop_log.events(0.0, kind="mode")):
-            if ts > now:
-                continue
-            if detail.startswith("staffed"):
-                break
-            if detail.startswith("returns only"):
-                start = ts
-        return start
+        ended = self.period.update(wall)
+        if ended is not None and self.settings.bookdrop.report_at_opening:
+            self._pool.submit(self._send_report, ended, wall)
+        return self.machine.set_mode(self.period.mode.returns_only, now)
 
     def _poll_slot_sensor(self, now: float) -> list:
         """Recover from a missed edge: the beam state read twice in a row disagreeing with ours."""
@@ -515,34 +410,14 @@ class BookDrop:
         except Exception:
             log.exception("book drop: morning report failed")
 
-    def _load_override(self) -> StaffOverride | None:
-        try:
-            data = json.loads(self._override_path.read_text())
-            until = datetime.fromisoformat(data["until"]) if data.get("until") else None
-            return StaffOverride(data["mode"], until)
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def _save_override(self) -> None:
-        try:
-            if self._override is None:
-                self._override_path.unlink(missing_ok=True)
-                return
-            tmp = self._override_path.with_suffix(".tmp")
-            until = self._override.until.isoformat() if self._override.until else None
-            tmp.write_text(json.dumps({"mode": self._override.mode, "until": until}))
-            os.replace(tmp, self._override_path)
-        except OSError as exc:
-            log.error("book drop: could not save the staff override: %s", exc)
-
     # -- the view ----------------------------------------------------------------------------------
 
     def _publish(self, now: float) -> None:
         m = self.machine
-        since = self._returns_since if self._returns_since is not None else self._wall(now) - 24 * 3600
-        night = self._night_counts(since)
+        since = self.period.since if self.period.since is not None else self._wall(now) - 24 * 3600
+        night = night_counts(self.drop_log.between(since))
         view = BookDropView(
-            state=m.state, mode=self._mode, door_unlocked=m.door_unlocked(now), seconds_left=m.seconds_left(now),
+            state=m.state, mode=self.period.mode, door_unlocked=m.door_unlocked(now), seconds_left=m.seconds_left(now),
             message_key=m.message_key, items=tuple(m.lines), online=m.online,
             pending_sync=len(self.drop_log.waiting()), bin_count=m.bin_count, bin_capacity=self.cfg.bin_capacity,
             bin_full=m.bin_full, fault=m.fault, night=night)
@@ -555,12 +430,3 @@ class BookDrop:
                 self.listener(self._view)
             except Exception:
                 log.exception("book drop: listener failed")
-
-    def _night_counts(self, since: float) -> NightCounts:
-        recs = self.drop_log.between(since)
-        return NightCounts(
-            accepted=sum(1 for r in recs if r.state in (S.JOURNALED, S.QUEUED, S.CHECKED_IN)),
-            refused=sum(1 for r in recs if r.state in (S.LINE_REFUSED, S.NOT_OURS)),
-            unreadable=sum(1 for r in recs if r.state == S.UNREADABLE),
-            holds=sum(1 for r in recs if r.alert == "hold_here"),
-            transfers=sum(1 for r in recs if r.alert in ("hold_elsewhere", "transfer")))
