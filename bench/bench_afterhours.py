@@ -30,7 +30,7 @@ from kiosk.circulation.journal import Journal  # noqa: E402
 from kiosk.demo_ils.db import fmt  # noqa: E402
 from kiosk.demo_ils.server import DemoIlsServer  # noqa: E402
 from kiosk.hardware import open_devices  # noqa: E402
-from kiosk.hardware.base import TagRead  # noqa: E402
+from kiosk.hardware.records import TagRead  # noqa: E402
 from kiosk.sip2.ils import SipIls  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

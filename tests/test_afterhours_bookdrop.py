@@ -23,7 +23,7 @@ from kiosk.circulation.journal import Journal
 from kiosk.demo_ils.db import fmt
 from kiosk.errors import HardwareError
 from kiosk.hardware import open_devices
-from kiosk.hardware.base import TagRead
+from kiosk.hardware.records import TagRead
 from kiosk.ils.factory import ils_from_settings
 
 

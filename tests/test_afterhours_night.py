@@ -48,7 +48,7 @@ def child_main(mode: str, config_path: str, plan_path: str) -> int:
     from kiosk.afterhours.bookdrop import BookDrop
     from kiosk.circulation.journal import Journal
     from kiosk.hardware import open_devices
-    from kiosk.hardware.base import TagRead
+    from kiosk.hardware.records import TagRead
     from kiosk.ils.factory import ils_from_settings
 
     settings = config.load(config_path)

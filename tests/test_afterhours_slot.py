@@ -10,7 +10,7 @@ from kiosk.afterhours import commands as C
 from kiosk.afterhours import slot as S
 from kiosk.afterhours.passes import classify_pass
 from kiosk.afterhours.slot import DropLine, SlotMachine, SlotSettings, pass_complete
-from kiosk.hardware.base import TagRead
+from kiosk.hardware.records import TagRead
 
 CFG = SlotSettings(lock_open_s=8, read_window_s=1.5, jam_s=15, feedback_s=3, checkin_wait_s=3, bin_capacity=3)
 

@@ -12,8 +12,8 @@ from datetime import datetime
 import pytest
 
 from kiosk.errors import HardwareError
-from kiosk.hardware.base import Receipt
 from kiosk.hardware.printer import EscposPrinter, parse_paper_status
+from kiosk.hardware.records import Receipt
 from kiosk.hardware.sim import SimPrinter
 
 ESC, GS, DLE, EOT = b"\x1b", b"\x1d", b"\x10", b"\x04"

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from kiosk.hardware.base import UNDECODABLE, TagRead
+from kiosk.hardware.records import UNDECODABLE, TagRead
 from kiosk.hardware.scanner import HidScanner
 from kiosk.hardware.scanner_filter import ScanFilter
 from kiosk.hardware.sim import SimTagReader

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk.afterhours.commands import Beep, Command, CommitPass, Lights, Lock, StaffAlert, Unlock
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kiosk.hardware.base import TagRead
+    from kiosk.hardware.records import TagRead
 
 # Slot states (published in kiosk.afterhours.__init__).
 IDLE = "idle"                      # not in returns-only mode: the staffed kiosk owns the screen

@@ -45,13 +45,11 @@ from kiosk.hardware.base import (
     Devices,
     DoorLock,
     Indicators,
-    PrinterStatus,
-    Receipt,
     ReceiptPrinter,
     SlotSensor,
-    TagRead,
-    TagReader,
 )
+from kiosk.hardware.records import PrinterStatus, Receipt, TagRead
+from kiosk.hardware.tag_reader import TagReader
 
 if TYPE_CHECKING:
     from kiosk.config import Settings

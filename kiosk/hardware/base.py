@@ -15,6 +15,10 @@ Every device here follows the same three rules, so the app can treat them alike:
 Drivers subclass the classes below.  Each class docstring says what a driver *must* override and
 what it *may* override (the gpiozero ``Factory``/``Pin`` habit); the simulated twins in
 :mod:`kiosk.hardware.sim` implement the same contract in memory for the demo and the tests.
+
+The item-tag reader, the one interface with behaviour of its own (polled inventory, read retries,
+a bad tag contained), is in :mod:`kiosk.hardware.tag_reader`; the plain records the devices hand
+out (``TagRead``, ``Receipt``, ``PrinterStatus``, ``DeviceInfo``) are in :mod:`kiosk.hardware.records`.
 """
 
 from __future__ import annotations
@@ -23,72 +27,15 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.errors import HardwareError
-from kiosk.hardware.threads import PollingThread
+from kiosk.hardware.records import DeviceInfo, PrinterStatus, Receipt
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kiosk.hardware.tag_reader import TagReader
 
 log = logging.getLogger(__name__)
-
-#: start of ``TagRead.error`` when the tag's memory could not be read (as opposed to decoded)
-UNREADABLE = "could not read the tag"
-#: ``TagRead.error`` of a tag whose data made a decoder fail unexpectedly (logged as a bug)
-UNDECODABLE = "tag data could not be decoded (unexpected content; see the log)"
-
-
-# --------------------------------------------------------------------------------------------
-# plain records
-# --------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class TagRead:
-    """One RFID item tag in the reader's field, decoded as far as it could be.
-
-    ``uid`` is the tag's unique id as upper-case hex, MSB first (ISO 15693 UIDs are 8 bytes).
-    ``item_id`` is the primary item identifier (usually the barcode) decoded from the tag data,
-    or None when the data could not be decoded -- then ``error`` says why, in words staff can act
-    on.  ``security_on`` is the gate-alarm state (AFI or EAS) when the reader reported it.
-    """
-
-    uid: str
-    item_id: str | None = None
-    parts_in_item: int = 1
-    part_number: int = 1
-    owner_isil: str | None = None
-    security_on: bool | None = None
-    error: str | None = None
-    model: str | None = None          # "28560-3", "28560-2", "3m" (or None if undecoded)
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """A receipt as plain data; the printer driver lays it out for its paper width."""
-
-    library_name: str
-    lines: tuple[str, ...] = ()
-    date: datetime | None = None
-    title: str = ""
-    footer: str = ""
-
-
-@dataclass(frozen=True)
-class PrinterStatus:
-    """What the printer said about itself.  ``ok`` False means do not offer a printed receipt."""
-
-    ok: bool
-    paper_low: bool = False
-    paper_out: bool = False
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class DeviceInfo:
-    """What ``describe()`` returns for ``kiosk doctor``: driver name and where it is attached."""
-
-    kind: str
-    driver: str
-    address: str = ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -206,186 +153,6 @@ class CardReader(Device):
 
     def _card_gone(self) -> None:
         self._present = None
-
-
-class TagReader(Device):
-    """Reads RFID item tags: inventory of every tag in the field, their data, and security.
-
-    Events (from the reader thread): ``when_tags_changed(tags: list[TagRead])`` with the full
-    current set whenever it changes, plus ``when_tag_present(tag: TagRead)`` for each new tag
-    and ``when_tag_removed(uid: str)`` for each tag that left the field.
-
-    Drivers *must* override :meth:`inventory` (UIDs in the field), :meth:`read_blocks`,
-    :meth:`_write_security` and :meth:`read_security`.  They *may* override :meth:`read_tag`
-    (the default reads the user memory and decodes it with :func:`kiosk.tags.decode_tag`).
-    The base class runs the polling thread and computes present/removed.
-    """
-
-    kind = "tag_reader"
-    when_tags_changed: Callable[[list[TagRead]], object] | None = None
-    when_tag_present: Callable[[TagRead], object] | None = None
-    when_tag_removed: Callable[[str], object] | None = None
-
-    #: seconds between inventories; a FEIG inventory takes ~30-100 ms, so 0.3 s keeps the kiosk
-    #: responsive while leaving the CPU idle.
-    poll_interval = 0.3
-    #: blocks read when decoding a tag (28 x 4 bytes covers ISO 28560-3 + extension blocks on
-    #: an ICODE SLIX; shorter tags are read as far as they go).
-    blocks_to_read = 28
-    security = "afi"
-    #: seconds to wait before retrying after the reader failed (unplugged, no answer)
-    error_backoff = 2.0
-    #: times a tag whose memory could not be read is read again while it stays in the field
-    read_retries = 3
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._tags: dict[str, TagRead] = {}
-        self._tags_lock = threading.Lock()
-        self._retries: dict[str, int] = {}
-        self._thread: PollingThread | None = None
-
-    # -- must override -----------------------------------------------------------------------
-    def inventory(self) -> list[str]:
-        """UIDs (hex) of every tag in the field, after anti-collision."""
-        raise NotImplementedError
-
-    def read_blocks(self, uid: str, first: int, count: int) -> bytes:
-        """``count`` blocks of user memory from ``first``, concatenated, in memory order."""
-        raise NotImplementedError
-
-    def _write_security(self, uid: str, on: bool) -> None:
-        """Write the gate-alarm state (AFI or EAS)."""
-        raise NotImplementedError
-
-    def read_security(self, uid: str) -> bool:
-        """The gate-alarm state read back from the tag (True = the gate alarms)."""
-        raise NotImplementedError
-
-    # -- may override ------------------------------------------------------------------------
-    def read_tag(self, uid: str) -> TagRead:
-        """Read and decode one tag; never raises for bad data (``error`` says what was wrong)."""
-        from kiosk.tags import TagDecodeError, decode_tag
-
-        try:
-            data = self.read_blocks(uid, 0, self.blocks_to_read)
-        except HardwareError as exc:
-            return TagRead(uid=uid, error=f"{UNREADABLE}: {exc}")
-        try:
-            tag = decode_tag(data)
-        except TagDecodeError as exc:
-            return TagRead(uid=uid, error=str(exc))
-        except Exception:   # a decoder bug: this tag only, never the whole field
-            log.exception("%s: decoding tag %s failed", self.kind, uid)
-            return TagRead(uid=uid, error=UNDECODABLE)
-        if tag.crc_ok is False:   # a damaged tag could name the wrong item: staff must look
-            return TagRead(uid=uid, model=tag.model,
-                           error="tag data failed its CRC check (damaged or badly written tag)")
-        return TagRead(uid=uid, item_id=tag.primary_item_id, parts_in_item=tag.parts_in_item,
-                       part_number=tag.part_number, owner_isil=tag.owner_isil, model=tag.model)
-
-    # -- may override: writing tags (the staff station, kiosk.station) -----------------------
-    # Circulation never writes tag memory; only the staff station does.  Drivers that can write
-    # override these; the defaults say plainly that this reader cannot.
-    def write_blocks(self, uid: str, first: int, data: bytes) -> None:
-        """Write ``data`` (padded to whole blocks) from block ``first`` (ISO 15693 write
-        single/multiple block).  Raises :class:`HardwareError` when the tag refused (locked block)."""
-        raise HardwareError(f"the {self.driver} tag reader cannot write tags")
-
-    def lock_blocks(self, uid: str, first: int, count: int) -> None:
-        """Lock ``count`` blocks from ``first`` permanently (ISO 15693 lock block)."""
-        raise HardwareError(f"the {self.driver} tag reader cannot lock tag blocks")
-
-    def locked_blocks(self, uid: str, first: int, count: int) -> list[bool] | None:
-        """Lock state of each block (ISO 15693 block security status); None: the reader cannot tell."""
-        return None
-
-    def write_dsfid(self, uid: str, dsfid: int) -> bool:
-        """Write the DSFID (0x3E ISO 28560-3, 0x06 ISO 28560-2); False when the reader cannot."""
-        return False
-
-    def memory_size(self, uid: str) -> int | None:
-        """Bytes of user memory on the tag (ISO 15693 system information); None: not known."""
-        return None
-
-    # -- provided ----------------------------------------------------------------------------
-    def _read_contained(self, uid: str) -> TagRead:
-        """:meth:`read_tag`, with anything it raises kept to that one tag's ``TagRead.error``.
-
-        One tag with bytes no parser foresaw must never stop the reader from reporting the other
-        tags in the field (an exception here used to abort the whole poll, every poll).  A
-        :class:`HardwareError` reads as unreadable (read again on the next polls); anything else
-        is a bug in a decoder: logged with its traceback, shown to staff as undecodable.
-        """
-        try:
-            return self.read_tag(uid)
-        except HardwareError as exc:
-            return TagRead(uid=uid, error=f"{UNREADABLE}: {exc}")
-        except Exception:
-            log.exception("%s: reading tag %s failed", self.kind, uid)
-            return TagRead(uid=uid, error=UNDECODABLE)
-
-    def set_security(self, uid: str, on: bool) -> None:
-        """Set the gate-alarm state and read it back; raises :class:`HardwareError` on mismatch.
-
-        Called from a worker thread by the circulation engine after a checkout (off) or a
-        check-in (on).  The read-back matters: a tag that silently kept its alarm bit makes the
-        gate beep at an honest patron.
-        """
-        self._write_security(uid, on)
-        if self.read_security(uid) != on:
-            raise HardwareError(f"tag {uid}: security still {'off' if on else 'on'} after write")
-
-    @property
-    def tags(self) -> list[TagRead]:
-        """The tags currently in the field (last inventory).  Safe from any thread."""
-        with self._tags_lock:
-            return list(self._tags.values())
-
-    def poll_once(self) -> None:
-        """One inventory round: read new tags, forget gone ones, fire events on change.
-
-        A tag that could not be read (at the edge of the field, moved mid-read) is read again on
-        the next polls, up to ``read_retries`` times; when that succeeds it is announced again
-        with ``when_tag_present`` carrying the item id.
-        """
-        uids = self.inventory()
-        current = dict.fromkeys(uids)
-        with self._tags_lock:
-            known = dict(self._tags)
-        removed = [u for u in known if u not in current]
-        added = [u for u in uids if u not in known]
-        retry = [u for u in uids if u in known and known[u].error and known[u].error.startswith(UNREADABLE)
-                 and self._retries.get(u, 0) < self.read_retries]
-        fresh: dict[str, TagRead] = {}
-        for uid in added:
-            fresh[uid] = self._read_contained(uid)
-        for uid in retry:
-            self._retries[uid] = self._retries.get(uid, 0) + 1
-            tag = self._read_contained(uid)
-            if tag != known[uid]:
-                fresh[uid] = tag
-        with self._tags_lock:
-            for uid in removed:
-                self._tags.pop(uid, None)
-                self._retries.pop(uid, None)
-            self._tags.update(fresh)
-        if not removed and not fresh:
-            return
-        for uid in removed:
-            self._fire("tag_removed", uid)
-        for tag in fresh.values():
-            self._fire("tag_present", tag)
-        self._fire("tags_changed", self.tags)
-
-    def _start(self) -> None:
-        self._thread = PollingThread(f"{self.kind}-{self.driver}", self.poll_once, self.poll_interval,
-                                     self.error_backoff)
-        self._thread.start()
-
-    def _close(self) -> None:
-        if self._thread:
-            self._thread.stop()
 
 
 class BarcodeScanner(Device):

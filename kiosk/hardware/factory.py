@@ -15,16 +15,9 @@ from typing import Any
 
 from kiosk.errors import HardwareError
 from kiosk.hardware import sim
-from kiosk.hardware.base import (
-    AbsentMixin,
-    BarcodeScanner,
-    CardReader,
-    Devices,
-    Indicators,
-    PrinterStatus,
-    ReceiptPrinter,
-    TagReader,
-)
+from kiosk.hardware.base import AbsentMixin, BarcodeScanner, CardReader, Devices, Indicators, ReceiptPrinter
+from kiosk.hardware.records import PrinterStatus
+from kiosk.hardware.tag_reader import TagReader
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Protocol details (frames, CRC, commands) live in the pure :mod:`kiosk.hardware.feig_protocol`.
 This module is the thin shell: it owns the serial port, sends one command at a time under a
-lock, and implements the :class:`~kiosk.hardware.base.TagReader` contract.  The polling thread
+lock, and implements the :class:`~kiosk.hardware.tag_reader.TagReader` contract.  The polling thread
 of the base class calls :meth:`FeigReader.inventory` every ``poll_interval`` seconds and sleeps in
 between, so an idle kiosk costs one short serial exchange per poll.
 
@@ -18,7 +18,8 @@ import time
 
 from kiosk.errors import HardwareError
 from kiosk.hardware import feig_protocol as fp
-from kiosk.hardware.base import UNDECODABLE, UNREADABLE, DeviceInfo, TagRead, TagReader
+from kiosk.hardware.records import UNDECODABLE, UNREADABLE, DeviceInfo, TagRead
+from kiosk.hardware.tag_reader import TagReader
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,8 @@ import tempfile
 from typing import Any
 
 from kiosk.errors import HardwareError
-from kiosk.hardware.base import AbsentMixin, DeviceInfo, DoorLock, Indicators, SlotSensor
+from kiosk.hardware.base import AbsentMixin, DoorLock, Indicators, SlotSensor
+from kiosk.hardware.records import DeviceInfo
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,10 @@ import time
 from typing import Any
 
 from kiosk.errors import HardwareError
-from kiosk.hardware.base import CardReader, DeviceInfo, PollingThread, TagReader
+from kiosk.hardware.base import CardReader
+from kiosk.hardware.records import DeviceInfo
+from kiosk.hardware.tag_reader import TagReader
+from kiosk.hardware.threads import PollingThread
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ import threading
 from typing import Any
 
 from kiosk.errors import HardwareError
-from kiosk.hardware.base import DeviceInfo, PrinterStatus, Receipt, ReceiptPrinter
+from kiosk.hardware.base import ReceiptPrinter
+from kiosk.hardware.records import DeviceInfo, PrinterStatus, Receipt
 
 log = logging.getLogger(__name__)
 

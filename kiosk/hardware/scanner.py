@@ -15,7 +15,8 @@ import threading
 from typing import Any
 
 from kiosk.errors import HardwareError
-from kiosk.hardware.base import BarcodeScanner, DeviceInfo
+from kiosk.hardware.base import BarcodeScanner
+from kiosk.hardware.records import DeviceInfo
 
 log = logging.getLogger(__name__)
 

@@ -21,19 +21,9 @@ import time
 from collections.abc import Callable
 
 from kiosk.errors import HardwareError
-from kiosk.hardware.base import (
-    BarcodeScanner,
-    CardReader,
-    DeviceInfo,
-    DoorLock,
-    Indicators,
-    PrinterStatus,
-    Receipt,
-    ReceiptPrinter,
-    SlotSensor,
-    TagRead,
-    TagReader,
-)
+from kiosk.hardware.base import BarcodeScanner, CardReader, DoorLock, Indicators, ReceiptPrinter, SlotSensor
+from kiosk.hardware.records import DeviceInfo, PrinterStatus, Receipt, TagRead
+from kiosk.hardware.tag_reader import TagReader
 
 log = logging.getLogger(__name__)
 

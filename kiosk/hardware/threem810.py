@@ -15,7 +15,8 @@ import time
 
 from kiosk.errors import HardwareError
 from kiosk.hardware import threem810_protocol as tp
-from kiosk.hardware.base import DeviceInfo, TagReader
+from kiosk.hardware.records import DeviceInfo
+from kiosk.hardware.tag_reader import TagReader
 
 log = logging.getLogger(__name__)
 

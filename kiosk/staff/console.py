@@ -345,7 +345,7 @@ class StaffConsole:
 
     def test_print(self, callback: Callable[[ActionResult], None]) -> Future:
         def work() -> ActionResult:
-            from kiosk.hardware.base import Receipt
+            from kiosk.hardware.records import Receipt
 
             self.devices.printer.print_receipt(Receipt(
                 library_name=self.settings.branding.library_name, title="Test print",

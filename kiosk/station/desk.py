@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kiosk.errors import HardwareError, IlsUnavailable, JournalError, OutcomeUnknown, ProtocolError
-from kiosk.hardware.base import TagRead
+from kiosk.hardware.records import TagRead
 from kiosk.station.inventory import CHECK_IN, REPROGRAM
 from kiosk.station.program import BARCODE_ONLY, BLANK, LIBRARY, ItemRecord, PlanError, TagPlan, classify
 from kiosk.station.shelf import ShelfResult

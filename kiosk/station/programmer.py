@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kiosk.errors import HardwareError
-from kiosk.hardware.base import TagReader
+from kiosk.hardware.tag_reader import TagReader
 from kiosk.station.library import StationLibrary
 from kiosk.station.program import (
     LIBRARY,

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.errors import HardwareError
-from kiosk.hardware.base import TagReader
+from kiosk.hardware.tag_reader import TagReader
 from kiosk.station.inventory import ShelfRules
 from kiosk.station.library import StationLibrary
 from kiosk.station.program import TagSettings

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kiosk.errors import HardwareError, IlsUnavailable, OutcomeUnknown, ProtocolError
-from kiosk.hardware.base import TagRead, TagReader
+from kiosk.hardware.records import TagRead
+from kiosk.hardware.tag_reader import TagReader
 from kiosk.station.inventory import Finding, ShelfRules, TagState, findings_for
 from kiosk.station.library import SEEN_FAILED, SEEN_PENDING, StationLibrary
 from kiosk.station.program import BARCODE_ONLY, ItemRecord, classify

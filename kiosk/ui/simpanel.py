@@ -85,7 +85,7 @@ def matches(row: dict, query: str) -> bool:
 
 
 def receipt_text(receipt: Any, width: int = 34) -> str:
-    """A plain-text preview of a :class:`~kiosk.hardware.base.Receipt` as the printer lays it out."""
+    """A plain-text preview of a :class:`~kiosk.hardware.records.Receipt` as the printer lays it out."""
     out = [receipt.library_name[:width].center(width)]
     if receipt.title:
         out.append(receipt.title[:width].center(width))
