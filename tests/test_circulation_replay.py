@@ -266,3 +266,41 @@ def test_a_complete_sync_stamps_the_last_sync_metric(tmp_path):
     with Journal(tmp_path / "j.sqlite3") as journal:
         Replayer(MemoryIls(), journal).sync()
     assert metrics.get("last_sync_timestamp_seconds") > 0
+
+
+def test_a_replayed_checkout_keeps_the_due_date_the_library_system_set(world):
+    """The kiosk promised a due date offline; FOLIO (and any library whose loan rules win) sets its
+    own at replay.  The journal must then say the library's date -- what staff read in `kiosk
+    journal list/export` -- and keep the promised one in the note."""
+    ils, journal = world
+    ils.own_due_dates = True
+    c = circ(ils, journal, default_loan_days=3)
+    ils.down = True
+    out = c.checkout(P, "B4")
+    assert out.journaled and out.due_date is not None
+    promised = journal.get(out.journal_id).due_date
+    ils.down = False
+    assert Replayer(ils, journal).sync().synced == 1
+    row = journal.get(out.journal_id)
+    real = ils.items["B4"].due
+    assert real.date() != out.due_date.date()
+    assert row.state == j.SYNCED and datetime.fromisoformat(row.due_date) == real
+    assert row.due == real.date().isoformat()
+    assert promised in (row.note or "")
+
+
+def test_an_offline_checkout_found_on_the_patrons_card_keeps_the_librarys_due_date(world):
+    """Sent, no reply, Item Information unreachable: acknowledged offline with a promised date.  The
+    replay finds the loan already on the patron's card: its due date is the library's, not ours."""
+    ils, journal = world
+    ils.drop_after = {"B6"}                # the checkout happens, its reply is lost
+    ils.item_info_fails = {"B6"}           # and the kiosk cannot ask where the item is
+    c = circ(ils, journal, default_loan_days=3)
+    out = c.checkout(P, "B6")
+    assert out.acknowledged and out.journaled and ils.items["B6"].borrower == P
+    ils.item_info_fails = set()
+    assert Replayer(ils, journal).sync().synced == 1
+    row = journal.get(out.journal_id)
+    real = ils.items["B6"].due
+    assert real.date() != out.due_date.date()
+    assert datetime.fromisoformat(row.due_date) == real and row.due == real.date().isoformat()

@@ -325,3 +325,29 @@ def test_every_finished_item_is_counted_for_staff_statistics(env, tmp_path):
         stats.install(None)
     today = store.per_day(date.today(), date.today())[0]
     assert (today.counts.checkouts, today.counts.refusals) == (2, 1)
+
+
+def test_a_checkout_done_offline_shows_the_librarys_due_date_once_replayed(env):
+    """QA "offline due date not updated after sync": a checkout acknowledged offline shows the
+    date the kiosk promised; when the journal is replayed while the session is still on screen, the
+    date the library system set (FOLIO always sets its own) replaces it, on the screen and so on
+    the receipt built from the view, and the line no longer says it waits to be sent."""
+    svc, ils, journal, *_ = env(offline__default_loan_days=3)
+    ils.own_due_dates = True
+    svc.card_presented(CARD)
+    svc.wait_idle(5)
+    ils.down = True
+    svc.item_seen("B1")
+    svc.wait_idle(5)
+    line = items(svc)["B1"]
+    assert line.state == v.DONE and line.journaled and line.due_date is not None
+    promised = line.due_date
+    ils.down = False
+    assert svc.sync_journal().result(5).synced == 1
+    svc.wait_idle(5)
+    line = items(svc)["B1"]
+    real = ils.items["B1"].due
+    assert real != promised
+    assert line.due_date == real and line.due == real.date().isoformat()
+    assert line.state == v.DONE and not line.journaled
+    assert svc.view().state == v.WORKING and svc.view().patron is not None   # the session goes on

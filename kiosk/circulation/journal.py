@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS txn (
     offline     INTEGER NOT NULL DEFAULT 0,  -- done while the library system was unreachable
     created     REAL NOT NULL,               -- epoch seconds
     txn_date    TEXT NOT NULL,               -- local ISO date-time of the patron's transaction
-    due_date    TEXT,                        -- offline checkouts: the due date promised to the patron
+    due_date    TEXT,                        -- offline checkouts: the due date promised; once replayed, the library's
     owner_pid   INTEGER,                     -- process that is sending it (crash detection)
     owner       TEXT,                        -- that process's identity: pid, start time, boot id
     attempts    INTEGER NOT NULL DEFAULT 0,

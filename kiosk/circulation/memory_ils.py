@@ -76,6 +76,9 @@ class MemoryIls(Ils):
         self.sticky = False
         self.report_borrower = True       # False: like standard SIP2, Item Information hides who has it
         self.ids_only = False             # True: like SIP2 64, loans and holds are item ids only
+        # True: like FOLIO (docs/folio.md), the library's own loan rules set the due date of a replayed
+        # offline checkout; the due date the kiosk promised (no-block due date) is not imposed
+        self.own_due_dates = False
         self.item_info_fails: set[str] = set()   # item ids whose Item Information raises ProtocolError
         self.lie_unavailable: set[str] = set()   # do the work, then claim nothing was sent (a bad client)
         self.log: list[Txn] = []          # every transaction that HAPPENED
@@ -161,7 +164,8 @@ class MemoryIls(Ils):
                     return no("Item is on hold for another patron.")
             renewal = item.borrower == patron_id
             item.borrower = patron_id
-            item.due = nb_due_date or datetime.now() + timedelta(days=self.LOAN_DAYS)
+            item.due = ((None if self.own_due_dates else nb_due_date)
+                        or datetime.now().replace(microsecond=0) + timedelta(days=self.LOAN_DAYS))
             if item.hold_for == patron_id:
                 item.hold_for = None
             self.log.append(Txn("renew" if renewal else "checkout", item_id, patron_id, no_block,

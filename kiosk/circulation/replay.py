@@ -25,6 +25,7 @@ from kiosk.appliance.monitoring import metrics
 from kiosk.circulation import journal as j
 from kiosk.circulation.journal import Journal, JournalRow
 from kiosk.circulation.reasons import checkin_alert, checkout_reason, key_from_text
+from kiosk.circulation.view import due_text
 from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
 from kiosk.ils.base import (
     MINE,
@@ -65,6 +66,37 @@ def _dt(text: str | None) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         return None
+
+
+def _library_due(due_date: datetime | None, due: str) -> dict:
+    """The due date the library system set for a replayed checkout, as journal columns: it replaces
+    the one promised offline (the library's loan rules may win over our no-block due date: FOLIO
+    always computes its own); the promised one stays in the note (:func:`_promised`)."""
+    if due_date is None and not due:
+        return {}          # the library did not say: the promised date stands
+    kw: dict = {"due": due_text(due_date, due)}
+    if due_date is not None:
+        kw["due_date"] = due_date.replace(microsecond=0).isoformat()
+    return kw
+
+
+def _promised(row: JournalRow, due: dict) -> str:
+    """A note keeping the due date promised offline when the library system set another."""
+    if row.due_date and due.get("due_date", row.due_date) != row.due_date:
+        return f"due date set by the library system (promised offline: {row.due_date})"
+    return ""
+
+
+def confirmed_line(row: JournalRow) -> dict | None:
+    """What a line done offline takes from its journal row once the replay confirmed it (None: not
+    confirmed): the library system's title, and for a checkout its due date, which may not be the
+    one promised (:func:`_library_due`)."""
+    if row.state != j.SYNCED:
+        return None
+    changes: dict = {"title": row.title} if row.title else {}
+    if row.kind == "checkout" and (row.due_date or row.due):
+        changes.update(due_date=_dt(row.due_date), due=row.due or "")
+    return changes
 
 
 class _Stop(Exception):
@@ -155,7 +187,10 @@ class Replayer:
             found = self._where(row)
             if found.verdict == MINE:
                 if acked:
-                    self._settle(row, j.SYNCED, report, note="resolved: already charged to the patron")
+                    info = found.info
+                    due = _library_due(info.due_date, info.due) if info is not None else {}
+                    note = "; ".join(filter(None, ("resolved: already charged to the patron", _promised(row, due))))
+                    self._settle(row, j.SYNCED, report, note=note, **due)
                 else:
                     self._to_staff(row, "unconfirmed_checkout", report,
                                    text="charged to the patron, who was not told it was done")
@@ -205,7 +240,10 @@ class Replayer:
                 r = self.ils.checkout(row.patron_id or "", row.item_id, no_block=True, transaction_date=when,
                                       nb_due_date=_dt(row.due_date) if trusted else None)
                 if r.ok:
-                    self._settle(row, j.SYNCED, report, title=r.title, due=r.due or None)
+                    due = _library_due(r.due_date, r.due)
+                    promised = _promised(row, due)      # kept beside why it went offline
+                    note = "; ".join(filter(None, (row.note, promised))) if promised else None
+                    self._settle(row, j.SYNCED, report, title=r.title, note=note, **due)
                 else:
                     self._to_staff(row, checkout_reason(r), report, text=r.screen_message)
             elif row.kind == "checkin":

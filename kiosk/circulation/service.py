@@ -25,14 +25,14 @@ from kiosk.circulation.effects import EndPatron, Identify, LookUpItems, Transact
 from kiosk.circulation.journal import Journal
 from kiosk.circulation.lookups import look_up_items
 from kiosk.circulation.notifier import ViewNotifier
-from kiosk.circulation.replay import SyncReport
+from kiosk.circulation.replay import SyncReport, confirmed_line
 from kiosk.circulation.security import SecurityWriter, set_security_bits
 from kiosk.circulation.session import Session, SessionConfig
 from kiosk.circulation.transact import Circulator, OfflinePolicy
 from kiosk.circulation.view import SessionView
 from kiosk.clock import timer_clock
 from kiosk.errors import IlsUnavailable, JournalError, OutcomeUnknown, ProtocolError
-from kiosk.ils.base import Ils, Patron
+from kiosk.ils.base import Ils
 from kiosk.privacy import mask
 from kiosk.staff import stats
 
@@ -348,22 +348,9 @@ class KioskService:
         self._apply(lambda s, now: s.patron_identified(e.session_id, patron, now))
 
     def _identify_offline(self, e: Identify) -> None:
-        if not self.policy.checkouts:
-            key = "offline_returns_only" if self.policy.returns else "out_of_service"
-            self._apply(lambda s, now: s.patron_identified(e.session_id, None, now, error_key=key))
-            return
-        can_checkout = True
-        if self.policy.validate_cards:
-            status = self.journal.card_status(e.patron_id, self.policy.card_cache_days * 86400.0, now=self.clock())
-            if status is None:
-                self._apply(lambda s, now: s.patron_identified(e.session_id, None, now,
-                                                               error_key="offline_card_unknown"))
-                return
-            can_checkout = status
-        # The PIN cannot be checked offline (a documented limit, as with every vendor's offline mode).
-        patron = Patron(patron_id=e.patron_id, valid=True, pin_ok=True if e.pin else None,
-                        can_checkout=can_checkout, can_renew=False)
-        self._apply(lambda s, now: s.patron_identified(e.session_id, patron, now, offline=True))
+        patron, key = self.circulator.identify_offline(e.patron_id, e.pin)
+        self._apply(lambda s, now: s.patron_identified(e.session_id, patron, now, error_key=key,
+                                                       offline=patron is not None))
 
     def _transact(self, e: Transact) -> None:
         try:
@@ -440,6 +427,25 @@ class KioskService:
             report = self.circulator.replayer.sync()
         finally:
             self._refresh_pending()
+        self._confirm_journaled_lines()
         if report.stopped and "unreachable" in report.stopped:
             self._set_online(False)
         return report
+
+    def _confirm_journaled_lines(self) -> None:
+        """(worker, after a replay) The lines of the session on screen that were done offline and
+        are now confirmed take what the library system said (its due date may not be the promised
+        one), so the screen and the receipt built from the view show it."""
+        with self._lock:
+            session_id = self._session.session_id
+            todo = [(line.item_id, line.journal_id) for line in self._session.view().items
+                    if line.journaled and line.journal_id is not None]
+        for item_id, journal_id in todo:
+            try:
+                row = self.journal.get(journal_id)
+            except JournalError:
+                return
+            changes = confirmed_line(row) if row is not None else None
+            if changes is not None:
+                self._apply(lambda s, now, i=item_id, jid=journal_id, c=changes:
+                            s.confirmed_later(session_id, i, jid, now, **c))

@@ -288,6 +288,21 @@ class Session(PatronSteps, SessionTimers):
             self._changed()
         return effects + self._maybe_end(now)
 
+    def confirmed_later(self, session_id: int, item_id: str, journal_id: int, now: float,
+                        **line_changes) -> list[Effect]:
+        """A line done offline that the journal replay has since confirmed while its session is still
+        on screen: the library system's due date (and title) replace the promised ones, and the line
+        no longer waits to be sent.  Not the patron's doing: the idle timeout is not restarted."""
+        item = self.items.get(item_id)
+        if (session_id != self.session_id or item is None or item.line.journal_id != journal_id
+                or not item.line.journaled):
+            return []
+        if item.line.title:
+            line_changes.pop("title", None)
+        self._set_line(item, journaled=False, **line_changes)
+        self._changed()
+        return []
+
     def set_connectivity(self, online: bool, *, offline_mode: bool, out_of_service: bool) -> None:
         """The shell tells the machine whether the library system answers and what policy applies."""
         changed = (online, offline_mode, out_of_service) != (self.online, self.offline_mode, self.out_of_service)

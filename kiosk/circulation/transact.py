@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from kiosk.circulation import journal as j
 from kiosk.circulation.reasons import checkin_alert, checkin_reason, checkout_reason
 from kiosk.circulation.replay import Replayer
-from kiosk.circulation.view import CHECKIN, CHECKOUT, DONE, NEEDS_STAFF, REFUSED, RENEW
+from kiosk.circulation.view import CHECKIN, CHECKOUT, DONE, NEEDS_STAFF, REFUSED, RENEW, due_text
 from kiosk.errors import IlsUnavailable, JournalError, OutcomeUnknown, ProtocolError
 from kiosk.ils.base import (
     MINE,
@@ -35,6 +35,7 @@ from kiosk.ils.base import (
     CheckoutResult,
     Ils,
     ItemInfo,
+    Patron,
     Resolution,
     Unresolved,
     checkin_bare_refusal,
@@ -120,9 +121,7 @@ def _iso(dt: datetime) -> str:
 
 
 def _due_text(r: CheckoutResult | ItemInfo) -> str:
-    if r.due:
-        return r.due
-    return r.due_date.date().isoformat() if r.due_date else ""
+    return due_text(r.due_date, r.due)
 
 
 class Circulator:
@@ -161,6 +160,23 @@ class Circulator:
         except (IlsUnavailable, OutcomeUnknown, ProtocolError) as exc:
             log.warning("item %s: item information failed while resolving: %s", mask(item_id), exc)
             return None
+
+    # ---- identification offline ----------------------------------------------------------
+    def identify_offline(self, patron_id: str, pin: str | None) -> tuple[Patron | None, str | None]:
+        """Who this card is while the library system is unreachable: ``(patron, None)`` when the
+        offline policy lets it borrow (a card seen online lately, with ``validate_cards``), else
+        ``(None, reason_key)``."""
+        if not self.policy.checkouts:
+            return None, "offline_returns_only" if self.policy.returns else "out_of_service"
+        can_checkout = True
+        if self.policy.validate_cards:
+            status = self.journal.card_status(patron_id, self.policy.card_cache_days * 86400.0, now=self.clock())
+            if status is None:
+                return None, "offline_card_unknown"
+            can_checkout = status
+        # The PIN cannot be checked offline (a documented limit, as with every vendor's offline mode).
+        return Patron(patron_id=patron_id, valid=True, pin_ok=True if pin else None,
+                      can_checkout=can_checkout, can_renew=False), None
 
     # ---- checkout ------------------------------------------------------------------------
     def checkout(self, patron_id: str, item_id: str, *, pin: str | None = None,

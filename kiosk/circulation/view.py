@@ -39,6 +39,12 @@ SETTLED_STATES = (DONE, REFUSED, NEEDS_STAFF)
 CHECKOUT, CHECKIN, RENEW = "checkout", "checkin", "renew"
 
 
+def due_text(due_date: datetime | None, due: str = "") -> str:
+    """A due date as text for the journal and the CLI: the library system's own words, else the
+    ISO date (the screens format ``due_date`` in the patron's language instead)."""
+    return due or (due_date.date().isoformat() if due_date else "")
+
+
 @dataclass(frozen=True)
 class LoanLine:
     """One loan on the patron's account (account screen)."""
