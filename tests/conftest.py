@@ -298,6 +298,19 @@ class DemoLibrary:
         self.sip.stop()
 
 
+@pytest.fixture(scope="module")
+def seeded_library(tmp_path_factory) -> Path:
+    """A freshly seeded demo library file, once per test module: seeding takes a while, so each
+    test copies it (``shutil.copy``) and works on its own copy."""
+    from kiosk.demo_ils.db import LibraryDb
+
+    path = tmp_path_factory.mktemp("seed") / "library.sqlite3"
+    db = LibraryDb(path)
+    db.seed()
+    db.close()
+    return path
+
+
 @pytest.fixture
 def demo_library(tmp_path, ils_protocol):
     """A running :class:`DemoLibrary` (a fresh seeded library) speaking this test's ``ils_protocol``."""

@@ -17,14 +17,19 @@ from datetime import datetime
 
 import pytest
 
-from kiosk import config
 from kiosk.circulation import view as v
-from kiosk.circulation.journal import Journal
-from kiosk.circulation.service import KioskService
 from kiosk.demo_ils.folio_http import FolioDemoServer
 from kiosk.folio.ils import FolioIls
-from tests.test_crash_harness import ROOT, FaultProxy, run_crash_batch
-from tests.test_crash_network import available, exactly_once_checkout, lines, on_loan, patron
+from tests.service_rig import (
+    ServiceRig,
+    available,
+    exactly_once_checkout,
+    lines,
+    patron,
+    return_each_exactly_once,
+    work_while_library_down,
+)
+from tests.test_crash_harness import run_crash_batch
 
 pytestmark = pytest.mark.slow
 
@@ -33,52 +38,20 @@ KILLS = int(os.environ.get("KIOSK_CRASH_KILLS_FOLIO", "6"))
 
 @pytest.fixture
 def kiosk(tmp_path):
-    server = FolioDemoServer(tmp_path / "library.sqlite3").start()
-    proxy = FaultProxy(server.port)
-    export = server.db.export()
-    made = []
+    rig = ServiceRig(tmp_path, FolioDemoServer(tmp_path / "library.sqlite3").start(), FolioIls.from_settings,
+                     lambda port: ["ils.protocol=folio", f"ils.url=http://127.0.0.1:{port}"])
 
     def build(policy="returns+checkouts"):
-        sets = ["ils.protocol=folio", f"ils.url=http://127.0.0.1:{proxy.port}",
-                f"storage.data_dir={tmp_path / 'kiosk'}", f"kiosk.offline_policy={policy}",
-                "offline.validate_cards=false", "ils.pool_size=4", "ils.timeout_s=3"]
-        settings = config.load(ROOT / "config" / "demo.toml", sets)
-        ils = FolioIls.from_settings(settings)
-        journal = Journal(settings.data_dir / "journal.sqlite3")
-        svc = KioskService(settings, ils, journal, None)
-        made.append((svc, ils, journal))
-        return svc, journal, ils
-    yield build, server, proxy, export
-    for svc, ils, journal in made:
-        svc.close()
-        ils.close()
-        journal.close()
-    proxy.close()
-    server.stop()
+        return rig.build(policy, ["ils.timeout_s=3"])
+    yield build, rig.server, rig.proxy, rig.export
+    rig.close()
 
 
 def test_folio_down_then_back_journaled_work_is_replayed_exactly_once(kiosk):
     build, server, proxy, export = kiosk
     svc, journal, _ = build()
-    card = patron(export)
-    svc.card_presented(card)
-    svc.wait_idle(20)
-    proxy.set_down(True)                 # connections accepted, then reset: every call ambiguous
-    outs = available(export, 2)
-    for item in outs:
-        svc.item_seen(item, source="barcode")
-    svc.wait_idle(30)
-    assert all(lines(svc)[i].state == v.DONE and lines(svc)[i].journaled for i in outs)
-    svc.finish("none")
-    svc.wait_idle(20)
-    svc.tick(svc.clock() + 10)
-    returns = on_loan(export, 2)
-    svc.start("return")
-    before = datetime.now().replace(microsecond=0)
-    for item, _ in returns:
-        svc.item_seen(item, source="barcode")
-    svc.wait_idle(30)
-    assert all(lines(svc)[i].state == v.DONE and lines(svc)[i].journaled for i, _ in returns)
+    # through the proxy set down, connections are accepted, then reset: every call ambiguous
+    card, outs, returns, before = work_while_library_down(svc, proxy, export, 2, wait_s=30)
     assert server.db.checkouts_of(outs[0]) == []
     proxy.set_down(False)
     report = svc.sync_journal().result(60)
@@ -113,14 +86,7 @@ def test_folio_replies_lost_after_the_library_acted(kiosk):
     svc.wait_idle(30)
     assert server.received.count(("POST", "/circulation/check-out-by-barcode")) == 4   # none resent
     server.fail_next("POST", "/circulation/check-in-by-barcode", "drop_after", 2)
-    svc.tick(svc.clock() + 10)
-    svc.start("return")
-    for item in items:
-        svc.item_seen(item, source="barcode")
-    svc.wait_idle(60)
-    for item in items:
-        assert lines(svc)[item].state == v.DONE
-        assert len(server.db.checkins_of(item)) == 1 and server.db.loan_of_item(item) is None
+    return_each_exactly_once(svc, server.db, items)
     assert server.received.count(("POST", "/circulation/check-in-by-barcode")) == 4
     svc.sync_journal().result(30)
     assert journal.pending_count() == 0 and journal.staff_queue() == []

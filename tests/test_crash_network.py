@@ -9,88 +9,40 @@ from datetime import datetime
 
 import pytest
 
-from kiosk import config
 from kiosk.circulation import journal as j
 from kiosk.circulation import view as v
-from kiosk.circulation.journal import Journal
-from kiosk.circulation.service import KioskService
 from kiosk.demo_ils.server import DemoIlsServer
 from kiosk.sip2.ils import SipIls
-from tests.test_crash_harness import ROOT, FaultProxy
+from tests.service_rig import (
+    ServiceRig,
+    available,
+    exactly_once_checkout,
+    lines,
+    on_loan,
+    patron,
+    return_each_exactly_once,
+    work_while_library_down,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.sip2_only("faults injected between SIP2 frames; the same scenarios over FOLIO: tests/test_crash_folio.py")]
 
 
 @pytest.fixture
 def kiosk(tmp_path):
-    server = DemoIlsServer(tmp_path / "library.sqlite3").start()
-    proxy = FaultProxy(server.port)
-    export = server.db.export()
-    made = []
+    rig = ServiceRig(tmp_path, DemoIlsServer(tmp_path / "library.sqlite3").start(), SipIls.from_settings,
+                     lambda port: [f"ils.port={port}"])
 
     def build(policy="returns+checkouts", **overrides):
-        sets = [f"ils.port={proxy.port}", f"storage.data_dir={tmp_path / 'kiosk'}",
-                f"kiosk.offline_policy={policy}", "offline.validate_cards=false", "ils.pool_size=4"]
-        sets += [f"{k.replace('__', '.')}={val}" for k, val in overrides.items()]
-        settings = config.load(ROOT / "config" / "demo.toml", sets)
-        ils = SipIls.from_settings(settings)
-        journal = Journal(settings.data_dir / "journal.sqlite3")
-        svc = KioskService(settings, ils, journal, None)
-        made.append((svc, ils, journal))
+        svc, journal, _ = rig.build(policy, [f"{k.replace('__', '.')}={val}" for k, val in overrides.items()])
         return svc, journal
-    yield build, server, proxy, export
-    for svc, ils, journal in made:
-        svc.close()
-        ils.close()
-        journal.close()
-    proxy.close()
-    server.stop()
-
-
-def available(export, n, skip=0):
-    items = [i["barcode"] for i in export["items"]
-             if i["status"] == "available" and not i["holds"] and i["parts"] == 1 and not i["scenario"]]
-    return items[skip:skip + n]
-
-
-def on_loan(export, n):
-    return [(i["barcode"], i["borrower"]) for i in export["items"] if i["status"] == "on_loan" and not i["holds"]][:n]
-
-
-def patron(export, index=0):
-    return [p["card"] for p in export["patrons"] if p["status"] == "ok" and p["can_checkout"] and not p["loans"]][index]
-
-
-def lines(svc):
-    return {line.item_id: line for line in svc.view().items}
-
-
-def exactly_once_checkout(db, item, card) -> bool:
-    return len([t for t in db.checkouts_of(item) if t["card"] == card]) == 1 and len(db.checkouts_of(item)) == 1
+    yield build, rig.server, rig.proxy, rig.export
+    rig.close()
 
 
 def test_library_down_then_back_journaled_work_is_replayed_exactly_once(kiosk):
     build, server, proxy, export = kiosk
     svc, journal = build()
-    card = patron(export)
-    svc.card_presented(card)                      # online: identified
-    svc.wait_idle(20)
-    proxy.set_down(True)                          # the library system goes away mid-session
-    outs = available(export, 3)
-    for item in outs:
-        svc.item_seen(item, source="barcode")
-    svc.wait_idle(20)
-    assert all(lines(svc)[i].state == v.DONE and lines(svc)[i].journaled for i in outs)
-    svc.finish("none")
-    svc.wait_idle(20)
-    svc.tick(svc.clock() + 10)
-    returns = on_loan(export, 3)
-    svc.start("return")
-    before = datetime.now().replace(microsecond=0)
-    for item, _ in returns:
-        svc.item_seen(item, source="barcode")
-    svc.wait_idle(20)
-    assert all(lines(svc)[i].state == v.DONE and lines(svc)[i].journaled for i, _ in returns)
+    card, outs, returns, before = work_while_library_down(svc, proxy, export, 3, wait_s=20)
     assert not svc.online and svc.view().pending_sync == 6
     assert server.db.checkouts_of(outs[0]) == []                  # nothing reached the library yet
     proxy.set_down(False)
@@ -143,14 +95,7 @@ def test_replies_lost_after_the_library_acted(kiosk):
     assert journal.pending_count() == 0 and journal.staff_queue() == []
     # returns: a lost check-in reply is resent and "not checked out" means it is in
     proxy.drop_next("10", 2)
-    svc.tick(svc.clock() + 10)
-    svc.start("return")
-    for item in items:
-        svc.item_seen(item, source="barcode")
-    svc.wait_idle(60)
-    for item in items:
-        assert lines(svc)[item].state == v.DONE
-        assert len(server.db.checkins_of(item)) == 1 and server.db.loan_of_item(item) is None
+    return_each_exactly_once(svc, server.db, items)
 
 
 def test_slow_replies_in_time_change_nothing(kiosk):

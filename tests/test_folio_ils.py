@@ -26,24 +26,13 @@ def make_ils(url, *, timeout_s=5.0, pool=2, sp="main", tenant="diku", password="
     return FolioIls(http, TokenManager(http, "kiosk", lambda: password), sp, post_timeout_s=timeout_s)
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
-    """One seeded library file per module; each test works on its own copy (seeding takes a while)."""
-    from kiosk.demo_ils.db import LibraryDb
-    path = tmp_path_factory.mktemp("seed") / "library.sqlite3"
-    db = LibraryDb(path)
-    db.seed()
-    db.close()
-    return path
-
-
 @pytest.fixture
-def demo(tmp_path, seeded):
+def demo(tmp_path, seeded_library):
     import shutil
     made = []
 
     def start(**kw):
-        shutil.copy(seeded, tmp_path / "library.sqlite3")
+        shutil.copy(seeded_library, tmp_path / "library.sqlite3")
         srv = FolioDemoServer(tmp_path / "library.sqlite3", **kw).start()
         ils = make_ils(srv.url)
         made.append((srv, ils))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_staff_ui import _shot
+from tests.test_staff_ui import _enter, _shot
 
 pytestmark = pytest.mark.gui
 PIN = "2468"
@@ -33,11 +33,7 @@ def test_the_kiosk_over_folio_and_its_staff_settings(gui_kiosk):
         app.service.finish("none")
         app.service.wait_idle(20)
 
-        app.enter_staff()
-        d.until_screen("staff")
-        for digit in PIN:
-            d.tap(d.button(digit))
-        d.tap(d.button("OK"))
+        _enter(k, PIN)
         d.until_screen("staff_home")
         d.tap(d.button("Settings"))
         d.until_screen("staff_settings")

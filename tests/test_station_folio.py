@@ -24,20 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PUT = "/inventory/items/{id}"
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
-    from kiosk.demo_ils.db import LibraryDb
-
-    path = tmp_path_factory.mktemp("seed") / "library.sqlite3"
-    db = LibraryDb(path)
-    db.seed()
-    db.close()
-    return path
-
-
 @pytest.fixture
-def folio(tmp_path, seeded):
-    shutil.copy(seeded, tmp_path / "library.sqlite3")
+def folio(tmp_path, seeded_library):
+    shutil.copy(seeded_library, tmp_path / "library.sqlite3")
     server = FolioDemoServer(tmp_path / "library.sqlite3").start()
     base = ["--config", str(ROOT / "config" / "demo.toml"), "--set", "ils.protocol=folio",
             "--set", f"ils.url={server.url}", "--set", f"storage.data_dir={tmp_path / 'data'}"]
@@ -136,9 +125,9 @@ def test_unknown_barcode_is_not_updated(station):
 
 # ---------------------------------------------------------------------- every status, over FOLIO
 @pytest.fixture(scope="module")
-def folio_library(seeded, tmp_path_factory):
+def folio_library(seeded_library, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("folio-inv")
-    shutil.copy(seeded, tmp / "library.sqlite3")
+    shutil.copy(seeded_library, tmp / "library.sqlite3")
     server = FolioDemoServer(tmp / "library.sqlite3").start()
     yield server
     server.stop()

@@ -129,7 +129,7 @@ def test_staff_words_a_librarian_uses():
 
 
 def test_console_answers_in_the_kiosk_language():
-    from kiosk.staff.console import ActionResult
+    from kiosk.staff.results import ActionResult
 
     synced = ActionResult(True, "synced 3, to staff 1, waiting 0",
                           "{synced} sent, {staff} to staff, {waiting} waiting", {"synced": 3, "staff": 1, "waiting": 0})

@@ -9,10 +9,13 @@ A double of FOLIO's *documented* behaviour (/work/shared/reference/folio.md, sec
 * §1 auth: ``/authn/login-with-expiry`` (201, tokens only as ``Secure; HttpOnly`` cookies),
   ``/authn/refresh`` (single-use refresh tokens; reuse revokes all of the user's), legacy
   ``/authn/login`` only when ``legacy_login`` (else 404 ``Not found``); tokens expire.
-* §2-§6 reads with the CQL subset (``==`` exact with wildcards, ``=`` word match, ``and``), and
-  the three circulation POSTs with mod-circulation's 422 shapes and texts, 200/201, and the
-  renew-without-loan 500; ``PUT /inventory/items/{id}`` with ``_version`` locking (409) for the
-  station's shelf check (:mod:`kiosk.demo_ils.folio_items`).
+* §2-§6 reads with the CQL subset (``==`` exact with wildcards, ``=`` word match, ``and``)
+  (:mod:`kiosk.demo_ils.folio_reads`), and the PIN check and three circulation POSTs with
+  mod-circulation's 422 shapes and texts, 200/201, and the renew-without-loan 500
+  (:mod:`kiosk.demo_ils.folio_circulation`); ``PUT /inventory/items/{id}`` with ``_version``
+  locking (409) for the station's shelf check (:mod:`kiosk.demo_ils.folio_items`).
+This module is the gateway in front of them: tenant, tokens and permissions checked in FOLIO's
+order, the route table, the replies on the wire, and the faults.
 Faults for the tests (§7's ambiguous outcomes): :meth:`FolioDemoServer.fail_next` -- act, then
 drop the connection or answer 502/504, or drop before acting.
 """
@@ -33,25 +36,13 @@ from urllib.parse import parse_qs, urlsplit
 
 from kiosk.demo_ils import rules
 from kiosk.demo_ils.db import LibraryDb
+from kiosk.demo_ils.folio_circulation import write
 from kiosk.demo_ils.folio_items import put_item
-from kiosk.demo_ils.folio_model import (
-    SERVICE_POINTS,
-    CqlError,
-    FolioView,
-    error,
-    folio_time,
-    literal,
-    matches,
-    parse_cql,
-    parse_folio_time,
-    sp_id,
-    uid,
-)
+from kiosk.demo_ils.folio_model import CqlError, FolioView, folio_time, uid
+from kiosk.demo_ils.folio_reads import read
 from kiosk.demo_ils.library import Library
 
 log = logging.getLogger(__name__)
-
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"
 
 # route -> the permission its module descriptor asks for (folio.md §1 "Permissions")
 PERMISSIONS = {
@@ -305,8 +296,8 @@ class _Handler(BaseHTTPRequestHandler):
                                                       body if isinstance(body, dict) else {},
                                                       conflict=fault == "conflict")
             else:
-                status, out, text, headers = (self._read(route, path, query) if method == "GET"
-                                              else self._write(route, body if isinstance(body, dict) else {}))
+                status, out, text, headers = (read(app, route, path, query) if method == "GET"
+                                              else write(app, route, body if isinstance(body, dict) else {}))
         except CqlError as exc:
             status, out, text, headers = 400, None, str(exc), None
         if fault == "drop_after":
@@ -351,129 +342,3 @@ class _Handler(BaseHTTPRequestHandler):
                 app._access[token] = (self.headers["X-Okapi-Tenant"], float("inf"))
             return self._send(201, {"okapiToken": token}, headers={"x-okapi-token": token})
         return self._send(404, text="Not found")
-
-    # ---- reads (folio.md §2, §6) ---------------------------------------------------------
-    def _read(self, route: str, path: str, q: dict) -> tuple:
-        v, db = self.app.view, self.app.db
-        clauses = parse_cql(q.get("query", "")) if q.get("query") else []
-        limit = int(q.get("limit", "10"))           # RMB's default page size is 10
-        with db.snapshot():
-            if route == "/automated-patron-blocks":
-                card = v.card_of(path.rsplit("/", 1)[1])
-                return 200, {"automatedPatronBlocks": v.automated_blocks_of(card) if card else []}, None, None
-            card, barcode = literal(clauses, "barcode"), literal(clauses, "barcode")
-            by_id = literal(clauses, "id")
-            if route == "/users" and by_id:
-                card = v.card_of(by_id) or ""
-            if route == "/inventory/items" and by_id:
-                barcode = v.barcode_of(by_id) or ""
-            key, rows = {
-                "/users": ("users", lambda: [v.user(card)] if card is not None else
-                           [v.user(r["card"]) for r in db.query("SELECT card FROM patrons")]),
-                "/inventory/items": ("items", lambda: [v.item(barcode)] if barcode is not None else
-                                     [v.item(r["barcode"]) for r in db.query("SELECT barcode FROM items")]),
-                "/circulation/loans": ("loans", lambda: self._loans(clauses)),
-                "/circulation/requests": ("requests", lambda: [r for row in db.query("SELECT card FROM patrons")
-                                                               for r in v.requests_of(row["card"])]),
-                "/accounts": ("accounts", lambda: [a for row in db.query("SELECT card FROM patrons")
-                                                   for a in v.accounts_of(row["card"])]),
-                "/manualblocks": ("manualblocks", lambda: [b for row in db.query("SELECT card FROM patrons")
-                                                           for b in v.manual_blocks_of(row["card"])]),
-                "/service-points": ("servicepoints", lambda: [
-                    {"id": sp_id(b), "code": code, "name": rules.BRANCH_NAMES[b], "discoveryDisplayName":
-                     rules.BRANCH_NAMES[b], "pickupLocation": True} for b, code in SERVICE_POINTS.items()]),
-            }[route]
-            found = [r for r in rows() if r is not None and matches(r, clauses)]
-        return 200, {key: found[:limit], "totalRecords": len(found)}, None, None
-
-    def _loans(self, clauses: list) -> list[dict]:
-        """Loan storage knows itemId/userId, not barcodes (folio.md §6): narrow by them first."""
-        v = self.app.view
-        fields = {f: p for f, op, p in clauses if op == "=="}
-        card = v.card_of(fields["userId"].replace("\\", "")) if "userId" in fields else None
-        barcode = v.barcode_of(fields["itemId"].replace("\\", "")) if "itemId" in fields else None
-        if ("userId" in fields and card is None) or ("itemId" in fields and barcode is None):
-            return []
-        if fields.get("status.name") == "Open" or card or barcode:
-            loans = v.open_loans(card=card, barcode=barcode)
-            if fields.get("status.name") != "Open":
-                ids = self.app.db.query("SELECT id FROM loans WHERE returned_at IS NOT NULL"
-                                        + (" AND card = ?" if card else "") + (" AND barcode = ?" if barcode else ""),
-                                        tuple(x for x in (card, barcode) if x))
-                loans += [v.loan(r["id"]) for r in ids]
-            return loans
-        return [v.loan(r["id"]) for r in self.app.db.query("SELECT id FROM loans")]
-
-    # ---- writes (folio.md §2 PIN, §3, §4, §5) --------------------------------------------
-    def _write(self, route: str, body: dict) -> tuple:
-        app, v, db = self.app, self.app.view, self.app.db
-        if route == "/patron-pin/verify":
-            card = v.card_of(str(body.get("id") or ""))
-            row = db.patron_row(card) if card else None
-            ok = row is not None and row["pin"] is not None and body.get("pin") == row["pin"]
-            return (200 if ok else 422), None, None, None      # empty bodies both ways
-        sp = str(body.get("servicePointId") or "")
-        if route == "/circulation/check-out-by-barcode":
-            errors = []
-            if not sp or not re.match(UUID_PATTERN, sp):
-                errors.append(error("Check out must be performed at a service point", {"servicePointId": sp}))
-            user_bc, item_bc = str(body.get("userBarcode") or ""), str(body.get("itemBarcode") or "")
-            errors += v.checkout_errors(user_bc, item_bc)
-            if errors:
-                return 422, {"errors": errors}, None, None
-            loan_date = parse_folio_time(body.get("loanDate"))
-            out = (app.library.checkout(user_bc, item_bc, no_block=True, transaction_date=loan_date,
-                                        terminal="folio")
-                   if loan_date else app.library.checkout(user_bc, item_bc, fee_acknowledged=True, terminal="folio"))
-            if not out.ok:          # a rule of this library FOLIO has no text for
-                return 422, {"errors": [error(out.message, {"itemBarcode": item_bc})]}, None, None
-            loan = v.open_loans(barcode=item_bc)[0]
-            return 201, loan, None, {"Location": f"/circulation/loans/{loan['id']}"}
-        if route == "/circulation/check-in-by-barcode":
-            errors = []
-            if not body.get("itemBarcode"):
-                errors.append(error("Checkin request must have an item barcode", {"itemBarcode": None}))
-            if not sp:
-                errors.append(error("Checkin request must have a service point id", {"servicePointId": None}))
-            when = parse_folio_time(body.get("checkInDate"))
-            if when is None:
-                errors.append(error("Checkin request must have an check in date", {"checkInDate": None}))
-            item_bc = str(body.get("itemBarcode") or "")
-            if item_bc and db.item(item_bc) is None:
-                errors.append(error(f"No item with barcode {item_bc} exists", {"itemBarcode": item_bc},
-                                    "ITEM_BARCODE_NOT_FOUND"))
-            if errors:
-                return 422, {"errors": errors}, None, None
-            loan_before = db.loan_of_item(item_bc)
-            out = app.library.checkin(item_bc, return_date=when, terminal="folio")
-            if not out.ok and loan_before is None and db.item(item_bc).status == "withdrawn":
-                item = db.item(item_bc)
-                return 422, {"errors": [error(f"{item.title} ({item.policy.label}) (Barcode: {item_bc}) has the item "
-                                              f"status Withdrawn and cannot be checked in",
-                                              {"itemBarcode": item_bc})]}, None, None
-            reply: dict = {"item": v.item(item_bc), "inHouseUse": False, "staffSlipContext": {}}
-            if loan_before is not None:
-                reply["loan"] = v.loan(loan_before.id)
-            if out.hold_card:
-                reply["staffSlipContext"] = {"requester": {"barcode": out.hold_card}}
-            return 200, reply, None, None
-        # renew-by-barcode
-        errors = []
-        user_bc, item_bc = str(body.get("userBarcode") or ""), str(body.get("itemBarcode") or "")
-        if not item_bc:
-            errors.append(error("Renewal request must have an item barcode", {"itemBarcode": None},
-                                "RENEWAL_REQUEST_ITEM_BARCODE_REQUIRED"))
-        if not user_bc:
-            errors.append(error("Renewal request must have a user barcode", {"userBarcode": None},
-                                "RENEWAL_REQUEST_USER_BARCODE_REQUIRED"))
-        if errors:
-            return 422, {"errors": errors}, None, None
-        errors, server_error = v.renewal_errors(user_bc, item_bc)
-        if server_error:
-            return 500, None, server_error, None
-        if errors:
-            return 422, {"errors": errors}, None, None
-        out = app.library.renew(user_bc, item_bc, terminal="folio")
-        if not out.ok:
-            return 422, {"errors": [error(out.message, {"itemBarcode": item_bc})]}, None, None
-        return 200, v.open_loans(barcode=item_bc)[0], None, None

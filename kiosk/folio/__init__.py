@@ -14,7 +14,12 @@ Layers (pure core, thin shell, as in :mod:`kiosk.sip2`):
 ``kiosk.folio.http``      the shell: one ``requests.Session`` per pooled worker (keep-alive),
                           explicit (connect, read) timeouts and a total deadline per call; 401 ->
                           new token and one resend (the auth filter refused it: nothing ran).
-``kiosk.folio.ils``       ``FolioIls(settings)`` / ``FolioIls.from_settings(settings)``: thread-safe.
+``kiosk.folio.ils``       ``FolioIls(settings)`` / ``FolioIls.from_settings(settings)``: thread-safe;
+                          the reads (patrons, items, the service point), with mixed in:
+``kiosk.folio.circulation`` check-out, check-in, renewal: sent once, a lost reply settled
+                          (``kiosk.folio.settle``) before anything is sent again;
+``kiosk.folio.pins``      the PIN check and the kiosk's own lock-out (FOLIO has none);
+``kiosk.folio.seen``      the staff station's shelf check (the item's ``lastCheckIn``).
 
 Errors (the :mod:`kiosk.ils.base` contract):
 * :class:`~kiosk.errors.IlsUnavailable` -- nothing reached mod-circulation (connection refused,

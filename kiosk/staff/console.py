@@ -9,6 +9,9 @@ the whole console be unit-tested without a window.
 
 Privacy: staff see masked card numbers only (``kiosk.privacy.mask``); the journal stores a
 masked number once a row is settled, and this console masks the unsettled ones too.
+
+What comes back to the pages -- :class:`SaveResult`, :class:`ActionResult`, :class:`Readings`,
+:class:`JournalListing`, :class:`StatsResult` -- is defined in :mod:`kiosk.staff.results`.
 """
 
 from __future__ import annotations
@@ -23,13 +26,20 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from kiosk.errors import ConfigError, JournalError
 from kiosk.privacy import mask
+from kiosk.staff.results import (
+    ActionResult,
+    JournalListing,
+    Readings,
+    SaveResult,
+    StatsResult,
+    masked_entry,
+)
 from kiosk.ui.i18n import N_
 
 log = logging.getLogger(__name__)
@@ -46,67 +56,6 @@ EDITABLE = ("ils.protocol", "ils.host", "ils.port", "ils.tls", "ils.url", "ils.t
 # Keys the running kiosk cannot take over without a restart: the library-system connection pool and
 # the circulation engine's offline policy are built once at start.
 RESTART_KEYS = ("ils.", "kiosk.offline_policy")
-
-
-@dataclass(frozen=True)
-class SaveResult:
-    ok: bool
-    error: str = ""                          # ConfigError text (names the key and what was expected)
-    changed: tuple[str, ...] = ()
-    restart_needed: bool = False
-
-
-@dataclass(frozen=True)
-class ActionResult:
-    ok: bool
-    detail: str = ""
-    # The same answer for the staff pages to show in the kiosk's language: an N_() msgid of the
-    # staff catalog and its {fields}.  Empty for free text (an exception's message) shown as it is.
-    msgid: str = ""
-    fields: dict[str, Any] = field(default_factory=dict)
-
-    def words(self, lang: str) -> str:
-        """``detail`` in ``lang`` (``detail`` itself when there is no msgid)."""
-        from kiosk.ui.i18n import tr
-
-        return tr(self.msgid, lang, **self.fields) if self.msgid else self.detail
-
-
-@dataclass(frozen=True)
-class Readings:
-    """Live readings for the diagnostics page (no patron data: the card number is masked)."""
-
-    last_card: str = ""
-    last_card_at: datetime | None = None
-    tags: tuple[str, ...] = ()               # item ids on the pad (or "uid: why unreadable")
-    printer: str = ""
-
-
-@dataclass(frozen=True)
-class JournalEntry:
-    id: int
-    kind: str
-    item_id: str
-    patron: str                              # always masked
-    state: str
-    when: str
-    reason_key: str | None = None
-    reason_text: str = ""
-    title: str = ""
-
-
-@dataclass(frozen=True)
-class JournalListing:
-    pending: tuple[JournalEntry, ...] = ()
-    staff: tuple[JournalEntry, ...] = ()
-
-
-@dataclass(frozen=True)
-class StatsResult:
-    days: tuple = ()                         # kiosk.staff.stats.DayStats, oldest first
-    hours: tuple = ()                        # kiosk.staff.stats.HourStats, 0..23
-    totals: Any = None                       # kiosk.staff.stats.Counts
-    reasons: dict = field(default_factory=dict)
 
 
 def under_systemd(environ: dict[str, str] | None = None) -> bool:
@@ -140,17 +89,6 @@ def editable_config_path(settings: Any) -> Path:
             copy_path.write_text("")
         os.chmod(copy_path, 0o600)
     return copy_path
-
-
-def _masked_entry(row: Any) -> JournalEntry:
-    patron = row.patron_id or ""
-    if patron and not patron.startswith("*"):
-        patron = mask(patron)
-    if getattr(row, "clock_untrusted", False) and row.state != "staff":   # kiosk.clock (issue 18 item 4)
-        return JournalEntry(row.id, row.kind, row.item_id, patron, row.state, row.txn_date.replace("T", " ")[:16],
-                            "clock_untrusted", "", row.title or "")
-    return JournalEntry(row.id, row.kind, row.item_id, patron, row.state, row.txn_date.replace("T", " ")[:16],
-                        row.reason_key, row.reason_text or "", row.title or "")
 
 
 class StaffConsole:
@@ -377,8 +315,8 @@ class StaffConsole:
             j = self.journal
             if j is None:
                 return JournalListing()
-            return JournalListing(tuple(_masked_entry(r) for r in j.pending(limit=200)),
-                                  tuple(_masked_entry(r) for r in j.staff_queue()))
+            return JournalListing(tuple(masked_entry(r) for r in j.pending(limit=200)),
+                                  tuple(masked_entry(r) for r in j.staff_queue()))
 
         return self._submit(work, callback, lambda exc: JournalListing())
 
