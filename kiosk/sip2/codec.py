@@ -17,6 +17,17 @@ order and unknown ids are kept in ``extra`` so nothing a server says is lost.
 Checksums are verified over the *bytes on the wire* before any text decoding (Evergreen sends NFD
 UTF-8 and its checksums only verify over those bytes, sip2.md 1.7); text is then decoded with the
 configured charset and normalised to NFC for display.
+
+Normalisation works on one field value at a time, never on a whole frame.  The frame's structure
+is positional and delimited: a fixed part of so many *characters*, then fields made of a
+2-character id, a value and ``|`` (sip2.md 1.2, 1.5).  NFC changes lengths (``e`` + U+0301 -> ``é``)
+and maps some characters to others (U+037E GREEK QUESTION MARK -> ``;``), so normalising a frame
+moves field boundaries: a value that starts with a combining mark joins its field id (``AE`` +
+U+0301 -> ``AÉ``), a fixed field shrinks.  So: the decoder slices and splits the text as received,
+then normalises each variable value *before* undoing Koha's ``&#124;`` escape (normalising after it
+could turn ``&#124`` + U+037E into a literal ``|``); the encoder normalises each value before
+escaping it; field ids and fixed positional fields (codes, flags, counts -- not text for people)
+are written and read as they are.  Decode -> encode -> decode is therefore stable.
 """
 
 from __future__ import annotations
@@ -154,6 +165,16 @@ def unescape_value(value: str) -> str:
 
 def _nfc(s: str) -> str:
     return s if s.isascii() else unicodedata.normalize("NFC", s)
+
+
+def _wire_value(value: str) -> str:
+    """One variable field's value as it goes on the wire: NFC (so a legacy charset can encode
+    composed letters), then escaped.  Per value, never over the frame (see the module docstring)."""
+    if type(value) is str and value.isascii() and "|" not in value and "\r" not in value and "\n" not in value:
+        return value                  # the usual case: nothing to do, no new string
+    if not isinstance(value, str):
+        value = str(value)
+    return escape_value(_nfc(value))
 
 
 # --------------------------------------------------------------------------------------------
@@ -365,7 +386,7 @@ def _compile_encoder(cls: type) -> Callable[[Any], str]:
                      "    for fid, v in r.extra:", f"        s += f'{{fid}}{{_esc(v)}}{DELIMITER}'",
                      "    return s"])
     ns: dict[str, Any] = {"_dt": sip_datetime, "_yn": _yn, "_cnt": _enc_count, "_str": _enc_str,
-                          "_esc": escape_value}
+                          "_esc": _wire_value}
     exec(compile(src, f"<sip2 encoder {cls.__name__}>", "exec"), ns)  # noqa: S102 - our own field names
     return ns[f"encode_{cls.code}"]
 
@@ -384,14 +405,13 @@ def encode(record: Message, *, seq: int | None = None, error_detection: bool = T
     """Encode a record to wire bytes ending in CR.
 
     With error detection the trailer is ``AY<seq>AZ<checksum>`` (``AZ`` only when ``seq`` is None
-    and always for 96/97, which never carry a sequence number -- sip2.md 1.4).  Text is NFC
-    normalised, then encoded (unencodable characters become ``?``), then checksummed: the checksum
-    is over the bytes actually sent.
+    and always for 96/97, which never carry a sequence number -- sip2.md 1.4).  Each variable value
+    is NFC normalised (not the frame: that would move field boundaries), the text is encoded
+    (unencodable characters become ``?``), then checksummed: the checksum is over the bytes actually
+    sent (sip2.md 0.3).
     """
     enc = _ENCODERS.get(type(record))
     text = enc(record) if enc is not None else encode_text(record)
-    if not text.isascii():
-        text = unicodedata.normalize("NFC", text)
     data = text.encode(charset, errors="replace")
     if not error_detection:
         return data + TERMINATOR
@@ -479,7 +499,9 @@ _D01 = {"1": True, "Y": True, "0": False, "N": False}
 
 
 def _dec_str(raw: str) -> str:
-    return _nfc(raw.replace("\n", " ") if "\n" in raw else raw)
+    """A fixed positional field is a code (status, language, version), kept character for character:
+    NFC could change its width and so where the next field starts on re-encoding."""
+    return raw.replace("\n", " ") if "\n" in raw else raw
 
 
 def _dec_count(raw: str) -> int | None:
@@ -529,10 +551,12 @@ def _parse_vars(rest: str, values: dict[str, Any], clean: bool, by_id: dict[str,
             continue                    # a trailing '|' after a fixed-only message (jsip2)
         fid, value = chunk[:2], chunk[2:]
         if not clean:
+            # NFC before unescaping: the other order can make a '|' out of '&#124' + U+037E, which
+            # re-encodes as an escape the next decode reads differently.
+            value = _nfc(value)
             # LF is not displayable (and Koha's CR LF could leave one behind): shown as a space.
             if "&" in value or "\n" in value:
                 value = unescape_value(value).replace("\n", " ")
-            value = _nfc(value)
         try:
             name, kind = by_id[fid]
         except KeyError:
