@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.sip2 import codec
+from kiosk.sip2 import codec, record
 from kiosk.sip2.codec import MESSAGES, ChecksumError, FrameError, decode, decode_frame, encode
 
 pytestmark = pytest.mark.sip2_only("property tests of the SIP2 codec: pure, no library system")
@@ -78,7 +78,7 @@ def _var_value(spec, charset: str) -> st.SearchStrategy:
 def records(draw, cls=None):
     cls = cls or draw(st.sampled_from(sorted(MESSAGES.values(), key=lambda c: c.code)))
     charset = draw(st.sampled_from(CHARSETS))
-    fixed_specs, var_specs, by_id = codec._specs(cls)
+    fixed_specs, var_specs, by_id = record._specs(cls)
     kwargs = {s.name: draw(_fixed_value(s)) for s in fixed_specs}
     kwargs.update({s.name: draw(_var_value(s, charset)) for s in var_specs})
     # any two characters but the delimiter, CR and LF (sip2.md 1.2: ids are 2 characters before a

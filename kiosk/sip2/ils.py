@@ -62,7 +62,7 @@ from kiosk.sip2.codec import (
     ScStatusRequest,
     parse_due_date,
 )
-from kiosk.sip2.messages import PATRON_STATUS_FLAGS, SUMMARY_POSITIONS
+from kiosk.sip2.messages.codes import PATRON_STATUS_FLAGS, SUMMARY_POSITIONS
 
 log = logging.getLogger(__name__)
 
