@@ -223,7 +223,7 @@ _DECODERS: dict[type, Callable[[str], Message]] = {}
 
 def _compile_decoder(cls: type) -> Callable[[str], Message]:
     """Generate ``decode_<code>(text) -> record`` for one record type: the fixed part as one dict
-    display of slices (two variants: plain ASCII text needs no LF/NFC repair), then the identified
+    display of slices (two variants: plain ASCII text needs no LF repair), then the identified
     fields.  The frozen record is built without running __init__: every value already has its
     field's type (tuples for repeatable fields), and this is the hot path of every reply."""
     fx, vs, by_id = _specs(cls)
