@@ -29,9 +29,10 @@ from bench.common import record, write_results  # noqa: E402
 from kiosk.circulation.journal import Journal  # noqa: E402
 from kiosk.circulation.transact import Circulator, OfflinePolicy  # noqa: E402
 from kiosk.errors import OutcomeUnknown  # noqa: E402
-from kiosk.sip2.client import Sip2Client, Sip2Pool  # noqa: E402
+from kiosk.sip2.client import Sip2Client  # noqa: E402
 from kiosk.sip2.codec import ItemInformationRequest  # noqa: E402
 from kiosk.sip2.ils import SipIls  # noqa: E402
+from kiosk.sip2.pool import Sip2Pool  # noqa: E402
 from kiosk.sip2.testing import FakeAcs  # noqa: E402
 
 TIMEOUT_S = 0.5

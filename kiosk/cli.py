@@ -193,6 +193,45 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 _KIVY_LEVELS = {"DEBUG": "debug", "INFO": "info", "WARNING": "warning", "ERROR": "error", "CRITICAL": "critical"}
 
 
+Failure = tuple[type[BaseException] | tuple[type[BaseException], ...], str, int]
+
+#: How ``kiosk`` reports an error a command lets through: the first row whose kind matches gives
+#: the words in front of the message on stderr and the exit code (meanings: kiosk.exitcodes).
+FAILURES: tuple[Failure, ...] = (
+    (ConfigError, "configuration error:\n", EXIT_CONFIG),
+    (ProtocolError, "protocol error: ", EXIT_PROTOCOL),
+    ((IlsUnavailable, OutcomeUnknown), "library system unreachable: ", EXIT_UNREACHABLE),
+    (JournalError, "local storage error: ", EXIT_STORAGE),
+    (HardwareError, "hardware error: ", EXIT_HARDWARE),
+    (KioskError, "error: ", EXIT_PROTOCOL),
+    (sqlite3.Error, "local storage error: ", EXIT_STORAGE),   # a data-dir database it cannot open or write
+)
+
+
+def report_failure(exc: BaseException, failures: Sequence[Failure], *, prefix: str = "",
+                   suffix: str = "") -> int | None:
+    """Say ``prefix + words + exc + suffix`` on stderr for the first row of ``failures`` that
+    matches ``exc`` and return its exit code; None when no row does (the caller re-raises).
+    Shared by ``kiosk`` itself and the staff tools that name their own errors (``kiosk ils``)."""
+    for kinds, words, code in failures:
+        if isinstance(exc, kinds):
+            print(f"{prefix}{words}{exc}{suffix}", file=sys.stderr)
+            return code
+    return None
+
+
+def add_commands(sub: argparse._SubParsersAction,
+                 commands: Sequence[tuple[str, str, tuple[str, ...]]]) -> dict[str, argparse.ArgumentParser]:
+    """One subcommand per row ``(name, help, positional arguments)``, in that order: a tool's
+    synopsis as a table.  Returns the parsers by name, for the few that take options too."""
+    parsers = {}
+    for name, help_text, positionals in commands:
+        parsers[name] = parser = sub.add_parser(name, help=help_text)
+        for positional in positionals:
+            parser.add_argument(positional)
+    return parsers
+
+
 def _quiet_broken_pipe() -> int:
     """``kiosk journal export | head``: the reader left; stop writing without a traceback."""
     from kiosk.jsonout import stdout_to_devnull
@@ -220,27 +259,11 @@ def _main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except BrokenPipeError:
         raise
-    except ConfigError as exc:
-        print(f"configuration error:\n{exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except ProtocolError as exc:
-        print(f"protocol error: {exc}", file=sys.stderr)
-        return EXIT_PROTOCOL
-    except (IlsUnavailable, OutcomeUnknown) as exc:
-        print(f"library system unreachable: {exc}", file=sys.stderr)
-        return EXIT_UNREACHABLE
-    except JournalError as exc:
-        print(f"local storage error: {exc}", file=sys.stderr)
-        return EXIT_STORAGE
-    except HardwareError as exc:
-        print(f"hardware error: {exc}", file=sys.stderr)
-        return EXIT_HARDWARE
-    except KioskError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_PROTOCOL
-    except sqlite3.Error as exc:      # a data-dir database the kiosk cannot open or write
-        print(f"local storage error: {exc}", file=sys.stderr)
-        return EXIT_STORAGE
+    except (KioskError, sqlite3.Error) as exc:
+        code = report_failure(exc, FAILURES)
+        if code is None:
+            raise
+        return code
     except (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
         # A data directory or database path that cannot be created or opened.
         print(f"local storage error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
-from kiosk.sip2.client import GarbledReply, Sip2Client, Sip2Pool
+from kiosk.sip2.client import GarbledReply, Sip2Client
 from kiosk.sip2.codec import (
     CheckoutRequest,
     CheckoutResponse,
@@ -21,6 +21,7 @@ from kiosk.sip2.codec import (
     ItemInformationResponse,
 )
 from kiosk.sip2.ils import SipIls, patron_blocks
+from kiosk.sip2.pool import Sip2Pool
 from kiosk.sip2.testing import FakeAcs
 
 pytestmark = pytest.mark.sip2_only("SIP2's connection layer (frames, sequence numbers, checksums, sockets); FOLIO's HTTP layer: tests/test_folio_ils.py")

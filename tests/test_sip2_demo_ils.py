@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from kiosk.demo_ils import server as server_mod
-from kiosk.sip2.client import Sip2Client, Sip2Pool
+from kiosk.sip2.client import Sip2Client
 from kiosk.sip2.ils import SipIls
+from kiosk.sip2.pool import Sip2Pool
 
 pytestmark = pytest.mark.sip2_only("the SIP2 codec's two sides (SipIls and the demo server) agree; the FOLIO face: tests/test_demo_ils_folio.py")
 

@@ -30,9 +30,10 @@ from kiosk.ils.base import (
     judge_checkout,
     judge_return,
 )
-from kiosk.sip2.client import Sip2Client, Sip2Pool
+from kiosk.sip2.client import Sip2Client
 from kiosk.sip2.codec import ItemInformationRequest
 from kiosk.sip2.ils import SipIls
+from kiosk.sip2.pool import Sip2Pool
 from kiosk.sip2.testing import PERSONALITIES, FakeAcs
 
 pytestmark = pytest.mark.sip2_only("other servers' SIP2 dialects scripted frame by frame; FOLIO's documented replies: tests/test_folio_ils.py")

@@ -25,28 +25,33 @@ from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
 from kiosk.exitcodes import EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE
 from kiosk.secret_args import add_secret_argument, resolve_secret
 
+COMMANDS = (   # name, help, positional arguments
+    ("status", "is the library system there (FOLIO: login and service point)", ()),
+    ("patron", "the patron as the kiosk sees them (loans, holds, fines, blocks)", ("patron",)),
+    ("item", "an item, its status and its borrower", ("item",)),
+    ("checkout", "check an item out to a patron; never resent blindly", ("patron", "item")),
+    ("checkin", "check an item in (return)", ("item",)),
+    ("renew", "renew a patron's loan; never resent blindly", ("patron", "item")),
+)
+
+# What each failure exits with.  A lost reply is "no reply" (3) even when what came back was
+# garbled (OutcomeUnknown before ProtocolError), and so is an answer that is not SIP2 at all.
+FAILURES = (
+    (OutcomeUnknown, "", EXIT_UNREACHABLE),
+    (IlsUnavailable, "", EXIT_UNREACHABLE),
+    (ProtocolError, "protocol error: ", EXIT_PROTOCOL),
+)
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from kiosk.cli import add_config_args
+    from kiosk.cli import add_commands, add_config_args
 
     p = subparsers.add_parser("ils", help="talk to the library system (SIP2 or FOLIO) as the kiosk does",
                               description=__doc__.split("\n\n")[0])
     add_config_args(p)
     sub = p.add_subparsers(dest="ils_command", metavar="COMMAND", required=True)
-    sub.add_parser("status", help="is the library system there (FOLIO: login and service point)")
-    s = sub.add_parser("patron", help="the patron as the kiosk sees them (loans, holds, fines, blocks)")
-    s.add_argument("patron")
-    add_secret_argument(s, "pin", "check this PIN too")
-    s = sub.add_parser("item", help="an item, its status and its borrower")
-    s.add_argument("item")
-    s = sub.add_parser("checkout", help="check an item out to a patron; never resent blindly")
-    s.add_argument("patron")
-    s.add_argument("item")
-    s = sub.add_parser("checkin", help="check an item in (return)")
-    s.add_argument("item")
-    s = sub.add_parser("renew", help="renew a patron's loan; never resent blindly")
-    s.add_argument("patron")
-    s.add_argument("item")
+    parsers = add_commands(sub, COMMANDS)
+    add_secret_argument(parsers["patron"], "pin", "check this PIN too")
     p.set_defaults(func=handle)
 
 
@@ -84,7 +89,7 @@ def _reason(record: object) -> str | None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from kiosk.cli import settings_from_args
+    from kiosk.cli import report_failure, settings_from_args
     from kiosk.ils.factory import ils_from_settings
 
     settings = settings_from_args(args, ils=True)    # without --config: the demo library (daemon.py)
@@ -105,19 +110,14 @@ def handle(args: argparse.Namespace) -> int:
             result = ils.checkin(args.item)
         else:
             result = ils.renew(args.patron, args.item)
-    except OutcomeUnknown as exc:
+    except (OutcomeUnknown, IlsUnavailable, ProtocolError) as exc:
         hint = ""
-        if cmd in ("checkout", "checkin", "renew"):
+        if isinstance(exc, OutcomeUnknown) and cmd in ("checkout", "checkin", "renew"):
             hint = (f" -- it may or may not have happened and was not resent; check with: "
                     f"kiosk ils item {args.item}")
-        print(f"kiosk ils: {protocol} {where}: {exc}{hint}", file=sys.stderr)
-        return EXIT_UNREACHABLE
-    except IlsUnavailable as exc:
-        print(f"kiosk ils: {protocol} {where}: {exc}", file=sys.stderr)
-        return EXIT_UNREACHABLE
-    except ProtocolError as exc:
-        print(f"kiosk ils: {protocol} {where}: protocol error: {exc}", file=sys.stderr)
-        return EXIT_PROTOCOL
+        code = report_failure(exc, FAILURES, prefix=f"kiosk ils: {protocol} {where}: ", suffix=hint)
+        assert code is not None   # every kind caught here has a row
+        return code
     finally:
         ils.close()
     out = {"protocol": protocol, "command": cmd, **record_json(result)}

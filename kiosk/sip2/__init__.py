@@ -2,7 +2,8 @@
 
 Public API (protocol facts: the 3M SIP2 2.00 specification; docs/sip2.md):
 
-``kiosk.sip2.codec`` -- pure, table-driven, both directions (the demo library system uses it too)
+``kiosk.sip2.codec`` -- pure, table-driven, both directions (the demo library system uses it too);
+    the public face of values.py, record.py, fieldcodec.py and messages/ (docs/sip2.md "Code")
     encode(record, *, seq: int | None = None, error_detection: bool = True, charset="utf-8") -> bytes
         Adds ``AY<seq>AZ<checksum>`` (``AZ`` only for 96/97 or seq=None) and the CR terminator.
     decode(frame: bytes, *, charset="utf-8", verify=True, require_checksum=False) -> Message
@@ -46,10 +47,11 @@ Public API (protocol facts: the 3M SIP2 2.00 specification; docs/sip2.md):
         Before each request unread input is dropped; a reply naming another item (AB) or patron (AA)
         than the request is a GarbledReply (treated as lost).  A login/status answered with something
         that is not SIP2, or a malformed 98, raises NotSip2 (IlsUnavailable and ProtocolError).
-    Sip2Pool(factory, size=4, keepalive_s=0) -- logged-in connections; ``with pool.connection() as c``
-        or ``pool.request(record)``; a daemon thread sends 99 on connections idle keepalive_s.
     A request sent without a valid reply raises kiosk.errors.OutcomeUnknown (GarbledReply, also a
     ProtocolError, when only a damaged/unexpected reply came); nothing sent raises IlsUnavailable.
+``kiosk.sip2.pool`` -- Sip2Pool(factory, size=4, keepalive_s=0): logged-in connections;
+        ``with pool.connection() as c`` or ``pool.request(record)``; a daemon thread sends 99 on
+        connections idle keepalive_s.  (The sockets themselves: ``kiosk.sip2.transport``.)
 
 ``kiosk.sip2.ils`` -- SipIls(...) implementing kiosk.ils.base.Ils over the pool (thread-safe);
     ``SipIls.from_settings(settings)`` is what the app and the CLIs call.  Checkouts and renewals

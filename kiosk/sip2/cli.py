@@ -32,9 +32,21 @@ from kiosk.jsonout import emit, with_iso_times
 
 CHARSETS = ("utf-8", "cp850", "latin-1")
 
+COMMANDS = (   # name, help (request -> reply), positional arguments
+    ("status", "SC status (99) -> ACS status (98)", ()),
+    ("login", "login (93) -> 94", ()),
+    ("patron", "patron information (63) -> 64", ("patron",)),
+    ("checkout", "checkout (11) -> 12; never resent", ("patron", "item")),
+    ("checkin", "check-in (09) -> 10", ("item",)),
+    ("renew", "renew (29) -> 30; never resent", ("patron", "item")),
+    ("renew-all", "renew all (65) -> 66; never resent", ("patron",)),
+    ("item", "item information (17) -> 18", ("item",)),
+    ("end", "end patron session (35) -> 36", ("patron",)),
+)
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from kiosk.cli import add_config_args
+    from kiosk.cli import add_commands, add_config_args
 
     p = subparsers.add_parser("sip2", help="talk SIP2 to the library system (staff diagnostics)",
                               description=__doc__.split("\n\n")[0])
@@ -48,25 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--charset", choices=CHARSETS, help="character set of the link")
     p.add_argument("--raw", action="store_true", help="also print the frames sent and received")
     sub = p.add_subparsers(dest="sip2_command", metavar="COMMAND", required=True)
-    sub.add_parser("status", help="SC status (99) -> ACS status (98)")
-    sub.add_parser("login", help="login (93) -> 94")
-    s = sub.add_parser("patron", help="patron information (63) -> 64")
-    s.add_argument("patron")
-    add_secret_argument(s, "pin", "patron PIN (AD)")
-    s = sub.add_parser("checkout", help="checkout (11) -> 12; never resent")
-    s.add_argument("patron")
-    s.add_argument("item")
-    s = sub.add_parser("checkin", help="check-in (09) -> 10")
-    s.add_argument("item")
-    s = sub.add_parser("renew", help="renew (29) -> 30; never resent")
-    s.add_argument("patron")
-    s.add_argument("item")
-    s = sub.add_parser("renew-all", help="renew all (65) -> 66; never resent")
-    s.add_argument("patron")
-    s = sub.add_parser("item", help="item information (17) -> 18")
-    s.add_argument("item")
-    s = sub.add_parser("end", help="end patron session (35) -> 36")
-    s.add_argument("patron")
+    parsers = add_commands(sub, COMMANDS)
+    add_secret_argument(parsers["patron"], "pin", "patron PIN (AD)")
     p.set_defaults(func=handle)
 
 

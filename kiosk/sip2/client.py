@@ -1,4 +1,4 @@
-"""SIP2 connections: one request at a time per socket, and a small pool of logged-in sockets.
+"""One SIP2 connection's request/reply rules: login, status, retries, sequence numbers, 96/97.
 
 The thin shell around the pure codec.  What it guarantees (issue 3, sip2.md 1.4 and 2):
 
@@ -14,24 +14,20 @@ The thin shell around the pure codec.  What it guarantees (issue 3, sip2.md 1.4 
 * Before a request that must not be doubled, a connection the server has closed meanwhile
   (restart, Koha's client_timeout) is detected and replaced, so nothing is sent into a dead socket.
 * Timeout and retries come from the config and are adjusted by the ACS status reply (98).
+
+The socket work (TCP/TLS, reading up to CR, draining) is in kiosk/sip2/transport.py, the pool of
+connections and its keep-alive in kiosk/sip2/pool.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import select
-import socket
 import ssl
-import struct
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
-from kiosk.privacy import scrub_sip_frame
 from kiosk.sip2 import codec
 from kiosk.sip2.codec import (
     RESPONSE_TO,
@@ -45,6 +41,9 @@ from kiosk.sip2.codec import (
     RequestScResend,
     ScStatusRequest,
 )
+from kiosk.sip2.transport import FrameSocket, GarbledReply, ReplyTimeout
+
+__all__ = ["SAFE_CODES", "GarbledReply", "NotSip2", "ReplyTimeout", "Sip2Client"]
 
 log = logging.getLogger(__name__)
 
@@ -55,17 +54,6 @@ SAFE_CODES = frozenset({"93", "99", "23", "63", "17", "09", "35", "97"})
 # the configured timeout_s is taken as given.
 MIN_TIMEOUT_S = 1.0
 MAX_ACS_TIMEOUT_S = 60.0
-MAX_FRAME = 64 * 1024
-_KERNEL_TIMEOUTS = sys.platform.startswith("linux") and hasattr(socket, "SO_RCVTIMEO")
-_HAVE_POLL = hasattr(select, "poll")
-
-
-class GarbledReply(OutcomeUnknown, ProtocolError):
-    """A request was sent and only an unreadable reply came back: the outcome is unknown."""
-
-
-class ReplyTimeout(OutcomeUnknown):
-    """A request was sent and nothing came back within the timeout (the server is silent)."""
 
 
 class NotSip2(IlsUnavailable, ProtocolError):
@@ -103,11 +91,7 @@ class Sip2Client:
         self.trace: list[tuple[str, bytes]] | None = [] if trace else None
         self.last_used = time.monotonic()
         self.reconnects = 0
-        self._sock: socket.socket | None = None
-        self._poller: select.poll | None = None     # idle-socket check, registered once per connection
-        self._kernel_timeouts = False
-        self._io_timeout = -1.0
-        self._buf = bytearray()
+        self._conn: FrameSocket | None = None
         self._last_frame = b""
         self._seq = 0
         self._lock = threading.RLock()
@@ -115,7 +99,7 @@ class Sip2Client:
     # ------------------------------------------------------------------ connection
     @property
     def connected(self) -> bool:
-        return self._sock is not None
+        return self._conn is not None
 
     def _ssl_context(self) -> ssl.SSLContext:
         ctx = ssl.create_default_context(cafile=self.tls_ca_file or None)
@@ -129,27 +113,12 @@ class Sip2Client:
         with self._lock:
             self.close()
             try:
-                sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout_s)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                if self.tls:
-                    try:
-                        sock = self._ssl_context().wrap_socket(sock, server_hostname=self.host)
-                    except BaseException:
-                        sock.close()
-                        raise
+                self._conn = FrameSocket.open(self.host, self.port, timeout_s=self.connect_timeout_s,
+                                              ssl_context=self._ssl_context if self.tls else None,
+                                              charset=self.charset, trace=self.trace)
             except (OSError, ssl.SSLError) as exc:
                 raise IlsUnavailable(f"cannot connect to the library system at {self.host}:{self.port}: "
                                      f"{exc}") from exc
-            self._sock = sock
-            self._poller = None
-            if _HAVE_POLL:
-                self._poller = select.poll()
-                self._poller.register(sock, select.POLLIN)
-            self._kernel_timeouts = _KERNEL_TIMEOUTS and not self.tls
-            if self._kernel_timeouts:
-                sock.settimeout(None)   # blocking; SO_RCVTIMEO/SO_SNDTIMEO bound every wait
-            self._io_timeout = -1.0
-            self._buf.clear()
             self.reconnects += 1
             try:
                 if self.user:
@@ -208,12 +177,9 @@ class Sip2Client:
 
     def close(self) -> None:
         with self._lock:
-            sock, self._sock = self._sock, None
-            self._poller = None
-            self._buf.clear()
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.close()
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                conn.close()
 
     def __enter__(self) -> Sip2Client:
         return self
@@ -236,8 +202,7 @@ class Sip2Client:
             for attempt in range(attempts):
                 # Drop unread input first: a frame a server wrote twice (or a late reply) must never
                 # answer this request (issue 13.2).  _alive() drains the socket without blocking.
-                self._buf.clear()
-                if self._sock is None or not self._alive():
+                if not self._alive():
                     try:
                         self.connect()
                     except IlsUnavailable as exc:
@@ -323,127 +288,22 @@ class Sip2Client:
     def _deadline(self) -> float:
         return time.monotonic() + self.timeout_s
 
-    # ------------------------------------------------------------------ socket helpers
+    # ------------------------------------------------------------------ the connection underneath
     def _send(self, wire: bytes, record: Message | None) -> None:
-        assert self._sock is not None
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("SIP2 send %s", scrub_sip_frame(wire.decode(self.charset, "replace").rstrip("\r")))
-        if self.trace is not None:
-            self.trace.append(("sent", _mask_login(wire) if isinstance(record, LoginRequest) else wire))
-        try:
-            if self._io_timeout != self.timeout_s:
-                self._set_io_timeout(self.timeout_s)
-            self._sock.sendall(wire)
-        except (OSError, ssl.SSLError) as exc:
-            # Part of the frame may have left: from here on the outcome is unknown.
-            raise OutcomeUnknown(f"connection lost while sending {type(record).__name__}: {exc}") from exc
+        conn = self._conn
+        assert conn is not None
+        conn.send(wire, type(record).__name__, self.timeout_s, secret=isinstance(record, LoginRequest))
         self.last_used = time.monotonic()
 
     def _read_frame(self, record: Message, deadline: float) -> bytes:
-        """Read up to the next CR before ``deadline``; CR LF and a leading LF are tolerated."""
-        assert self._sock is not None
-        buf = self._buf
-        while True:
-            if buf:
-                while buf[:1] in (b"\n", b"\r"):
-                    del buf[:1]
-                i = buf.find(b"\r")
-                if i >= 0:
-                    frame = bytes(buf[: i + 1])
-                    del buf[: i + 1]
-                    return self._received(frame)
-                if len(buf) > MAX_FRAME:
-                    raise GarbledReply(f"reply to {type(record).__name__} exceeds {MAX_FRAME} bytes "
-                                       f"without a terminator")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ReplyTimeout(f"no reply to {type(record).__name__} within {self.timeout_s:g} s")
-            try:
-                if remaining < self._io_timeout - 0.01:   # later waits within one reply
-                    self._set_io_timeout(remaining)
-                chunk = self._sock.recv(65536)
-            except (TimeoutError, BlockingIOError) as exc:
-                raise ReplyTimeout(f"no reply to {type(record).__name__} within {self.timeout_s:g} s") from exc
-            except (OSError, ssl.SSLError) as exc:
-                raise OutcomeUnknown(f"connection lost waiting for the reply to {type(record).__name__}: "
-                                     f"{exc}") from exc
-            if not chunk:
-                detail = " in the middle of a reply" if buf else ""
-                raise OutcomeUnknown(f"library system closed the connection{detail} before answering "
-                                     f"{type(record).__name__}")
-            if not buf and chunk[0] != 10 and chunk[0] != 13:
-                # The usual case: exactly one reply in one chunk (CR, or Koha's CR LF whose LF the
-                # buffer would drop before the next frame anyway): no copy through the buffer.
-                i = chunk.find(b"\r")
-                if i == len(chunk) - 1:
-                    return self._received(chunk)
-                if i == len(chunk) - 2 and chunk[-1] == 10:
-                    return self._received(chunk[:-1])
-            buf += chunk
-
-    def _received(self, frame: bytes) -> bytes:
+        assert self._conn is not None
+        frame = self._conn.read_frame(type(record).__name__, deadline, self.timeout_s)
         self._last_frame = frame
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("SIP2 recv %s", scrub_sip_frame(frame.decode(self.charset, "replace").rstrip("\r")))
-        if self.trace is not None:
-            self.trace.append(("received", frame))
         return frame
 
     def _alive(self) -> bool:
-        """False when the server has closed the socket while it was idle (nothing is sent then)."""
-        sock = self._sock
-        if sock is None:
-            return False
-        try:
-            # One poll(2) on a descriptor registered at connect: select.select() rebuilds its fd
-            # sets on every call and cost more than the rest of the request path around it.
-            # TLS may hold decrypted bytes the descriptor no longer shows.
-            if self.tls and isinstance(sock, ssl.SSLSocket) and sock.pending():
-                pass
-            elif self._poller is not None:
-                if not self._poller.poll(0):
-                    return True
-            elif not select.select([sock], [], [], 0)[0]:
-                return True
-        except (OSError, ValueError):
-            return False
-        drained, noise = 0, False
-        while drained <= 4 * MAX_FRAME:        # drain everything unread, never blocking
-            try:
-                if self._kernel_timeouts:
-                    data = sock.recv(65536, socket.MSG_DONTWAIT)
-                else:
-                    self._io_timeout = 0.0
-                    sock.settimeout(0.0)
-                    data = sock.recv(65536)
-            except (ssl.SSLWantReadError, BlockingIOError):
-                break
-            except (OSError, ssl.SSLError):
-                return False
-            if not data:
-                return False
-            drained += len(data)
-            noise = noise or bool(data.strip(b"\r\n"))
-        if noise:   # a lone LF of Koha's CR LF is not worth a log line
-            log.info("discarding %d unsolicited bytes from the library system", drained)
-        self._buf.clear()
-        return True
-
-    def _set_io_timeout(self, seconds: float) -> None:
-        """Bound the next socket waits.  Plain TCP uses kernel timeouts (SO_RCVTIMEO/SO_SNDTIMEO):
-        Python's own timeout mode adds a poll() before every send and recv, which is most of the
-        cost of a loopback round trip (bench/bench_sip2.py)."""
-        if seconds == self._io_timeout:
-            return
-        assert self._sock is not None
-        seconds = max(seconds, 0.001)
-        if self._kernel_timeouts:
-            tv = struct.pack("ll", int(seconds), int((seconds % 1) * 1_000_000))
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
-        else:
-            self._sock.settimeout(seconds)
-        self._io_timeout = seconds
+        """Unread input dropped; False when the server has closed the socket while it was idle."""
+        return self._conn is not None and self._conn.fresh()
 
     def idle_for(self) -> float:
         return time.monotonic() - self.last_used
@@ -468,105 +328,3 @@ def _foreign_reply(request: Message, reply: Message) -> str:
     if asked and told and asked != told:
         return "patron"
     return ""
-
-
-def _mask_login(wire: bytes) -> bytes:
-    """A login frame for --raw output with the password (CO) masked."""
-    out = []
-    for part in wire.split(b"|"):
-        out.append(part[:2] + b"****" if part.startswith(b"CO") else part)
-    return b"|".join(out)
-
-
-class Sip2Pool:
-    """A small pool of logged-in connections so a stack of items is worked in parallel.
-
-    Connections are created lazily up to ``size``.  When ``keepalive_s`` > 0 a daemon thread sends
-    an SC status (99) on connections idle that long (Koha's client_timeout drops silent clients,
-    sip2.md 2).
-    """
-
-    def __init__(self, factory: Callable[[], Sip2Client], size: int = 4, keepalive_s: float = 0,
-                 acquire_timeout_s: float = 120.0) -> None:
-        self._factory = factory
-        self.size = max(1, int(size))
-        self.keepalive_s = float(keepalive_s)
-        self.acquire_timeout_s = acquire_timeout_s
-        self._idle: list[Sip2Client] = []
-        self._all: list[Sip2Client] = []
-        self._cond = threading.Condition()
-        self._closed = False
-        self._stop = threading.Event()
-        self._keeper: threading.Thread | None = None
-        if self.keepalive_s > 0:
-            self._keeper = threading.Thread(target=self._keepalive_loop, name="sip2-keepalive", daemon=True)
-            self._keeper.start()
-
-    def _acquire(self) -> Sip2Client:
-        deadline = time.monotonic() + self.acquire_timeout_s
-        with self._cond:
-            while True:
-                if self._closed:
-                    raise IlsUnavailable("the SIP2 connection pool is closed")
-                if self._idle:
-                    return self._idle.pop()
-                if len(self._all) < self.size:
-                    client = self._factory()
-                    self._all.append(client)
-                    return client
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise IlsUnavailable("all SIP2 connections stayed busy")
-                self._cond.wait(remaining)
-
-    def _release(self, client: Sip2Client) -> None:
-        with self._cond:
-            if self._closed:
-                client.close()
-                return
-            self._idle.append(client)
-            self._cond.notify()
-
-    @contextlib.contextmanager
-    def connection(self) -> Iterator[Sip2Client]:
-        client = self._acquire()
-        try:
-            yield client
-        finally:
-            self._release(client)
-
-    def request(self, record: Message, *, safe: bool | None = None) -> Message:
-        with self.connection() as client:
-            return client.request(record, safe=safe)
-
-    def _keepalive_loop(self) -> None:
-        interval = max(0.05, min(self.keepalive_s / 4, 30.0))
-        while not self._stop.wait(interval):
-            with self._cond:
-                due = [c for c in self._idle if c.connected and c.idle_for() >= self.keepalive_s]
-                for c in due:
-                    self._idle.remove(c)
-            for c in due:
-                try:
-                    c.request(ScStatusRequest(), safe=True)
-                except Exception as exc:      # noqa: BLE001 - a failed keep-alive only closes the link
-                    log.info("keep-alive failed (%s); the connection will be reopened when needed", exc)
-                    c.close()
-                self._release(c)
-
-    def close(self) -> None:
-        self._stop.set()
-        with self._cond:
-            self._closed = True
-            clients, self._all, self._idle = list(self._all), [], []
-            self._cond.notify_all()
-        for c in clients:
-            c.close()
-        if self._keeper is not None and self._keeper is not threading.current_thread():
-            self._keeper.join(timeout=2)
-
-    def __enter__(self) -> Sip2Pool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -43,7 +43,7 @@ from kiosk.ils.base import (
     resolve_checkout,
 )
 from kiosk.privacy import mask
-from kiosk.sip2.client import Sip2Client, Sip2Pool
+from kiosk.sip2.client import Sip2Client
 from kiosk.sip2.codec import (
     AcsStatusResponse,
     CheckinRequest,
@@ -62,7 +62,8 @@ from kiosk.sip2.codec import (
     ScStatusRequest,
     parse_due_date,
 )
-from kiosk.sip2.messages import PATRON_STATUS_FLAGS, SUMMARY_POSITIONS
+from kiosk.sip2.messages.codes import PATRON_STATUS_FLAGS, SUMMARY_POSITIONS
+from kiosk.sip2.pool import Sip2Pool
 
 log = logging.getLogger(__name__)
 
