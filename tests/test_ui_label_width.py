@@ -38,6 +38,27 @@ def test_unwrapped_and_empty_labels_are_laid_out_as_before(monkeypatch):
     assert laid_out == ["Borrowed", ""]
 
 
+def test_a_colour_change_alone_lays_nothing_out_and_the_canvas_carries_it():
+    """A contrast switch changes every label's colour: the text is rendered white and tinted by
+    the canvas's Color, so no label is laid out, rasterised and uploaded again for it."""
+    from kivy.graphics import Color
+    from kivy.lang import Builder
+
+    label = FreshLabel(text="Borrowed", color=(0, 0, 0, 1))
+    triggered: list[int] = []
+    label._trigger_texture = lambda *_a: triggered.append(1)
+    label.color = (1, 1, 0, 1)
+    assert triggered == []                                   # colour: no new texture
+    Builder.sync()                                           # kv canvas values land before a frame
+    tint = [i for i in label.canvas.children if isinstance(i, Color)]
+    assert len(tint) == 1 and tuple(tint[0].rgba) == (1, 1, 0, 1)   # ... the canvas draws it yellow
+    label.disabled = True
+    Builder.sync()
+    assert tuple(tint[0].rgba) == tuple(label.disabled_color)
+    label.font_size = 31
+    assert triggered                                         # a size change still lays it out
+
+
 class _FakeTexture:
     size = (10, 10)
 
@@ -66,3 +87,76 @@ def test_a_frame_lays_out_its_share_of_text_and_the_rest_waits_one_frame(monkeyp
     monkeypatch.setattr(widgets, "_LAYOUT_BUDGET", [Clock.frames - 1, 1.0])   # a new frame: budget anew
     showing.texture_update()
     assert laid_out == ["Borrowed", "Due back January 3, 2027"]
+
+
+def test_labels_of_a_hidden_screen_wait_until_it_is_shown(monkeypatch):
+    """A theme switch reaches every built screen; the labels of a screen not shown keep their old
+    texture and are laid out when the screen is shown (kiosk/ui/root.py binds show_deferred)."""
+    from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+
+    from kiosk.ui import widgets
+
+    laid_out: list[str] = []
+    monkeypatch.setattr(Label, "texture_update", lambda self, *_a: laid_out.append(self.text))
+    monkeypatch.setattr(widgets, "_DEFERRED", {})
+    sm = ScreenManager(transition=NoTransition())
+    shown, hidden = Screen(name="shown"), Screen(name="hidden")
+    on_shown, on_hidden = FreshLabel(text="Welcome"), FreshLabel(text="Card number")
+    shown.add_widget(on_shown)
+    hidden.add_widget(on_hidden)
+    sm.add_widget(shown)
+    sm.add_widget(hidden)
+    assert sm.current == "shown" and hidden.parent is None
+    on_shown.texture = on_hidden.texture = _FakeTexture()
+    laid_out.clear()
+    on_shown.texture_update()
+    on_hidden.texture_update()
+    assert laid_out == ["Welcome"]                           # the hidden one waits ...
+    again: list[int] = []
+    on_hidden._trigger_texture = lambda *_a: again.append(1)
+    widgets.show_deferred(hidden)
+    assert again == [1] and widgets._DEFERRED == {}          # ... until its screen is shown
+    sm.current = "hidden"
+    on_hidden.texture_update()
+    assert laid_out == ["Welcome", "Card number"]
+
+
+def test_a_wrapped_label_waits_for_the_layout_that_sets_its_width(monkeypatch):
+    """An item row's badge appears with the result: laid out at once, so the row's layout is due
+    before the row's wrapped labels take their turn -- they wait for it and are laid out once, at
+    the narrower width, not at the old width and again at the new one."""
+    from kivy.uix.boxlayout import BoxLayout
+
+    laid_out: list[str] = []
+    monkeypatch.setattr(Label, "texture_update", lambda self, *_a: laid_out.append(self.text))
+    row = BoxLayout()
+    title = FreshLabel(text="Le Petit Prince", text_size=(462, None))
+    badge = FreshLabel(text="", size_hint_x=None)
+    row.add_widget(title)
+    row.add_widget(badge)
+    title._waits = (-1, 0)
+    laid_out.clear()
+    badge.text = "Borrowed"
+    assert laid_out == ["Borrowed"]                          # the badge: now, not at the frame
+    row._trigger_layout()                                    # (its new width makes the row's layout due)
+    again: list[int] = []
+    title._trigger_texture = lambda *_a: again.append(1)
+    title.texture_update()
+    assert laid_out == ["Borrowed"] and again == [1]         # the title waits for the row's layout
+    row._trigger_layout.cancel()
+    title.texture_update()
+    assert laid_out == ["Borrowed", "Le Petit Prince"]
+
+
+def test_a_label_on_no_screen_is_laid_out_and_the_walk_ends_at_the_window(monkeypatch):
+    """The header's labels are on no screen; the walk up their parents stops at the Window (which
+    is its own parent) instead of going round forever."""
+    from kivy.uix.widget import Widget
+
+    from kiosk.ui import widgets
+
+    window = Widget()
+    window.parent = window            # as Kivy's Window is
+    label = FreshLabel(text="Musterstadt Public Library")
+    window.add_widget(label)
+    assert widgets._hidden_screen(label) is None

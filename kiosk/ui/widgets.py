@@ -37,6 +37,36 @@ class FreshLabel(Label):
     a fresh small texture costs nothing.  Used wherever text changes while a patron watches.
     """
 
+    def _trigger_texture_update(self, name=None, source=None, value=None):  # noqa: ANN001,ANN202
+        # The text is drawn white and tinted by the canvas's Color (the ``<-FreshLabel>`` rule in
+        # widgets.kv), so a colour change -- every label on a contrast switch -- is a new
+        # Color value on the GPU, not a new layout, rasterising and texture upload (issue 19).
+        # Markup labels keep Kivy's way: their colour spans are in the texture.
+        if name in _INK_ONLY and not self.markup:
+            return
+        super()._trigger_texture_update(name, source, value)
+        if name == "text" and source is not None and self.size_hint_x is None and self.text_size[0] is None:
+            # A label as wide as its text (an item row's status badge): laid out now, so the
+            # layout it widens is due before the wrapped labels beside it are laid out -- they
+            # then wait for it (texture_update) instead of being laid out twice (issue 19).
+            self._trigger_texture.cancel()
+            self.texture_update()
+
+    def _layout_due(self) -> bool:
+        """True when the layout that sets this label's width has not run yet, once its turn came
+        in this frame (at most _WAITS times: a row, then its column)."""
+        w = self.parent
+        for _level in range(2):
+            trigger = getattr(w, "_trigger_layout", None)
+            if trigger is not None and trigger.is_triggered:
+                waited = self._waits if self._waits[0] == Clock.frames else (Clock.frames, 0)
+                if waited[1] >= _WAITS:
+                    return False
+                self._waits = (Clock.frames, waited[1] + 1)
+                return True
+            w = getattr(w, "parent", None)
+        return False
+
     def texture_update(self, *largs) -> None:  # noqa: ANN002
         if self.text and self.text_size[0] == 0:
             # Wrapped to a width of 0: the label has its text but not yet its width (a list row
@@ -48,6 +78,18 @@ class FreshLabel(Label):
             self.texture = None
             self.texture_size = (0, 0)
             return
+        if self.texture is not None and self.text:
+            screen = _hidden_screen(self)
+            if screen is not None:
+                # On a screen that is not showing (a theme switch reaches every built screen):
+                # laid out when that screen is shown next (show_deferred), not now.
+                _DEFERRED.setdefault(screen, set()).add(self)
+                return
+        if self.text and self.text_size[0] and self._layout_due():
+            # Its width is about to change (the layout above it is due): laid out after that
+            # layout, at its final width, instead of now and again then.
+            self._trigger_texture()
+            return
         budget = _LAYOUT_BUDGET
         if self.texture is not None and budget[0] == Clock.frames and budget[1] >= LAYOUT_BUDGET_S:
             # This frame has laid out its share of text already (a theme switch re-lays out every
@@ -58,11 +100,45 @@ class FreshLabel(Label):
         core = getattr(self, "_label", None)
         if core is not None:
             core.texture = None
+            if not self.markup:
+                core.options["color"] = _WHITE        # tinted by the canvas (see above)
         super().texture_update(*largs)
         spent = time.perf_counter() - t0
         if budget[0] != Clock.frames:
             budget[:] = [Clock.frames, 0.0]
         budget[1] += spent
+
+
+FreshLabel._waits = (-1, 0)
+_WAITS = 3
+_INK_ONLY = frozenset(("color", "disabled_color"))
+_WHITE = (1.0, 1.0, 1.0, 1.0)
+
+# Labels whose layout waits for their screen to be shown: {screen: {label, ...}}.  Screens are few
+# and live as long as the app; a label that left its screen meanwhile is laid out all the same.
+_DEFERRED: dict = {}
+
+
+def _hidden_screen(label):  # noqa: ANN001,ANN202
+    """The Screen ``label`` is on when that screen is not in its manager (NoTransition removes the
+    screens not shown from the widget tree), else None: shown, or not on a screen at all."""
+    from kivy.uix.screenmanager import Screen
+
+    w = label.parent
+    while w is not None:
+        if isinstance(w, Screen):
+            return w if w.parent is None and w.manager is not None else None
+        if w.parent is w:               # the Window is its own parent
+            return None
+        w = w.parent
+    return None
+
+
+def show_deferred(screen) -> None:  # noqa: ANN001
+    """Lay out, before the next frame, the labels of ``screen`` that waited while it was hidden
+    (bound to the ScreenManager's ``current_screen`` in kiosk/ui/root.py)."""
+    for label in _DEFERRED.pop(screen, ()):
+        label._trigger_texture()
 
 
 # Text laid out by FreshLabels in one frame, at most (issue 19): a theme switch re-lays out every
