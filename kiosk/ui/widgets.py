@@ -45,27 +45,6 @@ class FreshLabel(Label):
         if name in _INK_ONLY and not self.markup:
             return
         super()._trigger_texture_update(name, source, value)
-        if name == "text" and source is not None and self.size_hint_x is None and self.text_size[0] is None:
-            # A label as wide as its text (an item row's status badge): laid out now, so the
-            # layout it widens is due before the wrapped labels beside it are laid out -- they
-            # then wait for it (texture_update) instead of being laid out twice (issue 19).
-            self._trigger_texture.cancel()
-            self.texture_update()
-
-    def _layout_due(self) -> bool:
-        """True when the layout that sets this label's width has not run yet, once its turn came
-        in this frame (at most _WAITS times: a row, then its column)."""
-        w = self.parent
-        for _level in range(2):
-            trigger = getattr(w, "_trigger_layout", None)
-            if trigger is not None and trigger.is_triggered:
-                waited = self._waits if self._waits[0] == Clock.frames else (Clock.frames, 0)
-                if waited[1] >= _WAITS:
-                    return False
-                self._waits = (Clock.frames, waited[1] + 1)
-                return True
-            w = getattr(w, "parent", None)
-        return False
 
     def texture_update(self, *largs) -> None:  # noqa: ANN002
         if self.text and self.text_size[0] == 0:
@@ -74,9 +53,10 @@ class FreshLabel(Label):
             # line -- the costliest layout there is -- and lay it out again a moment later at
             # the real width.  Nothing can be shown at width 0: draw nothing until the width
             # arrives (text_size follows it, which triggers this again).  Issue 19: a quarter
-            # of the label renders of a 20-item stack were these.
-            self.texture = None
-            self.texture_size = (0, 0)
+            # of the label renders of a 20-item stack were these.  The texture and its size are
+            # left as they are: a label whose width depends on its own height (a button squeezed
+            # until its text wraps one glyph a line) would otherwise swing between a tall texture
+            # and none, every frame, and Kivy's clock would never settle.
             return
         if self.texture is not None and self.text:
             screen = _hidden_screen(self)
@@ -85,11 +65,6 @@ class FreshLabel(Label):
                 # laid out when that screen is shown next (show_deferred), not now.
                 _DEFERRED.setdefault(screen, set()).add(self)
                 return
-        if self.text and self.text_size[0] and self._layout_due():
-            # Its width is about to change (the layout above it is due): laid out after that
-            # layout, at its final width, instead of now and again then.
-            self._trigger_texture()
-            return
         budget = _LAYOUT_BUDGET
         if self.texture is not None and budget[0] == Clock.frames and budget[1] >= LAYOUT_BUDGET_S:
             # This frame has laid out its share of text already (a theme switch re-lays out every
@@ -109,8 +84,6 @@ class FreshLabel(Label):
         budget[1] += spent
 
 
-FreshLabel._waits = (-1, 0)
-_WAITS = 3
 _INK_ONLY = frozenset(("color", "disabled_color"))
 _WHITE = (1.0, 1.0, 1.0, 1.0)
 
