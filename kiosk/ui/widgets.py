@@ -23,6 +23,7 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 
+from kiosk.ui.hidden import defer, hidden_screen
 from kiosk.ui.icons import Icon  # noqa: F401  (registered for kv)
 from kiosk.ui.palette import TOUCH_MIN
 
@@ -59,11 +60,11 @@ class FreshLabel(Label):
             # and none, every frame, and Kivy's clock would never settle.
             return
         if self.texture is not None and self.text:
-            screen = _hidden_screen(self)
+            screen = hidden_screen(self)
             if screen is not None:
                 # On a screen that is not showing (a theme switch reaches every built screen):
-                # laid out when that screen is shown next (show_deferred), not now.
-                _DEFERRED.setdefault(screen, set()).add(self)
+                # laid out when that screen is shown next (kiosk/ui/hidden.py), not now.
+                defer(screen, self._trigger_texture)
                 return
         budget = _LAYOUT_BUDGET
         if self.texture is not None and budget[0] == Clock.frames and budget[1] >= LAYOUT_BUDGET_S:
@@ -86,33 +87,6 @@ class FreshLabel(Label):
 
 _INK_ONLY = frozenset(("color", "disabled_color"))
 _WHITE = (1.0, 1.0, 1.0, 1.0)
-
-# Labels whose layout waits for their screen to be shown: {screen: {label, ...}}.  Screens are few
-# and live as long as the app; a label that left its screen meanwhile is laid out all the same.
-_DEFERRED: dict = {}
-
-
-def _hidden_screen(label):  # noqa: ANN001,ANN202
-    """The Screen ``label`` is on when that screen is not in its manager (NoTransition removes the
-    screens not shown from the widget tree), else None: shown, or not on a screen at all."""
-    from kivy.uix.screenmanager import Screen
-
-    w = label.parent
-    while w is not None:
-        if isinstance(w, Screen):
-            return w if w.parent is None and w.manager is not None else None
-        if w.parent is w:               # the Window is its own parent
-            return None
-        w = w.parent
-    return None
-
-
-def show_deferred(screen) -> None:  # noqa: ANN001
-    """Lay out, before the next frame, the labels of ``screen`` that waited while it was hidden
-    (bound to the ScreenManager's ``current_screen`` in kiosk/ui/root.py)."""
-    for label in _DEFERRED.pop(screen, ()):
-        label._trigger_texture()
-
 
 # Text laid out by FreshLabels in one frame, at most (issue 19): a theme switch re-lays out every
 # label of the screen, ~20 ms of the main thread on this x86 machine, ~80 ms on a Raspberry Pi 4
