@@ -30,12 +30,47 @@ def test_no_layout_at_width_zero_and_one_at_the_real_width(monkeypatch):
     assert laid_out == [373]                              # laid out once, at the real width
 
 
+def test_a_label_squeezed_to_width_zero_keeps_its_size_so_layouts_settle():
+    """A button squeezed until its label wraps one glyph a line (the 'Finish' button of the demo
+    window beside its simulation panel): the label's height sets the button's, which sets the
+    label's width back to 0.  Had the label dropped its texture size at width 0, button and label
+    would swing between two layouts every frame ("too much iteration" from Kivy's clock)."""
+    label = FreshLabel(text="Finish", text_size=(10, None))
+    label.texture_update()
+    tall = tuple(label.texture_size)
+    assert tall[1] > 0
+    label.text_size = (0, None)
+    label.texture_update()
+    assert tuple(label.texture_size) == tall             # unchanged: nothing for the layout to undo
+
+
 def test_unwrapped_and_empty_labels_are_laid_out_as_before(monkeypatch):
     laid_out: list[object] = []
     monkeypatch.setattr(Label, "texture_update", lambda self, *_a: laid_out.append(self.text))
     FreshLabel(text="Borrowed", text_size=(None, None)).texture_update()      # a badge: no wrapping
     FreshLabel(text="", text_size=(0, None)).texture_update()                # empty: Kivy's own path
     assert laid_out == ["Borrowed", ""]
+
+
+def test_a_colour_change_alone_lays_nothing_out_and_the_canvas_carries_it():
+    """A contrast switch changes every label's colour: the text is rendered white and tinted by
+    the canvas's Color, so no label is laid out, rasterised and uploaded again for it."""
+    from kivy.graphics import Color
+    from kivy.lang import Builder
+
+    label = FreshLabel(text="Borrowed", color=(0, 0, 0, 1))
+    triggered: list[int] = []
+    label._trigger_texture = lambda *_a: triggered.append(1)
+    label.color = (1, 1, 0, 1)
+    assert triggered == []                                   # colour: no new texture
+    Builder.sync()                                           # kv canvas values land before a frame
+    tint = [i for i in label.canvas.children if isinstance(i, Color)]
+    assert len(tint) == 1 and tuple(tint[0].rgba) == (1, 1, 0, 1)   # ... the canvas draws it yellow
+    label.disabled = True
+    Builder.sync()
+    assert tuple(tint[0].rgba) == tuple(label.disabled_color)
+    label.font_size = 31
+    assert triggered                                         # a size change still lays it out
 
 
 class _FakeTexture:

@@ -26,12 +26,19 @@ class ItemsScreen(KioskScreen):
     _last = None
     _rows_warmed = 0
 
+    def __init__(self, **kw) -> None:  # noqa: ANN003
+        # Row heights follow the type scale and the list's width.  A theme switch or a resize
+        # asks for one refresh before the next frame (it came three times in the frame of a
+        # large-text switch: the theme, the re-render and the width); a render does it at once.
+        self.refresh_soon = Clock.create_trigger(self.refresh, -1)
+        super().__init__(**kw)
+
     def on_kv_post(self, base_widget) -> None:  # noqa: ANN001
         super().on_kv_post(base_widget)
         from kiosk.ui.lists import KeyedRowAdapter
 
         self.ids.rv.view_adapter = KeyedRowAdapter(key="item_id")
-        self.app.theme.bind(revision=self.refresh)      # row heights follow the type scale
+        self.app.theme.bind(revision=self.refresh_soon)
         from kiosk.ui.lists import watch_scroll
 
         watch_scroll(self.ids.rv, self)
@@ -80,6 +87,7 @@ class ItemsScreen(KioskScreen):
         self.refresh()
 
     def refresh(self, *_a) -> None:
+        self.refresh_soon.cancel()
         view = self._last
         if view is not None and self.blocked_key:
             self.blocked_why, self.blocked_todo = blocked_text(

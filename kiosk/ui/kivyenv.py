@@ -66,6 +66,9 @@ def prepare(kivy_home: Path, *, headless: bool = False, width: int = 800, height
     from kiosk.ui import fastkv
 
     fastkv.install()                # kv rules without per-evaluation trace formatting (fastkv.py)
+    from kiosk.ui import hidden
+
+    hidden.install()                # layouts of screens not shown wait until shown (hidden.py)
 
 
 # -- start-up without garbage collection ----------------------------------------------------------

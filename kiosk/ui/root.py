@@ -11,6 +11,7 @@ from kivy.properties import BooleanProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
 
+from kiosk.ui.hidden import show_deferred
 from kiosk.ui.widgets import SkipWhenClear
 
 STAFF_HOLD_S = 3.0     # hidden staff gesture: hold the library name for this long
@@ -78,6 +79,11 @@ class StaffCorner(BoxLayout):
 
 class KioskRoot(FloatLayout):
     """Layout only; ``app`` renders into ``ids.sm`` (the ScreenManager)."""
+
+    def on_kv_post(self, _base) -> None:  # noqa: ANN001
+        # Labels of screens not shown wait with their layout (a theme switch reaches every built
+        # screen); they are laid out when their screen is shown (kiosk/ui/hidden.py, issue 19).
+        self.ids.sm.bind(current_screen=lambda _sm, screen: screen is not None and show_deferred(screen))
 
 
 Builder.load_file(str(Path(__file__).with_name("root.kv")))

@@ -23,6 +23,7 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 
+from kiosk.ui.hidden import defer, hidden_screen
 from kiosk.ui.icons import Icon  # noqa: F401  (registered for kv)
 from kiosk.ui.palette import TOUCH_MIN
 
@@ -37,6 +38,15 @@ class FreshLabel(Label):
     a fresh small texture costs nothing.  Used wherever text changes while a patron watches.
     """
 
+    def _trigger_texture_update(self, name=None, source=None, value=None):  # noqa: ANN001,ANN202
+        # The text is drawn white and tinted by the canvas's Color (the ``<-FreshLabel>`` rule in
+        # widgets.kv), so a colour change -- every label on a contrast switch -- is a new
+        # Color value on the GPU, not a new layout, rasterising and texture upload (issue 19).
+        # Markup labels keep Kivy's way: their colour spans are in the texture.
+        if name in _INK_ONLY and not self.markup:
+            return
+        super()._trigger_texture_update(name, source, value)
+
     def texture_update(self, *largs) -> None:  # noqa: ANN002
         if self.text and self.text_size[0] == 0:
             # Wrapped to a width of 0: the label has its text but not yet its width (a list row
@@ -44,10 +54,18 @@ class FreshLabel(Label):
             # line -- the costliest layout there is -- and lay it out again a moment later at
             # the real width.  Nothing can be shown at width 0: draw nothing until the width
             # arrives (text_size follows it, which triggers this again).  Issue 19: a quarter
-            # of the label renders of a 20-item stack were these.
-            self.texture = None
-            self.texture_size = (0, 0)
+            # of the label renders of a 20-item stack were these.  The texture and its size are
+            # left as they are: a label whose width depends on its own height (a button squeezed
+            # until its text wraps one glyph a line) would otherwise swing between a tall texture
+            # and none, every frame, and Kivy's clock would never settle.
             return
+        if self.texture is not None and self.text:
+            screen = hidden_screen(self)
+            if screen is not None:
+                # On a screen that is not showing (a theme switch reaches every built screen):
+                # laid out when that screen is shown next (kiosk/ui/hidden.py), not now.
+                defer(screen, self._trigger_texture)
+                return
         budget = _LAYOUT_BUDGET
         if self.texture is not None and budget[0] == Clock.frames and budget[1] >= LAYOUT_BUDGET_S:
             # This frame has laid out its share of text already (a theme switch re-lays out every
@@ -58,6 +76,8 @@ class FreshLabel(Label):
         core = getattr(self, "_label", None)
         if core is not None:
             core.texture = None
+            if not self.markup:
+                core.options["color"] = _WHITE        # tinted by the canvas (see above)
         super().texture_update(*largs)
         spent = time.perf_counter() - t0
         if budget[0] != Clock.frames:
@@ -65,12 +85,15 @@ class FreshLabel(Label):
         budget[1] += spent
 
 
+_INK_ONLY = frozenset(("color", "disabled_color"))
+_WHITE = (1.0, 1.0, 1.0, 1.0)
+
 # Text laid out by FreshLabels in one frame, at most (issue 19): a theme switch re-lays out every
 # label of the screen, ~20 ms of the main thread on this x86 machine, ~80 ms on a Raspberry Pi 4
 # core -- two and a half frames in one.  Past the budget, labels that already show something
 # keep it one frame longer and are laid out in the next frame; a label showing nothing yet never
 # waits.  [frame number, seconds spent in it]
-LAYOUT_BUDGET_S = 0.008
+LAYOUT_BUDGET_S = 0.003
 _LAYOUT_BUDGET: list = [-1, 0.0]
 
 

@@ -1,0 +1,74 @@
+"""Work for a screen that is not showing waits until it is shown (issue 19: frame gaps).
+
+The kiosk keeps the screens a patron has met (home, identify, items, ...) built, and Kivy's
+ScreenManager with NoTransition takes every screen but the current one out of the widget tree.
+Their widgets still follow the theme: a large-text switch in the middle of a stack changed the
+font sizes on home's and identify's widgets too, and Kivy laid them out at once -- 38 of the 87
+box layouts of that frame were on screens nobody could see (measured on the items screen with
+20 rows), and their labels' text was laid out again as well.
+
+Here, a label's text layout (:class:`kiosk.ui.widgets.FreshLabel`) and a box or grid layout
+inside a hidden screen are noted instead of done, and done before the frame that first shows the
+screen (:func:`show_deferred`, bound to the ScreenManager's ``current_screen`` in
+kiosk/ui/root.py).  Nothing visible changes: a hidden screen is not drawn.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+# {screen: {trigger, ...}}: the Clock triggers to fire when that screen is shown.  Screens are few
+# and live as long as the app; a widget that left its screen meanwhile is laid out all the same.
+_DEFERRED: dict[Any, set] = {}
+
+
+def hidden_screen(widget):  # noqa: ANN001,ANN201
+    """The Screen ``widget`` is on when that screen is not in its manager's tree (NoTransition
+    removes the screens not shown), else None: shown, or not on a screen at all."""
+    from kivy.uix.screenmanager import Screen
+
+    w = widget.parent
+    while w is not None:
+        if isinstance(w, Screen):
+            return w if w.parent is None and w.manager is not None else None
+        if w.parent is w:               # the Window is its own parent
+            return None
+        w = w.parent
+    return None
+
+
+def defer(screen, trigger) -> None:  # noqa: ANN001
+    """Fire ``trigger`` (a Clock trigger) when ``screen`` is shown next."""
+    _DEFERRED.setdefault(screen, set()).add(trigger)
+
+
+def show_deferred(screen) -> None:  # noqa: ANN001
+    """Fire, before the next frame, what waited while ``screen`` was hidden."""
+    for trigger in _DEFERRED.pop(screen, ()):
+        trigger()
+
+
+def _waiting_layout(do_layout):  # noqa: ANN001,ANN202
+    # functools.wraps keeps the name "do_layout": Kivy's layout trigger (a WeakMethod) looks the
+    # method up on the widget by name.
+    @functools.wraps(do_layout)
+    def do_layout_when_shown(self, *largs):  # noqa: ANN001,ANN202
+        screen = hidden_screen(self)
+        if screen is not None:
+            defer(screen, self._trigger_layout)
+            return None
+        return do_layout(self, *largs)
+
+    return do_layout_when_shown
+
+
+def install() -> None:
+    """Box and grid layouts (nearly all of the kiosk's) wait for their screen to be shown.
+    Called by ``kivyenv.prepare`` with the other start-up settings; idempotent."""
+    from kivy.uix.boxlayout import BoxLayout
+    from kivy.uix.gridlayout import GridLayout
+
+    for cls in (BoxLayout, GridLayout):
+        if not hasattr(cls.do_layout, "__wrapped__"):
+            cls.do_layout = _waiting_layout(cls.do_layout)

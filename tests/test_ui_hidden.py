@@ -1,0 +1,102 @@
+"""Screens not showing wait with their work until shown (kiosk/ui/hidden.py, issue 19).
+
+A theme switch reaches every built screen; the labels and box/grid layouts of screens a patron
+cannot see are laid out when their screen is shown, not in the frame of the switch.  The time
+saved is a benchmark (bench/bench_ui.py's theme scenario); here the behaviour, with Kivy's real
+ScreenManager and Clock.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+
+import pytest  # noqa: E402
+from kivy.clock import Clock  # noqa: E402
+from kivy.uix.boxlayout import BoxLayout  # noqa: E402
+from kivy.uix.label import Label  # noqa: E402
+from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager  # noqa: E402
+from kivy.uix.widget import Widget  # noqa: E402
+
+from kiosk.ui import hidden  # noqa: E402
+from kiosk.ui.widgets import FreshLabel  # noqa: E402
+
+
+class _FakeTexture:
+    size = (10, 10)
+
+
+@pytest.fixture
+def two_screens(monkeypatch):  # noqa: ANN201
+    monkeypatch.setattr(hidden, "_DEFERRED", {})
+    hidden.install()
+    sm = ScreenManager(transition=NoTransition())
+    sm.bind(current_screen=lambda _sm, screen: screen is not None and hidden.show_deferred(screen))
+    shown, away = Screen(name="shown"), Screen(name="away")
+    sm.add_widget(shown)
+    sm.add_widget(away)
+    assert sm.current == "shown" and away.parent is None
+    return sm, shown, away
+
+
+def test_labels_of_a_hidden_screen_wait_until_it_is_shown(two_screens, monkeypatch):
+    sm, shown, away = two_screens
+    laid_out: list[str] = []
+    monkeypatch.setattr(Label, "texture_update", lambda self, *_a: laid_out.append(self.text))
+    on_shown, on_away = FreshLabel(text="Welcome"), FreshLabel(text="Card number")
+    shown.add_widget(on_shown)
+    away.add_widget(on_away)
+    on_shown.texture = on_away.texture = _FakeTexture()     # both show something already
+    fired: list[str] = []
+    on_away._trigger_texture = lambda *_a: fired.append("Card number")
+    laid_out.clear()
+    on_shown.texture_update()
+    on_away.texture_update()
+    assert laid_out == ["Welcome"] and fired == []           # the hidden one waits ...
+    sm.current = "away"
+    assert fired == ["Card number"]                          # ... and is laid out once shown
+    assert hidden._DEFERRED == {}
+    on_shown.texture = on_away.texture = None                # (no fake texture reaches the canvas)
+
+
+def test_box_layouts_of_a_hidden_screen_wait_until_it_is_shown(two_screens):
+    sm, shown, away = two_screens
+    boxes = []
+    for screen in (shown, away):
+        box = BoxLayout(size=(400, 100), size_hint=(None, None))
+        box.add_widget(Widget())
+        screen.add_widget(box)
+        boxes.append(box)
+    Clock.tick()
+    child_shown, child_away = (b.children[0] for b in boxes)
+    for box in boxes:
+        box.width = 600                                       # a font size or padding changed
+    Clock.tick()
+    assert child_shown.width == 600                          # the screen a patron sees: at once
+    assert child_away.width != 600                           # the hidden one: not yet ...
+    assert boxes[1]._trigger_layout in hidden._DEFERRED[away]
+    sm.current = "away"
+    Clock.tick()
+    assert child_away.width == 600                           # ... laid out once shown
+    assert hidden._DEFERRED == {}
+
+
+def test_a_widget_on_no_screen_is_laid_out_and_the_walk_ends_at_the_window():
+    """The header is on no screen; the walk up its parents stops at the Window (which is its own
+    parent) instead of going round forever."""
+    window = Widget()
+    window.parent = window            # as Kivy's Window is
+    box = BoxLayout()
+    window.add_widget(box)
+    assert hidden.hidden_screen(box) is None
+    orphan = BoxLayout()
+    assert hidden.hidden_screen(orphan) is None
+
+
+def test_install_is_idempotent():
+    hidden.install()
+    first = BoxLayout.do_layout
+    hidden.install()
+    assert BoxLayout.do_layout is first and hasattr(first, "__wrapped__")
