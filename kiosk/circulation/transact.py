@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from kiosk.circulation import journal as j
 from kiosk.circulation.reasons import checkin_alert, checkin_reason, checkout_reason
@@ -124,6 +125,13 @@ def _due_text(r: CheckoutResult | ItemInfo) -> str:
     return due_text(r.due_date, r.due)
 
 
+
+class OfflineIdentity(NamedTuple):
+    """:meth:`Circulator.identify_offline`'s answer: the patron, or why not (a reason key)."""
+
+    patron: Patron | None
+    error_key: str | None = None
+
 class Circulator:
     """Journaled, policy-aware checkout / check-in / renewal over any :class:`Ils`.  Thread-safe."""
 
@@ -162,21 +170,22 @@ class Circulator:
             return None
 
     # ---- identification offline ----------------------------------------------------------
-    def identify_offline(self, patron_id: str, pin: str | None) -> tuple[Patron | None, str | None]:
-        """Who this card is while the library system is unreachable: ``(patron, None)`` when the
-        offline policy lets it borrow (a card seen online lately, with ``validate_cards``), else
-        ``(None, reason_key)``."""
+    def identify_offline(self, patron_id: str, pin: str | None) -> OfflineIdentity:
+        """Who this card is while the library system is unreachable: a patron when the offline
+        policy lets it borrow (a card seen online lately, with ``validate_cards``), else the
+        reason key the screen explains."""
         if not self.policy.checkouts:
-            return None, "offline_returns_only" if self.policy.returns else "out_of_service"
+            return OfflineIdentity(None, error_key="offline_returns_only" if self.policy.returns
+                                   else "out_of_service")
         can_checkout = True
         if self.policy.validate_cards:
             status = self.journal.card_status(patron_id, self.policy.card_cache_days * 86400.0, now=self.clock())
             if status is None:
-                return None, "offline_card_unknown"
+                return OfflineIdentity(None, error_key="offline_card_unknown")
             can_checkout = status
         # The PIN cannot be checked offline (a documented limit, as with every vendor's offline mode).
-        return Patron(patron_id=patron_id, valid=True, pin_ok=True if pin else None,
-                      can_checkout=can_checkout, can_renew=False), None
+        return OfflineIdentity(Patron(patron_id=patron_id, valid=True, pin_ok=True if pin else None,
+                                      can_checkout=can_checkout, can_renew=False))
 
     # ---- checkout ------------------------------------------------------------------------
     def checkout(self, patron_id: str, item_id: str, *, pin: str | None = None,
