@@ -31,6 +31,7 @@ from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, St
 
 from kiosk.circulation.view import ENDED, IDENTIFYING, IDLE, OUT_OF_SERVICE, RECEIPT, SessionView
 from kiosk.privacy import mask
+from kiosk.ui import pacing
 from kiosk.ui.door import IntentQueue, LatestOnly, on_ui
 from kiosk.ui.i18n import tr
 from kiosk.ui.present import next_patron_starts
@@ -445,10 +446,12 @@ class KioskApp(App):
         self._refresh_screens()
 
     def toggle_contrast(self) -> None:
+        pacing.spread_after_switch()        # the relayout is spread over frames (kiosk/ui/pacing.py)
         self.theme.apply("standard" if self.theme.name == "high_contrast" else "high_contrast")
         self._refresh_screens()
 
     def toggle_large_text(self) -> None:
+        pacing.spread_after_switch()
         self.theme.apply(self.theme.name, large_text=not self.theme.large_text)
         self._refresh_screens()
 

@@ -93,7 +93,7 @@ _WHITE = (1.0, 1.0, 1.0, 1.0)
 # core -- two and a half frames in one.  Past the budget, labels that already show something
 # keep it one frame longer and are laid out in the next frame; a label showing nothing yet never
 # waits.  [frame number, seconds spent in it]
-LAYOUT_BUDGET_S = 0.003
+LAYOUT_BUDGET_S = 0.002
 _LAYOUT_BUDGET: list = [-1, 0.0]
 
 
