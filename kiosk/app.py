@@ -446,14 +446,19 @@ class KioskApp(App):
         self._refresh_screens()
 
     def toggle_contrast(self) -> None:
-        pacing.spread_after_switch()        # the relayout is spread over frames (kiosk/ui/pacing.py)
+        # The relayout is spread over frames (kiosk/ui/pacing.py), and the screens' computed texts
+        # and colours are rendered again in the next frame, not in the one the switch already fills.
+        pacing.spread_after_switch()
         self.theme.apply("standard" if self.theme.name == "high_contrast" else "high_contrast")
-        self._refresh_screens()
+        self._refresh_soon()
 
     def toggle_large_text(self) -> None:
         pacing.spread_after_switch()
         self.theme.apply(self.theme.name, large_text=not self.theme.large_text)
-        self._refresh_screens()
+        self._refresh_soon()
+
+    def _refresh_soon(self) -> None:
+        Clock.schedule_once(lambda _dt: self._refresh_screens(), 0)
 
     def _refresh_screens(self) -> None:
         """Re-render the current view (row texts and colours are computed, not bound)."""

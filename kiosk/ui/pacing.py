@@ -18,7 +18,7 @@ import time
 
 from kivy.clock import Clock
 
-LAYOUT_BUDGET_S = 0.003     # box/grid layout time per frame while a switch settles
+LAYOUT_BUDGET_S = 0.002     # box/grid layout time per frame while a switch settles
 SETTLE_S = 0.6              # how long after a switch the budget applies
 
 _settling_until = 0.0
