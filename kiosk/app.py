@@ -31,6 +31,7 @@ from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, St
 
 from kiosk.circulation.view import ENDED, IDENTIFYING, IDLE, OUT_OF_SERVICE, RECEIPT, SessionView
 from kiosk.privacy import mask
+from kiosk.ui import pacing
 from kiosk.ui.door import IntentQueue, LatestOnly, on_ui
 from kiosk.ui.i18n import tr
 from kiosk.ui.present import next_patron_starts
@@ -445,12 +446,19 @@ class KioskApp(App):
         self._refresh_screens()
 
     def toggle_contrast(self) -> None:
+        # The relayout is spread over frames (kiosk/ui/pacing.py), and the screens' computed texts
+        # and colours are rendered again in the next frame, not in the one the switch already fills.
+        pacing.spread_after_switch()
         self.theme.apply("standard" if self.theme.name == "high_contrast" else "high_contrast")
-        self._refresh_screens()
+        self._refresh_soon()
 
     def toggle_large_text(self) -> None:
+        pacing.spread_after_switch()
         self.theme.apply(self.theme.name, large_text=not self.theme.large_text)
-        self._refresh_screens()
+        self._refresh_soon()
+
+    def _refresh_soon(self) -> None:
+        Clock.schedule_once(lambda _dt: self._refresh_screens(), 0)
 
     def _refresh_screens(self) -> None:
         """Re-render the current view (row texts and colours are computed, not bound)."""

@@ -100,3 +100,34 @@ def test_install_is_idempotent():
     first = BoxLayout.do_layout
     hidden.install()
     assert BoxLayout.do_layout is first and hasattr(first, "__wrapped__")
+
+
+def test_after_a_theme_switch_layouts_share_a_budget_per_frame_and_then_all_run(monkeypatch):
+    """kiosk/ui/pacing.py: for a short while after a switch, a frame lays out boxes until its
+    budget is spent; the rest keep their old geometry one frame longer and are laid out next."""
+    import time
+
+    from kiosk.ui import pacing
+
+    hidden.install()
+    monkeypatch.setattr(pacing, "LAYOUT_BUDGET_S", 0.0)         # the first layout of a frame spends it
+    boxes = []
+    for _ in range(3):
+        box = BoxLayout(size=(400, 100), size_hint=(None, None))
+        box.add_widget(Widget())
+        boxes.append(box)
+    Clock.tick()
+    pacing.spread_after_switch()
+    for box in boxes:
+        box.width = 600
+    Clock.tick()
+    widths = sorted(b.children[0].width for b in boxes)
+    assert widths.count(600) == 1                              # one layout in this frame ...
+    for _frame in range(10):
+        Clock.tick()
+    assert all(b.children[0].width == 600 for b in boxes)      # ... the others in the next ones
+    pacing.spread_after_switch(now=time.monotonic() - pacing.SETTLE_S - 1)   # the window is over
+    for box in boxes:
+        box.width = 500
+    Clock.tick()
+    assert all(b.children[0].width == 500 for b in boxes)      # nothing waits outside the window

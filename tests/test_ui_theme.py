@@ -68,3 +68,22 @@ def test_theme_switches_bump_the_revision_after_every_role_changed():
     theme.set_staff(True)                         # staff pages: compact scale, large text ignored
     theme.apply("standard", large_text=True)
     assert theme.size("font_s") == pytest.approx(16) and theme.size("font_m") == pytest.approx(20)
+
+
+def test_colour_rules_rerun_on_a_colour_change_and_not_on_a_size_change():
+    """Colour rules bind to ``colour_revision`` (issue 19): a large-text switch changes sizes only,
+    so the colour rules of every widget on the screen are not evaluated again for nothing."""
+    from kiosk.ui.theme import Theme
+
+    theme = Theme()
+    colours: list = []
+    theme.bind(colour_revision=lambda *_a: colours.append(tuple(theme.role("ink"))))
+    theme.apply("standard", large_text=True)
+    assert colours == []                                   # sizes only
+    theme.apply("high_contrast")
+    assert colours == [HIGH_CONTRAST.ink]                  # after every role changed
+    theme.apply("high_contrast", large_text=False)
+    theme.set_portrait(True)
+    assert colours == [HIGH_CONTRAST.ink]
+    theme.apply("standard")
+    assert colours == [HIGH_CONTRAST.ink, STANDARD.ink]

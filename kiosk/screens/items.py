@@ -31,6 +31,8 @@ class ItemsScreen(KioskScreen):
         # asks for one refresh before the next frame (it came three times in the frame of a
         # large-text switch: the theme, the re-render and the width); a render does it at once.
         self.refresh_soon = Clock.create_trigger(self.refresh, -1)
+        # ... and after a theme switch, in the frame after the switch's own (kiosk/ui/pacing.py)
+        self.refresh_next_frame = Clock.create_trigger(self.refresh, 0)
         super().__init__(**kw)
 
     def on_kv_post(self, base_widget) -> None:  # noqa: ANN001
@@ -38,7 +40,7 @@ class ItemsScreen(KioskScreen):
         from kiosk.ui.lists import KeyedRowAdapter
 
         self.ids.rv.view_adapter = KeyedRowAdapter(key="item_id")
-        self.app.theme.bind(revision=self.refresh_soon)
+        self.app.theme.bind(revision=self.refresh_next_frame)
         from kiosk.ui.lists import watch_scroll
 
         watch_scroll(self.ids.rv, self)
@@ -88,6 +90,7 @@ class ItemsScreen(KioskScreen):
 
     def refresh(self, *_a) -> None:
         self.refresh_soon.cancel()
+        self.refresh_next_frame.cancel()
         view = self._last
         if view is not None and self.blocked_key:
             self.blocked_why, self.blocked_todo = blocked_text(

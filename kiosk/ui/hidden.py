@@ -18,6 +18,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from kiosk.ui import pacing
+
 # {screen: {trigger, ...}}: the Clock triggers to fire when that screen is shown.  Screens are few
 # and live as long as the app; a widget that left its screen meanwhile is laid out all the same.
 _DEFERRED: dict[Any, set] = {}
@@ -58,7 +60,7 @@ def _waiting_layout(do_layout):  # noqa: ANN001,ANN202
         if screen is not None:
             defer(screen, self._trigger_layout)
             return None
-        return do_layout(self, *largs)
+        return pacing.run_layout(self, do_layout, largs)    # a theme switch spreads its relayout
 
     return do_layout_when_shown
 

@@ -30,6 +30,10 @@ def panel_density(width: int, height: int) -> float:
     return max(1.0, min(3.0, int(min(width, height) / base * 4) / 4))
 
 
+ROLES = ("background", "surface", "surface_alt", "ink", "ink_muted", "line", "accent", "accent_ink", "ok",
+         "ok_ink", "fail", "fail_ink", "warn", "warn_ink", "busy", "busy_ink")
+
+
 class Theme(EventDispatcher):
     """Observable design tokens.  kv binds to these; ``apply()`` swaps them all at once."""
 
@@ -61,10 +65,13 @@ class Theme(EventDispatcher):
     radius = NumericProperty(dp(14))    # corner radius of buttons and cards
     button_h = NumericProperty(dp(64))  # primary buttons: well above TOUCH_MIN
     # Bumped once at the end of every ``apply()``, when *all* roles hold their new values.  A kv
-    # rule that picks a role by name (``app.theme.role(self.role, app.theme.revision)``) binds to
+    # rule that picks a size by name (``app.theme.size(self.size_key, app.theme.revision)``) binds to
     # it: Kivy cannot bind through ``getattr(app.theme, name)``, and a Python handler bound to
     # ``name`` would run before the colours changed (white text on the new yellow).
     revision = NumericProperty(0)
+    # Bumped with ``revision`` when the colours changed (a contrast switch), not when only the sizes
+    # did: the colour rules bind to it, so a large-text switch leaves them alone (issue 19).
+    colour_revision = NumericProperty(0)
     portrait = BooleanProperty(False)   # portrait screens get a larger type scale (PORTRAIT_FACTOR)
     staff = BooleanProperty(False)      # a staff page is shown: the compact staff type scale (below)
 
@@ -83,16 +90,20 @@ class Theme(EventDispatcher):
         if large_text is not None:
             self.large_text = large_text
         p = self.palette
-        for role in ("background", "surface", "surface_alt", "ink", "ink_muted", "line", "accent",
-                     "accent_ink", "ok", "ok_ink", "fail", "fail_ink", "warn", "warn_ink", "busy",
-                     "busy_ink"):
-            setattr(self, role, getattr(p, role))
+        recoloured = False
+        for role in ROLES:
+            value = getattr(p, role)
+            if list(getattr(self, role)) != list(value):
+                setattr(self, role, value)
+                recoloured = True
         factor = (LARGE_TEXT_FACTOR if self.large_text else 1.0) * (PORTRAIT_FACTOR if self.portrait else 1.0)
         scale = TYPE_SCALE
         if self.staff:      # dense tables for librarians at arm's length: large text is a patron setting
             factor, scale = 1.0, STAFF_TYPE_SCALE
         for key, size in scale.items():
             setattr(self, key, sp(size * factor))
+        if recoloured:
+            self.colour_revision += 1
         self.revision += 1
 
     def set_portrait(self, portrait: bool) -> None:
@@ -109,7 +120,8 @@ class Theme(EventDispatcher):
 
     def role(self, name: str, _revision: float = 0) -> RGBA:
         """The colour of a role by name (``"muted"`` is ``ink_muted``).  kv passes
-        ``app.theme.revision`` as the second argument so the rule re-runs after every switch."""
+        ``app.theme.colour_revision`` as the second argument so the rule re-runs after every
+        change of colours."""
         return getattr(self, {"muted": "ink_muted"}.get(name, name))
 
     def size(self, key: str, _revision: float = 0) -> float:

@@ -93,7 +93,7 @@ _WHITE = (1.0, 1.0, 1.0, 1.0)
 # core -- two and a half frames in one.  Past the budget, labels that already show something
 # keep it one frame longer and are laid out in the next frame; a label showing nothing yet never
 # waits.  [frame number, seconds spent in it]
-LAYOUT_BUDGET_S = 0.003
+LAYOUT_BUDGET_S = 0.0015
 _LAYOUT_BUDGET: list = [-1, 0.0]
 
 
@@ -160,7 +160,7 @@ class Pressable(ButtonBehavior, BoxLayout):
         super().__init__(**kw)
         app = App.get_running_app()
         if app is not None and getattr(app, "theme", None) is not None:
-            app.theme.bind(revision=self._recolour)     # after *all* roles changed (theme.py)
+            app.theme.bind(colour_revision=self._recolour)   # after *all* roles changed (theme.py)
         self.bind(role=self._recolour, selected=self._recolour)
         self._recolour()
 
