@@ -31,12 +31,14 @@ from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, St
 
 from kiosk.circulation.view import ENDED, IDENTIFYING, IDLE, OUT_OF_SERVICE, RECEIPT, SessionView
 from kiosk.privacy import mask
-from kiosk.ui import pacing
 from kiosk.ui.door import IntentQueue, LatestOnly, on_ui
 from kiosk.ui.i18n import tr
+from kiosk.ui.patron_choices import PatronChoices
 from kiosk.ui.present import next_patron_starts
 from kiosk.ui.sounds import Sounds, cues_between
+from kiosk.ui.staff_entry import StaffEntry
 from kiosk.ui.theme import Theme
+from kiosk.ui.window_input import WindowInput
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +54,6 @@ INTENTS = ("start", "card_presented", "pin_entered", "item_seen", "item_removed"
 
 # Loaded just after the first frame (KioskApp._preload), in the order a patron meets them.
 PRELOAD = ("identify", "items", "warning", "receipt", "goodbye", "account", "returns_only", "out_of_service")
-
-
-def text_field_has_keyboard() -> bool:
-    """A focused text field (the demo panel's search and barcode fields) holds the keyboard.  The
-    window-level handlers below are bound after Kivy's own keyboard, so they run first: without
-    this check every typed character went to the keyboard-wedge scanner and no field ever got it."""
-    from kivy.uix.behaviors.focus import FocusBehavior
-
-    return any(w is not None and getattr(w, "focus", False) for w in FocusBehavior._keyboards.values())
 
 
 def screen_for(view: SessionView, staff_active: bool = False) -> str:
@@ -80,7 +73,7 @@ def screen_for(view: SessionView, staff_active: bool = False) -> str:
     return "account" if view.mode == "account" else "items"
 
 
-class KioskApp(App):
+class KioskApp(PatronChoices, StaffEntry, WindowInput, App):
     """The touchscreen kiosk.  Construct with settings; pass ``service_factory``/``devices`` to
     substitute parts (tests use the real engine with simulated hardware and the demo ILS)."""
 
@@ -397,157 +390,6 @@ class KioskApp(App):
         if policy == "returns":
             return tr("The library system is offline. Returns still work; borrowing is paused.", self.lang)
         return tr("The library system is offline. Please use the desk.", self.lang)
-
-    # ------------------------------------------------------------------ speech (kiosk/speech/)
-    def toggle_speech(self) -> None:
-        """The home screen's "speech on" switch: for this session only."""
-        if not self.settings.speech.enabled:
-            return
-        self.speech_on = not self.speech_on
-        narrator = self._narrator()
-        if narrator is not None:
-            narrator.switched(self.speech_on, self.lang, self.root_widget.ids.sm.current, self.view)
-
-    def _narrator(self):  # noqa: ANN202
-        if self.narrator is None:
-            from kiosk.speech.engine import Speaker
-            from kiosk.speech.narrator import Narrator
-            from kiosk.speech.texts import Guide
-
-            sp, g = self.settings.speech, self.settings.guide
-            self.narrator = Narrator(Speaker(volume=sp.volume, rate=sp.rate, engine=sp.engine),
-                                     personal=sp.speak_personal_data, currency=self.settings.branding.currency,
-                                     guide=Guide(g.card_reader, g.item_pad, g.return_slot))
-        return self.narrator
-
-    def _narrate(self, view: SessionView, target: str) -> None:
-        returns_key = ""
-        if target == "returns_only" and self.root_widget.ids.sm.has_screen("returns_only"):
-            returns_key = self.screen("returns_only").message_key
-        try:
-            self._narrator().update(target, view, self.lang, warning_s=int(self.warning_s),
-                                    returns_key=returns_key)
-        except Exception:  # noqa: BLE001 - speech is an extra: it must never break the screen
-            log.exception("speech failed")
-
-    def _reset_patron_choices(self) -> None:
-        """The next patron starts from the library's defaults, not the last patron's choices."""
-        if self.speech_on != (self.settings.speech.enabled and self.settings.speech.on_by_default):
-            self.speech_on = not self.speech_on
-            if self.narrator is not None and not self.speech_on:
-                self.narrator.speaker.stop()
-        self.lang = self.settings.kiosk.language
-        self.theme.apply(self.settings.branding.theme, large_text=False)
-        for screen in self.root_widget.ids.sm.screens:
-            screen.wipe()
-
-    def set_language(self, code: str) -> None:
-        self.lang = code
-        self._refresh_screens()
-
-    def toggle_contrast(self) -> None:
-        # The relayout is spread over frames (kiosk/ui/pacing.py), and the screens' computed texts
-        # and colours are rendered again in the next frame, not in the one the switch already fills.
-        pacing.spread_after_switch()
-        self.theme.apply("standard" if self.theme.name == "high_contrast" else "high_contrast")
-        self._refresh_soon()
-
-    def toggle_large_text(self) -> None:
-        pacing.spread_after_switch()
-        self.theme.apply(self.theme.name, large_text=not self.theme.large_text)
-        self._refresh_soon()
-
-    def _refresh_soon(self) -> None:
-        Clock.schedule_once(lambda _dt: self._refresh_screens(), 0)
-
-    def _refresh_screens(self) -> None:
-        """Re-render the current view (row texts and colours are computed, not bound)."""
-        if self.view is not None:
-            for screen in self.root_widget.ids.sm.screens:
-                screen.render(self.view)
-        if self.service is not None and self.view is not None and self.view.state != IDLE:
-            self._intents.put(self.service.touch)
-
-    def welcome_text(self, lang: str) -> str:
-        b = self.settings.branding
-        return b.welcome or tr("Welcome to {library}", lang, library=b.library_name)
-
-    # ------------------------------------------------------------------ staff entry
-    def enter_staff(self, card: str | None = None) -> None:
-        """Open the staff PIN pad -- only between patron sessions."""
-        if self.view is not None and self.view.state not in (IDLE, OUT_OF_SERVICE, ENDED):
-            return
-        self._staff_card = card
-        self.staff_active = True
-        self.screen("staff")
-        self.root_widget.ids.sm.current = "staff"
-
-    def staff_card_waiting(self) -> bool:
-        return self._staff_card is not None
-
-    def leave_staff(self) -> None:
-        self.staff_active = False
-        self._staff_card = None
-        if self.staff_mode is not None:
-            self.staff_mode.ended()
-        if self.view is not None:
-            self.render(self.view)
-
-    def check_staff_pin(self, pin: str | None, callback: Callable[[bool, str], None]) -> None:
-        """The staff-PIN hook: checked on a worker thread (scrypt is slow on purpose); the verdict
-        comes back on the main thread as ``callback(ok, reason)``."""
-        card = self._staff_card
-
-        def work() -> None:
-            try:
-                from kiosk.staff.auth import StaffAuthenticator
-
-                result = StaffAuthenticator.from_settings(self.settings).authenticate(card=card, pin=pin)
-                ok, reason = bool(result.ok), str(result.reason)
-            except Exception:  # noqa: BLE001
-                log.exception("staff PIN check failed")
-                ok, reason = False, "not_configured"
-            log.info("staff PIN check: %s", "accepted" if ok else reason)
-            on_ui(callback, ok, reason)
-
-        threading.Thread(target=work, name="staff-pin", daemon=True).start()
-
-    # ------------------------------------------------------------------ window & keyboard
-    def _on_window_size(self, _win, size) -> None:  # noqa: ANN001
-        self.portrait = size[1] > size[0]
-        self.theme.set_portrait(self.portrait)          # portrait: a larger type scale (issue 14)
-
-    def _on_request_close(self, *_a, **_kw) -> bool:
-        return not getattr(self, "_closing", False)     # only stop() closes the kiosk
-
-    def _on_any_touch(self, _win, _touch) -> None:  # noqa: ANN001
-        if self.service is not None and self.view is not None and self.view.state not in (IDLE, OUT_OF_SERVICE):
-            self._intents.put(self.service.touch)
-
-    def _on_key_down(self, _win, key, _scancode, _codepoint, _modifiers) -> bool:  # noqa: ANN001
-        """Enter/Tab end a keyboard-wedge scan; Esc, F1 and the like do nothing on a kiosk."""
-        if key in (13, 271, 9) and not text_field_has_keyboard():
-            self._feed_scanner("\r")
-            return True
-        return key in (27, 282, 1073741882) or bool(_modifiers and "ctrl" in _modifiers)
-
-    def _on_textinput(self, _win, text: str) -> bool:
-        if text_field_has_keyboard():
-            return False        # typed into a focused field (the demo panel's search and scanner)
-        self._feed_scanner(text)
-        return True
-
-    def _feed_scanner(self, text: str) -> None:
-        if self._scan_filter is None:
-            return
-        for code, accepted in self._scan_filter.feed(text):
-            if accepted and self.service is not None:
-                self._intents.put(self._code_scanned, code)   # reads the service's view: off the main thread
-            else:
-                log.info("ignored scanner input %s (does not match the barcode pattern)", mask(code))
-
-    def open_settings(self, *largs) -> bool:  # noqa: ANN002 - F1 settings stay closed on a kiosk
-        return False
 
     # ------------------------------------------------------------------ shutdown
     def on_start(self) -> None:
