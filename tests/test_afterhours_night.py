@@ -35,7 +35,7 @@ DOWN_AFTER, UP_AFTER = 80, 170                        # the library system is do
 # the kiosk waits until the test says the library has changed.  Without that wait, the next drop's
 # check-in could be on the wire as the library goes down, no answer would come, and the return
 # would rightly be in doubt until the library is back: an outcome of the machine's timing that the
-# START counts below must not depend on.  (tests/test_afterhours_bookdrop.py covers a check-in
+# START counts below must not depend on.  (tests/test_afterhours_in_doubt.py covers a check-in
 # lost that way on purpose.)
 LIBRARY_CHANGES = (DOWN_AFTER, UP_AFTER)
 # Two power cuts (SIGKILL), each at the worst moment of a drop: the first while the library system
