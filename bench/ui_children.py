@@ -1,0 +1,171 @@
+"""What runs inside each process bench/bench_ui.py measures (``bench_ui.py --child KIND ...``).
+
+``bare``: a bare Kivy app with one label (the start-up and memory baseline); ``kvrules``: kv rule
+evaluation with Kivy's ``call_fn`` against kiosk.ui.fastkv's; ``stack``: the real kiosk borrowing
+a 20-item stack (or sitting idle) while bench/frames.py records every frame.  Each prints one
+JSON line for the parent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from bench.bench_ui import HUNG_WINDOW_S, IDLE_WINDOW_S, STACK, _kiosk_settings
+
+
+def _peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bare() -> None:
+    from kivy.config import Config
+
+    Config.set("graphics", "width", "800")
+    Config.set("graphics", "height", "480")
+    Config.set("graphics", "maxfps", "30")
+    from kivy.app import App
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+    from kivy.uix.label import Label
+
+    class Bare(App):
+        def build(self):
+            Window.bind(on_flip=self.flipped)
+            return Label(text="hello")
+
+        def flipped(self, *_a):
+            Window.unbind(on_flip=self.flipped)
+            print("FIRST_FRAME", flush=True)
+            Clock.schedule_once(lambda _dt: self.stop(), 1.0)
+
+    Bare().run()
+    print(json.dumps({"peak_rss_mb": _peak_rss_mb()}), flush=True)
+
+
+def kvrules() -> None:
+    """kv rule evaluation: Kivy's own ``call_fn`` against kiosk.ui.fastkv's, in one process.
+
+    300 widgets with three kv rules each are built with Kivy's function, 300 more after
+    ``fastkv.install()``; then the property their rules read is changed 40 times on each set, the
+    two sets interleaved.  Main-thread CPU time (thread_time) per rule evaluation."""
+    from kivy.event import EventDispatcher
+    from kivy.lang import Builder
+    from kivy.properties import NumericProperty, ObjectProperty, StringProperty
+    from kivy.uix.widget import Widget
+
+    from kiosk.ui import fastkv
+
+    class Source(EventDispatcher):
+        n = NumericProperty(0)
+
+    class KvProbe(Widget):
+        src = ObjectProperty(None)
+        a = StringProperty("")
+        b = NumericProperty(0)
+        c = StringProperty("")
+
+    Builder.load_string("<KvProbe>:\n    a: 'n=%d' % self.src.n\n    b: self.src.n * 2 + 1\n"
+                        "    c: str(self.src.n) if self.src.n else ''\n")
+    kivy_src, fast_src = Source(), Source()
+    keep = [KvProbe(src=kivy_src) for _ in range(300)]         # rules bound with Kivy's call_fn
+    fastkv.install()
+    keep += [KvProbe(src=fast_src) for _ in range(300)]        # rules bound with fastkv's
+    spent = {"kivy": 0.0, "fastkv": 0.0}
+    for n in range(1, 41):
+        for name, src in (("kivy", kivy_src), ("fastkv", fast_src)):
+            t0 = time.thread_time()
+            src.n = n
+            spent[name] += time.thread_time() - t0
+    assert keep[0].a == "n=40" and keep[-1].a == "n=40"
+    evaluations = 40 * 300 * 3
+    print(json.dumps({k: v / evaluations * 1e6 for k, v in spent.items()}), flush=True)
+
+
+def stack(port: int, mode: str) -> None:
+    """Borrow a 20-item stack; record every frame while it is worked (or while it hangs)."""
+    data = Path(tempfile.mkdtemp(prefix="bench-stack-"))
+    settings = _kiosk_settings(data, port)
+    if mode == "speech":
+        settings.speech.enabled = True          # offered; switched on below, as the home screen's switch does
+    from kiosk.demo_ils.db import LibraryDb
+    from kiosk.ui.harness import running_app
+
+    lib = LibraryDb(Path(os.environ["BENCH_DB"])).export()
+    patron = max((p for p in lib["patrons"] if p["can_checkout"]),
+                 key=lambda p: p["loan_limit"] - len(p["loans"]))
+    items = [i for i in lib["items"] if i["status"] == "available" and not i["holds"] and i["parts"] == 1
+             and i["home_branch"] == "MAIN"][:STACK]
+    profile_dir = os.environ.get("BENCH_UI_PROFILE")
+    if os.environ.get("BENCH_UI_BEFORE") == "fastkv":     # the "before" side of docs/benchmarks.md's figure
+        from kiosk.ui import fastkv
+
+        fastkv.install = lambda: False
+    with running_app(settings) as k:
+        d, app = k.driver, k.app
+        from bench.frames import FrameMeter
+
+        meter = FrameMeter(profile=bool(profile_dir))
+        meter.install()
+        if mode == "speech":
+            app.toggle_speech()
+            # A build machine has no sound card: espeak-ng still synthesises every sentence (the
+            # CPU it costs is what competes with the frames), into a file instead of the speaker.
+            speaker = getattr(getattr(app, "narrator", None), "speaker", None)
+            if speaker is not None and hasattr(speaker, "wav"):
+                speaker.wav = data / "speech.wav"
+        d.tap(d.button("Borrow"))
+        d.until_screen("identify")
+        d.type(patron["card"])
+        d.until_screen("items", 30)
+        d.pump(0.5)
+        meter.start()
+        t0 = time.perf_counter()
+        if mode == "idle":
+            d.pump(IDLE_WINDOW_S)
+        else:
+            # The stack lands on the pad: placed from a thread of its own, as the reader's
+            # thread reports tags (not from Kivy's main thread, which this measures).
+            pad = threading.Thread(target=lambda: [k.devices.tag_reader.place(i["barcode"]) for i in items])
+            pad.start()
+            if mode == "hung":
+                d.pump(HUNG_WINDOW_S)
+            else:
+                toggled: list[str] = []
+                if mode == "theme":       # taps on the top bar's buttons, mid-stack, inside frames as a tap is
+                    from kivy.clock import Clock
+
+                    for at, action in ((0.3, app.toggle_contrast), (0.8, app.toggle_large_text),
+                                       (1.3, app.toggle_contrast), (1.8, app.toggle_large_text)):
+                        Clock.schedule_once(lambda _dt, a=action: (a(), toggled.append(a.__name__)), at)
+
+                def settled() -> bool:
+                    return (mode != "theme" or len(toggled) == 4) and len(app.view.items) >= STACK \
+                        and all(i.settled for i in app.view.items)
+
+                d.until(settled, 120, "the whole stack")
+        window = time.perf_counter() - t0
+        if profile_dir and meter.profiles:          # cProfile of this (Kivy's main) thread, frame by frame
+            import pstats
+
+            Path(profile_dir).mkdir(parents=True, exist_ok=True)
+            pstats.Stats(*meter.profiles).dump_stats(str(Path(profile_dir) / f"{mode}.prof"))
+            if meter.worst_profile is not None:
+                meter.worst_profile.dump_stats(str(Path(profile_dir) / f"{mode}-worst-frame.prof"))
+        result = meter.stop()
+        states: dict[str, int] = {}
+        for i in app.view.items:
+            states[i.state] = states.get(i.state, 0) + 1
+        result.update(window_s=window, states=states)
+        print(json.dumps(result), flush=True)
+        if mode == "hung":
+            # A clean stop would wait for 20 checkouts to time out (the journal makes that
+            # safe, but it is not what is measured here).
+            os._exit(0)
