@@ -1,0 +1,117 @@
+"""The scrolling lists of the patron screens, measured in the real widget tree (QA findings).
+
+* The "More above" / "More below" cues never cover a row: they sit beside the list's viewport,
+  not over it.
+* A list shorter than its box starts at the top, even when a longer list before it (the last
+  patron's) was scrolled to its end.
+* The account's rows all have one height, and that height holds the wrapped title and due line,
+  in every language and with large text.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+def _rect(w) -> tuple[float, float, float, float]:  # noqa: ANN001
+    x, y = w.to_window(w.x, w.y)
+    return x, y, x + w.width, y + w.height
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5
+
+
+def _rows(rv) -> list:  # noqa: ANN001 - RecycleView
+    layout = rv.children[0]
+    return sorted(layout.children, key=lambda r: -r.y)
+
+
+def _cue(screen, text: str):  # noqa: ANN001,ANN202
+    """The "More above" / "More below" button of ``screen`` (in the patron's language)."""
+    from kiosk.ui.i18n import tr
+    from kiosk.ui.widgets import Pressable
+
+    return next(w for w in screen.walk(restrict=True) if isinstance(w, Pressable) and w.text == tr(text, w_lang()))
+
+
+def w_lang() -> str:
+    from kivy.app import App
+
+    return App.get_running_app().lang
+
+
+def _check_list(where: str, screen, problems: list[str]) -> None:  # noqa: ANN001
+    rv = screen.ids.rv
+    view = _rect(rv)
+    for name in ("More above", "More below"):
+        cue = _cue(screen, name)
+        if cue.opacity > 0 and _overlap(_rect(cue), view):
+            problems.append(f"{where}: {name} {_rect(cue)} lies over the list {view}")
+    rows = _rows(rv)
+    heights = {round(r.height) for r in rows}
+    if len(heights) != 1:
+        problems.append(f"{where}: row heights differ: {sorted(heights)}")
+    for r in rows:
+        need = r.ids.info.height + 12           # the content and the row's own padding (lists.kv)
+        if need > r.height + 1:
+            problems.append(f"{where}: {r.title[:30]!r} needs {need:.0f}px, its row is {r.height:.0f}px")
+
+
+def test_account_rows_are_even_and_the_cues_never_cover_them(gui_kiosk):
+    problems: list[str] = []
+    with gui_kiosk({"kiosk.require_pin": False}) as k:
+        d, app, lib = k.driver, k.app, k.library
+        ids = app.root_widget.ids
+        many = max((p for p in lib["patrons"] if p["status"] == "ok"), key=lambda p: len(p["loans"]))
+        few = next(p for p in lib["patrons"] if p["status"] == "ok" and 1 <= len(p["loans"]) <= 3)
+        screen = app.screen("account")
+        rv = screen.ids.rv
+
+        def open_account(patron: dict) -> None:
+            d.tap(d.button(app_tr("My account")))
+            d.until_screen("identify")
+            k.devices.card_reader.tap(patron["card"])
+            d.until_screen("account", 15)
+            d.until(lambda: not app.view.busy and not app.view.patron.details_pending
+                    and len(rv.data) == len(patron["loans"]), 15, "the account loaded")
+            d.pump(0.1)
+
+        from kiosk.ui.i18n import tr
+
+        def app_tr(text: str) -> str:
+            return tr(text, app.lang)
+
+        open_account(many)
+        # German with large text has the longest words and the tallest rows (fr and es: the tour)
+        for lang, large in (("en", False), ("de", True)):
+            if app.theme.large_text != large:
+                ids.large_text._last_release = 0.0       # taps seconds apart: no debounce in the way
+                d.tap(ids.large_text)
+            app.set_language(lang)
+            rv.scroll_y = 1
+            d.until(lambda: len(_rows(rv)) > 0 and all(r.ids.info.height > 0 for r in _rows(rv)), 5, "rows")
+            d.pump(0.15)
+            assert screen.more_below and not screen.more_above, (lang, large)   # the list overflows
+            _check_list(f"account {lang} large={large} top", screen, problems)
+            while screen.more_below:                     # the patron pages down to the end
+                below = _cue(screen, "More below")
+                below._last_release = 0.0
+                below.dispatch("on_release")
+                d.pump(0.05)
+            d.pump(0.1)
+            assert screen.more_above and rv.scroll_y == 0
+            _check_list(f"account {lang} large={large} end", screen, problems)
+        app.set_language("en")
+        ids.large_text._last_release = 0.0
+        d.tap(ids.large_text)
+        d.tap(d.button("Done"))
+        d.until_screen("home", 15)
+        # The next patron's short list starts at the top, although the last one was left at its end.
+        open_account(few)
+        assert not screen.more_below and not screen.more_above
+        first = _rows(rv)[0]
+        assert abs(_rect(first)[3] - _rect(rv)[3]) <= 1, (_rect(first), _rect(rv))
+    assert not problems, "\n".join(problems)
