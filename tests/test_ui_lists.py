@@ -45,7 +45,9 @@ def w_lang() -> str:
 
 def _check_list(where: str, screen, problems: list[str]) -> None:  # noqa: ANN001
     rv = screen.ids.rv
-    view = _rect(rv)
+    view, box = _rect(rv), _rect(rv.parent)
+    if view[0] < box[0] - 0.5 or view[1] < box[1] - 0.5 or view[2] > box[2] + 0.5 or view[3] > box[3] + 0.5:
+        problems.append(f"{where}: the list {view} reaches out of its place {box} (over the heading)")
     for name in ("More above", "More below"):
         cue = _cue(screen, name)
         if cue.opacity > 0 and _overlap(_rect(cue), view):
@@ -60,7 +62,29 @@ def _check_list(where: str, screen, problems: list[str]) -> None:  # noqa: ANN00
             problems.append(f"{where}: {r.title[:30]!r} needs {need:.0f}px, its row is {r.height:.0f}px")
 
 
+def _fits(where: str, box, problems: list[str]) -> None:  # noqa: ANN001
+    """Every text under ``box`` is drawn inside ``box``, in its label, and no word is broken."""
+    from kivy.uix.label import Label
+
+    from kiosk.ui.textfit import fit_font_size
+
+    inside = _rect(box)
+    for w in box.walk(restrict=True):
+        if not isinstance(w, Label) or not w.text or w.opacity == 0:
+            continue
+        what = f"{where} {w.text[:30]!r}"
+        r = _rect(w)
+        if r[0] < inside[0] - 1 or r[1] < inside[1] - 1 or r[2] > inside[2] + 1 or r[3] > inside[3] + 1:
+            problems.append(f"{what}: label {r} outside {inside}")
+        if w.texture_size[0] > w.width + 1 or w.texture_size[1] > w.height + 1:
+            problems.append(f"{what}: text {tuple(w.texture_size)} in a {tuple(w.size)} label")
+        if fit_font_size(w.text, w.width, w.font_size, 0, w.bold) < w.font_size:
+            problems.append(f"{what}: a word is wider than its {w.width:.0f}px label (broken inside)")
+
+
 def test_account_rows_are_even_and_the_cues_never_cover_them(gui_kiosk):
+    from kiosk.ui.widgets import Card
+
     problems: list[str] = []
     with gui_kiosk({"kiosk.require_pin": False}) as k:
         d, app, lib = k.driver, k.app, k.library
@@ -96,6 +120,10 @@ def test_account_rows_are_even_and_the_cues_never_cover_them(gui_kiosk):
             d.pump(0.15)
             assert screen.more_below and not screen.more_above, (lang, large)   # the list overflows
             _check_list(f"account {lang} large={large} top", screen, problems)
+            side = screen.ids.side
+            _fits(f"account {lang} large={large} side column", side, problems)
+            for card in (w for w in side.children if isinstance(w, Card)):
+                _fits(f"account {lang} large={large} card", card, problems)
             while screen.more_below:                     # the patron pages down to the end
                 below = _cue(screen, "More below")
                 below._last_release = 0.0
@@ -114,4 +142,39 @@ def test_account_rows_are_even_and_the_cues_never_cover_them(gui_kiosk):
         assert not screen.more_below and not screen.more_above
         first = _rows(rv)[0]
         assert abs(_rect(first)[3] - _rect(rv)[3]) <= 1, (_rect(first), _rect(rv))
+    assert not problems, "\n".join(problems)
+
+
+def test_the_tally_card_holds_its_counts_in_every_language_with_large_text(gui_kiosk):
+    """Items screen: "Borrowed: 1 / Not possible: 1 / Add more items, or finish." stay inside the
+    tally card (German with large text overflowed it), in every language, standard and large."""
+    from kiosk.ui.widgets import Card, KLabel
+
+    problems: list[str] = []
+    with gui_kiosk({"kiosk.require_pin": False}) as k:
+        d, app, lib = k.driver, k.app, k.library
+        ids = app.root_widget.ids
+        patron = next(p for p in lib["patrons"] if p["status"] == "ok" and not p["holds"])
+        ok = next(i for i in lib["items"] if i["status"] == "available" and not i["holds"] and i["parts"] == 1)
+        held = next(i for i in lib["items"] if i["status"] == "available" and i["parts"] == 1
+                    and any(h["card"] != patron["card"] for h in i["holds"]))
+        d.tap(d.button("Borrow"))
+        d.until_screen("identify")
+        k.devices.card_reader.tap(patron["card"])
+        d.until_screen("items", 15)
+        for item in (ok, held):
+            k.devices.tag_reader.place(item["barcode"])
+        d.until(lambda: sorted(i.state for i in app.view.items) == ["done", "refused"], 20, "both items")
+        screen = app.screen("items")
+        card = next(w for w in screen.walk(restrict=True) if isinstance(w, Card) and w.opacity > 0)
+        for large in (False, True):
+            if app.theme.large_text != large:
+                ids.large_text._last_release = 0.0
+                d.tap(ids.large_text)
+            for lang in ("en", "de", "fr", "es"):
+                app.set_language(lang)
+                d.pump(0.15)
+                labels = [w for w in card.children if isinstance(w, KLabel) and w.text]
+                assert len(labels) == 3, [w.text for w in labels]
+                _fits(f"tally {lang} large={large}", card, problems)
     assert not problems, "\n".join(problems)
