@@ -145,13 +145,14 @@ def test_account_rows_are_even_and_the_cues_never_cover_them(gui_kiosk):
     assert not problems, "\n".join(problems)
 
 
-def test_the_tally_card_holds_its_counts_in_every_language_with_large_text(gui_kiosk):
+@pytest.mark.parametrize("size", [(800, 480), (720, 1280)], ids=["landscape", "portrait"])
+def test_the_tally_card_holds_its_counts_in_every_language_with_large_text(gui_kiosk, size):
     """Items screen: "Borrowed: 1 / Not possible: 1 / Add more items, or finish." stay inside the
     tally card (German with large text overflowed it), in every language, standard and large."""
     from kiosk.ui.widgets import Card, KLabel
 
     problems: list[str] = []
-    with gui_kiosk({"kiosk.require_pin": False}) as k:
+    with gui_kiosk({"kiosk.require_pin": False}, size=size) as k:
         d, app, lib = k.driver, k.app, k.library
         ids = app.root_widget.ids
         patron = next(p for p in lib["patrons"] if p["status"] == "ok" and not p["holds"])
