@@ -37,6 +37,7 @@ class ReturnsOnlyScreen(KioskScreen):
     banner_icon = StringProperty("return")
     message_key = StringProperty("returns_only")
     seconds_left = NumericProperty(-1)
+    countdown_line = BooleanProperty(False)  # kv: the countdown on a line of its own (not in the tile)
     can_open = BooleanProperty(True)
     has_items = BooleanProperty(False)
     _view = None
