@@ -50,6 +50,9 @@ def _drop(k, barcode: str | None) -> None:  # noqa: ANN001
     uid = dev.tag_reader.place(barcode) if barcode else None
     if uid:
         d.until(lambda: any(t.uid == uid for t in dev.tag_reader.tags), 5, "the tag read")
+        # the book drop itself has it (it keeps a tag seen before the beam for read_window_s)
+        machine = k.app.staff_mode.bookdrop.machine
+        d.until(lambda: uid in machine._recent, 5, "the book drop to see the tag")
     dev.slot_sensor.drop_item(0.05)
     if uid:
         d.pump(0.6)                                      # the read window after the beam clears
