@@ -184,10 +184,32 @@ def _tally_checks(k, problems: list[str]) -> None:  # noqa: ANN001
     k.devices.tag_reader.clear()
 
 
-def test_the_tally_card_holds_its_counts_in_portrait_too(gui_kiosk):
+def test_the_tally_card_and_the_renew_buttons_fit_in_portrait_too(gui_kiosk):
     """The portrait items screen sized the tally row by a formula that undercounted de/fr/es with
-    large text (landscape: in the account test above, the same session)."""
+    large text (landscape: in the account test above), and the account's Renew buttons broke
+    "Verlängern" inside the word (portrait type is 1.2x larger)."""
+    from kiosk.ui.i18n import tr
+    from kiosk.ui.widgets import Pressable
+
     problems: list[str] = []
     with gui_kiosk({"kiosk.require_pin": False}, size=(720, 1280)) as k:
+        d, app, lib = k.driver, k.app, k.library
         _tally_checks(k, problems)
+        ids = app.root_widget.ids
+        ids.large_text._last_release = 0.0
+        d.tap(ids.large_text)
+        d.tap(d.button("Deutsch"))
+        many = max((p for p in lib["patrons"] if p["status"] == "ok"), key=lambda p: len(p["loans"]))
+        d.tap(d.button(tr("My account", "de")))
+        d.until_screen("identify")
+        k.devices.card_reader.tap(many["card"])
+        d.until_screen("account", 15)
+        screen = app.screen("account")
+        d.until(lambda: len(screen.ids.rv.data) == len(many["loans"]), 15, "the loans")
+        d.settle()
+        renew = [w for w in screen.walk(restrict=True) if isinstance(w, Pressable) and w.opacity > 0
+                 and w.text == tr("Renew", "de")]
+        assert renew and app.theme.large_text
+        for button in renew:
+            _fits("account portrait de large", button, problems)
     assert not problems, "\n".join(problems)

@@ -66,13 +66,27 @@ class AccountScreen(KioskScreen):
         # Every row gets the height of the tallest: a list of rows of one height reads as a list
         # (QA: measured heights differing by a few pixels looked like a rendering fault).
         width = self.ids.rv.width
-        height = max((self._row_height(row, width) for row in rows), default=0)
+        renew = self._renew_width(lang)
+        height = max((self._row_height(row, width, renew) for row in rows), default=0)
         for row in rows:
             row["height"] = height
+            row["renew_width"] = renew
         if self.ids.rv.data != rows:
             self.ids.rv.data = rows
 
-    def _row_height(self, row: dict, width: float) -> float:
+    def _renew_width(self, lang: str) -> float:
+        """The Renew button as wide as its word needs (German "Verlängern" in portrait large text
+        broke inside the word in the fixed 180 dp), and never narrower than before."""
+        from kivy.core.text import Label as CoreLabel
+        from kivy.metrics import dp
+
+        from kiosk.ui.i18n import tr
+
+        theme = self.app.theme
+        word = CoreLabel(font_size=theme.font_m, bold=True).get_extents(tr("Renew", lang))[0]
+        return max(dp(180) if theme.large_text else dp(150), word + dp(28) + dp(12))   # KButton padding
+
+    def _row_height(self, row: dict, width: float, renew: float) -> float:
         """Room for the wrapped title and the due line (a RecycleView row cannot measure itself):
         Kivy lays the texts out at the row's real text width (``render()`` without ``real`` lays
         out lines and draws no texture), so a title that fits one line gets one line."""
@@ -81,7 +95,7 @@ class AccountScreen(KioskScreen):
 
         theme = self.app.theme
         # lists.kv LoanRow: padding 12 + 12, spacing 10, the Renew button; the due line's icon 22 + 6
-        text_w = max(100.0, width - dp(24) - dp(10) - (dp(180) if theme.large_text else dp(150)))
+        text_w = max(100.0, width - dp(24) - dp(10) - renew)
 
         def height(text: str, size: float, bold: bool, w: float) -> float:
             if not text:
