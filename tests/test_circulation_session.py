@@ -200,10 +200,36 @@ def test_finish_waits_for_items_in_progress_then_ends_with_the_receipt_choice():
 def test_finish_without_choice_asks_and_timeout_in_receipt_ends_without_receipt():
     s = Session(SessionConfig(timeout_s=60, warning_s=20))
     identified(s)
+    s.item_seen("B1", 1)
+    s.item_result(s.session_id, "B1", 1, state=v.DONE)
     s.finish(None, 1)
     assert s.view().state == v.RECEIPT and s.view().receipt is None
     s.tick(200)
     assert s.view().state == v.ENDED and s.view().receipt is None
+
+
+def test_finish_asks_for_no_receipt_when_nothing_was_borrowed_returned_or_renewed():
+    """A commercial kiosk does not offer a receipt for a session with nothing on it: no items,
+    or only refused ones.  While an answer is outstanding it cannot know yet, so it waits."""
+    s = Session()
+    identified(s)
+    s.finish(None, 1)                                        # nothing placed at all
+    assert s.view().state == v.ENDED and s.view().receipt is None
+    s = Session()
+    identified(s)
+    s.item_seen("B1", 1)
+    s.item_seen("B2", 1)
+    s.item_result(s.session_id, "B1", 2, state=v.REFUSED, reason_key="on_hold_for_other")
+    s.finish(None, 3)                                        # B2 still with the library system
+    assert s.view().state == v.RECEIPT
+    s.item_result(s.session_id, "B2", 4, state=v.REFUSED, reason_key="on_hold_for_other")
+    assert s.view().state == v.ENDED and s.view().receipt is None     # both refused: no question
+    s = Session()
+    identified(s)
+    s.item_seen("B1", 1)
+    s.finish(None, 2)
+    s.item_result(s.session_id, "B1", 3, state=v.DONE)
+    assert s.view().state == v.RECEIPT                      # one borrowed: the patron is asked
 
 
 def test_renew_and_renew_all_in_account_mode():

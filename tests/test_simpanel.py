@@ -104,7 +104,11 @@ def test_cards_items_scanner_receipt_and_stale_pad_hint(tmp_path):
 
 
 def test_slot_drop_reaches_the_after_hours_book_drop(tmp_path):
-    with demo_window(tmp_path, {"kiosk.mode": "returns", "bookdrop.read_window_s": 0.5}) as (k, panel):
+    # The book drop keeps a tag seen before the slot's beam for read_window_s: with 0.5 s, the
+    # steps between the tag's arrival and the drop (a page switch on a busy machine) outlasted it
+    # now and then, and the item came out "unreadable".  2 s, counted from when the book drop has
+    # seen the tag (below); a read tag commits the moment the beam clears, so no test time is lost.
+    with demo_window(tmp_path, {"kiosk.mode": "returns", "bookdrop.read_window_s": 2.0}) as (k, panel):
         d = k.driver
         d.until_screen("returns_only", 10)
         item = next(i for i in k.server.db.export()["items"] if i["status"] == "on_loan" and i["parts"] == 1)
@@ -121,8 +125,11 @@ def test_slot_drop_reaches_the_after_hours_book_drop(tmp_path):
         d.pump(0.2)
         panel.item_buttons[item["barcode"]].state = "down"
         d.until(lambda: k.devices.tag_reader.tags, 5, "the tag read")
+        uid = k.devices.tag_reader.tags[0].uid
+        machine = k.app.staff_mode.bookdrop.machine
+        d.until(lambda: uid in machine._recent, 5, "the book drop to see the tag")
         panel.show("Devices")
         press(next(w for w in panel.walk() if getattr(w, "text", "").startswith("Drop the pad")))
         screen = k.app.screen("returns_only")
         d.until(lambda: screen.state == "accepted", 20, "the drop accepted")
-        d.until(lambda: not k.devices.tag_reader.inventory(), 5, "the item fell into the bin")
+        d.until(lambda: not k.devices.tag_reader.inventory(), 10, "the item fell into the bin")

@@ -361,9 +361,15 @@ class Session(PatronSteps, SessionTimers):
         return effects
 
     def _maybe_end(self, now: float) -> list[Effect]:
-        if self.state == v.RECEIPT and self.finish_requested and not self.busy:
+        # Nothing was borrowed, returned or renewed: there is nothing to put on a receipt, so a
+        # commercial kiosk does not ask -- the session ends as soon as no answer is outstanding.
+        if self.state == v.RECEIPT and not self.busy and (self.finish_requested or not self._completed()):
             return self._end(now, None)
         return []
+
+    def _completed(self) -> bool:
+        """An item of this session was borrowed, returned or renewed (what a receipt lists)."""
+        return any(i.line.state == v.DONE for i in self.items.values())
 
     def _end(self, now: float, message_key: str | None) -> list[Effect]:
         effects: list[Effect] = []

@@ -19,6 +19,8 @@ class AccountScreen(KioskScreen):
     looking_up = StringProperty("")     # "Looking up titles..." while account details stream in
     more_above = BooleanProperty(False)  # rows out of sight: the list shows "more" cues
     more_below = BooleanProperty(False)
+    cue_height = NumericProperty(0)      # the "more" cues' height (kv: grows with the type)
+    cue_strip = NumericProperty(0)       # room kept under the list for the cues while it overflows
     _last = None
     _order: tuple | list = ()           # item ids in the order first shown (see refresh)
 
@@ -61,33 +63,52 @@ class AccountScreen(KioskScreen):
         order = self._order = list(self._order) + [r["item_id"] for r in rows if r["item_id"] not in known]
         rank = {item_id: i for i, item_id in enumerate(order)}
         rows.sort(key=lambda r: rank[r["item_id"]])
+        # Every row gets the height of the tallest: a list of rows of one height reads as a list
+        # (QA: measured heights differing by a few pixels looked like a rendering fault).
         width = self.ids.rv.width
+        renew = self._renew_width(lang)
+        height = max((self._row_height(row, width, renew) for row in rows), default=0)
         for row in rows:
-            row["height"] = self._row_height(row, width)
+            row["height"] = height
+            row["renew_width"] = renew
         if self.ids.rv.data != rows:
             self.ids.rv.data = rows
 
-    def _row_height(self, row: dict, width: float) -> float:
-        """Room for a wrapped title and the due line (a RecycleView row cannot measure itself, so
-        the texts are measured here: Kivy's text extents, no texture is drawn)."""
-        import math
+    def _renew_width(self, lang: str) -> float:
+        """The Renew button as wide as its word needs (German "Verlängern" in portrait large text
+        broke inside the word in the fixed 180 dp), and never narrower than before."""
+        from kivy.core.text import Label as CoreLabel
+        from kivy.metrics import dp
 
+        from kiosk.ui.i18n import tr
+
+        theme = self.app.theme
+        word = CoreLabel(font_size=theme.font_m, bold=True).get_extents(tr("Renew", lang))[0]
+        return max(dp(180) if theme.large_text else dp(150), word + dp(28) + dp(12))   # KButton padding
+
+    def _row_height(self, row: dict, width: float, renew: float) -> float:
+        """Room for the wrapped title and the due line (a RecycleView row cannot measure itself):
+        Kivy lays the texts out at the row's real text width (``render()`` without ``real`` lays
+        out lines and draws no texture), so a title that fits one line gets one line."""
         from kivy.core.text import Label as CoreLabel
         from kivy.metrics import dp
 
         theme = self.app.theme
-        text_w = max(100.0, width - dp(24) - dp(10) - (dp(180) if theme.large_text else dp(150)))
+        # lists.kv LoanRow: padding 12 + 12, spacing 10, the Renew button; the due line's icon 22 + 6
+        text_w = max(100.0, width - dp(24) - dp(10) - renew)
 
-        def lines(text: str, size: float, bold: bool) -> int:
+        def height(text: str, size: float, bold: bool, w: float) -> float:
             if not text:
-                return 1
-            w = CoreLabel(font_size=size, bold=bold).get_extents(text)[0]
-            return max(1, math.ceil(w / text_w * 1.04))           # a little slack for word wrapping
+                return 0.0
+            label = CoreLabel(text=text, font_size=size, bold=bold, text_size=(w, None))
+            label.resolve_font_name()
+            return float(label.render()[1])
 
         due = "  ·  ".join(t for t in (row["due"], row["status"]) if t)
-        body = lines(row["title"], theme.font_m, True) * theme.font_m * 1.2 \
-            + lines(due, theme.font_s, bool(row["overdue"])) * theme.font_s * 1.2
-        return max(dp(60), body + dp(22))
+        title_h = height(row["title"], theme.font_m, True, text_w)
+        due_h = max(dp(24), height(due, theme.font_s, bool(row["overdue"]),
+                                   text_w - dp(6) - (dp(22) if row.get("icon") else 0)))
+        return max(dp(60), title_h + due_h + dp(22))
 
     def wipe(self) -> None:
         self._last = None
@@ -98,6 +119,7 @@ class AccountScreen(KioskScreen):
         self.loan_count = 0
         self._order = ()
         self.ids.rv.data = []
+        self.ids.rv.scroll_y = 1             # the next patron's list starts at the top
 
 
 load_kv(__file__)

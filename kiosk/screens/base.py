@@ -36,3 +36,26 @@ class KioskScreen(Screen):
 
     def wipe(self) -> None:
         pass
+
+
+def speech_switch(app, size_key: str = "font_m", **kw):  # noqa: ANN001,ANN201 - KioskApp -> KButton | None
+    """The patron's "speech on/off" switch ([speech] enabled), for every screen a patron starts on
+    (home, and returns-only after hours): it follows ``app.speech_on`` and the language.  None when
+    speech is not enabled on this kiosk."""
+    if not app.settings.speech.enabled:
+        return None
+    from kiosk.ui.i18n import tr
+    from kiosk.ui.widgets import KButton
+
+    button = KButton(size_key=size_key, role="plain", icon="speaker_off", **kw)
+    button.bind(on_release=lambda *_a: app.toggle_speech())
+
+    def show(*_a) -> None:
+        on = app.speech_on
+        button.selected = on
+        button.icon = "speaker" if on else "speaker_off"
+        button.text = tr("Speech on", app.lang) if on else tr("Speech off", app.lang)
+
+    app.bind(speech_on=show, lang=show)
+    show()
+    return button

@@ -5,8 +5,8 @@ from __future__ import annotations
 from kivy.metrics import dp
 from kivy.properties import BooleanProperty, ListProperty
 
-from kiosk.screens.base import KioskScreen, load_kv
-from kiosk.ui.i18n import LANGUAGE_NAMES, tr
+from kiosk.screens.base import KioskScreen, load_kv, speech_switch
+from kiosk.ui.i18n import LANGUAGE_NAMES
 
 
 class HomeScreen(KioskScreen):
@@ -26,18 +26,8 @@ class HomeScreen(KioskScreen):
             self.app.bind(lang=lambda _a, lang, b=btn, c=code: setattr(b, "selected", lang == c))
             btn.selected = self.app.lang == code
             self.ids.langs.add_widget(btn)
-        if settings.speech.enabled:          # [speech] enabled: the patron's "speech on" switch
-            speech = KButton(size_key="font_m", role="plain", size_hint_y=None, icon="speaker_off")
-            speech.bind(on_release=lambda *_a: self.app.toggle_speech())
-
-            def show(*_a, b=speech) -> None:
-                on = self.app.speech_on
-                b.selected = on
-                b.icon = "speaker" if on else "speaker_off"
-                b.text = tr("Speech on", self.app.lang) if on else tr("Speech off", self.app.lang)
-
-            self.app.bind(speech_on=show, lang=show)
-            show()
+        speech = speech_switch(self.app, size_hint_y=None)     # [speech] enabled: the patron's switch
+        if speech is not None:
             self.ids.speech_slot.add_widget(speech)
             self.ids.speech_slot.width = speech.width = dp(200)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kivy.clock import Clock
-from kivy.properties import BooleanProperty, DictProperty, StringProperty
+from kivy.properties import BooleanProperty, DictProperty, NumericProperty, StringProperty
 
 from kiosk.screens.base import KioskScreen, load_kv
 from kiosk.ui import lists  # noqa: F401  (ItemRow, used by items.kv)
@@ -21,6 +21,8 @@ class ItemsScreen(KioskScreen):
     notice_key = StringProperty("")     # a message for this session ("finish_first")
     more_above = BooleanProperty(False)  # rows out of sight: the list shows "more" cues
     more_below = BooleanProperty(False)
+    cue_height = NumericProperty(0)      # the "more" cues' height (kv: grows with the type)
+    cue_strip = NumericProperty(0)       # room kept under the list for the cues while it overflows
     blocked_why = StringProperty("")
     blocked_todo = StringProperty("")
     _last = None
@@ -139,6 +141,7 @@ class ItemsScreen(KioskScreen):
         self._last = None
         self.greeting_name = ""
         self.ids.rv.data = []
+        self.ids.rv.scroll_y = 1             # the next patron's list starts at the top
         self.has_items = False
         self.blocked_key = self.notice_key = self.blocked_why = self.blocked_todo = ""
 

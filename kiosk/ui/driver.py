@@ -78,6 +78,25 @@ class Driver:
             EventLoop.idle()
         EventLoop.idle()
 
+    def settle(self, timeout: float = 10.0, quiet_frames: int = 2) -> None:
+        """Run frames until the window has settled: for ``quiet_frames`` frames in a row nothing is
+        waiting to run in the next frame -- no layout, no text render, no label deferred by the
+        per-frame text budget (kiosk/ui/widgets.py), all of which Kivy schedules on its Clock as
+        one-shot events.  Repeating events (a spinner) and timers set for later do not count.
+
+        Checks of what is drawn call this instead of ``pump(0.1)``: how many frames fit in 0.1 s
+        depends on the machine's load, how many a switch needs does not."""
+        from kivy.clock import Clock
+
+        quiet = [0]
+
+        def settled() -> bool:
+            pending = any(not ev.loop and ev.timeout <= 0 for ev in Clock.get_events())
+            quiet[0] = 0 if pending else quiet[0] + 1
+            return quiet[0] >= quiet_frames
+
+        self.until(settled, timeout, "the window to settle (layouts and text renders done)")
+
     @property
     def screen(self) -> str:
         return self.app.root_widget.ids.sm.current

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, ColorProperty, StringProperty
+from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.recycleview.views import RecycleDataAdapter
@@ -106,6 +106,7 @@ class LoanRow(BoxLayout):
     overdue = BooleanProperty(False)
     can_renew = BooleanProperty(True)
     icon = StringProperty("")
+    renew_width = NumericProperty(0)    # the Renew button's width for its word (0: lists.kv's default)
 
 
 Builder.load_file(str(Path(__file__).with_name("lists.kv")))
