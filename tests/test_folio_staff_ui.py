@@ -11,6 +11,15 @@ pytestmark = pytest.mark.gui
 PIN = "2468"
 
 
+def _tap_again(k, text: str) -> None:  # noqa: ANN001
+    """Tap a button this test tapped a moment ago: a person's taps are seconds apart, the test's
+    can be closer than the 0.35 s debounce (then the tap was dropped and the test waited 20 s for
+    an answer to a question never asked -- more often the faster the machine)."""
+    button = k.driver.button(text)
+    button._last_release = 0.0
+    k.driver.tap(button)
+
+
 def test_the_kiosk_over_folio_and_its_staff_settings(gui_kiosk):
     from kiosk.circulation import view as v
     from kiosk.folio.ils import FolioIls
@@ -38,7 +47,7 @@ def test_the_kiosk_over_folio_and_its_staff_settings(gui_kiosk):
         d.tap(d.button("Settings"))
         d.until_screen("staff_settings")
         page = app.screen("staff_settings")
-        d.pump(0.1)
+        d.settle()
         assert page.folio and "Gateway URL" in d.texts() and page.url.startswith("http://127.0.0.1:")
         d.tap(d.button("Test connection"))
         d.until(lambda: page.connection.startswith(("Connected", "No connection")), 20, "the FOLIO test")
@@ -47,7 +56,7 @@ def test_the_kiosk_over_folio_and_its_staff_settings(gui_kiosk):
         # a wrong tenant, typed on the on-screen keyboard: the test names what failed
         d.tap(d.button(page.tenant))
         assert page.editing == "ils.tenant"
-        d.pump(0.1)
+        d.settle()
         for ch in "xyz":
             d.tap(d.button(ch))
         # under load the key row may still be settling after three quick taps: wait for Done to be
@@ -56,14 +65,14 @@ def test_the_kiosk_over_folio_and_its_staff_settings(gui_kiosk):
                                     and w.opacity > 0)), 10, "the keyboard's Done key")
         d.tap(d.button("Done"))
         assert page.form["ils.tenant"] == "dikuxyz"
-        d.tap(d.button("Test connection"))
+        _tap_again(k, "Test connection")
         d.until(lambda: page.connection.startswith(("Connected", "No connection")), 20, "the FOLIO test")
         assert page.connection.startswith("No connection") and "dikuxyz" in page.connection
         _shot(k, "staff-settings-folio-refused")
         # back to SIP2: host and port again, and that link works too (one demo library)
         d.tap(d.button("SIP2"))
-        d.pump(0.1)
+        d.settle()
         assert not page.folio and "Host name" in d.texts()
-        d.tap(d.button("Test connection"))
+        _tap_again(k, "Test connection")
         d.until(lambda: page.connection.startswith(("Connected", "No connection")), 20, "the SIP2 test")
         assert page.connection.startswith("Connected"), page.connection

@@ -54,6 +54,8 @@ def _check_list(where: str, screen, problems: list[str]) -> None:  # noqa: ANN00
         cue = _cue(screen, name)
         if cue.opacity > 0 and _overlap(_rect(cue), view):
             problems.append(f"{where}: {name} {_rect(cue)} lies over the list {view}")
+        if cue.opacity > 0:
+            _fits(f"{where} cue", cue, problems)          # "More / above" wrapped in large text
     rows = _rows(rv)
     heights = {round(r.height) for r in rows}
     if len(heights) != 1:
@@ -113,7 +115,7 @@ def test_account_rows_are_even_the_cues_never_cover_them_and_the_tally_fits(gui_
         _tally_checks(k, problems)                       # the items screen's tally card, landscape
         open_account(many)
         # German with large text has the longest words and the tallest rows (fr and es: the tour)
-        for lang, large in (("en", False), ("de", True)):
+        for lang, large in (("en", False), ("en", True), ("de", True)):
             if app.theme.large_text != large:
                 ids.large_text._last_release = 0.0       # taps seconds apart: no debounce in the way
                 d.tap(ids.large_text)
