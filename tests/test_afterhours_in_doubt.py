@@ -32,9 +32,9 @@ def goes_down_during_checkin(library, acted: bool, monkeypatch) -> threading.Thr
     The library's face stays down; its database stays open for the test to read."""
     arrived, down = threading.Event(), threading.Event()
     if library.folio is not None:
-        from kiosk.demo_ils.folio_http import _Handler
+        from kiosk.demo_ils import folio_http
 
-        app, fault, write = library.folio, library.folio._fault, _Handler._write
+        app, fault, write = library.folio, library.folio._fault, folio_http.write
 
         def hooked_fault(method: str, path: str) -> str | None:
             if (method, path) != ("POST", "/circulation/check-in-by-barcode") or arrived.is_set():
@@ -45,15 +45,15 @@ def goes_down_during_checkin(library, acted: bool, monkeypatch) -> threading.Thr
             down.wait(10)                         # the HTTP face is gone before the answer
             return "drop_before"
 
-        def hooked_write(handler, route: str, body: dict) -> tuple:  # noqa: ANN001
-            out = write(handler, route, body)
+        def hooked_write(folio, route: str, body: dict) -> tuple:  # noqa: ANN001
+            out = write(folio, route, body)
             if route == "/circulation/check-in-by-barcode" and acted and not arrived.is_set():
                 arrived.set()
                 down.wait(10)
             return out
 
         app._fault = hooked_fault
-        monkeypatch.setattr(_Handler, "_write", hooked_write)
+        monkeypatch.setattr(folio_http, "write", hooked_write)     # the gateway's route table call
 
         def stop() -> None:
             arrived.wait(10)
