@@ -27,7 +27,7 @@ def opt(default: Any, doc: str, choices: tuple[str, ...] | None = None, secret: 
     """A config key with a default, its help text, and optional allowed values.
 
     ``range`` is ``(low, high, low_exclusive)`` for a number; without it the range comes from
-    :data:`kiosk.config_checks.RANGES` or the key's name (``*_s``, ``port``, ``*_pin`` ...).
+    :data:`kiosk.config.checks.RANGES` or the key's name (``*_s``, ``port``, ``*_pin`` ...).
     """
     meta = {"doc": doc, "choices": choices, "secret": secret, "range": range}
     if isinstance(default, list | dict):
