@@ -150,7 +150,8 @@ def test_config_imports_nothing_above_it():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 0, r.stderr
     loaded = set(eval(r.stdout))  # noqa: S307 - our own printed list
-    package = {"kiosk.config", "kiosk.config.schema", "kiosk.config.checks"}
+    package = {"kiosk.config", "kiosk.config.schema", "kiosk.config.service", "kiosk.config.appliance",
+               "kiosk.config.keys", "kiosk.config.checks"}
     assert loaded <= {"kiosk", "kiosk.errors"} | package, loaded
 
 

@@ -1,9 +1,9 @@
 """Typed, validated kiosk configuration from TOML: reading, checking and writing it.
 
-The schema -- one dataclass per ``[section]`` and ``Settings`` -- lives in ``kiosk.config.schema``
-(the pure value checks in ``kiosk.config.checks``) and is re-exported here, so the rest of the
-kiosk imports everything from ``kiosk.config``.  The package imports nothing of the kiosk above it
-but ``kiosk.errors``.
+The schema -- one dataclass per ``[section]`` and ``Settings`` -- lives in this package's modules
+(``schema``, ``service``, ``appliance``, ``keys``; the pure value checks in ``checks``) and is
+re-exported here, so the rest of the kiosk imports everything from ``kiosk.config``.  The package
+imports nothing of the kiosk above it but ``kiosk.errors``.
 Loading never half-succeeds: every problem in a file is collected and reported together, each
 naming the file, the key and what was expected, so a staff member can fix the file in one go.
 """
@@ -20,33 +20,37 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.config import checks
-from kiosk.config.schema import (  # noqa: F401 - the schema, re-exported: kiosk.config is its public face
-    SECTIONS,
+from kiosk.config.appliance import (  # noqa: F401 - the schema, re-exported: kiosk.config is its public face
     AlertsSection,
-    BookdropSection,
-    BrandingSection,
     CardReaderSection,
     DisplaySection,
     GpioSection,
-    GuideSection,
     HardwareSection,
+    MonitoringSection,
+    PrinterSection,
+    ScannerSection,
+    StorageSection,
+    TagReaderSection,
+)
+from kiosk.config.keys import opt  # noqa: F401 - the schema, re-exported: kiosk.config is its public face
+from kiosk.config.schema import (  # noqa: F401 - the schema, re-exported: kiosk.config is its public face
+    SECTIONS,
+    Settings,
+    register_section,
+)
+from kiosk.config.service import (  # noqa: F401 - the schema, re-exported: kiosk.config is its public face
+    BookdropSection,
+    BrandingSection,
+    GuideSection,
     HoursSection,
     IlsSection,
     KioskSection,
-    MonitoringSection,
     OfflineSection,
-    PrinterSection,
     ReceiptSection,
-    ScannerSection,
-    Settings,
     SpeechSection,
     StaffSection,
     StationSection,
-    StorageSection,
-    TagReaderSection,
     TagsSection,
-    opt,
-    register_section,
 )
 from kiosk.errors import ConfigError
 
