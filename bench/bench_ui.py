@@ -177,7 +177,7 @@ def _speech_available() -> str:
     from kiosk import config as config_mod
 
     if not hasattr(config_mod.Settings(), "speech"):
-        return "no [speech] section in kiosk/config.py"
+        return "no [speech] section in kiosk.config"
     if shutil.which("espeak-ng") is None:
         return "espeak-ng not installed (scripts/sysdeps.sh installs it)"
     return ""

@@ -157,7 +157,7 @@ def test_without_config_folio_commands_reach_the_background_librarys_http_face(t
 
 
 def test_the_demo_banner_says_where_folio_answers():
-    from kiosk.app_cli import demo_banner
+    from kiosk.cli.app import demo_banner
 
     state = {"host": "127.0.0.1", "port": 6001, "pid": 1, "db": "x", "http_port": 9131}
     s = daemon.demo_settings(["ils.protocol=folio", "ils.url=http://127.0.0.1:9131"])

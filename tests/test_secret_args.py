@@ -15,13 +15,13 @@ import pytest
 
 from kiosk import config
 from kiosk.cli import main
-from kiosk.errors import ConfigError
-from kiosk.secret_args import (
+from kiosk.cli.secrets import (
     add_secret_argument,
     mask_sip2_frame,
     resolve_secret,
     resolve_secret_assignments,
 )
+from kiosk.errors import ConfigError
 from kiosk.sip2.testing import FakeAcs
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from kiosk.config_checks import WEEKDAYS, Interval, parse_hours, parse_intervals
+from kiosk.config.checks import WEEKDAYS, Interval, parse_hours, parse_intervals
 
 # How far ahead next_change() looks: a library closed for more than a year has no "next change".
 _HORIZON_DAYS = 400

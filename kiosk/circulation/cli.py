@@ -2,7 +2,7 @@
 
 The same :class:`~kiosk.circulation.service.KioskService` as the screens (journal, offline
 policy, ambiguity resolution), so staff can do at a terminal exactly what the kiosk would do, and
-scripts can drive it.  Output is one JSON object on stdout (``kiosk.jsonout``; ``--jsonl`` streams
+scripts can drive it.  Output is one JSON object on stdout (``kiosk.cli.jsonout``; ``--jsonl`` streams
 one line per settled item, then the summary).  Without ``--config`` they use the demo
 configuration and its demo library system (started on demand), like ``kiosk demo``.  Exit codes
 (``kiosk.exitcodes``): 0 completed (also when the library system or the kiosk said no), 2 protocol
@@ -18,9 +18,9 @@ import threading
 from kiosk.circulation import view as v
 from kiosk.circulation.reasons import REASONS
 from kiosk.circulation.view import ItemLine, SessionView
+from kiosk.cli.jsonout import dumps, emit, stdout_to_devnull, with_iso_times
+from kiosk.cli.secrets import add_secret_argument, resolve_secret
 from kiosk.exitcodes import EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE, EXIT_USAGE
-from kiosk.jsonout import dumps, emit, stdout_to_devnull, with_iso_times
-from kiosk.secret_args import add_secret_argument, resolve_secret
 
 _OFFLINE_KEYS = {"offline_not_allowed", "offline_returns_only", "out_of_service", "offline_card_unknown"}
 

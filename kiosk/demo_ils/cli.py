@@ -20,7 +20,7 @@ import argparse
 import signal
 from pathlib import Path
 
-from kiosk.secret_args import add_secret_argument, resolve_secret
+from kiosk.cli.secrets import add_secret_argument, resolve_secret
 
 
 def _default_db() -> str:
@@ -80,8 +80,8 @@ def run(args: argparse.Namespace) -> int:
     for f in (args.tls_cert, args.tls_key):
         if f and not Path(f).is_file():
             raise ConfigError(f"TLS file not found: {f}")
+    from kiosk.cli.jsonout import emit, iso_everywhere
     from kiosk.exitcodes import EXIT_OK
-    from kiosk.jsonout import emit, iso_everywhere
 
     if args.db is None:
         args.db = _default_db()

@@ -8,7 +8,7 @@ Layers (pure core, thin shell, as in :mod:`kiosk.sip2`):
 ``kiosk.folio.refusals``  pure: 422/500 error bodies -> (reason key, patron text), by ``code`` first.
 ``kiosk.folio.records``   pure: FOLIO JSON (users, loans, requests, accounts, blocks, check-in and
                           check-out replies) -> the kiosk's records (Patron, Loan, Hold, ItemInfo...).
-(The [ils] protocol = "folio" cross-checks of ``kiosk config check`` live in ``kiosk.config_checks``.)
+(The [ils] protocol = "folio" cross-checks of ``kiosk config check`` live in ``kiosk.config.checks``.)
 ``kiosk.folio.auth``      tokens: /authn/login-with-expiry (fallback /authn/login), refresh before
                           expiry, a refresh token never used twice, a fresh login when refresh fails.
 ``kiosk.folio.http``      the shell: one ``requests.Session`` per pooled worker (keep-alive),

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from kiosk.config_checks import is_uuid
+from kiosk.config.checks import is_uuid
 from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
 from kiosk.folio import cql
 from kiosk.folio import records as rec

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from kiosk.cli.jsonout import emit
 from kiosk.exitcodes import EXIT_HARDWARE, EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE, EXIT_USAGE
-from kiosk.jsonout import emit
 from kiosk.tags import MODELS, TagDecodeError, decode_tag, encode_tag
 
 # The doctor's checks that are about the library-system link, not a device.

@@ -21,9 +21,9 @@ import json
 import sys
 from datetime import datetime
 
+from kiosk.cli.secrets import add_secret_argument, resolve_secret
 from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
 from kiosk.exitcodes import EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE
-from kiosk.secret_args import add_secret_argument, resolve_secret
 
 COMMANDS = (   # name, help, positional arguments
     ("status", "is the library system there (FOLIO: login and service point)", ()),

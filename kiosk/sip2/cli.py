@@ -19,16 +19,16 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from kiosk.cli.secrets import add_secret_argument, mask_sip2_frame, resolve_secret
 from kiosk.errors import ConfigError, IlsUnavailable, OutcomeUnknown, ProtocolError
-from kiosk.secret_args import add_secret_argument, mask_sip2_frame, resolve_secret
 
 if TYPE_CHECKING:   # the codec and client are imported by the handler: `kiosk --help` and
     # `kiosk run` build this parser and should not pay for the SIP2 message tables.
     from kiosk.sip2.client import Sip2Client
     from kiosk.sip2.codec import Message
 
+from kiosk.cli.jsonout import emit, with_iso_times
 from kiosk.exitcodes import EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE, EXIT_USAGE
-from kiosk.jsonout import emit, with_iso_times
 
 CHARSETS = ("utf-8", "cp850", "latin-1")
 

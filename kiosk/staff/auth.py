@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kiosk.config_checks import check_hash_format  # the config check and login use one rule
+from kiosk.config.checks import check_hash_format  # the config check and login use one rule
 from kiosk.privacy import mask
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 # scrypt cost: n=2**14, r=8, p=1 needs 16 MiB and is the interactive-login setting recommended in
 # the scrypt paper; it stays well under OpenSSL's default 32 MiB memory limit.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
-# What a Raspberry Pi can afford per try is capped in kiosk.config_checks (check_hash_format).
+# What a Raspberry Pi can afford per try is capped in kiosk.config.checks (check_hash_format).
 PBKDF2_ITERATIONS = 600_000  # OWASP 2023 figure for PBKDF2-HMAC-SHA256
 SALT_BYTES, KEY_BYTES = 16, 32
 MAX_LOCKOUT_FACTOR = 16  # lock-outs double: lockout_s, 2x, 4x, ... up to 16x

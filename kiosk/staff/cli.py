@@ -17,9 +17,9 @@ import getpass
 import sys
 from datetime import date, timedelta
 
+from kiosk.cli.secrets import resolve_secret_assignments
 from kiosk.errors import ConfigError
 from kiosk.exitcodes import EXIT_OK, EXIT_USAGE
-from kiosk.secret_args import resolve_secret_assignments
 
 
 def _read_secret(prompt: str, confirm: bool) -> str:

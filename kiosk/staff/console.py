@@ -228,7 +228,7 @@ class StaffConsole:
     @staticmethod
     def _test_folio(cand: Any) -> ActionResult:
         """FOLIO: log in, find the service point, probe the permissions (kiosk.folio.doctor)."""
-        from kiosk.config_checks import folio_errors
+        from kiosk.config.checks import folio_errors
         from kiosk.folio.doctor import check_link
 
         problems = folio_errors(cand.ils, "settings")

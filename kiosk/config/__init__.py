@@ -1,7 +1,9 @@
 """Typed, validated kiosk configuration from TOML: reading, checking and writing it.
 
-The schema -- one dataclass per ``[section]`` and ``Settings`` -- lives in ``kiosk.config_schema``
-and is re-exported here, so the rest of the kiosk imports everything from ``kiosk.config``.
+The schema -- one dataclass per ``[section]`` and ``Settings`` -- lives in this package's modules
+(``schema``, ``service``, ``appliance``, ``keys``; the pure value checks in ``checks``) and is
+re-exported here, so the rest of the kiosk imports everything from ``kiosk.config``.  The package
+imports nothing of the kiosk above it but ``kiosk.errors``.
 Loading never half-succeeds: every problem in a file is collected and reported together, each
 naming the file, the key and what was expected, so a staff member can fix the file in one go.
 """
@@ -17,42 +19,46 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from kiosk import config_checks
-from kiosk.config_schema import (  # noqa: F401 - the schema, re-exported: kiosk.config is its public face
-    SECTIONS,
+from kiosk.config import checks
+from kiosk.config.appliance import (  # noqa: F401 - the schema, re-exported: kiosk.config is its public face
     AlertsSection,
-    BookdropSection,
-    BrandingSection,
     CardReaderSection,
     DisplaySection,
     GpioSection,
-    GuideSection,
     HardwareSection,
+    MonitoringSection,
+    PrinterSection,
+    ScannerSection,
+    StorageSection,
+    TagReaderSection,
+)
+from kiosk.config.keys import opt  # noqa: F401 - the schema, re-exported: kiosk.config is its public face
+from kiosk.config.schema import (  # noqa: F401 - the schema, re-exported: kiosk.config is its public face
+    SECTIONS,
+    Settings,
+    register_section,
+)
+from kiosk.config.service import (  # noqa: F401 - the schema, re-exported: kiosk.config is its public face
+    BookdropSection,
+    BrandingSection,
+    GuideSection,
     HoursSection,
     IlsSection,
     KioskSection,
-    MonitoringSection,
     OfflineSection,
-    PrinterSection,
     ReceiptSection,
-    ScannerSection,
-    Settings,
     SpeechSection,
     StaffSection,
     StationSection,
-    StorageSection,
-    TagReaderSection,
     TagsSection,
-    opt,
-    register_section,
 )
 from kiosk.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]   # kiosk/config/__init__.py -> the checkout
 CONFIG_DIR = PROJECT_ROOT / "config"
 # `kiosk demo`'s configuration: config/demo.toml in a source checkout, else the copy shipped in the
 # package, so that `pip install` + `kiosk demo` works anywhere (site-packages has no config/).
-PACKAGED_DEMO_CONFIG = Path(__file__).resolve().parent / "data" / "demo.toml"
+PACKAGED_DEMO_CONFIG = Path(__file__).resolve().parents[1] / "data" / "demo.toml"
 DEMO_CONFIG = CONFIG_DIR / "demo.toml" if (CONFIG_DIR / "demo.toml").is_file() else PACKAGED_DEMO_CONFIG
 
 
@@ -154,10 +160,10 @@ def _is_secret(f: dataclasses.Field) -> bool:
 def _value_error(section: str, f: dataclasses.Field, tp: Any, item: Any, value: Any) -> str | None:
     """Why ``value`` (already of type ``tp``) is not acceptable: elements, NUL bytes, ranges."""
     if tp is str:
-        return config_checks.text_error(value)
+        return checks.text_error(value)
     if tp in (int, float):
-        r = config_checks.range_for(section, f.name, tp, f.metadata.get("range"))
-        return config_checks.number_error(value, r, tp)
+        r = checks.range_for(section, f.name, tp, f.metadata.get("range"))
+        return checks.number_error(value, r, tp)
     if tp in (list, dict) and item is not None:
         values = value.values() if tp is dict else value
         if tp is dict and not all(isinstance(k, str) for k in value):
@@ -167,7 +173,7 @@ def _value_error(section: str, f: dataclasses.Field, tp: Any, item: Any, value: 
                 _coerce(v, item)
             except TypeError:
                 return f"expected {_type_name(tp, item)}"
-            if item is str and (why := config_checks.text_error(v)):
+            if item is str and (why := checks.text_error(v)):
                 return why
     return None
 
@@ -328,9 +334,9 @@ def _cross_checks(sections: dict[str, Any], source: str) -> list[str]:
     if ils and not 1 <= ils.pool_size <= 16:
         errors.append(f"{source}: [ils] pool_size: expected 1 to 16; got {ils.pool_size}")
     # The appliance layer's sections ([staff], [alerts], [monitoring], [hours]) are checked with
-    # the pure helpers of kiosk.config_checks, which those layers use too: this module imports
+    # the pure helpers of kiosk.config.checks, which those layers use too: this package imports
     # nothing above it.
-    errors.extend(config_checks.cross_errors(sections, source))
+    errors.extend(checks.cross_errors(sections, source))
     return errors
 
 

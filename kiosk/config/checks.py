@@ -1,7 +1,7 @@
 """Pure checks of configuration values: number ranges, opening hours, hashes, listen addresses.
 
-This module sits *below* :mod:`kiosk.config` (it imports only :mod:`kiosk.errors` and the
-standard library), so validating a configuration never imports the layers that use it (the
+This module sits at the bottom of :mod:`kiosk.config`, under its loader (it imports only
+:mod:`kiosk.errors` and the standard library), so validating a configuration never imports the layers that use it (the
 alerting, monitoring, after-hours and staff code).  Those layers import the helpers they share
 with the check from here (``parse_intervals``, ``parse_hours``, ``check_hash_format``), so the
 check and the code that later uses a value cannot disagree.

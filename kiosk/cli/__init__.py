@@ -3,6 +3,10 @@
 Each layer owns its subcommands in its own ``cli`` module exposing ``register(subparsers)``; this
 module only wires them together and turns the kiosk's own errors into exit codes and one clear
 line on stderr.  The codes and their meanings live in ``kiosk.exitcodes``.
+
+Next to it, in this package, what the commands share: ``kiosk.cli.app`` (``kiosk run`` and
+``kiosk demo``), ``kiosk.cli.jsonout`` (one JSON style for every command's output) and
+``kiosk.cli.secrets`` (PINs and passwords taken without putting them where ``ps`` shows them).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Sequence
 
 from kiosk import __version__
 from kiosk import config as config_mod
+from kiosk.cli.secrets import resolve_secret_assignments
 from kiosk.errors import (
     ConfigError,
     HardwareError,
@@ -36,7 +41,6 @@ from kiosk.exitcodes import (
     EXIT_UNREACHABLE,
     EXIT_USAGE,
 )
-from kiosk.secret_args import resolve_secret_assignments
 
 
 class KioskArgumentParser(argparse.ArgumentParser):
@@ -48,7 +52,7 @@ class KioskArgumentParser(argparse.ArgumentParser):
 
 # Modules that add subcommands, in the order they appear in ``kiosk --help``.
 COMMAND_MODULES = (
-    "kiosk.app_cli",            # run, demo
+    "kiosk.cli.app",            # run, demo
     "kiosk.sip2.cli",           # sip2
     "kiosk.ils.cli",            # ils (SIP2 or FOLIO, as configured)
     "kiosk.demo_ils.cli",       # demo-ils
@@ -59,12 +63,12 @@ COMMAND_MODULES = (
     "kiosk.station.cli",        # inventory, tags (staff station; `kiosk tag program` is under tag)
 )
 
-# Which module registers each top-level command, so ``kiosk run`` imports only kiosk.app_cli and
+# Which module registers each top-level command, so ``kiosk run`` imports only kiosk.cli.app and
 # not every layer's command module (the SIP2 codec tables alone take ~70 ms to import, and
 # ``kiosk run`` is on the path to the kiosk's first frame).  A command missing here still works:
 # the parser is then built from every module.  tests/test_cli_dispatch.py keeps this map honest.
 COMMAND_OWNERS = {
-    "run": "kiosk.app_cli", "demo": "kiosk.app_cli",
+    "run": "kiosk.cli.app", "demo": "kiosk.cli.app",
     "sip2": "kiosk.sip2.cli",
     "ils": "kiosk.ils.cli",
     "demo-ils": "kiosk.demo_ils.cli",
@@ -234,7 +238,7 @@ def add_commands(sub: argparse._SubParsersAction,
 
 def _quiet_broken_pipe() -> int:
     """``kiosk journal export | head``: the reader left; stop writing without a traceback."""
-    from kiosk.jsonout import stdout_to_devnull
+    from kiosk.cli.jsonout import stdout_to_devnull
 
     stdout_to_devnull()
     return EXIT_OK
