@@ -97,6 +97,7 @@ class Tour:
     def shot(self, name: str) -> None:
         self.n += 1
         self.d.pump(0.25)
+        self.d.settle()              # what a patron sees once layouts and text renders are done
         path = self.d.screenshot(self.out / f"{self.prefix}-{self.n:02d}-{name}.png")
         log.info("screenshot %s", path.name)
 
@@ -202,6 +203,7 @@ class Tour:
                               ("contrast", "large"), ("large_text", "back")):
             self.d.tap(ids[switch])
             self.d.pump(0.2)
+            self.d.settle()          # a switch's relayout is spread over frames (kiosk/ui/pacing.py)
             hc = self.app.theme.name == "high_contrast"
             found = audit(list(Window.children), Window, minimum_contrast=7.0 if hc else 4.5)
             assert not found, f"{where} after switching to {label}: " + "; ".join(map(str, found[:5]))
