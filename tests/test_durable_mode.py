@@ -186,3 +186,27 @@ def test_a_damaged_store_is_kept_aside_with_its_rollback_journal(tmp_path):
     for suffix in companion:
         assert not os.path.exists(str(path) + suffix), suffix  # nothing left to mix with a new file
         assert os.path.exists(str(kept) + suffix), suffix
+
+
+@pytest.mark.skipif(journal_mode_for() == "wal", reason="this SQLite uses WAL: no rollback journal")
+def test_a_transaction_cut_off_mid_write_is_rolled_back_at_open_and_checked(tmp_path, caplog):
+    """kill -9 while a transaction has already written to the file: the rollback journal is hot.
+    The store's own (read-write) connection rolls it back at open, so the read-only integrity
+    check after it still gives a verdict (a read-only connection cannot roll back a hot journal)."""
+    path = tmp_path / "journal.sqlite3"
+    with Journal(path) as journal:
+        for i in range(200):
+            journal.record_intent("checkin", f"B{i}", state=j.QUEUED, acked=True, offline=True)
+    code = ("import os, sys\nfrom kiosk.circulation.journal import Journal\n"
+            "db = Journal(sys.argv[1])._db\n"
+            "db.execute('PRAGMA cache_size=2'); db.execute('BEGIN IMMEDIATE')\n"   # a tiny cache spills
+            "db.execute(\"UPDATE txn SET note = hex(randomblob(300))\")\n"
+            "os.kill(os.getpid(), 9)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    assert proc.returncode == -9, proc.stderr
+    assert os.path.getsize(str(path) + "-journal") > 0                      # hot
+    with caplog.at_level(logging.WARNING, logger="kiosk.durable"), Journal(path) as journal:
+        rows = journal.rows()
+        assert len(rows) == 200 and {r.note for r in rows} == {None}         # the cut-off update is undone
+        assert journal.verify() is True
+    assert "no verdict" not in caplog.text
