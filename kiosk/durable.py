@@ -121,9 +121,8 @@ def keep_aside(path: Path, now: float | None = None) -> Path | None:
     """Rename a damaged store (and its ``-journal``, ``-wal``, ``-shm``) to ``<name>.damaged-<UTC time>``.
 
     Never deletes: staff or a recovery tool may still get rows out of it.  The rollback journal
-    goes with its file: a hot journal belongs to that file alone (SQLite ignores a journal next to
-    a new, empty file, so none is left to be applied to the next store).  Returns the new path of
-    the main file (None if there was no file to move)."""
+    goes with its file: a hot journal holds that file's old pages, for that file alone.  Returns
+    the new path of the main file (None if there was no file to move)."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
     target = path.with_name(f"{path.name}.damaged-{stamp}")
     n = 1
