@@ -1,10 +1,16 @@
 """A durable SQLite store: the one way the kiosk writes what it must never lose.
 
-WAL mode with ``synchronous=FULL`` means a ``COMMIT`` returns only once the write-ahead log is on
-disk (fsync), so a power cut or ``kill -9`` after it cannot undo it.  One connection behind a
-re-entrant lock keeps writers in order across worker threads; ``BEGIN IMMEDIATE`` takes the write
-lock up front so two processes on the same file never deadlock half-way through a transaction.
-The offline journal and the book drop's log are both built on it.
+Journal mode: :func:`journal_mode_for` chooses it from the SQLite the interpreter links.  WAL only
+where SQLite has the WAL-reset bug fixed (https://sqlite.org/wal.html#walresetbug: a data race,
+3.7.0 through 3.51.2, that can corrupt a database or lose committed writes when two connections
+use the same WAL database -- the kiosk always has several); elsewhere (e.g. 3.40.1 on Debian /
+Raspberry Pi OS bookworm) the rollback journal in TRUNCATE mode.  Either way with
+``synchronous=FULL``, so a ``COMMIT`` returns only once it is on disk (fsync) and a power cut or
+``kill -9`` after it cannot undo it.  One connection behind a re-entrant lock keeps writers in
+order across worker threads; ``BEGIN IMMEDIATE`` takes the write lock up front so two processes
+on the same file never deadlock half-way through a transaction.  The offline journal, the book
+drop's log and the station store are built on :class:`DurableDb`; the staff lock-out and the
+statistics on :class:`ShortTransaction`.
 
 A store on an SD card can be damaged in place (a worn card returns other bytes than were written).
 SQLite then still accepts many writes while reads of the damaged pages fail, so an acknowledgement
@@ -13,7 +19,7 @@ fresh read-only connection, bounded in time) when a store that already existed i
 whenever a caller asks (:meth:`DurableDb.verify`); any SQLite "corrupt" / "not a database" answer
 marks the store damaged; a damaged store refuses everything (:class:`StorageDamaged`, a
 JournalError) and, where the owner asks for it (``keep_damaged_aside``), the damaged file is renamed
-to ``<name>.damaged-<UTC time>`` (with its ``-wal``) for staff -- never deleted.
+to ``<name>.damaged-<UTC time>`` (with its ``-journal`` or ``-wal``) for staff -- never deleted.
 """
 
 from __future__ import annotations
@@ -33,8 +39,11 @@ from kiosk.errors import JournalError
 log = logging.getLogger(__name__)
 
 INTEGRITY_DEADLINE_S = 10.0      # a quick_check that takes longer is abandoned (not a verdict)
+WRITER_BUSY_TIMEOUT_S = 30.0     # > INTEGRITY_DEADLINE_S: in rollback mode a check's read lock holds a COMMIT back
+MODE_SWITCH_WAIT_S = 0.5         # leaving WAL needs the file to ourselves; past this it stays WAL (logged)
 _DAMAGE_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 _DAMAGE_WORDS = ("malformed", "not a database", "corrupt")
+COMPANION_SUFFIXES = ("-journal", "-wal", "-shm")   # files SQLite keeps next to a database
 
 
 class StorageDamaged(JournalError):
@@ -109,10 +118,11 @@ def header_problem(path: Path) -> str | None:
 
 
 def keep_aside(path: Path, now: float | None = None) -> Path | None:
-    """Rename a damaged store (and its ``-wal``/``-shm``) to ``<name>.damaged-<UTC time>``.
+    """Rename a damaged store (and its ``-journal``, ``-wal``, ``-shm``) to ``<name>.damaged-<UTC time>``.
 
-    Never deletes: staff or a recovery tool may still get rows out of it.  Returns the new path
-    of the main file (None if there was no file to move)."""
+    Never deletes: staff or a recovery tool may still get rows out of it.  The rollback journal
+    goes with its file: a hot journal holds that file's old pages, for that file alone.  Returns
+    the new path of the main file (None if there was no file to move)."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
     target = path.with_name(f"{path.name}.damaged-{stamp}")
     n = 1
@@ -120,7 +130,7 @@ def keep_aside(path: Path, now: float | None = None) -> Path | None:
         n += 1
         target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
     moved = None
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", *COMPANION_SUFFIXES):
         src = Path(str(path) + suffix)
         if src.exists():
             os.replace(src, Path(str(target) + suffix))
@@ -166,12 +176,13 @@ class DurableDb:
         self.kept_at: Path | None = None
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
+        self.journal_mode: str | None = None   # what set_journal_mode gave this connection
         existed = self.path.is_file() and self.path.stat().st_size > 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None,
-                                       timeout=30.0)
-            _set_wal(self._db)
+                                       timeout=WRITER_BUSY_TIMEOUT_S)
+            self.journal_mode = set_journal_mode(self._db)
             self._db.execute("PRAGMA synchronous=FULL")
             if existed and not check_at_open:
                 problem = header_problem(self.path)
@@ -283,20 +294,89 @@ class _Damaged(Exception):
     """Internal: the integrity check at open found problems."""
 
 
-def _set_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
-    """Switch to WAL (persistent in the file, so a no-op once done).
+# SQLite releases with the WAL-reset bug fixed: 3.51.3 and later, and the backports 3.44.6 (3.44.x)
+# and 3.50.7 (3.50.x).  https://sqlite.org/wal.html#walresetbug
+_WAL_RESET_FIXED = (((3, 44, 6), (3, 45, 0)), ((3, 50, 7), (3, 51, 0)), ((3, 51, 3), (999, 0, 0)))
 
-    While another connection is creating the same file, SQLite can answer "database is locked" at
-    once instead of waiting out the busy timeout; that race only lasts a moment, so try again.
+
+def journal_mode_for(version: tuple[int, ...] | None = None) -> str:
+    """The journal mode for the durable stores on this SQLite (``sqlite3.sqlite_version_info``):
+    ``"wal"`` or ``"truncate"``.
+
+    Why: every SQLite from 3.7.0 through 3.51.2 has the WAL-reset bug
+    (https://sqlite.org/wal.html#walresetbug), a data race between connections to one WAL database
+    that can corrupt it or lose committed writes.  The kiosk always has several connections to its
+    stores (the read-only integrity check before every offline acknowledgement, the CLI tools,
+    other processes), and "nothing is lost" (GUIDE rule 2) cannot rest on tight timing.  So WAL
+    only on a fixed SQLite (>= 3.51.3, or the backports 3.44.6 <= v < 3.45 and 3.50.7 <= v < 3.51).
+
+    Otherwise the rollback journal in TRUNCATE mode, which is just as durable with
+    ``synchronous=FULL``: the journal is fsync'd before the database file is written, the database
+    file is fsync'd, and the commit point -- truncating the journal to zero bytes -- is fsync'd too
+    when the pager's fullSync is set (synchronous=FULL; pager.c pager_end_transaction(), "otherwise
+    the journal might resurrect following a power loss and cause the last transaction to roll
+    back"; https://sqlite.org/pragma.html#pragma_journal_mode and #pragma_synchronous).  TRUNCATE
+    rather than DELETE: DELETE's commit point is unlinking the journal, and SQLite fsyncs the
+    directory after that only under synchronous=EXTRA (a journal could come back after a power
+    cut); TRUNCATE also spares a directory entry made and removed per commit.  The price: a reader
+    holds a COMMIT back while it reads (and waits while one is written); the busy timeouts cover
+    it (WRITER_BUSY_TIMEOUT_S > INTEGRITY_DEADLINE_S).
     """
+    v = tuple(sqlite3.sqlite_version_info if version is None else version)[:3]
+    v = v + (0,) * (3 - len(v))
+    return "wal" if any(lo <= v < hi for lo, hi in _WAL_RESET_FIXED) else "truncate"
+
+
+def set_journal_mode(conn: sqlite3.Connection, wanted: str | None = None, *, attempts: int = 100,
+                     switch_wait_s: float = MODE_SWITCH_WAIT_S) -> str:
+    """Give ``conn`` the journal mode :func:`journal_mode_for` chose; returns the mode it has now.
+
+    WAL is a property of the file (persistent); the rollback modes belong to each connection, so
+    TRUNCATE is set on every connection (no lock needed).  Leaving WAL (a file written before this
+    choice, or by an older kiosk) needs the file to ourselves for a moment -- SQLite checkpoints the
+    WAL into the file, then removes it -- and answers "database is locked" at once while another
+    connection has it open: tried again for ``switch_wait_s``, then the file stays WAL for now
+    (logged; the next open tries again), never an error for the patron.  Entering WAL (a fixed
+    SQLite) keeps the old behaviour: while another connection is creating the same file SQLite can
+    answer "locked" at once instead of waiting out the busy timeout; that race lasts a moment.
+    """
+    wanted = (wanted or journal_mode_for()).lower()
+    leave_wal_until = None
     for attempt in range(attempts):
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
+            current = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+            if current == wanted:
+                return current
+            mode = str(conn.execute(f"PRAGMA journal_mode={wanted.upper()}").fetchone()[0]).lower()
+            if mode == wanted:
+                if current == "wal":
+                    log.info("SQLite %s has the WAL-reset bug: %s switched from WAL to the %s journal",
+                             sqlite3.sqlite_version, _db_name(conn), wanted)
+                return mode
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == attempts - 1:
+            if "locked" not in str(exc) or (wanted == "wal" and attempt == attempts - 1):
                 raise
-            time.sleep(0.02)
+            mode = None
+        # "locked", or SQLite kept the old mode: another connection has the file right now
+        if wanted != "wal":
+            leave_wal_until = leave_wal_until or time.monotonic() + switch_wait_s
+            if time.monotonic() >= leave_wal_until or attempt == attempts - 1:
+                with contextlib.suppress(sqlite3.Error):
+                    if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                        log.warning("%s stays in WAL mode for now (SQLite %s has the WAL-reset bug): another "
+                                    "connection has it open; it is switched to the %s journal at a later open",
+                                    _db_name(conn), sqlite3.sqlite_version, wanted)
+                        return "wal"
+                if attempt == attempts - 1:
+                    break
+        time.sleep(0.02)
+    raise sqlite3.OperationalError(f"cannot set journal_mode={wanted} on {_db_name(conn)}")
+
+
+def _db_name(conn: sqlite3.Connection) -> str:
+    with contextlib.suppress(sqlite3.Error, IndexError, TypeError):
+        return str(conn.execute("PRAGMA database_list").fetchone()[2]) or "a store"
+    return "a store"
 
 
 class ShortTransaction:
@@ -305,15 +385,18 @@ class ShortTransaction:
     For small stores written now and then from any process (the staff lock-out counter, the
     statistics table): nothing is held open between calls.  ``durable=False`` trades the fsync of
     ``synchronous=FULL`` for speed where losing the last row to a power cut is acceptable
-    (statistics); WAL keeps the file consistent either way.  ``immediate`` takes the write lock up
-    front, for read-modify-write sequences that must not interleave across processes.
+    (statistics) -- in WAL mode only: there ``synchronous=NORMAL`` still cannot corrupt the file,
+    while in a rollback journal mode it can, rarely (https://sqlite.org/pragma.html#pragma_synchronous),
+    and the statistics are evidence of earlier work when a journal goes missing (journal_check).
+    ``immediate`` takes the write lock up front, for read-modify-write sequences that must not
+    interleave across processes.
     """
 
     def __init__(self, path: str | os.PathLike, *, durable: bool = True, immediate: bool = True) -> None:
         self.conn = sqlite3.connect(path, timeout=10, isolation_level=None)
         try:
-            _set_wal(self.conn)
-            self.conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            relaxed = set_journal_mode(self.conn) == "wal" and not durable
+            self.conn.execute(f"PRAGMA synchronous={'NORMAL' if relaxed else 'FULL'}")
         except BaseException:
             self.conn.close()
             raise

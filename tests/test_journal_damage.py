@@ -24,7 +24,7 @@ from kiosk.circulation import journal_check
 from kiosk.circulation.journal import Journal
 from kiosk.circulation.memory_ils import MemItem, MemoryIls, MemPatron
 from kiosk.circulation.transact import Circulator, OfflinePolicy
-from kiosk.durable import StorageDamaged
+from kiosk.durable import StorageDamaged, header_problem, integrity_problems
 from kiosk.errors import JournalError
 
 CARD = "23529000445172"
@@ -76,6 +76,19 @@ def test_damage_while_open_is_found_before_an_offline_return_is_acknowledged(tmp
     try:
         damage(path)                       # the SD card, behind the open connection's back
         circ = Circulator(ils_down(), jn, OfflinePolicy(mode="returns"))
+        if damage is damage_header and jn.journal_mode != "wal":
+            # A rollback journal writes page 1 (its change counter) through to the file at every
+            # commit, from the connection's cache: the header is whole again, and the return is
+            # acknowledged only because the file then reads back sound from disk.  (In WAL mode
+            # page 1 goes to the write-ahead log and the damaged header stays until a checkpoint.)
+            out = circ.checkin("X1")
+            assert out.acknowledged and not jn.damaged
+            assert header_problem(path) is None and integrity_problems(path) == []
+            ro = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            assert ro.execute("SELECT item_id, state FROM txn WHERE id=?", (out.journal_id,)).fetchone() \
+                == ("X1", j.QUEUED)
+            ro.close()
+            return
         with pytest.raises(JournalError):
             out = circ.checkin("X1")
             # today: "done, journaled" although the journal cannot be read back

@@ -89,7 +89,7 @@ date (so nobody is fined for the night), and routed to the right shelf.  This pa
     drop log from the journal.  ``recover()`` completes passes a crash left half-written.
 
 ``droplog.py``
-    ``DropLog(path)`` -- SQLite (WAL, synchronous=FULL) record of every drop of the night: what
+    ``DropLog(path)`` -- SQLite (synchronous=FULL) record of every drop of the night: what
     was read, the outcome, the routing; the source of the morning report.
 
 ``report.py``

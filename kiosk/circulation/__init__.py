@@ -4,7 +4,7 @@ Public API (contracts D; the screens, the CLI and the after-hours drop all use t
 
     from kiosk.circulation import KioskService, Journal, SessionView, ItemLine, PatronSummary
 
-    journal = Journal(settings.data_dir / "journal.sqlite3")       # SQLite WAL, synchronous=FULL
+    journal = Journal(settings.data_dir / "journal.sqlite3")       # SQLite, synchronous=FULL
     service = KioskService(settings, ils, journal, listener, security=tag_reader_or_None,
                            clock=time.time)
     service.start("borrow" | "return" | "account")

@@ -1,8 +1,8 @@
 """The durable journal: every transaction is written down before it is sent and after it is answered.
 
-SQLite in WAL mode with ``synchronous=FULL``: a commit returns only once the write-ahead log is on
-disk (fsync), so a row that :meth:`Journal.record_outcome` committed survives ``kill -9`` and a power
-cut.  The screen says "done" for an offline transaction only after that commit.
+SQLite with ``synchronous=FULL`` (journal mode: :func:`kiosk.durable.journal_mode_for`): a commit
+returns only once it is on disk (fsync), so a row that :meth:`Journal.record_outcome` committed
+survives ``kill -9`` and a power cut.  The screen says "done" for an offline transaction only after that commit.
 
 One row per intent (``id``).  Row states::
 

@@ -26,6 +26,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from kiosk.durable import COMPANION_SUFFIXES
+
 log = logging.getLogger(__name__)
 
 JOURNAL_FILE = "journal.sqlite3"
@@ -126,7 +128,7 @@ def evidence_of_earlier_work(journal_path: Path) -> list[str]:
     events = _count(data / "stats.sqlite3", "SELECT COUNT(*) FROM events")
     if events:
         found.append(f"the statistics count {events} transaction(s)")
-    kept = sorted(p.name for p in data.glob(f"{journal_path.name}.damaged-*") if not p.name.endswith(("-wal", "-shm")))
+    kept = sorted(p.name for p in data.glob(f"{journal_path.name}.damaged-*") if not p.name.endswith(COMPANION_SUFFIXES))
     if kept:
         found.append(f"damaged journal(s) kept aside: {', '.join(kept)}")
     return found
@@ -145,7 +147,7 @@ def doctor_check(data_dir: Path) -> tuple[bool, str]:
     from kiosk.durable import integrity_problems
 
     path = Path(data_dir) / JOURNAL_FILE
-    kept = sorted(p.name for p in path.parent.glob(f"{path.name}.damaged-*") if not p.name.endswith(("-wal", "-shm")))
+    kept = sorted(p.name for p in path.parent.glob(f"{path.name}.damaged-*") if not p.name.endswith(COMPANION_SUFFIXES))
     aside = f"; damaged journal(s) kept aside: {', '.join(kept)}" if kept else ""
     wal = Path(str(path) + "-wal")
     if (not path.is_file() or path.stat().st_size == 0) and not (wal.is_file() and wal.stat().st_size):

@@ -8,7 +8,7 @@ Why this shape (reference: hardware-and-deployment.md §6.2):
   why a config file holding hashes must be readable by the kiosk user only (``check_secrets``).
 * Card UIDs are not secrets (MIFARE UIDs can be cloned), so ``require = "card_and_pin"`` is offered.
 * Guessing at the PIN pad is slowed by a lock-out after ``max_attempts`` wrong tries.  The counter
-  lives in SQLite in the data directory (WAL, ``synchronous=FULL``), so pulling the plug or a
+  lives in SQLite in the data directory (``synchronous=FULL``), so pulling the plug or a
   watchdog restart does not give an attacker fresh tries.  Each further lock-out doubles.
 
 Everything here is slow on purpose (scrypt takes tens of milliseconds on a Pi): call it from a

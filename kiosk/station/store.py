@@ -1,7 +1,8 @@
 """The station's durable record: every programmed tag and every item seen on a shelf.
 
-Built on :class:`kiosk.durable.DurableDb` (SQLite, WAL, ``synchronous=FULL``: a commit is on disk
-when it returns).  Tag programming writes its row **before** touching the tag, with result
+Built on :class:`kiosk.durable.DurableDb` (SQLite, ``synchronous=FULL``: a commit is on disk
+when it returns; journal mode per :func:`kiosk.durable.journal_mode_for`).  Tag programming
+writes its row **before** touching the tag, with result
 ``unverified`` and the bytes about to be written; only after the read-back is the row settled as
 ``verified`` or ``failed``.  A power cut or ``kill -9`` mid-write therefore leaves an ``unverified``
 row, and the next read of that UID (:meth:`StationStore.unverified_for`) settles it by comparing
