@@ -199,8 +199,15 @@ def bench_journal(tmp: Path) -> list[dict]:
     finally:
         os.close(fd)
     p50, p95, base = percentile(lat, 50), percentile(lat, 95), percentile(fs, 50)
-    return [record("journal_enqueue_p50", p50 * 1000, "ms", base * 1000, "~2 fsyncs (intent+outcome)",
-                   p50 <= 4 * base + 0.002),
+    # Two commits (intent, outcome).  One fsync each in WAL mode; about five in the rollback journal
+    # the stores use where the linked SQLite has the WAL-reset bug (kiosk/durable.py).
+    from kiosk.durable import journal_mode_for
+
+    mode = journal_mode_for()
+    per_commit = 1 if mode == "wal" else 5
+    return [record("journal_enqueue_p50", p50 * 1000, "ms", base * 1000,
+                   f"~{2 * per_commit} fsyncs (intent+outcome, {mode} journal)",
+                   p50 <= 2 * per_commit * 2 * base + 0.002),
             record("journal_enqueue_p95", p95 * 1000, "ms", percentile(fs, 95) * 1000, "<= 20 ms", p95 <= 0.020)]
 
 
