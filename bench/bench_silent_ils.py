@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import record, write_results  # noqa: E402
 from kiosk.circulation.journal import Journal  # noqa: E402
-from kiosk.circulation.transact import Circulator, OfflinePolicy  # noqa: E402
+from kiosk.circulation.offline import OfflinePolicy  # noqa: E402
+from kiosk.circulation.transact import Circulator  # noqa: E402
 from kiosk.errors import OutcomeUnknown  # noqa: E402
 from kiosk.sip2.client import Sip2Client  # noqa: E402
 from kiosk.sip2.codec import ItemInformationRequest  # noqa: E402

@@ -9,8 +9,9 @@ import pytest
 from kiosk.circulation import journal as j
 from kiosk.circulation.journal import Journal
 from kiosk.circulation.memory_ils import MemItem, MemoryIls, MemPatron
+from kiosk.circulation.offline import OfflinePolicy
 from kiosk.circulation.replay import Replayer
-from kiosk.circulation.transact import Circulator, OfflinePolicy
+from kiosk.circulation.transact import Circulator
 from kiosk.errors import OutcomeUnknown
 
 P, Q = "P1", "P2"

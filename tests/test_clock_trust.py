@@ -16,8 +16,9 @@ from kiosk import clock as kclock
 from kiosk.appliance.monitoring import health
 from kiosk.circulation.journal import Journal
 from kiosk.circulation.memory_ils import MemItem, MemoryIls, MemPatron
+from kiosk.circulation.offline import OfflinePolicy
 from kiosk.circulation.replay import Replayer
-from kiosk.circulation.transact import Circulator, OfflinePolicy
+from kiosk.circulation.transact import Circulator
 from kiosk.clock import STEP_TOLERANCE_S, TrustedClock
 
 CARD = "23529000445172"

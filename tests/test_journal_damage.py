@@ -23,7 +23,8 @@ from kiosk.circulation import journal as j
 from kiosk.circulation import journal_check
 from kiosk.circulation.journal import Journal
 from kiosk.circulation.memory_ils import MemItem, MemoryIls, MemPatron
-from kiosk.circulation.transact import Circulator, OfflinePolicy
+from kiosk.circulation.offline import OfflinePolicy
+from kiosk.circulation.transact import Circulator
 from kiosk.durable import StorageDamaged, header_problem, integrity_problems
 from kiosk.errors import JournalError
 
@@ -244,7 +245,8 @@ _FULL_CHILD = r"""
 import sys, json
 from kiosk.circulation.journal import Journal
 from kiosk.circulation.memory_ils import MemItem, MemoryIls
-from kiosk.circulation.transact import Circulator, OfflinePolicy
+from kiosk.circulation.offline import OfflinePolicy
+from kiosk.circulation.transact import Circulator
 from kiosk.errors import JournalError
 jn = Journal(sys.argv[1])
 ils = MemoryIls([], [MemItem(f"X{i}", title="t" * 200) for i in range(100000)])

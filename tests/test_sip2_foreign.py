@@ -15,8 +15,9 @@ import pytest
 
 from kiosk.circulation import journal as j
 from kiosk.circulation.journal import Journal
+from kiosk.circulation.offline import OfflinePolicy
 from kiosk.circulation.replay import Replayer
-from kiosk.circulation.transact import Circulator, OfflinePolicy
+from kiosk.circulation.transact import Circulator
 from kiosk.cli import main
 from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
 from kiosk.ils.base import (

@@ -25,10 +25,11 @@ from kiosk.circulation.effects import EndPatron, Identify, LookUpItems, Transact
 from kiosk.circulation.journal import Journal
 from kiosk.circulation.lookups import look_up_items
 from kiosk.circulation.notifier import ViewNotifier
+from kiosk.circulation.offline import OfflinePolicy
 from kiosk.circulation.replay import SyncReport, confirmed_line
 from kiosk.circulation.security import SecurityWriter, set_security_bits
 from kiosk.circulation.session import Session, SessionConfig
-from kiosk.circulation.transact import Circulator, OfflinePolicy
+from kiosk.circulation.transact import Circulator
 from kiosk.circulation.view import SessionView
 from kiosk.clock import timer_clock
 from kiosk.errors import IlsUnavailable, JournalError, OutcomeUnknown, ProtocolError

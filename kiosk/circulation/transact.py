@@ -19,10 +19,10 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import NamedTuple
+from datetime import datetime
 
 from kiosk.circulation import journal as j
+from kiosk.circulation.offline import OfflineIdentity, OfflinePolicy
 from kiosk.circulation.reasons import checkin_alert, checkin_reason, checkout_reason
 from kiosk.circulation.replay import Replayer
 from kiosk.circulation.view import CHECKIN, CHECKOUT, DONE, NEEDS_STAFF, REFUSED, RENEW, due_text
@@ -36,7 +36,6 @@ from kiosk.ils.base import (
     CheckoutResult,
     Ils,
     ItemInfo,
-    Patron,
     Resolution,
     Unresolved,
     checkin_bare_refusal,
@@ -46,37 +45,6 @@ from kiosk.ils.base import (
 from kiosk.privacy import mask
 
 log = logging.getLogger(__name__)
-
-POLICIES = ("none", "returns", "returns+checkouts")
-
-
-@dataclass(frozen=True)
-class OfflinePolicy:
-    """What the kiosk may do while the library system is unreachable ([kiosk] + [offline])."""
-
-    mode: str = "returns"
-    max_items_per_patron: int = 5
-    default_loan_days: int = 14
-    validate_cards: bool = True
-    card_cache_days: int = 30
-
-    @property
-    def returns(self) -> bool:
-        return self.mode in ("returns", "returns+checkouts")
-
-    @property
-    def checkouts(self) -> bool:
-        return self.mode == "returns+checkouts"
-
-    @classmethod
-    def from_settings(cls, settings) -> OfflinePolicy:
-        off = getattr(settings, "offline", None)
-        kw = {}
-        if off is not None:
-            kw = dict(max_items_per_patron=off.max_items_per_patron, default_loan_days=off.default_loan_days,
-                      validate_cards=off.validate_cards, card_cache_days=off.card_cache_days)
-        return cls(mode=settings.kiosk.offline_policy, **kw)
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -126,11 +94,6 @@ def _due_text(r: CheckoutResult | ItemInfo) -> str:
 
 
 
-class OfflineIdentity(NamedTuple):
-    """:meth:`Circulator.identify_offline`'s answer: the patron, or why not (a reason key)."""
-
-    patron: Patron | None
-    error_key: str | None = None
 
 class Circulator:
     """Journaled, policy-aware checkout / check-in / renewal over any :class:`Ils`.  Thread-safe."""
@@ -171,21 +134,10 @@ class Circulator:
 
     # ---- identification offline ----------------------------------------------------------
     def identify_offline(self, patron_id: str, pin: str | None) -> OfflineIdentity:
-        """Who this card is while the library system is unreachable: a patron when the offline
-        policy lets it borrow (a card seen online lately, with ``validate_cards``), else the
-        reason key the screen explains."""
-        if not self.policy.checkouts:
-            return OfflineIdentity(None, error_key="offline_returns_only" if self.policy.returns
-                                   else "out_of_service")
-        can_checkout = True
-        if self.policy.validate_cards:
-            status = self.journal.card_status(patron_id, self.policy.card_cache_days * 86400.0, now=self.clock())
-            if status is None:
-                return OfflineIdentity(None, error_key="offline_card_unknown")
-            can_checkout = status
-        # The PIN cannot be checked offline (a documented limit, as with every vendor's offline mode).
-        return OfflineIdentity(Patron(patron_id=patron_id, valid=True, pin_ok=True if pin else None,
-                                      can_checkout=can_checkout, can_renew=False))
+        """Who this card is while the library system is unreachable (kiosk/circulation/offline.py);
+        the journal knows the cards seen online lately."""
+        return self.policy.identify(patron_id, pin, lambda: self.journal.card_status(
+            patron_id, self.policy.card_cache_days * 86400.0, now=self.clock()))
 
     # ---- checkout ------------------------------------------------------------------------
     def checkout(self, patron_id: str, item_id: str, *, pin: str | None = None,
@@ -282,12 +234,7 @@ class Circulator:
                        journaled=True, security=False, journal_id=jid, online=False)
 
     def _offline_due(self, now: datetime) -> datetime | None:
-        """The due date promised for an offline checkout: none from an untrusted clock (kiosk.clock),
-        so the screen never shows a wrong date; the library system sets it at replay."""
-        if not self.journal.clock_trusted():
-            return None
-        return (now + timedelta(days=self.policy.default_loan_days)).replace(hour=23, minute=59, second=0,
-                                                                           microsecond=0)
+        return self.policy.promised_due(now, clock_trusted=self.journal.clock_trusted())
 
     def _checkout_unresolved(self, jid: int, patron_id: str, item_id: str, allow_offline: bool,
                              protocol: bool) -> Outcome:
@@ -430,4 +377,4 @@ class Circulator:
                        journal_id=jid)
 
 
-__all__ = ["Circulator", "JournalError", "OfflinePolicy", "Outcome", "POLICIES"]
+__all__ = ["Circulator", "JournalError", "Outcome"]
