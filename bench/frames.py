@@ -127,8 +127,6 @@ class FrameMeter:
         gaps = sorted(w for w, *_r in self.frames)
         return {"max_gap_ms": wall * 1000, "frames": len(self.frames),
                 "median_gap_ms": gaps[len(gaps) // 2] * 1000,
-                # the longest frame with its GL drawing taken out (llvmpipe here, a GPU on a Pi)
-                "max_gap_undrawn_ms": max(w - r for w, _s, r, _t in self.frames) * 1000,
                 "longest": {"sleep_ms": sleep * 1000, "render_ms": render * 1000, "text_ms": text * 1000,
                             "kiosk_main_ms": (busy - render) * 1000, "render_share": render / busy},
                 "kiosk_main_max_ms": main[-1] * 1000,

@@ -110,7 +110,7 @@ def test_after_a_theme_switch_layouts_share_a_budget_per_frame_and_then_all_run(
     from kiosk.ui import pacing
 
     hidden.install()
-    monkeypatch.setattr(pacing, "LAYOUT_BUDGET_S", 0.0)         # the first layout of a frame spends it
+    monkeypatch.setattr(pacing.LAYOUT_BUDGET, "seconds", 0.0)   # the first layout of a frame spends it
     boxes = []
     for _ in range(3):
         box = BoxLayout(size=(400, 100), size_hint=(None, None))

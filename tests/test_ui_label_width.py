@@ -93,11 +93,13 @@ def test_a_frame_lays_out_its_share_of_text_and_the_rest_waits_one_frame(monkeyp
     laid_out.clear()
     showing.texture, blank.texture = _FakeTexture(), None
 
-    monkeypatch.setattr(widgets, "_LAYOUT_BUDGET", [Clock.frames, widgets.LAYOUT_BUDGET_S])   # spent
+    budget = widgets.TEXT_BUDGET
+    monkeypatch.setattr(budget, "frame", Clock.frames)
+    monkeypatch.setattr(budget, "spent", budget.seconds)                      # spent
     showing.texture_update()
     blank.texture_update()
     assert laid_out == ["Borrowed"] and len(later) == 1            # the showing one waits a frame
 
-    monkeypatch.setattr(widgets, "_LAYOUT_BUDGET", [Clock.frames - 1, 1.0])   # a new frame: budget anew
+    monkeypatch.setattr(budget, "frame", Clock.frames - 1)                    # a new frame: budget anew
     showing.texture_update()
     assert laid_out == ["Borrowed", "Due back January 3, 2027"]

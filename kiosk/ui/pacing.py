@@ -6,7 +6,7 @@ positions set off, ~15-20 ms of the main thread on this x86 machine and ~60-70 m
 Pi 4 core, two frames in one.  For a short while after a switch (:func:`spread_after_switch`),
 box and grid layouts share a per-frame budget: past it, a layout waits for the next frame, and
 the screen settles over a few frames instead of stalling in one.  The text of labels has its
-own budget all the time (``kiosk.ui.widgets.LAYOUT_BUDGET_S``).
+own budget all the time (``kiosk.ui.widgets.TEXT_BUDGET``).
 
 Outside that window nothing waits: a screen change or a new item row is laid out in its frame,
 as Kivy does.
@@ -18,11 +18,31 @@ import time
 
 from kivy.clock import Clock
 
-LAYOUT_BUDGET_S = 0.002     # box/grid layout time per frame while a switch settles
-SETTLE_S = 0.6              # how long after a switch the budget applies
+SETTLE_S = 0.6              # how long after a switch the layout budget applies
 
 _settling_until = 0.0
-_spent: list = [-1, 0.0]    # [frame number, layout seconds spent in it]
+
+
+class FrameBudget:
+    """Seconds of one kind of main-thread work allowed per frame (one ``Clock.frames``); work past
+    it waits for the next frame.  Used for box/grid layouts here and for label text in
+    kiosk/ui/widgets.py (``TEXT_BUDGET``)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.frame = -1             # the frame the spending below belongs to
+        self.spent = 0.0
+
+    def exhausted(self) -> bool:
+        return self.frame == Clock.frames and self.spent >= self.seconds
+
+    def charge(self, seconds: float) -> None:
+        if self.frame != Clock.frames:
+            self.frame, self.spent = Clock.frames, 0.0
+        self.spent += seconds
+
+
+LAYOUT_BUDGET = FrameBudget(0.002)     # box/grid layout time per frame while a switch settles
 
 
 def spread_after_switch(now: float | None = None) -> None:
@@ -41,15 +61,11 @@ def run_layout(layout, do_layout, largs) -> None:  # noqa: ANN001
     if not settling():
         do_layout(layout, *largs)
         return
-    frame = Clock.frames
-    if _spent[0] != frame:
-        _spent[:] = [frame, 0.0]
-    elif _spent[1] >= LAYOUT_BUDGET_S:
+    if LAYOUT_BUDGET.exhausted():
         Clock.schedule_once(lambda _dt: layout._trigger_layout(), 0)
         return
     t0 = time.perf_counter()
     try:
         do_layout(layout, *largs)
     finally:
-        if _spent[0] == frame:
-            _spent[1] += time.perf_counter() - t0
+        LAYOUT_BUDGET.charge(time.perf_counter() - t0)

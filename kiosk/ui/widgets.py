@@ -25,6 +25,7 @@ from kivy.uix.label import Label
 
 from kiosk.ui.hidden import defer, hidden_screen
 from kiosk.ui.icons import Icon  # noqa: F401  (registered for kv)
+from kiosk.ui.pacing import FrameBudget
 from kiosk.ui.palette import TOUCH_MIN
 
 DEBOUNCE_S = 0.35
@@ -66,8 +67,7 @@ class FreshLabel(Label):
                 # laid out when that screen is shown next (kiosk/ui/hidden.py), not now.
                 defer(screen, self._trigger_texture)
                 return
-        budget = _LAYOUT_BUDGET
-        if self.texture is not None and budget[0] == Clock.frames and budget[1] >= LAYOUT_BUDGET_S:
+        if self.texture is not None and TEXT_BUDGET.exhausted():
             # This frame has laid out its share of text already (a theme switch re-lays out every
             # label on the screen at once): keep showing the old texture one frame longer.
             Clock.schedule_once(lambda _dt: self._trigger_texture(), 0)
@@ -79,10 +79,7 @@ class FreshLabel(Label):
             if not self.markup:
                 core.options["color"] = _WHITE        # tinted by the canvas (see above)
         super().texture_update(*largs)
-        spent = time.perf_counter() - t0
-        if budget[0] != Clock.frames:
-            budget[:] = [Clock.frames, 0.0]
-        budget[1] += spent
+        TEXT_BUDGET.charge(time.perf_counter() - t0)
 
 
 _INK_ONLY = frozenset(("color", "disabled_color"))
@@ -92,9 +89,8 @@ _WHITE = (1.0, 1.0, 1.0, 1.0)
 # label of the screen, ~20 ms of the main thread on this x86 machine, ~80 ms on a Raspberry Pi 4
 # core -- two and a half frames in one.  Past the budget, labels that already show something
 # keep it one frame longer and are laid out in the next frame; a label showing nothing yet never
-# waits.  [frame number, seconds spent in it]
-LAYOUT_BUDGET_S = 0.0015
-_LAYOUT_BUDGET: list = [-1, 0.0]
+# waits.
+TEXT_BUDGET = FrameBudget(0.0015)
 
 
 class SkipWhenClear:
