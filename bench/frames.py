@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 
+KEEP_WORST = 5          # profiles of the busiest frames kept (BENCH_UI_PROFILE)
+
 
 class FrameMeter:
     """Per frame (one ``EventLoop.idle``): wall time since the last frame, the time Kivy's clock slept
@@ -21,20 +23,19 @@ class FrameMeter:
     time less sleep less GL drawing: Clock callbacks, property events, kv rules, layout, text
     rasterising, and any wait for the GIL behind the kiosk's worker threads.
 
-    With ``profile=True`` each frame is profiled on its own (CPU time) and the profile of the frame
-    with the most main-thread CPU of the kiosk's own is kept (``worst_profile``): the work that
-    becomes the longest stall on a slower CPU, not an average over the window."""
+    With ``profile=True`` each frame is profiled on its own (CPU time) and the profiles of the
+    frames with the most main-thread CPU of the kiosk's own are kept (``worst_profiles``, busiest
+    first): the work that becomes the longest stall on a slower CPU, not an average over the window."""
 
     def __init__(self, profile: bool = False) -> None:
         self.frames: list[tuple[float, float, float, float]] = []    # (wall, sleep, GL drawing, text) s
         self.recording = False
         self.profile = profile
-        self.worst_profile = None
+        self.worst_profiles: list = []      # (own CPU s, frame index, profile), busiest first
         self.profiles: list = []
         self.text_layouts = 0               # label texts laid out (kivy.core.text LabelBase.refresh)
         self.cpu: list[float] = []          # per frame: the kiosk's own main-thread CPU time (thread_time)
         self._render_cpu = self._text_cpu = 0.0
-        self._worst_busy = -1.0
         self._sleep = self._render = self._text = 0.0
         self._last = 0.0
 
@@ -90,8 +91,9 @@ class FrameMeter:
                     meter.cpu.append(own)
                     if prof is not None:
                         meter.profiles.append(prof)
-                    if prof is not None and own > meter._worst_busy:
-                        meter._worst_busy, meter.worst_profile = own, prof
+                        meter.worst_profiles.append((own, len(meter.cpu) - 1, prof))
+                        meter.worst_profiles.sort(key=lambda w: -w[0])
+                        del meter.worst_profiles[KEEP_WORST:]
                 meter._last = now
 
         Clock.idle = timed_clock_idle

@@ -163,8 +163,8 @@ def stack(port: int, mode: str) -> None:
 
             Path(profile_dir).mkdir(parents=True, exist_ok=True)
             pstats.Stats(*meter.profiles).dump_stats(str(Path(profile_dir) / f"{mode}.prof"))
-            if meter.worst_profile is not None:
-                meter.worst_profile.dump_stats(str(Path(profile_dir) / f"{mode}-worst-frame.prof"))
+            for rank, (_cpu, index, prof) in enumerate(meter.worst_profiles, 1):   # busiest first
+                prof.dump_stats(str(Path(profile_dir) / f"{mode}-worst{rank}-frame{index}.prof"))
         result = meter.stop()
         states: dict[str, int] = {}
         for i in app.view.items:

@@ -52,8 +52,6 @@ INTENTS = ("start", "card_presented", "pin_entered", "item_seen", "item_removed"
            "finish", "more_time", "touch", "cancel")
 
 
-# Loaded just after the first frame (KioskApp._preload), in the order a patron meets them.
-PRELOAD = ("identify", "items", "warning", "receipt", "goodbye", "account", "returns_only", "out_of_service")
 
 
 def screen_for(view: SessionView, staff_active: bool = False) -> str:
@@ -108,6 +106,7 @@ class KioskApp(PatronChoices, StaffEntry, WindowInput, App):
         self._tick_ev = None
         self._staff_card: str | None = None
         self.staff_mode = None               # kiosk.screens.staff_mode.StaffMode, once wired
+        self.prewarm = None                  # kiosk.ui.prewarm.Prewarm: what is built while nobody is here
         self.watchdog = None
         self.exit_code = 0                   # staff "restart" sets one (systemd restarts the unit)
         self.narrator = None                 # kiosk.speech.narrator.Narrator, made when speech is first on
@@ -236,22 +235,11 @@ class KioskApp(PatronChoices, StaffEntry, WindowInput, App):
         from kiosk.screens.staff_mode import StaffMode
 
         self.staff_mode = StaffMode(self)
-        Clock.schedule_once(lambda _dt: self._preload(list(PRELOAD)), 0)
+        # The patron screens' code now; their widgets and the list's rows while nobody is here.
+        from kiosk.ui import prewarm
 
-    def _preload(self, pending: list[str]) -> None:
-        """Read the patron screens' code and kv rules now, one per frame, rather than at a patron's
-        first tap (or first timeout warning): kept off the first frame, and off the sessions too.
-        Their widgets are still built when first shown (``screen()``)."""
-        if not pending or getattr(self, "_closing", False):
-            return
-        name = pending.pop(0)
-        if name == "warning":
-            from kiosk.ui.root import load_warning_rules
-
-            load_warning_rules()
-        else:
-            __import__(f"kiosk.screens.{name}")
-        Clock.schedule_once(lambda _dt: self._preload(pending), 0)
+        self.prewarm = prewarm.for_app(self)
+        self.prewarm.start()
 
     def _build_service(self, listener):  # noqa: ANN001,ANN202
         from kiosk.circulation import Journal, KioskService

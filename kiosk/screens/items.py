@@ -26,7 +26,6 @@ class ItemsScreen(KioskScreen):
     blocked_why = StringProperty("")
     blocked_todo = StringProperty("")
     _last = None
-    _rows_warmed = 0
 
     def __init__(self, **kw) -> None:  # noqa: ANN003
         # Row heights follow the type scale and the list's width.  A theme switch or a resize
@@ -46,30 +45,6 @@ class ItemsScreen(KioskScreen):
         from kiosk.ui.lists import watch_scroll
 
         watch_scroll(self.ids.rv, self)
-        Clock.schedule_once(self._warm_rows, 0)
-
-    def _warm_rows(self, _dt: float = 0) -> None:
-        """Build the list's row widgets ahead of need, one per frame.
-
-        A RecycleView creates a row widget the first time a row scrolls into view; a stack placed
-        at once made it build ~10 rows (kv rules, 3 labels, icons each) in a single frame, the
-        longest stall of a checkout (100-170 ms on a 2-core machine with software GL).  Built one
-        per frame while the patron is still reaching for the books, they wait in Kivy's view
-        cache, which the list takes from before it creates anything."""
-        from kivy.core.window import Window
-        from kivy.metrics import dp
-        from kivy.uix.recycleview import views as rv_views
-
-        from kiosk.ui.lists import ItemRow
-
-        pool = getattr(rv_views, "_cached_views", None)      # Kivy 2.x's recycled-view cache
-        wanted = int(Window.height / dp(60)) + 3             # a screenful of the shortest rows
-        if pool is None or self._rows_warmed >= wanted:
-            return
-        pool[ItemRow].append(ItemRow())
-        rv_views._cache_count = getattr(rv_views, "_cache_count", 0) + 1
-        self._rows_warmed += 1
-        Clock.schedule_once(self._warm_rows, 0)
 
     def render(self, view) -> None:  # noqa: ANN001
         if view.state not in ("identified", "working", "receipt"):

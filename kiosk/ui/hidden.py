@@ -46,7 +46,12 @@ def defer(screen, trigger) -> None:  # noqa: ANN001
 
 
 def show_deferred(screen) -> None:  # noqa: ANN001
-    """Fire, before the next frame, what waited while ``screen`` was hidden."""
+    """Fire, before the next frame, what waited while ``screen`` was hidden.
+
+    A screen being shown has no earlier geometry worth keeping (a screen built while hidden has
+    none at all: its buttons sit at 0,0 with Kivy's default size), so a theme switch's layout
+    budget (kiosk/ui/pacing.py) stops here: its first frame is laid out in full."""
+    pacing.stop_spreading()
     for trigger in _DEFERRED.pop(screen, ()):
         trigger()
 

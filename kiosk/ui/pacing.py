@@ -9,7 +9,8 @@ the screen settles over a few frames instead of stalling in one.  The text of la
 own budget all the time (``kiosk.ui.widgets.TEXT_BUDGET``).
 
 Outside that window nothing waits: a screen change or a new item row is laid out in its frame,
-as Kivy does.
+as Kivy does.  A screen change ends the window: a screen shown for the first time has no old
+geometry to keep showing.
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ def spread_after_switch(now: float | None = None) -> None:
     """Called by a theme switch (contrast, large text): its relayout shares the budget."""
     global _settling_until
     _settling_until = (time.monotonic() if now is None else now) + SETTLE_S
+
+
+def stop_spreading() -> None:
+    """Another screen is shown: its layouts run in full from its first frame (kiosk/ui/hidden.py)."""
+    global _settling_until
+    _settling_until = 0.0
 
 
 def settling() -> bool:

@@ -47,7 +47,7 @@ class WarningOverlay(Overlay):
 
 def load_warning_rules() -> None:
     """The timeout card's kv rules (kiosk/ui/warning.kv), once; the app loads them just after its
-    first frame (KioskApp._preload), so a warning never reads a file mid-session."""
+    first frame (kiosk/ui/prewarm.py), so a warning never reads a file mid-session."""
     if "TimeoutWarning" not in Factory.classes:
         Builder.load_file(str(Path(__file__).with_name("warning.kv")))
 

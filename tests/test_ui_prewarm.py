@@ -1,0 +1,119 @@
+"""What the kiosk builds while nobody is at it (kiosk/ui/prewarm.py, issue 19).
+
+The time it saves a patron on a Pi is a benchmark (bench/bench_ui.py); here the behaviour: one
+piece per frame, the eager ones at once, the rest only while the kiosk is quiet, and in the real
+app the patron screens and a screenful of item rows built before the first patron comes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+
+
+def _frames(n: int) -> None:
+    from kivy.clock import Clock
+
+    for _ in range(n):
+        Clock.tick()
+
+
+def test_one_piece_per_frame_and_the_rest_waits_while_the_kiosk_is_busy():
+    from kiosk.ui.prewarm import Prewarm
+
+    ran: list[str] = []
+    quiet = {"now": False}
+    pieces = [lambda n=n: ran.append(n) for n in ("module-a", "module-b", "screen", "row-1", "row-2")]
+    warm = Prewarm(pieces, lambda: quiet["now"], eager=2)
+    warm.start()
+    _frames(1)
+    assert ran == ["module-a"]                       # one piece a frame, not all in one
+    _frames(6)
+    assert ran == ["module-a", "module-b"]           # the eager pieces ran; the rest wait: someone is here
+    quiet["now"] = True
+    _frames(90)                                      # it looks again after QUIET_RECHECK_S (60 fps cap)
+    assert ran == ["module-a", "module-b", "screen", "row-1", "row-2"] and warm.finished
+
+
+def test_a_patron_arriving_midway_holds_the_rest_back():
+    from kiosk.ui.prewarm import Prewarm
+
+    ran: list[int] = []
+    quiet = {"now": True}
+
+    def piece(n: int) -> None:
+        ran.append(n)
+        if n == 1:
+            quiet["now"] = False                     # a patron taps Borrow after the second piece
+
+    warm = Prewarm([lambda n=n: piece(n) for n in range(5)], lambda: quiet["now"])
+    warm.start()
+    _frames(10)
+    assert ran == [0, 1] and not warm.finished
+
+
+def test_a_closing_app_stops_it():
+    from kiosk.ui.prewarm import Prewarm
+
+    ran: list[int] = []
+    warm = Prewarm([lambda n=n: ran.append(n) for n in range(3)], lambda: True, stopped=lambda: bool(ran))
+    warm.start()
+    _frames(5)
+    assert ran == [0]
+
+
+@pytest.mark.gui
+def test_the_patron_screens_and_rows_are_ready_before_the_first_patron(gui_kiosk):
+    with gui_kiosk() as k:
+        d, app = k.driver, k.app
+        from kivy.uix.recycleview import views as rv_views
+
+        from kiosk.ui import prewarm
+        from kiosk.ui.lists import ItemRow
+
+        d.until(lambda: app.prewarm is not None and app.prewarm.finished, 20, "the prewarm")
+        sm = app.root_widget.ids.sm
+        assert [n for n in prewarm.SCREENS if not sm.has_screen(n)] == []
+        assert not sm.has_screen("returns_only")     # its existence means "a drop was shown"
+        assert not any(sm.has_screen(n) for n in ("staff", "staff_home", "staff_settings"))
+        assert len(rv_views._cached_views[ItemRow]) >= prewarm.rows_wanted()
+        assert d.screen == "home"
+        # a patron at the kiosk: not quiet any more
+        quiet = prewarm.for_app(app)._quiet
+        assert quiet()
+        d.tap(d.button("Borrow"))
+        d.until_screen("identify")
+        assert not quiet()
+
+
+@pytest.mark.gui
+def test_a_screen_shown_just_after_a_theme_switch_is_laid_out_in_its_first_frame(gui_kiosk, monkeypatch):
+    """A theme switch spreads its relayout over a few frames (kiosk/ui/pacing.py); a screen built
+    while hidden has no layout at all yet, and must not be shown half laid out (its buttons at 0,0
+    with Kivy's default size, where a tap misses them)."""
+    with gui_kiosk() as k:
+        d, app = k.driver, k.app
+        from kiosk.ui import pacing
+        from kiosk.ui.palette import TOUCH_MIN
+        from kiosk.ui.widgets import too_small
+
+        d.until(lambda: app.prewarm is not None and app.prewarm.finished, 20, "the prewarm")
+        d.tap(app.root_widget.ids.large_text)
+        pacing.spread_after_switch()                  # the switch's window, however slow this machine is
+        monkeypatch.setattr(pacing.LAYOUT_BUDGET, "seconds", 0.0)    # a Pi's CPU, and then some: one layout a frame
+        d.tap(d.button("Borrow"))
+        d.until_screen("identify")                    # the first frame showing it has been drawn
+        screen = app.screen("identify")
+
+        def geometry() -> list:
+            return [(type(w).__name__, tuple(map(round, w.to_window(*w.pos))), tuple(map(round, w.size)))
+                    for w in screen.walk(restrict=True)]
+
+        first = geometry()
+        d.settle()
+        assert geometry() == first                     # nothing moved after its first frame
+        assert too_small(screen, TOUCH_MIN) == []
