@@ -262,7 +262,7 @@ class KioskApp(PatronChoices, StaffEntry, WindowInput, App):
         data = self.settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
         # A damaged journal is moved aside and refuses everything: the service goes out of service.
-        from kiosk.clock import TrustedClock
+        from kiosk.appliance.clock import TrustedClock
 
         # Offline rows are flagged on an untrusted clock; the full integrity check runs on the
         # service's worker at once (this is Kivy's main thread), only the header is read here.

@@ -9,6 +9,7 @@
 ``kiosk.appliance.labels``      the no-personal-data rule for metric labels
 ``kiosk.appliance.alerts``      e-mail and webhook alerts to staff, rate-limited (what the metrics say)
 ``kiosk.appliance.webhook``     a webhook POST with a total deadline (a dripping receiver cannot hold it)
+``kiosk.appliance.clock``       trusted time: a Pi has no real-time clock, so is the wall clock believable?
 
 Nothing here imports Kivy; the package is light enough for the config check to import it.
 Fleet files (Prometheus, Alertmanager, Grafana, Ansible) are in deploy/; docs/monitoring.md.

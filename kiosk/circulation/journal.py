@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.clock import AlwaysTrusted, TrustedClock
+from kiosk.appliance.clock import AlwaysTrusted, TrustedClock
 from kiosk.durable import DurableDb
 from kiosk.errors import JournalError
 from kiosk.privacy import mask
@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS txn (
     due         TEXT,
     note        TEXT,
     updated     REAL NOT NULL,
-    clock_untrusted INTEGER NOT NULL DEFAULT 0  -- written while the wall clock was not trusted (kiosk.clock)
+    clock_untrusted INTEGER NOT NULL DEFAULT 0  -- written while the wall clock was not trusted (kiosk.appliance.clock)
 );
 CREATE INDEX IF NOT EXISTS txn_state ON txn(state);
 CREATE INDEX IF NOT EXISTS txn_item ON txn(item_id, state);
@@ -165,7 +165,7 @@ class Journal(DurableDb):
         self._pid = os.getpid()
         self._owner = owner_token()
         self._last_verified = 0.0
-        self.trusted_clock = clock or AlwaysTrusted()   # kiosk.clock: is the wall clock believable?
+        self.trusted_clock = clock or AlwaysTrusted()   # kiosk.appliance.clock: is the wall clock believable?
         wal = Path(str(path) + "-wal")
         # (a main file still empty while its write-ahead log holds the rows is not a loss)
         fresh = (not path.is_file() or path.stat().st_size == 0) and not (wal.is_file() and wal.stat().st_size)

@@ -232,7 +232,7 @@ class Replayer:
 
     def _send(self, row: JournalRow, report: SyncReport) -> None:
         """Send a queued (acknowledged) row with no block = Y and its original dates -- unless they
-        came from an untrusted clock (kiosk.clock): then none, so nothing is backdated; staff see it."""
+        came from an untrusted clock (kiosk.appliance.clock): then none, so nothing is backdated; staff see it."""
         trusted = not getattr(row, "clock_untrusted", False)
         when = _dt(row.txn_date) if trusted else None
         try:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
+from kiosk.appliance.clock import timer_clock
 from kiosk.circulation import view as v
 from kiosk.circulation.effects import EndPatron, Identify, LookUpItems, Transact
 from kiosk.circulation.journal import Journal
@@ -31,7 +32,6 @@ from kiosk.circulation.security import SecurityWriter, set_security_bits
 from kiosk.circulation.session import Session, SessionConfig
 from kiosk.circulation.transact import Circulator
 from kiosk.circulation.view import SessionView
-from kiosk.clock import timer_clock
 from kiosk.errors import IlsUnavailable, JournalError, OutcomeUnknown, ProtocolError
 from kiosk.ils.base import Ils
 from kiosk.privacy import mask
