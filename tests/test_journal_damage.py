@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import exitcodes
+from kiosk.appliance.durable import StorageDamaged, header_problem, integrity_problems
 from kiosk.appliance.monitoring import health, metrics
 from kiosk.circulation import journal as j
 from kiosk.circulation import journal_check
@@ -25,7 +26,6 @@ from kiosk.circulation.journal import Journal
 from kiosk.circulation.memory_ils import MemItem, MemoryIls, MemPatron
 from kiosk.circulation.offline import OfflinePolicy
 from kiosk.circulation.transact import Circulator
-from kiosk.durable import StorageDamaged, header_problem, integrity_problems
 from kiosk.errors import JournalError
 
 CARD = "23529000445172"

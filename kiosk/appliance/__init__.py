@@ -10,6 +10,7 @@
 ``kiosk.appliance.alerts``      e-mail and webhook alerts to staff, rate-limited (what the metrics say)
 ``kiosk.appliance.webhook``     a webhook POST with a total deadline (a dripping receiver cannot hold it)
 ``kiosk.appliance.clock``       trusted time: a Pi has no real-time clock, so is the wall clock believable?
+``kiosk.appliance.durable``     the durable SQLite store everything that must survive a power cut is written through
 
 Nothing here imports Kivy; the package is light enough for the config check to import it.
 Fleet files (Prometheus, Alertmanager, Grafana, Ansible) are in deploy/; docs/monitoring.md.

@@ -1,6 +1,6 @@
 """The durable journal: every transaction is written down before it is sent and after it is answered.
 
-SQLite with ``synchronous=FULL`` (journal mode: :func:`kiosk.durable.journal_mode_for`): a commit
+SQLite with ``synchronous=FULL`` (journal mode: :func:`kiosk.appliance.durable.journal_mode_for`): a commit
 returns only once it is on disk (fsync), so a row that :meth:`Journal.record_outcome` committed
 survives ``kill -9`` and a power cut.  The screen says "done" for an offline transaction only after that commit.
 
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.appliance.clock import AlwaysTrusted, TrustedClock
-from kiosk.durable import DurableDb
+from kiosk.appliance.durable import DurableDb
 from kiosk.errors import JournalError
 from kiosk.privacy import mask
 
@@ -154,7 +154,7 @@ class Journal(DurableDb):
 
     def __init__(self, path: str | os.PathLike, *, recover: bool = True, keep_damaged_aside: bool = False,
                  clock: TrustedClock | AlwaysTrusted | None = None, check_at_open: bool = True) -> None:
-        """Open the journal.  A damaged file raises :class:`~kiosk.durable.StorageDamaged` (a
+        """Open the journal.  A damaged file raises :class:`~kiosk.appliance.durable.StorageDamaged` (a
         JournalError), or with ``keep_damaged_aside`` (the kiosk app) is moved aside and leaves this
         journal refusing everything (``damaged``) so the kiosk can go out of service.  A missing or
         empty file where earlier work is evident starts a new journal that records the loss."""
