@@ -383,8 +383,8 @@ def _pass_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     args = ap.parse_args(argv)
     from kiosk import config as config_mod
+    from kiosk.appliance.privacy import setup_logging
     from kiosk.config import DEMO_CONFIG
-    from kiosk.privacy import setup_logging
 
     setup_logging(os.environ.get("KIOSK_LOG_LEVEL", "WARNING"))
     theme, width, height, full = PASSES[args.pass_name]

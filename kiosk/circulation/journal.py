@@ -36,8 +36,8 @@ from pathlib import Path
 
 from kiosk.appliance.clock import AlwaysTrusted, TrustedClock
 from kiosk.appliance.durable import DurableDb
+from kiosk.appliance.privacy import mask
 from kiosk.errors import JournalError
-from kiosk.privacy import mask
 
 SENDING, DONE, REFUSED, NOT_SENT = "sending", "done", "refused", "not_sent"
 QUEUED, REPLAYING, UNKNOWN, SYNCED = "queued", "replaying", "unknown", "synced"

@@ -21,6 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
 from kiosk.appliance.clock import timer_clock
+from kiosk.appliance.privacy import mask
 from kiosk.circulation import view as v
 from kiosk.circulation.effects import EndPatron, Identify, LookUpItems, Transact
 from kiosk.circulation.journal import Journal
@@ -34,7 +35,6 @@ from kiosk.circulation.transact import Circulator
 from kiosk.circulation.view import SessionView
 from kiosk.errors import IlsUnavailable, JournalError, OutcomeUnknown, ProtocolError
 from kiosk.ils.base import Ils
-from kiosk.privacy import mask
 from kiosk.staff import stats
 
 log = logging.getLogger(__name__)

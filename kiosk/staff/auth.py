@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kiosk.appliance.privacy import mask
 from kiosk.config.checks import check_hash_format  # the config check and login use one rule
-from kiosk.privacy import mask
 
 if TYPE_CHECKING:
     import sqlite3

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kiosk.privacy import mask
+from kiosk.appliance.privacy import mask
 
 
 @dataclass(frozen=True)
