@@ -200,8 +200,8 @@ def bench_journal(tmp: Path) -> list[dict]:
         os.close(fd)
     p50, p95, base = percentile(lat, 50), percentile(lat, 95), percentile(fs, 50)
     # Two commits (intent, outcome).  One fsync each in WAL mode; about five in the rollback journal
-    # the stores use where the linked SQLite has the WAL-reset bug (kiosk/durable.py).
-    from kiosk.durable import journal_mode_for
+    # the stores use where the linked SQLite has the WAL-reset bug (kiosk/appliance/durable.py).
+    from kiosk.appliance.durable import journal_mode_for
 
     mode = journal_mode_for()
     per_commit = 1 if mode == "wal" else 5

@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import percentile, record, write_results  # noqa: E402
+from kiosk.appliance.durable import integrity_problems  # noqa: E402
 from kiosk.circulation import journal as j  # noqa: E402
 from kiosk.circulation.journal import Journal  # noqa: E402
-from kiosk.durable import integrity_problems  # noqa: E402
 
 SAMPLES = 40
 

@@ -29,8 +29,8 @@ from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 
+from kiosk.appliance.privacy import mask
 from kiosk.circulation.view import ENDED, IDENTIFYING, IDLE, OUT_OF_SERVICE, RECEIPT, SessionView
-from kiosk.privacy import mask
 from kiosk.ui.door import IntentQueue, LatestOnly, on_ui
 from kiosk.ui.i18n import tr
 from kiosk.ui.patron_choices import PatronChoices
@@ -250,7 +250,7 @@ class KioskApp(PatronChoices, StaffEntry, WindowInput, App):
         data = self.settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
         # A damaged journal is moved aside and refuses everything: the service goes out of service.
-        from kiosk.clock import TrustedClock
+        from kiosk.appliance.clock import TrustedClock
 
         # Offline rows are flagged on an untrusted clock; the full integrity check runs on the
         # service's worker at once (this is Kivy's main thread), only the header is read here.

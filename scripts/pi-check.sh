@@ -135,7 +135,7 @@ tour() {
     # slow moment: a failed pass is run once more, and the log says so.
     for attempt in 1 2; do
         if in_root sh -c "cd /tmp && KIOSK_TIMEOUT_SCALE=${PI_TIMEOUT_SCALE:-20} SDL_VIDEODRIVER=offscreen \
-                /opt/kiosk/venv/bin/python -m kiosk.tour --pass $TOUR_PASS --out /tmp/pi-tour"; then
+                /opt/kiosk/venv/bin/python -m kiosk.ui.tour --pass $TOUR_PASS --out /tmp/pi-tour"; then
             break
         fi
         [ "$attempt" = 2 ] && return 1

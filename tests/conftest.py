@@ -32,7 +32,7 @@ RUN_LOG = RunLogCollector()
 
 @pytest.fixture(autouse=True)
 def _privacy_log_collector(request):
-    # Re-attached before every test: `kiosk.privacy.setup_logging()` (e.g. via kiosk.cli.main)
+    # Re-attached before every test: `kiosk.appliance.privacy.setup_logging()` (e.g. via kiosk.cli.main)
     # replaces the root handlers.  DEBUG, because raw SIP2 frames are typically logged at debug.
     root = logging.getLogger()
     if RUN_LOG not in root.handlers:

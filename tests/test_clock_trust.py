@@ -12,14 +12,14 @@ from datetime import datetime
 
 import pytest
 
-from kiosk import clock as kclock
+from kiosk.appliance import clock as kclock
+from kiosk.appliance.clock import STEP_TOLERANCE_S, TrustedClock
 from kiosk.appliance.monitoring import health
 from kiosk.circulation.journal import Journal
 from kiosk.circulation.memory_ils import MemItem, MemoryIls, MemPatron
 from kiosk.circulation.offline import OfflinePolicy
 from kiosk.circulation.replay import Replayer
 from kiosk.circulation.transact import Circulator
-from kiosk.clock import STEP_TOLERANCE_S, TrustedClock
 
 CARD = "23529000445172"
 T0 = 1_800_000_000.0   # 2027-01-15

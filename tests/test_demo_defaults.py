@@ -77,7 +77,7 @@ def test_one_background_library_found_again_restarted_when_stale_and_stopped(tmp
 
 
 def test_the_tour_says_where_it_is_and_how_long_it_takes(tmp_path, monkeypatch, capsys):
-    from kiosk import tour
+    from kiosk.ui import tour
 
     def fake_pass(cmd, **_kw):   # each pass is a process; here it only leaves its screenshot
         name = cmd[cmd.index("--pass") + 1]

@@ -3,7 +3,7 @@
 https://sqlite.org/wal.html#walresetbug: 3.7.0 through 3.51.2 can corrupt a WAL database or lose
 committed writes when several connections use it; fixed in 3.51.3, backported to 3.44.6 and 3.50.7.
 Elsewhere (this machine, Raspberry Pi OS bookworm: 3.40.1) the stores use the rollback journal in
-TRUNCATE mode with synchronous=FULL.  See kiosk/durable.py, journal_mode_for().
+TRUNCATE mode with synchronous=FULL.  See kiosk/appliance/durable.py, journal_mode_for().
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import time
 
 import pytest
 
-from kiosk import durable
+from kiosk.appliance import durable
+from kiosk.appliance.durable import ShortTransaction, journal_mode_for
 from kiosk.circulation import journal as j
 from kiosk.circulation.journal import Journal
-from kiosk.durable import ShortTransaction, journal_mode_for
 
 
 @pytest.mark.parametrize(("version", "mode"), [
@@ -140,7 +140,7 @@ def test_a_wal_journal_another_connection_holds_stays_wal_for_now(tmp_path, capl
     other.execute("SELECT COUNT(*) FROM txn").fetchone()      # another process has it open (WAL)
     try:
         t0 = time.monotonic()
-        with caplog.at_level(logging.WARNING, logger="kiosk.durable"), Journal(path) as journal:
+        with caplog.at_level(logging.WARNING, logger="kiosk.appliance.durable"), Journal(path) as journal:
             assert time.monotonic() - t0 < 5                  # a bounded wait, not the 30 s busy timeout
             assert journal._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             journal.record_intent("checkin", "B30", state=j.QUEUED, acked=True, offline=True)
@@ -210,7 +210,7 @@ def test_a_transaction_cut_off_mid_write_is_rolled_back_at_open_and_checked(tmp_
     proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
     assert proc.returncode == -9, proc.stderr
     assert os.path.getsize(str(path) + "-journal") > 0                      # hot
-    with caplog.at_level(logging.WARNING, logger="kiosk.durable"), Journal(path) as journal:
+    with caplog.at_level(logging.WARNING, logger="kiosk.appliance.durable"), Journal(path) as journal:
         rows = journal.rows()
         assert len(rows) == 200 and {r.note for r in rows} == {None}         # the cut-off update is undone
         assert journal.verify() is True

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import exitcodes
+from kiosk.appliance.durable import StorageDamaged, header_problem, integrity_problems
 from kiosk.appliance.monitoring import health, metrics
 from kiosk.circulation import journal as j
 from kiosk.circulation import journal_check
@@ -25,7 +26,6 @@ from kiosk.circulation.journal import Journal
 from kiosk.circulation.memory_ils import MemItem, MemoryIls, MemPatron
 from kiosk.circulation.offline import OfflinePolicy
 from kiosk.circulation.transact import Circulator
-from kiosk.durable import StorageDamaged, header_problem, integrity_problems
 from kiosk.errors import JournalError
 
 CARD = "23529000445172"
@@ -366,7 +366,7 @@ def test_damage_under_a_running_kiosk_sends_the_item_to_the_desk_and_the_kiosk_o
 
 
 def test_the_periodic_check_finds_damage_between_patrons(tmp_path):
-    from kiosk.circulation import service as service_mod
+    from kiosk.circulation import outages
     from kiosk.circulation import view as v
 
     path = tmp_path / "journal.sqlite3"
@@ -375,7 +375,7 @@ def test_the_periodic_check_finds_damage_between_patrons(tmp_path):
     svc = _service(tmp_path, jn, ils_down())
     try:
         damage_header(path)
-        svc.tick(svc.clock() + service_mod.INTEGRITY_CHECK_INTERVAL_S + 1)
+        svc.tick(svc.clock() + outages.INTEGRITY_CHECK_INTERVAL_S + 1)
         svc.wait_idle(5)
         assert jn.damaged and svc.view().state == v.OUT_OF_SERVICE
     finally:

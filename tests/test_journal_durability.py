@@ -22,7 +22,7 @@ CARD = "23529000445172"
 
 def test_journal_mode_and_synchronous_full(tmp_path):
     """WAL only on an SQLite without the WAL-reset bug, else TRUNCATE (tests/test_durable_mode.py)."""
-    from kiosk.durable import journal_mode_for
+    from kiosk.appliance.durable import journal_mode_for
 
     with Journal(tmp_path / "j.sqlite3") as journal:
         assert journal._db.execute("PRAGMA journal_mode").fetchone()[0] == journal_mode_for()
@@ -167,7 +167,7 @@ def test_prune_keeps_pending_and_staff_rows(tmp_path):
 
 def _open_and_write(path: str, i: int, start, errors: str) -> None:  # noqa: ANN001 - a multiprocessing Event
     """One process creating and writing the store; any error goes to a file the parent reads."""
-    from kiosk.durable import ShortTransaction
+    from kiosk.appliance.durable import ShortTransaction
 
     start.wait(30)
     try:
@@ -188,7 +188,7 @@ def test_many_processes_creating_a_store_at_once_all_succeed(tmp_path):
     retry this fails about one run in two; in TRUNCATE mode it is the busy timeout that covers it."""
     import multiprocessing as mp
 
-    from kiosk.durable import ShortTransaction
+    from kiosk.appliance.durable import ShortTransaction
 
     ctx = mp.get_context("fork")
     for round_ in range(10):

@@ -2,7 +2,7 @@
 
 import logging
 
-from kiosk.privacy import NoPatronDataFilter, mask, scrub_sip_frame
+from kiosk.appliance.privacy import NoPatronDataFilter, mask, scrub_sip_frame
 
 
 def test_mask_keeps_only_the_tail():

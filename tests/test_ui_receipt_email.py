@@ -9,7 +9,7 @@ import pytest
 
 from kiosk import config
 from kiosk.circulation.view import ItemLine, PatronSummary, SessionView
-from kiosk.receipt_mail import compose, email_configured, email_offered, send_receipt, smtp_settings
+from kiosk.ui.receipt_mail import compose, email_configured, email_offered, send_receipt, smtp_settings
 from tests.test_appliance_alerts import SmtpSink
 
 CARD = "23529000445172"

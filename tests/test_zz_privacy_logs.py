@@ -3,7 +3,7 @@
 Runs last (file name) and scans every record the shared collector in tests/conftest.py kept while
 the whole suite ran — the SIP2 client, the demo library system, the circulation engine, the UI —
 at DEBUG level, *before* the production log filter, so code must mask identifiers itself
-(``kiosk.privacy.mask`` / ``scrub_sip_frame``) as the developers' guide requires.  GUI tests run the
+(``kiosk.appliance.privacy.mask`` / ``scrub_sip_frame``) as the developers' guide requires.  GUI tests run the
 app in their own processes; their records come back through a file (tests/conftest.py
 ``KIOSK_RUN_LOG_SINK``) and are scanned too.  Other subprocesses (``kiosk run`` in test_ui_run,
 the tour) are not seen here.

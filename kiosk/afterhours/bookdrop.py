@@ -51,8 +51,8 @@ from kiosk.afterhours.period import ReturnsPeriod
 from kiosk.afterhours.returns import ReturnSender
 from kiosk.afterhours.slot import DropLine, SlotMachine, SlotSettings
 from kiosk.afterhours.view import BookDropView, NightCounts, night_counts
+from kiosk.appliance.clock import timer_clock
 from kiosk.appliance.monitoring import metrics
-from kiosk.clock import timer_clock
 from kiosk.errors import HardwareError, JournalError
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class BookDrop:
         self.journal = journal
         self.listener = listener
         # ``clock`` (wall) dates drops, events and opening hours; ``monotonic`` runs the slot's
-        # timers (hatch open, read window, jam, feedback: kiosk.clock.timer_clock).  The slot
+        # timers (hatch open, read window, jam, feedback: kiosk.appliance.clock.timer_clock).  The slot
         # machine sees monotonic time only; a time it hands back as a date (a pass's drop time)
         # is mapped to the wall clock by _wall().
         self.clock = clock

@@ -5,7 +5,7 @@ when the library system is back).  The drop log keeps what the morning shift nee
 cannot hold: passes with no readable tag, tags of other libraries, the hold / transfer alert and
 sort bin the library system answered, and events of the night (bin emptied, faults, reports sent).
 
-SQLite with ``synchronous=FULL``, journal mode per :func:`kiosk.durable.journal_mode_for` (a
+SQLite with ``synchronous=FULL``, journal mode per :func:`kiosk.appliance.durable.journal_mode_for` (a
 commit is on disk when it returns: it survives ``kill -9`` and a power cut), one connection behind
 a lock, safe from any thread.
 Privacy: no patron data at all -- the slot never identifies anyone, and the hold patron id the
@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from kiosk.durable import DurableDb
+from kiosk.appliance.durable import DurableDb
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS drops (

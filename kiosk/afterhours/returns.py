@@ -160,7 +160,7 @@ class ReturnSender:
         dropped = datetime.fromtimestamp(rec.dropped_ts)
         self.journal.mark_replaying([rec.journal_id])
         try:
-            # a drop time read from an untrusted clock (kiosk.clock) is not sent: the library system
+            # a drop time read from an untrusted clock (kiosk.appliance.clock) is not sent: the library system
             # dates the return itself (it is being sent now, moments after the drop)
             dates = {} if row.clock_untrusted else {"transaction_date": dropped, "return_date": dropped}
             result = self.ils.checkin(rec.item_id, **dates)

@@ -9,6 +9,13 @@
 ``kiosk.appliance.labels``      the no-personal-data rule for metric labels
 ``kiosk.appliance.alerts``      e-mail and webhook alerts to staff, rate-limited (what the metrics say)
 ``kiosk.appliance.webhook``     a webhook POST with a total deadline (a dripping receiver cannot hold it)
+``kiosk.appliance.clock``       trusted time: a Pi has no real-time clock, so is the wall clock believable?
+``kiosk.appliance.durable``     the durable SQLite store everything that must survive a power cut is written through
+``kiosk.appliance.privacy``     the log side of the no-personal-data rule: masked card numbers, scrubbed SIP2
+                                frames, the journald log set-up
+
+clock, durable and privacy import no other layer of the kiosk (only kiosk.errors; the clock reports to
+monitoring lazily), so the protocol clients and stores below the appliance can use them.
 
 Nothing here imports Kivy; the package is light enough for the config check to import it.
 Fleet files (Prometheus, Alertmanager, Grafana, Ansible) are in deploy/; docs/monitoring.md.

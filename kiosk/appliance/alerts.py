@@ -10,7 +10,7 @@ seconds and raises an alert when:
 * something went wrong in after-hours return mode (``afterhours_failures_total`` went up),
 * staff login was locked after too many wrong PINs (``staff_lockouts_total`` went up),
 * the journal is damaged or was lost after earlier work (``journal_damaged``, ``journal_lost``),
-* the clock has not been trusted for 15 minutes (``clock_trusted`` is 0; kiosk.clock).
+* the clock has not been trusted for 15 minutes (``clock_trusted`` is 0; kiosk.appliance.clock).
 
 So a layer only updates metrics; it never talks to SMTP.  ``Alerter.alert(kind, text)`` is there
 for anything else.  Delivery runs on its own daemon thread with timeouts on every network call

@@ -277,10 +277,10 @@ def health(registry: Metrics = metrics, now: float | None = None, *, sync_stale_
 
 def storage_and_clock_checks() -> dict[str, dict]:
     """The journal's soundness and the clock's trust, as ``/health`` entries.  Their state lives in
-    kiosk.circulation.journal_check and kiosk.clock (no I/O here): a self-contained hook, whatever
+    kiosk.circulation.journal_check and kiosk.appliance.clock (no I/O here): a self-contained hook, whatever
     registry the endpoint uses."""
+    from kiosk.appliance.clock import health_check as clock
     from kiosk.circulation.journal_check import health_check as journal_storage
-    from kiosk.clock import health_check as clock
 
     return {"journal_storage": journal_storage(), "clock": clock()}
 

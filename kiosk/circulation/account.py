@@ -16,10 +16,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
+from kiosk.appliance.privacy import mask
 from kiosk.circulation.reasons import patron_block_keys
 from kiosk.circulation.view import HoldLine, LoanLine, PatronSummary
 from kiosk.ils.base import Hold, ItemInfo, Loan, Patron
-from kiosk.privacy import mask
 
 
 def needs_details(patron: Patron) -> tuple[str, ...]:

@@ -92,9 +92,9 @@ def _row(r, reveal: bool = False) -> dict:
 
 
 def _open(args):
+    from kiosk.appliance.clock import TrustedClock
     from kiosk.circulation.journal import Journal  # here, not at the top: `kiosk run` builds this parser
     from kiosk.cli import settings_from_args
-    from kiosk.clock import TrustedClock
     from kiosk.ils.factory import ils_from_settings
 
     settings = settings_from_args(args, ils=True)

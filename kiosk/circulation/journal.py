@@ -1,6 +1,6 @@
 """The durable journal: every transaction is written down before it is sent and after it is answered.
 
-SQLite with ``synchronous=FULL`` (journal mode: :func:`kiosk.durable.journal_mode_for`): a commit
+SQLite with ``synchronous=FULL`` (journal mode: :func:`kiosk.appliance.durable.journal_mode_for`): a commit
 returns only once it is on disk (fsync), so a row that :meth:`Journal.record_outcome` committed
 survives ``kill -9`` and a power cut.  The screen says "done" for an offline transaction only after that commit.
 
@@ -34,10 +34,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.clock import AlwaysTrusted, TrustedClock
-from kiosk.durable import DurableDb
+from kiosk.appliance.clock import AlwaysTrusted, TrustedClock
+from kiosk.appliance.durable import DurableDb
+from kiosk.appliance.privacy import mask
 from kiosk.errors import JournalError
-from kiosk.privacy import mask
 
 SENDING, DONE, REFUSED, NOT_SENT = "sending", "done", "refused", "not_sent"
 QUEUED, REPLAYING, UNKNOWN, SYNCED = "queued", "replaying", "unknown", "synced"
@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS txn (
     due         TEXT,
     note        TEXT,
     updated     REAL NOT NULL,
-    clock_untrusted INTEGER NOT NULL DEFAULT 0  -- written while the wall clock was not trusted (kiosk.clock)
+    clock_untrusted INTEGER NOT NULL DEFAULT 0  -- written while the wall clock was not trusted (kiosk.appliance.clock)
 );
 CREATE INDEX IF NOT EXISTS txn_state ON txn(state);
 CREATE INDEX IF NOT EXISTS txn_item ON txn(item_id, state);
@@ -154,7 +154,7 @@ class Journal(DurableDb):
 
     def __init__(self, path: str | os.PathLike, *, recover: bool = True, keep_damaged_aside: bool = False,
                  clock: TrustedClock | AlwaysTrusted | None = None, check_at_open: bool = True) -> None:
-        """Open the journal.  A damaged file raises :class:`~kiosk.durable.StorageDamaged` (a
+        """Open the journal.  A damaged file raises :class:`~kiosk.appliance.durable.StorageDamaged` (a
         JournalError), or with ``keep_damaged_aside`` (the kiosk app) is moved aside and leaves this
         journal refusing everything (``damaged``) so the kiosk can go out of service.  A missing or
         empty file where earlier work is evident starts a new journal that records the loss."""
@@ -165,7 +165,7 @@ class Journal(DurableDb):
         self._pid = os.getpid()
         self._owner = owner_token()
         self._last_verified = 0.0
-        self.trusted_clock = clock or AlwaysTrusted()   # kiosk.clock: is the wall clock believable?
+        self.trusted_clock = clock or AlwaysTrusted()   # kiosk.appliance.clock: is the wall clock believable?
         wal = Path(str(path) + "-wal")
         # (a main file still empty while its write-ahead log holds the rows is not a loss)
         fresh = (not path.is_file() or path.stat().st_size == 0) and not (wal.is_file() and wal.stat().st_size)

@@ -26,7 +26,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from kiosk.durable import COMPANION_SUFFIXES
+from kiosk.appliance.durable import COMPANION_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def doctor_check(data_dir: Path) -> tuple[bool, str]:
     """(ok, detail) for ``kiosk doctor``: integrity of the journal on disk, a recorded loss, kept files.
 
     Read-only: never creates, repairs or moves anything (the kiosk may be running)."""
-    from kiosk.durable import integrity_problems
+    from kiosk.appliance.durable import integrity_problems
 
     path = Path(data_dir) / JOURNAL_FILE
     kept = sorted(p.name for p in path.parent.glob(f"{path.name}.damaged-*") if not p.name.endswith(COMPANION_SUFFIXES))

@@ -16,9 +16,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from kiosk.appliance.privacy import mask
 from kiosk.errors import IlsUnavailable, OutcomeUnknown
 from kiosk.ils.base import ItemInfo
-from kiosk.privacy import mask
 
 log = logging.getLogger(__name__)
 

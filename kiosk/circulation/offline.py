@@ -62,7 +62,7 @@ class OfflinePolicy:
                                       can_checkout=can_checkout, can_renew=False))
 
     def promised_due(self, now: datetime, *, clock_trusted: bool) -> datetime | None:
-        """The due date promised for an offline checkout: none from an untrusted clock (kiosk.clock),
+        """The due date promised for an offline checkout: none from an untrusted clock (kiosk.appliance.clock),
         so the screen never shows a wrong date; the library system sets it at replay."""
         if not clock_trusted:
             return None

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kiosk.appliance.monitoring import metrics
+from kiosk.appliance.privacy import mask
 from kiosk.circulation import journal as j
 from kiosk.circulation.journal import Journal, JournalRow
 from kiosk.circulation.reasons import checkin_alert, checkout_reason, key_from_text
@@ -38,7 +39,6 @@ from kiosk.ils.base import (
     judge_return,
     resolve_checkout,
 )
-from kiosk.privacy import mask
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +232,7 @@ class Replayer:
 
     def _send(self, row: JournalRow, report: SyncReport) -> None:
         """Send a queued (acknowledged) row with no block = Y and its original dates -- unless they
-        came from an untrusted clock (kiosk.clock): then none, so nothing is backdated; staff see it."""
+        came from an untrusted clock (kiosk.appliance.clock): then none, so nothing is backdated; staff see it."""
         trusted = not getattr(row, "clock_untrusted", False)
         when = _dt(row.txn_date) if trusted else None
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from kiosk.privacy import mask
+from kiosk.appliance.privacy import mask
 
 log = logging.getLogger(__name__)
 

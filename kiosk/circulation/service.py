@@ -6,7 +6,8 @@ so the items of a stack are worked in parallel and each result is shown as soon 
 After every change a new immutable :class:`SessionView` goes to ``listener`` from the notifier
 thread (never from the caller's thread: Kivy's main thread must never wait on us).
 
-Parts with rules of their own live beside it: :mod:`~kiosk.circulation.notifier` (view delivery),
+Parts with rules of their own live beside it: :mod:`~kiosk.circulation.outages` (the library system
+unreachable, journal replay, a damaged journal), :mod:`~kiosk.circulation.notifier` (view delivery),
 :mod:`~kiosk.circulation.lookups` (the account's Item Information lookups),
 :mod:`~kiosk.circulation.security` (the tags' security bit).
 """
@@ -20,31 +21,27 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
+from kiosk.appliance.clock import timer_clock
+from kiosk.appliance.privacy import mask
 from kiosk.circulation import view as v
 from kiosk.circulation.effects import EndPatron, Identify, LookUpItems, Transact
 from kiosk.circulation.journal import Journal
 from kiosk.circulation.lookups import look_up_items
 from kiosk.circulation.notifier import ViewNotifier
 from kiosk.circulation.offline import OfflinePolicy
-from kiosk.circulation.replay import SyncReport, confirmed_line
+from kiosk.circulation.outages import OutageHandling
 from kiosk.circulation.security import SecurityWriter, set_security_bits
 from kiosk.circulation.session import Session, SessionConfig
 from kiosk.circulation.transact import Circulator
 from kiosk.circulation.view import SessionView
-from kiosk.clock import timer_clock
 from kiosk.errors import IlsUnavailable, JournalError, OutcomeUnknown, ProtocolError
 from kiosk.ils.base import Ils
-from kiosk.privacy import mask
 from kiosk.staff import stats
 
 log = logging.getLogger(__name__)
 
-INTEGRITY_CHECK_INTERVAL_S = 600.0   # the journal file is re-read from disk this often (off the UI thread)
-STORAGE_STAFF_MESSAGE = ("Staff: the journal file is damaged and was kept aside; this kiosk acknowledges "
-                         "nothing until it is restarted. Run `kiosk doctor` and see docs/circulation.md.")
 
-
-class KioskService:
+class KioskService(OutageHandling):
     """One kiosk's circulation: sessions, stacks, journal, offline policy, replay."""
 
     def __init__(self, settings, ils: Ils, journal: Journal, listener: Callable[[SessionView], None] | None = None,
@@ -63,8 +60,6 @@ class KioskService:
         self.monotonic = monotonic = timer_clock(clock, monotonic)
         self.policy = OfflinePolicy.from_settings(settings)
         self.circulator = Circulator(ils, journal, self.policy, clock=clock)
-        off = getattr(settings, "offline", None)
-        self.probe_interval_s = float(getattr(off, "probe_interval_s", 15.0))
         k = settings.kiosk
         self._session = Session(SessionConfig(timeout_s=k.session_timeout_s, warning_s=k.timeout_warning_s,
                                               require_pin=k.require_pin, allow_borrow=k.mode != "returns"),
@@ -72,19 +67,14 @@ class KioskService:
         self._lock = threading.RLock()
         self._idle = threading.Condition(self._lock)
         self._outstanding = 0
-        self._online = True
         self._closed = False
-        self._last_probe = monotonic()
-        self._sync_future: Future | None = None
-        self._probing = False
+        self._init_outages(settings, monotonic())
         self.protocol_errors = 0   # replies that could not be understood (the CLI exits 2)
         self._pool = ThreadPoolExecutor(max_workers=max(1, settings.ils.pool_size), thread_name_prefix="circ")
         # Account lookups (Item Information per loan) run at most this many at once, leaving one
         # connection free for the renewal the patron may tap meanwhile.
         self.lookup_parallel = max(1, settings.ils.pool_size - 1)
         self._notifier = ViewNotifier(self.view, lambda: self.listener)
-        self.storage_problem: str | None = None   # a damaged journal: out of service (issue 13)
-        self._last_integrity_check = self._last_probe
         if getattr(journal, "damaged", None):
             self._storage_failed(journal.damaged)
             return
@@ -157,27 +147,12 @@ class KioskService:
         monotonic time (:attr:`monotonic`)."""
         now = self.monotonic() if now is None else now
         self._run(lambda s, _now: s.tick(now), now=now)
-        with self._lock:
-            if self._closed or now - self._last_probe < self.probe_interval_s:
-                return
-            self._last_probe = now
-            if self.storage_problem is None and now - self._last_integrity_check >= INTEGRITY_CHECK_INTERVAL_S:
-                self._last_integrity_check = now
-                self._submit_fn(self._check_journal)
-            if not self._online and not self._probing:
-                self._probing = True
-                self._submit_fn(self._probe)
-            elif self._online and self._session.pending_sync and not self._syncing():
-                self.sync_journal()
+        self._upkeep(now)
 
     # ---- observation ---------------------------------------------------------------------
     def view(self) -> SessionView:
         with self._lock:
             return self._session.view()
-
-    @property
-    def online(self) -> bool:
-        return self._online
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no job is queued or running and every view was delivered (tests, CLI)."""
@@ -193,14 +168,6 @@ class KioskService:
             with self._lock:
                 if not self._outstanding:
                     return True
-
-    def sync_journal(self) -> Future:
-        """Replay journaled transactions now (on a worker); the Future yields a SyncReport."""
-        with self._lock:
-            if self._syncing():
-                return self._sync_future   # type: ignore[return-value]
-            self._sync_future = self._submit_fn(self._sync)
-            return self._sync_future
 
     def close(self) -> None:
         with self._lock:
@@ -270,59 +237,6 @@ class KioskService:
     def _apply(self, fn) -> None:
         """Feed a worker's result into the machine (under the lock) and notify."""
         self._run(fn)
-
-    def _set_online(self, online: bool) -> None:
-        with self._lock:
-            if online == self._online:
-                return
-            self._online = online
-            mode = self.policy.mode
-            self._session.set_connectivity(online, offline_mode=not online and mode != "none",
-                                           out_of_service=(not online and mode == "none")
-                                           or self.storage_problem is not None)
-            log.warning("library system %s", "reachable again" if online else "unreachable")
-        self._notify()
-        if online:
-            self.sync_journal()
-
-    def _refresh_pending(self) -> None:
-        try:
-            n = self.journal.pending_count()
-        except JournalError:
-            return
-        with self._lock:
-            if n != self._session.pending_sync:
-                self._session.pending_sync = n
-                self._session.version += 1
-        self._notify()
-
-    def _storage_failed(self, reason: str) -> None:
-        """The journal is damaged: nothing more can be acknowledged, so the kiosk goes out of
-        service (a session already open finishes; its items go to the desk).  Staff are told by
-        the alert on ``journal_damaged``, /health and ``kiosk doctor``."""
-        with self._lock:
-            if self.storage_problem is not None:
-                return
-            self.storage_problem = reason
-            self._session.set_connectivity(self._online, offline_mode=self._session.offline_mode,
-                                           out_of_service=True)
-            self._session.version += 1
-        log.error("out of service: the journal is damaged (%s). %s", reason, STORAGE_STAFF_MESSAGE)
-        self._notify()
-
-    def _check_journal(self) -> None:
-        """(worker) The periodic integrity check: a card damaged under a running kiosk."""
-        verify = getattr(self.journal, "verify", None)
-        if verify is None:
-            return
-        try:
-            verify()
-        except JournalError:
-            if getattr(self.journal, "damaged", None):
-                self._storage_failed(self.journal.damaged)
-
-    def _syncing(self) -> bool:
-        return self._sync_future is not None and not self._sync_future.done()
 
     # ---- jobs (worker threads) -----------------------------------------------------------
     def _identify(self, e: Identify) -> None:
@@ -409,44 +323,3 @@ class KioskService:
             self.ils.end_patron_session(e.patron_id)
         except Exception as exc:   # courtesy message only; never worth bothering anyone
             log.info("end patron session: %s", exc)
-
-    def _probe(self) -> None:
-        try:
-            status = self.ils.status()
-            back = bool(status.online)
-        except Exception as exc:
-            log.debug("library system still unreachable: %s", exc)
-            back = False
-        finally:
-            with self._lock:
-                self._probing = False
-        if back:
-            self._set_online(True)
-
-    def _sync(self) -> SyncReport:
-        try:
-            report = self.circulator.replayer.sync()
-        finally:
-            self._refresh_pending()
-        self._confirm_journaled_lines()
-        if report.stopped and "unreachable" in report.stopped:
-            self._set_online(False)
-        return report
-
-    def _confirm_journaled_lines(self) -> None:
-        """(worker, after a replay) The lines of the session on screen that were done offline and
-        are now confirmed take what the library system said (its due date may not be the promised
-        one), so the screen and the receipt built from the view show it."""
-        with self._lock:
-            session_id = self._session.session_id
-            todo = [(line.item_id, line.journal_id) for line in self._session.view().items
-                    if line.journaled and line.journal_id is not None]
-        for item_id, journal_id in todo:
-            try:
-                row = self.journal.get(journal_id)
-            except JournalError:
-                return
-            changes = confirmed_line(row) if row is not None else None
-            if changes is not None:
-                self._apply(lambda s, now, i=item_id, jid=journal_id, c=changes:
-                            s.confirmed_later(session_id, i, jid, now, **c))

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from kiosk.appliance.privacy import mask
 from kiosk.circulation import journal as j
 from kiosk.circulation.offline import OfflineIdentity, OfflinePolicy
 from kiosk.circulation.reasons import checkin_alert, checkin_reason, checkout_reason
@@ -42,7 +43,6 @@ from kiosk.ils.base import (
     judge_return,
     resolve_checkout,
 )
-from kiosk.privacy import mask
 
 log = logging.getLogger(__name__)
 

@@ -78,7 +78,7 @@ def demo_banner(settings, state: dict, library: dict) -> str:  # noqa: ANN001
 def _demo(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.tour:
-        from kiosk.tour import run_tour
+        from kiosk.ui.tour import run_tour
 
         # The tour stops the demo library on purpose (offline pages): its warnings about that are
         # the script, not news.  --log-level (or KIOSK_LOG_LEVEL) still shows everything.

@@ -13,9 +13,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kiosk.appliance.privacy import mask
 from kiosk.demo_ils import rules
 from kiosk.demo_ils.db import LibraryDb, fmt
-from kiosk.privacy import mask
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,11 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from kiosk.appliance.privacy import scrub_sip_frame
 from kiosk.demo_ils import rules
 from kiosk.demo_ils.db import LibraryDb
 from kiosk.demo_ils.handlers import HANDLERS, SYSTEM_ERROR, Account, Context, refusal
 from kiosk.demo_ils.library import Library
-from kiosk.privacy import scrub_sip_frame
 from kiosk.sip2 import codec
 
 log = logging.getLogger(__name__)

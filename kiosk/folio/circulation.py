@@ -23,13 +23,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
+from kiosk.appliance.privacy import mask
 from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
 from kiosk.folio import records as rec
 from kiosk.folio.http import Reply
 from kiosk.folio.refusals import is_renew_without_loan, missing_permission, refusal
 from kiosk.folio.settle import LostReplies
 from kiosk.ils.base import CheckinResult, CheckoutResult, RenewAllResult
-from kiosk.privacy import mask
 
 log = logging.getLogger(__name__)
 

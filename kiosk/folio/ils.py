@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
+from kiosk.appliance.privacy import mask
 from kiosk.config.checks import is_uuid
 from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
 from kiosk.folio import cql
@@ -34,7 +35,6 @@ from kiosk.folio.pins import PIN_LOCKED_TEXT, PatronPins
 from kiosk.folio.refusals import missing_permission
 from kiosk.folio.seen import ItemSeen
 from kiosk.ils.base import Ils, IlsStatus, ItemInfo, Patron
-from kiosk.privacy import mask
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 
+from kiosk.appliance.privacy import mask
 from kiosk.errors import IlsUnavailable
 from kiosk.ils.base import CheckoutResult
-from kiosk.privacy import mask
 
 log = logging.getLogger(__name__)
 

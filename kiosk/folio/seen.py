@@ -36,12 +36,12 @@ import logging
 from dataclasses import replace
 from datetime import datetime
 
+from kiosk.appliance.privacy import mask
 from kiosk.errors import IlsUnavailable, OutcomeUnknown
 from kiosk.folio import cql
 from kiosk.folio import records as rec
 from kiosk.folio.refusals import missing_permission
 from kiosk.ils.base import ItemInfo
-from kiosk.privacy import mask
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ When the loans cannot be read, OutcomeUnknown: the engine sends the row to the s
 
 from __future__ import annotations
 
+from kiosk.appliance.privacy import mask
 from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
 from kiosk.folio import records as rec
 from kiosk.ils.base import CheckinResult, CheckoutResult
-from kiosk.privacy import mask
 
 
 class LostReplies:

@@ -114,7 +114,7 @@ def check_clock(settings: Any) -> Check:
     """Is the wall clock synchronised (a Pi has no RTC)?  Offline work on an untrusted clock is
     flagged and replayed without its dates (issue 18 item 4)."""
     try:
-        from kiosk.clock import doctor_check as clock_check
+        from kiosk.appliance.clock import doctor_check as clock_check
 
         ok, detail = clock_check(settings)
     except Exception as exc:  # noqa: BLE001 - a check never raises

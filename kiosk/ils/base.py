@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kiosk.appliance.privacy import mask
 from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
-from kiosk.privacy import mask
 
 log = logging.getLogger(__name__)
 

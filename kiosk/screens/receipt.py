@@ -1,7 +1,7 @@
 """Receipt: print, email or none -- only the choices this library offers ([receipt] choices).
 
 E-mail is offered only when an SMTP server is configured and the patron's account has an address
-(:mod:`kiosk.receipt_mail`).  It is sent on a worker thread; the session ends once the message is
+(:mod:`kiosk.ui.receipt_mail`).  It is sent on a worker thread; the session ends once the message is
 accepted by the mail server.  If sending fails, the screen says so and offers a printed receipt
 (or none) instead: a broken mail server never keeps a patron at the kiosk.
 """
@@ -33,7 +33,7 @@ class ReceiptScreen(KioskScreen):
         self.choices = list(self.app.settings.receipt.choices)
 
     def render(self, view) -> None:  # noqa: ANN001
-        from kiosk.receipt_mail import email_offered
+        from kiosk.ui.receipt_mail import email_offered
 
         if view.session_id != self._session_id:
             self._session_id = view.session_id
@@ -49,7 +49,7 @@ class ReceiptScreen(KioskScreen):
     def send_email(self, view) -> bool:  # noqa: ANN001 - SessionView
         """Send the receipt of ``view`` on a worker thread; True when sending started (the session
         is finished once it is sent), False when e-mail is not possible for this patron."""
-        from kiosk.receipt_mail import email_offered, send_receipt
+        from kiosk.ui.receipt_mail import email_offered, send_receipt
 
         app = self.app
         if not email_offered(app.settings, view.patron) or self.email_state == "sending":

@@ -26,7 +26,7 @@ from typing import Any
 
 from kivy.clock import Clock
 
-from kiosk.privacy import mask
+from kiosk.appliance.privacy import mask
 from kiosk.ui.door import LatestOnly, on_ui
 
 log = logging.getLogger(__name__)

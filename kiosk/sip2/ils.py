@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from kiosk.appliance.privacy import mask
 from kiosk.errors import IlsUnavailable, OutcomeUnknown, ProtocolError
 from kiosk.ils.base import (
     MINE,
@@ -42,7 +43,6 @@ from kiosk.ils.base import (
     Unresolved,
     resolve_checkout,
 )
-from kiosk.privacy import mask
 from kiosk.sip2.client import Sip2Client
 from kiosk.sip2.codec import (
     AcsStatusResponse,

@@ -22,8 +22,8 @@ import sys
 import time
 from collections.abc import Callable
 
+from kiosk.appliance.privacy import scrub_sip_frame
 from kiosk.errors import OutcomeUnknown, ProtocolError
-from kiosk.privacy import scrub_sip_frame
 
 __all__ = ["MAX_FRAME", "FrameSocket", "GarbledReply", "ReplyTimeout"]
 

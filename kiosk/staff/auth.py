@@ -31,13 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kiosk.appliance.privacy import mask
 from kiosk.config.checks import check_hash_format  # the config check and login use one rule
-from kiosk.privacy import mask
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from kiosk.durable import ShortTransaction
+    from kiosk.appliance.durable import ShortTransaction
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class LockoutStore:
     def _connect(self) -> ShortTransaction:
         # Imported here: kiosk.config imports this module to check [staff] before the first
         # frame, and SQLite is not needed until somebody tries a PIN.
-        from kiosk.durable import ShortTransaction
+        from kiosk.appliance.durable import ShortTransaction
 
         return ShortTransaction(self.path)  # durable: a counted failure must survive a power cut
 

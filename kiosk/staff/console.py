@@ -7,7 +7,7 @@ scrypt runs on this console's worker threads; the result comes back as plain dat
 tests pass a direct call.  That keeps Kivy's main thread free (notes/common.md rule 3) and lets
 the whole console be unit-tested without a window.
 
-Privacy: staff see masked card numbers only (``kiosk.privacy.mask``); the journal stores a
+Privacy: staff see masked card numbers only (``kiosk.appliance.privacy.mask``); the journal stores a
 masked number once a row is settled, and this console masks the unsettled ones too.
 
 What comes back to the pages -- :class:`SaveResult`, :class:`ActionResult`, :class:`Readings`,
@@ -30,8 +30,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from kiosk.appliance.privacy import mask
 from kiosk.errors import ConfigError, JournalError
-from kiosk.privacy import mask
 from kiosk.staff.results import (
     ActionResult,
     JournalListing,

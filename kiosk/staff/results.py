@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kiosk.privacy import mask
+from kiosk.appliance.privacy import mask
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def masked_entry(row: Any) -> JournalEntry:
     patron = row.patron_id or ""
     if patron and not patron.startswith("*"):
         patron = mask(patron)
-    if getattr(row, "clock_untrusted", False) and row.state != "staff":   # kiosk.clock (issue 18 item 4)
+    if getattr(row, "clock_untrusted", False) and row.state != "staff":   # kiosk.appliance.clock (issue 18 item 4)
         return JournalEntry(row.id, row.kind, row.item_id, patron, row.state, row.txn_date.replace("T", " ")[:16],
                             "clock_untrusted", "", row.title or "")
     return JournalEntry(row.id, row.kind, row.item_id, patron, row.state, row.txn_date.replace("T", " ")[:16],

@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kiosk.durable import ShortTransaction
+from kiosk.appliance.durable import ShortTransaction
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The station's durable record: every programmed tag and every item seen on a shelf.
 
-Built on :class:`kiosk.durable.DurableDb` (SQLite, ``synchronous=FULL``: a commit is on disk
-when it returns; journal mode per :func:`kiosk.durable.journal_mode_for`).  Tag programming
+Built on :class:`kiosk.appliance.durable.DurableDb` (SQLite, ``synchronous=FULL``: a commit is on disk
+when it returns; journal mode per :func:`kiosk.appliance.durable.journal_mode_for`).  Tag programming
 writes its row **before** touching the tag, with result
 ``unverified`` and the bytes about to be written; only after the read-back is the row settled as
 ``verified`` or ``failed``.  A power cut or ``kill -9`` mid-write therefore leaves an ``unverified``
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.durable import DurableDb
+from kiosk.appliance.durable import DurableDb
 
 UNVERIFIED, VERIFIED, FAILED = "unverified", "verified", "failed"
 STORE_FILE = "station.sqlite"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 
+from kiosk.appliance.privacy import mask
 from kiosk.circulation.view import IDLE, OUT_OF_SERVICE
-from kiosk.privacy import mask
 
 log = logging.getLogger("kiosk.app")
 

@@ -8,6 +8,9 @@ printed receipt instead, so a failure never holds up the session.
 Privacy (reference libraries-and-kiosks.md §4.6): the message carries the library's name, the date,
 the items (title, due date or "returned") and the masked card number only -- never the full card
 number, and no patron name (the address is on the envelope already).
+
+It sits beside :mod:`kiosk.ui.present`, which makes the receipt's lines for the printer and the
+screen alike; the receipt screen (kiosk/screens/receipt.py) only asks it to send.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ checks out, shows a refusal, prints a receipt, returns the items (one with a hol
 account and renews, lets the idle warning appear, switches language and text size, opens the
 staff entry and finally loses the library system.  Screenshots are real pixels (SDL offscreen +
 Mesa): ``OUT_DIR/<pass>-NN-<screen>.png``, with ``OUT_DIR/index.html`` to browse them.
+
+It lives in kiosk.ui beside what it drives the app with: :mod:`kiosk.ui.harness` starts the demo
+kiosk and :mod:`kiosk.ui.driver` touches, types and takes the screenshots.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def run_tour(out_dir: Path, config: str | None = None, overrides: list[str] | No
     for number, name in enumerate(passes, 1):
         print(f"tour: pass {number} of {len(passes)}: {name.replace('_', ' ')} "
               f"(about {PASS_SECONDS.get(name, 30)} s)...", file=sys.stderr, flush=True)
-        cmd = [sys.executable, "-m", "kiosk.tour", "--pass", name, "--out", str(out_dir)]
+        cmd = [sys.executable, "-m", "kiosk.ui.tour", "--pass", name, "--out", str(out_dir)]
         if config:
             cmd += ["--config", config]
         for o in overrides or []:
@@ -376,15 +379,15 @@ def _staff_pin_hash() -> str:
 
 
 def _pass_main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m kiosk.tour")
+    ap = argparse.ArgumentParser(prog="python -m kiosk.ui.tour")
     ap.add_argument("--pass", dest="pass_name", choices=tuple(PASSES), required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--config", default=None)
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     args = ap.parse_args(argv)
     from kiosk import config as config_mod
+    from kiosk.appliance.privacy import setup_logging
     from kiosk.config import DEMO_CONFIG
-    from kiosk.privacy import setup_logging
 
     setup_logging(os.environ.get("KIOSK_LOG_LEVEL", "WARNING"))
     theme, width, height, full = PASSES[args.pass_name]
