@@ -127,6 +127,9 @@ def stack(port: int, mode: str) -> None:
             speaker = getattr(getattr(app, "narrator", None), "speaker", None)
             if speaker is not None and hasattr(speaker, "wav"):
                 speaker.wav = data / "speech.wav"
+        # A kiosk waits at its home screen for minutes before a patron comes: by then it has built
+        # the patron screens and the list's rows while nobody was there (kiosk/ui/prewarm.py).
+        d.until(lambda: app.prewarm is not None and app.prewarm.finished, 60, "the kiosk's prewarm")
         d.tap(d.button("Borrow"))
         d.until_screen("identify")
         d.type(patron["card"])

@@ -31,6 +31,7 @@ from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, St
 
 from kiosk.appliance.privacy import mask
 from kiosk.circulation.view import ENDED, IDENTIFYING, IDLE, OUT_OF_SERVICE, RECEIPT, SessionView
+from kiosk.ui import hidden
 from kiosk.ui.door import IntentQueue, LatestOnly, on_ui
 from kiosk.ui.i18n import tr
 from kiosk.ui.patron_choices import PatronChoices
@@ -106,6 +107,7 @@ class KioskApp(PatronChoices, StaffEntry, WindowInput, App):
         self._tick_ev = None
         self._staff_card: str | None = None
         self.staff_mode = None               # kiosk.screens.staff_mode.StaffMode, once wired
+        self._behind: set[str] = set()       # screens not shown since the last view with a patron
         self.prewarm = None                  # kiosk.ui.prewarm.Prewarm: what is built while nobody is here
         self.watchdog = None
         self.exit_code = 0                   # staff "restart" sets one (systemd restarts the unit)
@@ -136,6 +138,7 @@ class KioskApp(PatronChoices, StaffEntry, WindowInput, App):
         # staff pages keep their compact type scale (kiosk/ui/theme.py Theme.staff)
         root.ids.sm.bind(current=lambda _sm, name: self.theme.set_staff(
             name.startswith("staff_") or name == "morning_report"))
+        root.ids.sm.bind(current_screen=self._render_if_behind)
 
         Window.bind(size=self._on_window_size, on_request_close=self._on_request_close,
                     on_key_down=self._on_key_down, on_textinput=self._on_textinput)
@@ -336,6 +339,26 @@ class KioskApp(PatronChoices, StaffEntry, WindowInput, App):
 
         threading.Thread(target=work, name="receipt", daemon=True).start()
 
+    def _render_if_behind(self, _sm, screen) -> None:  # noqa: ANN001
+        if screen is not None and screen.name in self._behind and self.view is not None:
+            self._behind.discard(screen.name)
+            screen.render(self.view)
+
+    def render_screens(self, view: SessionView, target: str = "") -> None:
+        """``view`` on the screen showing (and ``target``, about to show).  The screens not showing
+        get a patron's view when shown (kiosk/ui/hidden.py's habit: a hidden account page re-built
+        its loan rows at every item of a stack); a view without a patron reaches every screen at
+        once, so patron data leaves all of them together."""
+        sm = self.root_widget.ids.sm
+        for screen in sm.screens:
+            if view.patron is None or screen.name in (target, sm.current):
+                screen.render(view)
+                self._behind.discard(screen.name)
+            else:
+                self._behind.add(screen.name)
+        if view.patron is None:
+            hidden.flush_rules()         # hidden screens' kv rules (e.g. a greeting) wipe now too
+
     def render(self, view: SessionView) -> None:
         """Draw one session view on every screen (patron data leaves all of them at once)."""
         old = self.view
@@ -353,8 +376,7 @@ class KioskApp(PatronChoices, StaffEntry, WindowInput, App):
         self.screen(target)
         if view.state == RECEIPT and (old is None or old.state != RECEIPT) and self._intents is not None:
             self._intents.put(self._check_printer)      # offer "print" only if the printer can
-        for screen in sm.screens:
-            screen.render(view)
+        self.render_screens(view, target)
         if sm.current != target:
             sm.current = target
         if self.speech_on:

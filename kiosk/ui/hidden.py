@@ -7,8 +7,8 @@ font sizes on home's and identify's widgets too, and Kivy laid them out at once 
 box layouts of that frame were on screens nobody could see (measured on the items screen with
 20 rows), and their labels' text was laid out again as well.
 
-Here, a label's text layout (:class:`kiosk.ui.widgets.FreshLabel`) and a box or grid layout
-inside a hidden screen are noted instead of done, and done before the frame that first shows the
+Here, a label's text layout (:class:`kiosk.ui.widgets.FreshLabel`), a box or grid layout and a kv
+rule's evaluation (kiosk/ui/fastkv.py) inside a hidden screen are noted instead of done, and done before the frame that first shows the
 screen (:func:`show_deferred`, bound to the ScreenManager's ``current_screen`` in
 kiosk/ui/root.py).  Nothing visible changes: a hidden screen is not drawn.
 """
@@ -23,6 +23,9 @@ from kiosk.ui import pacing
 # {screen: {trigger, ...}}: the Clock triggers to fire when that screen is shown.  Screens are few
 # and live as long as the app; a widget that left its screen meanwhile is laid out all the same.
 _DEFERRED: dict[Any, set] = {}
+# {screen: {(widget or canvas instruction id, property): kv rule args}}: rules evaluated when that
+# screen is shown (kiosk/ui/fastkv.py call_fn), once each, with the values of that moment.
+_RULES: dict[Any, dict] = {}
 
 
 def hidden_screen(widget):  # noqa: ANN001,ANN201
@@ -52,8 +55,38 @@ def show_deferred(screen) -> None:  # noqa: ANN001
     none at all: its buttons sit at 0,0 with Kivy's default size), so a theme switch's layout
     budget (kiosk/ui/pacing.py) stops here: its first frame is laid out in full."""
     pacing.stop_spreading()
+    for args in _RULES.pop(screen, {}).values():      # rules first: they set sizes the layouts use
+        _evaluate_quietly(args)
     for trigger in _DEFERRED.pop(screen, ()):
         trigger()
+
+
+def defer_rule(screen, args) -> None:  # noqa: ANN001
+    """Evaluate the kv rule ``args`` (Kivy's handler arguments) when ``screen`` is shown next."""
+    _RULES.setdefault(screen, {})[(id(args[0]), args[1])] = args
+
+
+def evaluate(args) -> None:  # noqa: ANN001
+    """What Kivy does with a kv rule whose properties changed: evaluate it, set the result."""
+    element, key, value, rule, idmap = args
+    rule.count += 1
+    setattr(element, key, eval(value, idmap))  # noqa: S307 - exactly what Kivy does with a kv rule
+
+
+def _evaluate_quietly(args) -> None:  # noqa: ANN001
+    try:
+        evaluate(args)
+    except ReferenceError:          # the widget is gone (as Kivy's Builder.sync tolerates)
+        pass
+
+
+def flush_rules() -> None:
+    """Evaluate every waiting rule now, shown or not: at a session's end the patron's data must
+    leave the hidden screens' widgets too, not wait there until they are shown."""
+    while _RULES:
+        _screen, rules = _RULES.popitem()
+        for args in rules.values():
+            _evaluate_quietly(args)
 
 
 def _waiting_layout(do_layout):  # noqa: ANN001,ANN202

@@ -86,8 +86,7 @@ class PatronChoices:
     def _refresh_screens(self) -> None:
         """Re-render the current view (row texts and colours are computed, not bound)."""
         if self.view is not None:
-            for screen in self.root_widget.ids.sm.screens:
-                screen.render(self.view)
+            self.render_screens(self.view)
         if self.service is not None and self.view is not None and self.view.state != IDLE:
             self._intents.put(self.service.touch)
 
