@@ -1,0 +1,46 @@
+"""Exit codes that mean what the README's table says, where a newcomer typing the docs found otherwise.
+
+* ``kiosk doctor`` on a damaged journal is a local storage error (4), not a hardware error (5).
+* ``kiosk journal resolve`` with an id that is not in the staff queue is the user's slip (64), not
+  "local storage error" (4), which would send staff looking for a failing SD card.
+"""
+
+from __future__ import annotations
+
+from kiosk.circulation import journal as j
+from kiosk.cli import main
+from kiosk.exitcodes import EXIT_STORAGE, EXIT_USAGE
+from tests.test_journal_damage import damage_pages, fill
+
+
+def _config(tmp_path):
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(f'[hardware]\nsimulate = true\n[storage]\ndata_dir = "{tmp_path / "data"}"\n')
+    return str(cfg)
+
+
+def test_doctor_on_a_damaged_journal_exits_4_local_storage(tmp_path, capsys):
+    cfg = _config(tmp_path)
+    (tmp_path / "data").mkdir()
+    fill(tmp_path / "data" / "journal.sqlite3")
+    damage_pages(tmp_path / "data" / "journal.sqlite3")
+    assert main(["doctor", "--config", cfg, "--no-ils"]) == EXIT_STORAGE
+    out = capsys.readouterr().out
+    assert "FAIL  journal" in out and "FAIL  card_reader" not in out
+
+
+def test_journal_resolve_of_a_row_not_waiting_for_staff_is_a_usage_error(tmp_path, capsys):
+    cfg = _config(tmp_path)
+    (tmp_path / "data").mkdir()
+    with j.Journal(tmp_path / "data" / "journal.sqlite3") as jn:
+        done = jn.record_intent("checkin", "3900000002", state=j.QUEUED, acked=True, offline=True)
+        jn.record_outcome(done, j.SYNCED)
+        conflict = jn.record_intent("checkin", "3900000003", state=j.QUEUED, acked=True, offline=True)
+        jn.record_outcome(conflict, j.STAFF, reason_key="return_unconfirmed")
+    for txn_id, words in ((999, "does not exist"), (done, "is synced")):
+        assert main(["journal", "--config", cfg, "resolve", "--id", str(txn_id), "--note", "x"]) == EXIT_USAGE
+        err = capsys.readouterr().err
+        assert words in err and "kiosk journal list" in err and "storage" not in err
+    # The row that does wait for staff is still resolved as before.
+    assert main(["journal", "--config", cfg, "resolve", "--id", str(conflict), "--note", "shelved"]) == 0
+    assert '"state": "resolved"' in capsys.readouterr().out
