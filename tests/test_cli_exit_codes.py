@@ -2,7 +2,8 @@
 
 * ``kiosk doctor`` on a damaged journal is a local storage error (4), not a hardware error (5).
 * ``kiosk journal resolve`` with an id that is not in the staff queue is the user's slip (64), not
-  "local storage error" (4), which would send staff looking for a failing SD card.
+  "local storage error" (4), which would send staff looking for a failing SD card; so is
+  ``kiosk journal acknowledge-loss`` when no loss is recorded.
 """
 
 from __future__ import annotations
@@ -44,3 +45,10 @@ def test_journal_resolve_of_a_row_not_waiting_for_staff_is_a_usage_error(tmp_pat
     # The row that does wait for staff is still resolved as before.
     assert main(["journal", "--config", cfg, "resolve", "--id", str(conflict), "--note", "shelved"]) == 0
     assert '"state": "resolved"' in capsys.readouterr().out
+
+
+def test_journal_acknowledge_loss_with_no_loss_recorded_is_a_usage_error(tmp_path, capsys):
+    cfg = _config(tmp_path)
+    assert main(["journal", "--config", cfg, "acknowledge-loss", "--note", "checked"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "nothing to acknowledge" in err and "storage" not in err

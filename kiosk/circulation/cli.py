@@ -203,6 +203,10 @@ def _journal(args) -> int:
             elif args.action == "export":
                 emit({"rows": [_row(r, args.reveal) for r in journal.rows()]})
             elif args.action == "acknowledge-loss":
+                if journal.loss() is None:      # nothing lost: not a storage error (exit 4)
+                    print("kiosk journal acknowledge-loss: no loss of an earlier journal is recorded, nothing "
+                          "to acknowledge (`kiosk doctor` shows the journal row)", file=sys.stderr)
+                    return EXIT_USAGE
                 emit({"acknowledged": journal.acknowledge_loss(args.note)})
             elif args.action == "prune":
                 emit({"deleted": journal.prune(args.days * 86400.0), "counts": journal.counts()})
