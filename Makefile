@@ -3,7 +3,7 @@
 
 demo:
 	@sh scripts/bootstrap.sh
-	@sh scripts/sysdeps.sh || true
+	@sh scripts/sysdeps.sh app || true
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
 		.venv/bin/kiosk demo; \
 	else \
