@@ -4,14 +4,17 @@
 * ``kiosk journal resolve`` with an id that is not in the staff queue is the user's slip (64), not
   "local storage error" (4), which would send staff looking for a failing SD card; so is
   ``kiosk journal acknowledge-loss`` when no loss is recorded.
+* ``kiosk staff hash-pin`` on a terminal: two different entries are a slip (64), not a
+  configuration error (1); Ctrl-D at the prompt is a message, not a traceback.
 """
 
 from __future__ import annotations
 
+import pytest
+
 from kiosk.circulation import journal as j
 from kiosk.cli import main
 from kiosk.exitcodes import EXIT_STORAGE, EXIT_USAGE
-from tests.test_journal_damage import damage_pages, fill
 
 
 def _config(tmp_path):
@@ -23,8 +26,8 @@ def _config(tmp_path):
 def test_doctor_on_a_damaged_journal_exits_4_local_storage(tmp_path, capsys):
     cfg = _config(tmp_path)
     (tmp_path / "data").mkdir()
-    fill(tmp_path / "data" / "journal.sqlite3")
-    damage_pages(tmp_path / "data" / "journal.sqlite3")
+    # A journal whose header an SD card garbled (tests/test_journal_damage.py damages pages too).
+    (tmp_path / "data" / "journal.sqlite3").write_bytes(b"\xa5" * 8192)
     assert main(["doctor", "--config", cfg, "--no-ils"]) == EXIT_STORAGE
     out = capsys.readouterr().out
     assert "FAIL  journal" in out and "FAIL  card_reader" not in out
@@ -52,3 +55,22 @@ def test_journal_acknowledge_loss_with_no_loss_recorded_is_a_usage_error(tmp_pat
     assert main(["journal", "--config", cfg, "acknowledge-loss", "--note", "checked"]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert "nothing to acknowledge" in err and "storage" not in err
+
+
+@pytest.mark.parametrize("typed, says", [(["2468", "2469"], "differ"), ([EOFError], "nothing entered")])
+def test_staff_hash_pin_at_a_terminal_slips_are_usage_errors(monkeypatch, capsys, typed, says):
+    answers = iter(typed)
+
+    def getpass(prompt: str = "") -> str:
+        answer = next(answers)
+        if answer is EOFError:
+            raise EOFError
+        return answer
+
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("getpass.getpass", getpass)
+    with pytest.raises(SystemExit) as exc:
+        main(["staff", "hash-pin"])
+    assert exc.value.code == EXIT_USAGE
+    out = capsys.readouterr()
+    assert says in out.err and "pin_hash" not in out.out and "configuration" not in out.err
