@@ -31,5 +31,7 @@ bench:
 pi-check:
 	sh scripts/pi-check.sh
 
+# The background demo library runs from .venv: stop it before .venv goes (its data in var/ stays).
 clean:
+	-@[ -x .venv/bin/kiosk ] && .venv/bin/kiosk demo-ils --stop >/dev/null 2>&1 || true
 	rm -rf .venv build *.egg-info tour bench/results/*.json bench/results/pi*/
