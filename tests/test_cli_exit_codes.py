@@ -4,11 +4,15 @@
 * ``kiosk journal resolve`` with an id that is not in the staff queue is the user's slip (64), not
   "local storage error" (4), which would send staff looking for a failing SD card; so is
   ``kiosk journal acknowledge-loss`` when no loss is recorded.
+* On an installed kiosk, a user who cannot read /etc/kiosk (0700, owner kiosk) is told so (1), not
+  silently given the demo configuration, its journal and a demo library answering checkouts.
 * ``kiosk staff hash-pin`` on a terminal: two different entries are a slip (64), not a
   configuration error (1); Ctrl-D at the prompt is a message, not a traceback.
 """
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -74,3 +78,22 @@ def test_staff_hash_pin_at_a_terminal_slips_are_usage_errors(monkeypatch, capsys
     assert exc.value.code == EXIT_USAGE
     out = capsys.readouterr()
     assert says in out.err and "pin_hash" not in out.out and "configuration" not in out.err
+
+
+def test_a_user_who_cannot_read_the_installed_config_is_told_and_not_given_the_demo(tmp_path, monkeypatch, capsys):
+    conf_dir = tmp_path / "etc-kiosk"          # stands in for /etc/kiosk: 0700, owner kiosk
+    conf_dir.mkdir()
+    conf_dir.chmod(0o000)
+    monkeypatch.delenv("KIOSK_CONFIG", raising=False)
+    monkeypatch.setattr("kiosk.cli.INSTALLED_CONFIG", str(conf_dir / "kiosk.toml"))
+    monkeypatch.setenv("KIOSK_DEMO_DATA_DIR", str(tmp_path / "demo"))
+    if os.geteuid() == 0:       # root may read anything: answer as the OS does for another user
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(conf_dir) else real_access(p, mode))
+    try:
+        assert main(["journal", "list"]) == 1
+    finally:
+        conf_dir.chmod(0o700)
+    err = capsys.readouterr().err
+    assert "sudo -u kiosk kiosk" in err and str(conf_dir / "kiosk.toml") in err
+    assert not (tmp_path / "demo").exists(), "the demo's data directory was used instead"
