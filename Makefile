@@ -3,7 +3,7 @@
 
 demo:
 	@sh scripts/bootstrap.sh
-	@sh scripts/sysdeps.sh || true
+	@sh scripts/sysdeps.sh app || true
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
 		.venv/bin/kiosk demo; \
 	else \
@@ -31,5 +31,7 @@ bench:
 pi-check:
 	sh scripts/pi-check.sh
 
+# The background demo library runs from .venv: stop it before .venv goes (its data in var/ stays).
 clean:
+	-@[ -x .venv/bin/kiosk ] && .venv/bin/kiosk demo-ils --stop >/dev/null 2>&1 || true
 	rm -rf .venv build *.egg-info tour bench/results/*.json bench/results/pi*/

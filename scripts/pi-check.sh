@@ -123,8 +123,9 @@ install_kiosk() {
 
 doctor() {
     # As the kiosk user, from a directory it cannot write (lgpio used to leave its notification
-    # pipe in the working directory and doctor blamed the gpio group).
-    in_root sh -c 'cd / && runuser -u kiosk -- /opt/kiosk/venv/bin/kiosk doctor --no-ils \
+    # pipe in the working directory and doctor blamed the gpio group), and typed as
+    # docs/deployment.md types it: `kiosk` found on the PATH (sudo's secure_path has /usr/local/bin).
+    in_root sh -c 'cd / && PATH=/usr/local/bin:$PATH runuser -u kiosk -- kiosk doctor --no-ils \
         --config /etc/kiosk/kiosk.toml --set hardware.simulate=true'
 }
 

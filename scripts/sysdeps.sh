@@ -3,11 +3,16 @@
 # offscreen rendering, mtdev for Kivy's input providers, systemd for `systemd-analyze verify`.
 # espeak-ng: the kiosk's offline speech output (kiosk/speech/); tests speak into a WAV file.
 # Installed with apt-get when running as root and missing; otherwise we say what is missing.
+#   sh scripts/sysdeps.sh        what the test suite needs (make test)
+#   sh scripts/sysdeps.sh app    only what the kiosk itself needs to open its window (make demo)
 set -eu
-PKGS="libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libmtdev1 systemd espeak-ng"
-# promtool (Debian package prometheus, ~19 MB, ~10 s to install) checks and unit-tests the fleet's
-# alert rules in deploy/prometheus/; amtool (prometheus-alertmanager, ~11 MB) checks its routing.
-PKGS="$PKGS prometheus prometheus-alertmanager"
+PKGS="libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libmtdev1 espeak-ng"
+if [ "${1:-}" != app ]; then
+    # systemd-analyze checks the units; promtool (Debian package prometheus, ~19 MB, ~10 s to
+    # install) checks and unit-tests the fleet's alert rules in deploy/prometheus/; amtool
+    # (prometheus-alertmanager, ~11 MB) checks its routing.  None of them is needed to run the demo.
+    PKGS="$PKGS systemd prometheus prometheus-alertmanager"
+fi
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -16,11 +16,15 @@
 # What it does (docs/deployment.md explains each step):
 #   1. apt: python3-venv and the libraries Kivy's wheel needs on a Lite image (GL/EGL/GLES, mtdev, DRM)
 #   2. the system user `kiosk` in groups gpio spi dialout video render input (missing groups created)
-#   3. a venv in /opt/kiosk/venv with this source tree installed, with the [pi] drivers
+#   3. a venv in /opt/kiosk/venv with this source tree installed, with the [pi] drivers; the `kiosk`
+#      command linked into /usr/local/bin (so `kiosk doctor`, `kiosk staff hash-pin` work as typed)
 #   4. /etc/kiosk (config, secrets) and /var/lib/kiosk (data), owned by kiosk, mode 0700;
 #      every file in /etc/kiosk gets mode 0600: library-system credentials and staff PIN hashes
 #      must be readable by the kiosk user only (the kiosk refuses to start otherwise)
-#   5. the unit, journald in RAM (no patron traces on the SD card), the hardware watchdog; enable
+#   5. the unit (enabled; getty on tty1 disabled), journald in RAM (no patron traces on the SD card),
+#      the hardware watchdog
+#   6. the display: no console blanking, no text cursor (kernel command line)
+#   7. with --read-only-root: the overlay root file system
 set -eu
 
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
@@ -42,7 +46,7 @@ while [ $# -gt 0 ]; do
         --no-apt) APT="" ;;
         --start) START=1 ;;
         --no-hw-watchdog) HW_WATCHDOG="" ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 { if (!/^#/) exit; print }' "$0"; exit 0 ;;   # the comment above
         *) echo "install.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -125,6 +129,9 @@ run $PIP install -q $PIP_FLAGS --upgrade "$SRC[pi]"
 # shellcheck disable=SC2086
 run $PIP install -q $PIP_FLAGS --no-deps "mfrc522==0.0.7"
 run cp "$SRC/docs/deployment.md" "$PREFIX/docs/deployment.md"
+# The docs type `kiosk doctor`, `kiosk staff hash-pin`, `sudo -u kiosk kiosk staff unlock`: put the
+# command on every user's PATH (systemd itself starts the venv's copy by its full path).
+run ln -sf "$PREFIX/venv/bin/kiosk" /usr/local/bin/kiosk
 
 # 4. config, secrets and data ----------------------------------------------------------------------
 run install -d -m 0700 -o "$KIOSK_USER" -g "$KIOSK_USER" "$CONF_DIR" "$DATA_DIR" "$DATA_DIR/kivy"

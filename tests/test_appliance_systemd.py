@@ -101,6 +101,17 @@ def test_installer_plan(tmp_path):
     assert bad.returncode == 2 and "unknown option" in bad.stderr
 
 
+def test_installer_puts_kiosk_on_the_path_and_its_help_is_only_the_help():
+    """docs/deployment.md types `kiosk staff hash-pin` and `sudo -u kiosk kiosk staff unlock` on the
+    Pi: without a link the venv's command is not found.  --help printed shell code after the text."""
+    assert "+ ln -sf /opt/kiosk/venv/bin/kiosk /usr/local/bin/kiosk" in install_plan("--no-apt").stdout
+    help_text = subprocess.run(["sh", str(SYSTEMD / "install.sh"), "--help"], capture_output=True,
+                               text=True, timeout=30)
+    lines = help_text.stdout.splitlines()
+    assert help_text.returncode == 0 and len(lines) > 10
+    assert all(line.startswith("#") for line in lines), [x for x in lines if not x.startswith("#")]
+
+
 def test_installer_without_a_running_systemd_enables_offline_and_starts_nothing():
     """Image building and chroots have no systemd: daemon-reload used to fail the whole install."""
     plan = install_plan("--no-apt", "--start", systemd_running=False)

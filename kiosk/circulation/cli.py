@@ -203,10 +203,22 @@ def _journal(args) -> int:
             elif args.action == "export":
                 emit({"rows": [_row(r, args.reveal) for r in journal.rows()]})
             elif args.action == "acknowledge-loss":
+                if journal.loss() is None:      # nothing lost: not a storage error (exit 4)
+                    print("kiosk journal acknowledge-loss: no loss of an earlier journal is recorded, nothing "
+                          "to acknowledge (`kiosk doctor` shows the journal row)", file=sys.stderr)
+                    return EXIT_USAGE
                 emit({"acknowledged": journal.acknowledge_loss(args.note)})
             elif args.action == "prune":
                 emit({"deleted": journal.prune(args.days * 86400.0), "counts": journal.counts()})
             else:
+                # A mistyped id is the user's slip, not a damaged journal (exit 4 would send
+                # staff looking for a failing SD card): say which rows can be resolved.
+                row = journal.get(args.id)
+                if row is None or not journal.awaits_staff(row):
+                    what = f"is {row.state}" if row else "does not exist"
+                    print(f"kiosk journal resolve: transaction {args.id} {what}, not waiting for staff "
+                          "(`kiosk journal list` shows the staff queue)", file=sys.stderr)
+                    return EXIT_USAGE
                 journal.resolve(args.id, args.note)
                 emit(_row(journal.get(args.id)))
         return EXIT_OK

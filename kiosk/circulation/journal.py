@@ -386,12 +386,18 @@ class Journal(DurableDb):
     def counts(self) -> dict[str, int]:
         return dict(self._query("SELECT state, COUNT(*) FROM txn GROUP BY state"))
 
+    @staticmethod
+    def awaits_staff(row: JournalRow) -> bool:
+        """Whether staff may close this row with :meth:`resolve` (a conflict, an unknown outcome,
+        or an offline row sent without its dates because the clock was not trusted)."""
+        return row.state in (STAFF, UNKNOWN) or (row.state == SYNCED and bool(row.clock_untrusted))
+
     def resolve(self, txn_id: int, note: str) -> None:
         """Staff closed a conflict (the note says what they did)."""
         row = self.get(txn_id)
         if row is None:
             raise JournalError(f"journal {self.path}: no transaction with id {txn_id}")
-        if row.state not in (STAFF, UNKNOWN) and not (row.state == SYNCED and row.clock_untrusted):
+        if not self.awaits_staff(row):
             raise JournalError(f"transaction {txn_id} is {row.state}, not waiting for staff")
         self.record_outcome(txn_id, RESOLVED, note=note)
 

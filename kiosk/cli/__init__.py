@@ -112,6 +112,13 @@ def default_config() -> str:
         return env
     if os.path.exists(INSTALLED_CONFIG):
         return INSTALLED_CONFIG
+    conf_dir = os.path.dirname(INSTALLED_CONFIG)
+    if os.path.isdir(conf_dir) and not os.access(conf_dir, os.R_OK | os.X_OK):
+        # An installed kiosk (/etc/kiosk is 0700, owner kiosk) seen by another user: its config is
+        # there but hidden, and the demo's would be another kiosk entirely (its own journal and a
+        # demo library answering checkouts).
+        raise ConfigError(f"{INSTALLED_CONFIG}: only the kiosk user can read this kiosk's configuration: "
+                          "run the command as `sudo -u kiosk kiosk ...`, or pass --config FILE")
     return str(demo_config_path())
 
 

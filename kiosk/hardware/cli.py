@@ -2,7 +2,8 @@
 
 Exit codes (``kiosk.exitcodes``): ``tag decode`` 0, 64 when the argument is not hexadecimal, 2 when
 the bytes are not tag data it can read; ``tag encode`` 0 or 64 (an item id the model cannot hold);
-``doctor`` 0 when every check passed, 5 when a device failed, 3 when only the library system did.
+``doctor`` 0 when every check passed, 5 when a device failed, else 4 when the journal or the data
+directory's storage did (the README's "local storage error"), 3 when only the library system did.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import argparse
 import sys
 
 from kiosk.cli.jsonout import emit
-from kiosk.exitcodes import EXIT_HARDWARE, EXIT_OK, EXIT_PROTOCOL, EXIT_UNREACHABLE, EXIT_USAGE
+from kiosk.exitcodes import EXIT_HARDWARE, EXIT_OK, EXIT_PROTOCOL, EXIT_STORAGE, EXIT_UNREACHABLE, EXIT_USAGE
 from kiosk.tags import MODELS, TagDecodeError, decode_tag, encode_tag
 
 # The doctor's checks that are about the library-system link, not a device.
 _LINK_CHECKS = ("library_system", "ils", "sip2")
+# The checks about the data directory: a damaged journal or a full card is not a hardware fault.
+_STORAGE_CHECKS = ("journal", "storage")
 
 
 def _decode(args: argparse.Namespace) -> int:
@@ -74,7 +77,11 @@ def _doctor(args: argparse.Namespace) -> int:
     failed = [r.name for r in results if not r.ok]
     if not failed:
         return EXIT_OK
-    return EXIT_UNREACHABLE if all(name in _LINK_CHECKS for name in failed) else EXIT_HARDWARE
+    if all(name in _LINK_CHECKS for name in failed):
+        return EXIT_UNREACHABLE
+    if all(name in _LINK_CHECKS + _STORAGE_CHECKS for name in failed):
+        return EXIT_STORAGE
+    return EXIT_HARDWARE
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -26,9 +26,15 @@ def _read_secret(prompt: str, confirm: bool) -> str:
     """A hidden prompt on a terminal; the first line of stdin otherwise (scripts, tests)."""
     if not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass(prompt)
-    if confirm and getpass.getpass("again: ") != first:
-        raise ConfigError("the two entries differ; nothing was printed")
+    try:
+        first = getpass.getpass(prompt)
+        again = getpass.getpass("again: ") if confirm else first
+    except EOFError:                  # Ctrl-D at the prompt: a traceback used to follow
+        print("\nkiosk staff: nothing entered; nothing was printed", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+    if again != first:                # a slip at the keyboard, not a configuration error (exit 1)
+        print("kiosk staff: the two entries differ; nothing was printed", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
     return first
 
 
