@@ -31,11 +31,11 @@ from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, St
 
 from kiosk.appliance.privacy import mask
 from kiosk.circulation.view import ENDED, IDENTIFYING, IDLE, OUT_OF_SERVICE, RECEIPT, SessionView
-from kiosk.ui import hidden
 from kiosk.ui.door import IntentQueue, LatestOnly, on_ui
 from kiosk.ui.i18n import tr
 from kiosk.ui.patron_choices import PatronChoices
 from kiosk.ui.present import next_patron_starts
+from kiosk.ui.screen_views import ScreenViews, screen_for
 from kiosk.ui.sounds import Sounds, cues_between
 from kiosk.ui.staff_entry import StaffEntry
 from kiosk.ui.theme import Theme
@@ -53,26 +53,7 @@ INTENTS = ("start", "card_presented", "pin_entered", "item_seen", "item_removed"
            "finish", "more_time", "touch", "cancel")
 
 
-
-
-def screen_for(view: SessionView, staff_active: bool = False) -> str:
-    """Which screen shows a view.  Patron screens follow the session; staff mode overrides."""
-    if staff_active:
-        return "staff"
-    if view.state == OUT_OF_SERVICE:
-        return "out_of_service"
-    if view.state == IDLE:
-        return "home"
-    if view.state == IDENTIFYING:
-        return "identify"
-    if view.state == RECEIPT:
-        return "receipt"
-    if view.state == ENDED:
-        return "goodbye"
-    return "account" if view.mode == "account" else "items"
-
-
-class KioskApp(PatronChoices, StaffEntry, WindowInput, App):
+class KioskApp(ScreenViews, PatronChoices, StaffEntry, WindowInput, App):
     """The touchscreen kiosk.  Construct with settings; pass ``service_factory``/``devices`` to
     substitute parts (tests use the real engine with simulated hardware and the demo ILS)."""
 
@@ -108,6 +89,7 @@ class KioskApp(PatronChoices, StaffEntry, WindowInput, App):
         self._staff_card: str | None = None
         self.staff_mode = None               # kiosk.screens.staff_mode.StaffMode, once wired
         self._behind: set[str] = set()       # screens not shown since the last view with a patron
+        self._patron_shown = False           # the last view rendered had a patron
         self.prewarm = None                  # kiosk.ui.prewarm.Prewarm: what is built while nobody is here
         self.watchdog = None
         self.exit_code = 0                   # staff "restart" sets one (systemd restarts the unit)
@@ -168,22 +150,6 @@ class KioskApp(PatronChoices, StaffEntry, WindowInput, App):
         if self.watchdog is None:
             self.watchdog = start_watchdog(Clock.schedule_interval)
         Clock.schedule_once(lambda _dt: self._wire(), 0)
-
-    def screen(self, name: str):  # noqa: ANN201 - a KioskScreen
-        """The screen called ``name``, built the first time it is needed (screens are lazy)."""
-        sm = self.root_widget.ids.sm
-        if not sm.has_screen(name):
-            from kiosk.screens import SCREEN_MODULES
-
-            if name not in SCREEN_MODULES:
-                raise KeyError(name)
-            module = __import__(f"kiosk.screens.{name}", fromlist=["_"])
-            cls = next(getattr(module, attr) for attr in dir(module)
-                       if attr.endswith("Screen") and attr != "KioskScreen")
-            sm.add_widget(cls())
-            if self.view is not None:
-                sm.get_screen(name).render(self.view)
-        return sm.get_screen(name)
 
     @property
     def is_ready(self) -> bool:
@@ -338,26 +304,6 @@ class KioskApp(PatronChoices, StaffEntry, WindowInput, App):
                 log.exception("receipt printing failed")
 
         threading.Thread(target=work, name="receipt", daemon=True).start()
-
-    def _render_if_behind(self, _sm, screen) -> None:  # noqa: ANN001
-        if screen is not None and screen.name in self._behind and self.view is not None:
-            self._behind.discard(screen.name)
-            screen.render(self.view)
-
-    def render_screens(self, view: SessionView, target: str = "") -> None:
-        """``view`` on the screen showing (and ``target``, about to show).  The screens not showing
-        get a patron's view when shown (kiosk/ui/hidden.py's habit: a hidden account page re-built
-        its loan rows at every item of a stack); a view without a patron reaches every screen at
-        once, so patron data leaves all of them together."""
-        sm = self.root_widget.ids.sm
-        for screen in sm.screens:
-            if view.patron is None or screen.name in (target, sm.current):
-                screen.render(view)
-                self._behind.discard(screen.name)
-            else:
-                self._behind.add(screen.name)
-        if view.patron is None:
-            hidden.flush_rules()         # hidden screens' kv rules (e.g. a greeting) wipe now too
 
     def render(self, view: SessionView) -> None:
         """Draw one session view on every screen (patron data leaves all of them at once)."""

@@ -117,3 +117,52 @@ def test_a_screen_shown_just_after_a_theme_switch_is_laid_out_in_its_first_frame
         d.settle()
         assert geometry() == first                     # nothing moved after its first frame
         assert too_small(screen, TOUCH_MIN) == []
+
+
+@pytest.mark.gui
+def test_kv_rules_of_a_hidden_screen_wait_until_it_is_shown(gui_kiosk):
+    """A contrast switch on the home screen: the identify screen (built, not showing) re-evaluates
+    none of its colour rules then (kiosk/ui/fastkv.py, kiosk/ui/hidden.py), and shows the new
+    colours from the frame it is shown."""
+    with gui_kiosk() as k:
+        d, app = k.driver, k.app
+        d.until(lambda: app.prewarm is not None and app.prewarm.finished, 20, "the prewarm")
+        identify = app.screen("identify")
+        entry = identify.ids.entry_lbl                       # color: app.theme.ink_muted (no entry yet)
+        before = list(entry.color)
+        assert before == list(app.theme.ink_muted)
+        d.tap(app.root_widget.ids.contrast)
+        d.settle()
+        assert list(app.theme.ink_muted) != before            # the theme changed ...
+        assert list(entry.color) == before                    # ... the hidden screen's rule waited
+        d.tap(d.button("Borrow"))
+        d.until_screen("identify")
+        assert list(entry.color) == list(app.theme.ink_muted)  # evaluated before its first frame
+
+
+@pytest.mark.gui
+def test_a_session_end_wipes_hidden_screens_at_once(gui_kiosk):
+    """Patron data leaves every screen when a session ends -- the items list, hidden behind the
+    receipt question and the goodbye, included -- although a hidden screen's rules otherwise wait
+    until it is shown."""
+    with gui_kiosk() as k:
+        d, app, lib = k.driver, k.app, k.library
+        patron = next(p for p in lib["patrons"] if p["status"] == "ok" and not p.get("pin") and p["can_checkout"])
+        item = next(i for i in lib["items"] if i["status"] == "available" and not i["holds"] and i["parts"] == 1)
+        d.until(lambda: app.prewarm is not None and app.prewarm.finished, 20, "the prewarm")
+        d.tap(d.button("Borrow"))
+        d.until_screen("identify")
+        d.type(patron["card"])
+        d.until_screen("items", 15)
+        k.devices.tag_reader.place(item["barcode"])
+        d.until(lambda: [i.state for i in app.view.items] == ["done"], 20, "the checkout")
+        d.settle()
+        first = patron["name"].split()[0]
+        assert any(first in t for t in d.texts()) and any(item["title"] in t for t in d.texts())
+        d.tap(d.button("Finish"))
+        d.until_screen("receipt", 15)
+        d.tap(d.button("No receipt"))
+        d.until_screen("goodbye", 15)
+        everything = "\n".join(d.all_texts())                  # every screen, shown or not
+        for secret in (first, patron["card"], item["title"]):
+            assert secret not in everything, secret
