@@ -141,6 +141,17 @@ def test_account_renew_one_loan(gui_kiosk):
 
         assert row["due"] == "Due back " + format_date(after.due_at, "en")     # the new due date shows
         assert any(format_date(after.due_at, "en") in t for t in d.texts())
+        # QA: "Done" after a renewal offered no receipt.  It asks, as after a checkout, and the
+        # receipt lists the renewal with its new due date.
+        d.tap(d.button("Done"))
+        d.until_screen("receipt", 10)
+        assert any("Items renewed: 1." in t for t in d.texts())
+        from kiosk.ui.present import receipt_lines
+
+        text = "\n".join(receipt_lines(app.view, "en"))
+        assert "Items renewed: 1." in text and "Due back " + format_date(after.due_at, "en") in text
+        d.tap(d.button("No receipt"))
+        d.until_screen("goodbye", 10)
 
 
 def test_account_says_titles_are_coming_while_a_slow_library_looks_them_up(gui_kiosk):

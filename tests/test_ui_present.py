@@ -143,6 +143,18 @@ def test_receipt_has_titles_and_due_dates_but_no_name():
     assert "Alice" not in text
 
 
+def test_a_receipt_after_renewals_lists_them_with_their_new_due_dates():
+    """QA: the account page's "Done" offered no receipt; the receipt it now offers says what was
+    renewed and until when (not "Items borrowed"), and what could not be renewed stays on loan."""
+    view = SessionView(state="receipt", mode="account", patron=PatronSummary(name="A B", masked_id="******0001"),
+                       items=(ItemLine("1", "Emma", state="done", action="renew", due_date=datetime(2027, 1, 7)),
+                              ItemLine("2", "Dune", state="refused", action="renew", reason_key="renewal_limit")))
+    text = "\n".join(receipt_lines(view, "en"))
+    assert "Items renewed: 1.\n- Emma\n  Due back January 7, 2027" in text
+    assert "Not renewed (the due date stays):\n- Dune" in text and "borrowed" not in text and "desk" not in text
+    assert "Verlängerte Medien: 1." in "\n".join(receipt_lines(view, "de"))
+
+
 def test_still_waiting_is_said_in_every_language():
     from kiosk.circulation.view import ItemLine
     from kiosk.ui.present import item_status
