@@ -122,6 +122,7 @@ def screen_text(screen: str, view, lang: str, *, personal: bool = False, guide: 
         done = counts(view.items)["done"] if view is not None else 0
         mode = (view.mode if view is not None else None) or "borrow"
         return sentences(tr("Items borrowed: {n}.", lang, n=done) if mode == "borrow"
+                         else tr("Items renewed: {n}.", lang, n=done) if mode == "account"
                          else tr("Items returned: {n}.", lang, n=done),
                          tr("Would you like a receipt?", lang),
                          tr("The choices are Print, Email and No receipt.", lang))
