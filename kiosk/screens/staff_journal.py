@@ -21,8 +21,47 @@ STAFF_REASONS = {
     "renewal_unconfirmed": N_("Renewal not confirmed: check the due date"),
     "clock_untrusted": N_("Sent without its date (the kiosk's clock was not set): check the dates"),
 }
+# The pending rows' journal states (kiosk.circulation.journal) in words, not the database's keys.
+STATES = {"queued": N_("Queued"), "replaying": N_("Being sent"), "unknown": N_("Outcome unknown")}
 NOTES = (N_("Checked at the desk"), N_("Fixed in the library system"), N_("Item not found"))
-WIDTHS = (0.11, 0.1, 0.13, 0.15, 0.51)
+# When, What, Item, Card, Due date, Problem / State
+WIDTHS = (0.13, 0.1, 0.12, 0.14, 0.16, 0.35)
+
+
+def short_date(iso: str, lang: str) -> str:
+    """An ISO date as the staff's language writes it short ("12/24/26", "24.12.26"); other text as it is."""
+    from datetime import date
+
+    try:
+        day = date.fromisoformat(iso[:10])
+    except ValueError:
+        return iso
+    from babel import Locale
+    from babel.dates import format_date
+
+    return format_date(day, format="short", locale=Locale.parse(lang))
+
+
+def when_words(when: str, lang: str, today: str) -> str:
+    """"HH:MM" for today's entries, the short date and the time for older ones: an entry waiting
+    since yesterday must not read as today's."""
+    if when[:10] == today:
+        return when[11:]
+    return f"{short_date(when[:10], lang)} {when[11:]}"
+
+
+def due_words(entry, lang: str) -> str:  # noqa: ANN001 - kiosk.staff.results.JournalEntry
+    """The due date of an offline checkout: the one promised to the patron, and once replayed the
+    library system's (with the promised one beside it when they differ).  Empty for other kinds."""
+    promised, library = entry.promised_due, entry.library_due
+    if library and promised and library != promised:
+        return tr("{date} (promised: {promised})", lang, date=short_date(library, lang),
+                  promised=short_date(promised, lang))
+    if library:
+        return short_date(library, lang)
+    if promised:
+        return tr("{date} (promised)", lang, date=short_date(promised, lang))
+    return ""
 
 
 def reason_words(key: str | None, text: str, lang: str) -> str:
@@ -47,14 +86,18 @@ class StaffJournalScreen(StaffPage):
         self.console.journal_listing(self._listed)
 
     def _listed(self, listing) -> None:  # noqa: ANN001
-        lang = self.app.lang
+        from datetime import date
+
+        lang, today = self.app.lang, date.today().isoformat()
         self.pending_n, self.staff_n = len(listing.pending), len(listing.staff)
-        head = [tr("When", lang), tr("What", lang), tr("Item", lang), tr("Card", lang), tr("Problem", lang)]
+        head = [tr("When", lang), tr("What", lang), tr("Item", lang), tr("Card", lang), tr("Due date", lang),
+                tr("Problem", lang)]
         rows = [TableRow(head, WIDTHS, header=True, fill_role="background", height=dp(30))]
         for e in listing.staff:
             row = BoxLayout(size_hint_y=None, height=dp(50), spacing=dp(6))
-            inner = TableRow([e.when[11:], tr(KINDS.get(e.kind, e.kind), lang), e.item_id, e.patron,
-                              reason_words(e.reason_key, e.reason_text, lang)], WIDTHS, fill_role="warn",
+            inner = TableRow([when_words(e.when, lang, today), tr(KINDS.get(e.kind, e.kind), lang), e.item_id,
+                              e.patron, due_words(e, lang), reason_words(e.reason_key, e.reason_text, lang)],
+                             WIDTHS, fill_role="warn",
                              height=dp(50))
             row.add_widget(inner)
             btn = KButton(text=tr("Resolve", lang), role="plain", size_key="font_s", size_hint_x=None,
@@ -65,11 +108,12 @@ class StaffJournalScreen(StaffPage):
         if not listing.staff:
             rows.append(TableRow([tr("Nothing needs staff.", lang)], [1.0], height=dp(36)))
         clear_and_fill(self.ids.staff_rows, rows)
-        prow = [TableRow(head[:4] + [tr("State", lang)], WIDTHS, header=True, fill_role="background",
+        prow = [TableRow(head[:5] + [tr("State", lang)], WIDTHS, header=True, fill_role="background",
                          height=dp(30))]
         for e in listing.pending:
-            prow.append(TableRow([e.when[11:], tr(KINDS.get(e.kind, e.kind), lang), e.item_id, e.patron,
-                                  e.state], WIDTHS, height=dp(36)))
+            prow.append(TableRow([when_words(e.when, lang, today), tr(KINDS.get(e.kind, e.kind), lang), e.item_id,
+                                  e.patron, due_words(e, lang), tr(STATES[e.state], lang) if e.state in STATES else e.state],
+                                 WIDTHS, height=dp(36)))
         if not listing.pending:
             prow.append(TableRow([tr("Nothing is waiting to be sent.", lang)], [1.0], height=dp(36)))
         clear_and_fill(self.ids.pending_rows, prow)
