@@ -256,3 +256,33 @@ def test_the_more_cues_stay_on_one_line_when_large_text_is_switched_on_mid_sessi
             assert screen.more_above and app.theme.large_text
             _one_line(f"items large {lang}", _cue(screen, "More above"), problems)
     assert not problems, "\n".join(problems)
+
+
+def test_the_account_is_in_due_date_order_once_the_dates_arrive_and_then_stays_put(gui_kiosk):
+    """Found in the tour: the account read "Dec 14, Dec 28, Dec 8".  Its order was frozen at the
+    first render, when the library system had listed barcodes only and the due dates were still
+    being looked up.  The soonest due comes first once the dates are known; after that a renewal
+    (a new due date) does not move its row under the patron's finger."""
+    from datetime import datetime
+
+    from kiosk.circulation.view import ItemLine, LoanLine, PatronSummary, SessionView
+
+    with gui_kiosk({"kiosk.require_pin": False}) as k:
+        screen = k.app.screen("account")
+        d = k.driver
+
+        def shown(loans: tuple, pending: int, items: tuple = ()) -> list[str]:
+            patron = PatronSummary(name="A B", loans=loans, loan_count=len(loans), details_pending=pending)
+            screen.render(SessionView(state="identified", mode="account", patron=patron, items=items))
+            d.settle()
+            return [r["item_id"] for r in screen.ids.rv.data]
+
+        dec = {n: datetime(2026, 12, n, 23, 59) for n in (8, 14, 28)}
+        assert shown((LoanLine("A"), LoanLine("B"), LoanLine("C")), 3) == ["A", "B", "C"]   # barcodes only
+        assert shown((LoanLine("C", "Dune", dec[8]), LoanLine("A", "Emma"), LoanLine("B")), 2) == ["C", "A", "B"]
+        dated = (LoanLine("C", "Dune", dec[8]), LoanLine("A", "Emma", dec[14]), LoanLine("B", "Solaris", dec[28]))
+        assert shown(dated, 0) == ["C", "A", "B"]
+        renewed = (ItemLine("C", "Dune", state="done", action="renew", due_date=datetime(2027, 1, 5)),)
+        resorted = (dated[1], dated[2], LoanLine("C", "Dune", datetime(2027, 1, 5)))     # the engine's order
+        assert shown(resorted, 1, renewed) == ["C", "A", "B"]
+        screen.wipe()
