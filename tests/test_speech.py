@@ -104,6 +104,10 @@ def test_every_screen_and_state_is_spoken_in_words(name, lang):
 
 def test_the_receipt_question_after_renewals_says_renewed():
     assert _render("receipt-account", "en").startswith("Items renewed: 1.")
+    ended = SessionView(state="ended", mode="account",
+                        items=(ItemLine("R2", "Dune", state="refused", action="renew", reason_key="renewal_limit"),))
+    text = screen_text("goodbye", ended, "en")
+    assert "Not renewed (the due date stays): Dune" in text and "desk" not in text and "returned" not in text
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import pytest
@@ -153,6 +154,8 @@ def test_a_receipt_after_renewals_lists_them_with_their_new_due_dates():
     assert "Items renewed: 1.\n- Emma\n  Due back January 7, 2027" in text
     assert "Not renewed (the due date stays):\n- Dune" in text and "borrowed" not in text and "desk" not in text
     assert "Verlängerte Medien: 1." in "\n".join(receipt_lines(view, "de"))
+    # the goodbye screen: a loan not renewed stays with the patron -- not "Take it to the desk"
+    assert left_over(dataclasses.replace(view, state="ended", patron=None), "en") == ["Dune"]
 
 
 def test_still_waiting_is_said_in_every_language():

@@ -20,6 +20,7 @@ from kiosk.ui.present import (
     item_instruction,
     item_status,
     left_over,
+    left_over_heading,
     short_title,
 )
 from kiosk.ui.texts import RETURNS_MESSAGES, reason, reason_line
@@ -136,7 +137,7 @@ def screen_text(screen: str, view, lang: str, *, personal: bool = False, guide: 
         else:
             farewell = tr("See you soon.", lang)
         left = left_over(view, lang) if view is not None else []
-        heading = (tr("Not borrowed:", lang) if mode == "borrow" else tr("Not returned:", lang)) if left else ""
+        heading = left_over_heading(mode, lang) if left else ""
         return sentences(tr("Thank you!", lang), farewell, heading, *left)
     if screen == "out_of_service":
         return sentences(tr("This kiosk is out of service", lang), tr("Please use the desk or another kiosk.", lang))

@@ -283,12 +283,24 @@ def receipt_lines(view, lang: str) -> list[str]:  # noqa: ANN001 - SessionView
     return lines
 
 
+def left_over_heading(mode: str, lang: str) -> str:
+    """The line over :func:`left_over`'s items on the goodbye screen (and in its speech)."""
+    if mode == "borrow":
+        return tr("Not borrowed:", lang)
+    if mode == "account":
+        return tr("Not renewed (the due date stays):", lang)
+    return tr("Not returned:", lang)
+
+
 def left_over(view, lang: str) -> list[str]:  # noqa: ANN001 - SessionView (ended)
     """Goodbye screen: the items of the session just ended that were *not* borrowed/returned
     and need the desk, each "<title>: <what to do>" (titles only, never who the patron was)."""
     out = []
     for line in view.items:
-        if line.state in ("refused", "needs_staff") and line.reason_key != "not_checked_out":
+        if line.state in ("refused", "needs_staff") and line.action == "renew":
+            # a loan not renewed stays with the patron until its due date: nothing for the desk
+            out.append(short_title(line.title) or tr('Item {barcode}', lang, barcode=line.item_id))
+        elif line.state in ("refused", "needs_staff") and line.reason_key != "not_checked_out":
             instruction, _ = item_instruction(line)
             out.append(f"{short_title(line.title) or tr('Item {barcode}', lang, barcode=line.item_id)}: "
                        f"{tr(instruction, lang)}")
