@@ -48,11 +48,22 @@ def short_date(iso: str, lang: str) -> str:
 
 
 def when_words(when: str, lang: str, today: str) -> str:
-    """"HH:MM" for today's entries, the short date and the time for older ones: an entry waiting
-    since yesterday must not read as today's."""
+    """"HH:MM" for today's entries, the day and the time for older ones ("12/5 19:32", "5.12. 19:32";
+    with the year when it is not this one): an entry waiting since yesterday must not read as today's."""
     if when[:10] == today:
         return when[11:]
-    return f"{short_date(when[:10], lang)} {when[11:]}"
+    from datetime import date
+
+    try:
+        day = date.fromisoformat(when[:10])
+    except ValueError:
+        return when
+    if when[:4] != today[:4]:
+        return f"{short_date(when[:10], lang)} {when[11:]}"
+    from babel import Locale
+    from babel.dates import format_skeleton
+
+    return f"{format_skeleton('dM', day, locale=Locale.parse(lang))} {when[11:]}"
 
 
 def due_words(entry, lang: str) -> str:  # noqa: ANN001 - kiosk.staff.results.JournalEntry
@@ -103,7 +114,8 @@ class StaffJournalScreen(StaffPage):
             rows.append(TableRow([when_words(e.when, lang, today), tr(KINDS.get(e.kind, e.kind), lang), e.item_id,
                                   e.patron, due_words(e, lang)], WIDTHS, fill_role="warn", height=dp(40)))
             problem = reason_words(e.reason_key, e.reason_text, lang)
-            rows.append(self._problem_row(f"{e.title}: {problem}" if e.title else problem, e.id, lang))
+            text = tr("{title}: {problem}", lang, title=e.title, problem=problem) if e.title else problem
+            rows.append(self._problem_row(text, e.id, lang))
         if not listing.staff:
             rows.append(TableRow([tr("Nothing needs staff.", lang)], [1.0], height=dp(36)))
         clear_and_fill(self.ids.staff_rows, rows)
