@@ -290,6 +290,31 @@ def test_a_replayed_checkout_keeps_the_due_date_the_library_system_set(world):
     assert promised in (row.note or "")
 
 
+def test_the_staff_journal_entry_carries_the_promised_and_the_librarys_due_date(world):
+    """QA: the staff journal page showed no due date.  An offline checkout's entry has the date
+    promised to the patron; once replayed, the library system's beside it (they may differ)."""
+    from kiosk.screens.staff_journal import due_words
+    from kiosk.staff.results import masked_entry
+
+    ils, journal = world
+    ils.own_due_dates = True
+    c = circ(ils, journal, default_loan_days=3)
+    ils.down = True
+    out = c.checkout(P, "B4")
+    promised = out.due_date.date()
+    entry = masked_entry(journal.get(out.journal_id))
+    assert (entry.promised_due, entry.library_due) == (promised.isoformat(), "")
+    assert P not in repr(entry)                                  # the card number stays masked
+    ils.down = False
+    assert Replayer(ils, journal).sync().synced == 1
+    entry = masked_entry(journal.get(out.journal_id))
+    real = ils.items["B4"].due.date()
+    assert (entry.promised_due, entry.library_due) == (promised.isoformat(), real.isoformat())
+    assert due_words(entry, "en") == f"{real:%-m/%-d/%y} (promised: {promised:%-m/%-d/%y})"
+    back = c.checkin("B4")                                       # a return has no due date
+    assert masked_entry(journal.get(back.journal_id)).promised_due == ""
+
+
 def test_an_offline_checkout_found_on_the_patrons_card_keeps_the_librarys_due_date(world):
     """Sent, no reply, Item Information unreachable: acknowledged offline with a promised date.  The
     replay finds the loan already on the patron's card: its due date is the library's, not ours."""
@@ -305,3 +330,24 @@ def test_an_offline_checkout_found_on_the_patrons_card_keeps_the_librarys_due_da
     real = ils.items["B6"].due
     assert real.date() != out.due_date.date()
     assert datetime.fromisoformat(row.due_date) == real and row.due == real.date().isoformat()
+
+
+def test_kiosk_journal_list_says_the_promised_due_date_beside_the_librarys(tmp_path, capsys):
+    import json
+
+    from kiosk.cli import main
+
+    ils = MemoryIls([MemPatron(P)], [MemItem("B1", title="T1")])
+    ils.own_due_dates = True
+    with Journal(tmp_path / "journal.sqlite3") as journal:
+        c = circ(ils, journal, default_loan_days=3)
+        ils.down = True
+        promised = c.checkout(P, "B1").due_date.date().isoformat()
+        ils.down = False
+        Replayer(ils, journal).sync()
+    (tmp_path / "kiosk.toml").write_text(f'[storage]\ndata_dir = "{tmp_path}"\n')
+    assert main(["journal", "export", "--config", str(tmp_path / "kiosk.toml")]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["rows"]
+    assert row["promised_due_date"].startswith(promised)
+    assert row["due_date"].startswith(ils.items["B1"].due.date().isoformat()) and row["due_date"] != promised
+    assert P not in json.dumps(row)

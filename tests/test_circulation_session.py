@@ -243,6 +243,27 @@ def test_renew_and_renew_all_in_account_mode():
     assert lines(s)["L1"].title == "Old book" and lines(s)["L1"].state == v.IN_PROGRESS
 
 
+def test_done_after_a_renewal_on_the_account_page_asks_for_a_receipt_as_the_library_offers():
+    """QA: "Done" on the account page ended the session without a receipt after renewals.  The
+    session decides: a renewal is something to put on a receipt; nothing renewed, or a library that
+    offers no receipt ([receipt] choices = ["none"]), ends at once."""
+    def renewed(config: SessionConfig, state: str = v.DONE) -> Session:
+        s = Session(config)
+        s.start(v.ACCOUNT, 0)
+        s.card_presented(ALICE.patron_id, None, 0)
+        s.patron_identified(s.session_id, ALICE, 1)
+        s.renew("L1", 2)
+        s.item_result(s.session_id, "L1", 3, state=state, action=v.RENEW)
+        s.finish(None, 4)
+        return s
+
+    assert renewed(SessionConfig()).view().state == v.RECEIPT
+    assert renewed(SessionConfig(receipt_choices=("email", "none"))).view().state == v.RECEIPT
+    assert renewed(SessionConfig(), v.REFUSED).view().state == v.ENDED
+    s = renewed(SessionConfig(receipt_choices=("none",)))
+    assert s.view().state == v.ENDED and s.view().receipt is None
+
+
 def test_returns_only_kiosk_refuses_a_borrow_session():
     s = Session(SessionConfig(allow_borrow=False))
     assert s.card_presented(ALICE.patron_id, None, 0) == []

@@ -62,6 +62,9 @@ def _states() -> dict[str, dict]:
                                                                   items=(ITEM_LINES["borrowed"],))),
         "receipt-return": dict(screen="receipt", view=SessionView(state="receipt", mode="return",
                                                                   items=(ITEM_LINES["returned"],))),
+        "receipt-account": dict(screen="receipt", view=SessionView(state="receipt", mode="account", patron=ALICE,
+                                                                   items=(ItemLine("R1", "Emma", state="done",
+                                                                                   action="renew"),))),
         "goodbye-borrow": dict(screen="goodbye", view=SessionView(
             state="ended", mode="borrow", items=(ITEM_LINES["borrowed"], ITEM_LINES["refused-hold"]))),
         "goodbye-cancelled": dict(screen="goodbye", view=SessionView(state="ended", mode="borrow",
@@ -97,6 +100,14 @@ def test_every_screen_and_state_is_spoken_in_words(name, lang):
     assert NAME.split(", ")[1] not in text and CARD not in text            # no name, no card number
     if lang != "en":
         assert text != _render(name, "en"), f"{name} is not translated into {lang}: {text}"
+
+
+def test_the_receipt_question_after_renewals_says_renewed():
+    assert _render("receipt-account", "en").startswith("Items renewed: 1.")
+    ended = SessionView(state="ended", mode="account",
+                        items=(ItemLine("R2", "Dune", state="refused", action="renew", reason_key="renewal_limit"),))
+    text = screen_text("goodbye", ended, "en")
+    assert "Not renewed (the due date stays): Dune" in text and "desk" not in text and "returned" not in text
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -67,7 +67,9 @@ def test_staff_tools_end_to_end(gui_kiosk):
                          (False, "checkout")):
             stats.record_event(kind, ok, now, reason_key=None if ok else "on_hold_for_other")
         journal = app.service.journal
-        conflict = journal.record_intent("checkout", "30000042", patron_id="23529000445172")
+        # an offline checkout whose outcome needs staff: the due date promised to the patron shows
+        conflict = journal.record_intent("checkout", "30000042", patron_id="23529000445172", offline=True,
+                                         acked=True, due_date="2030-01-15T23:59:00")
         journal.record_outcome(conflict, J.STAFF, reason_key="unconfirmed_checkout")
 
         _enter(k)
@@ -148,6 +150,7 @@ def test_staff_tools_end_to_end(gui_kiosk):
         text = _texts(k)
         assert "**********5172" in text and "23529000445172" not in text
         assert "Loan not confirmed" in text
+        assert "1/15/30 (promised)" in text and "Due date" in text      # QA: staff saw no due date
         _shot(k, "staff-journal")
         d.tap(d.button("Resolve"))
         d.tap(d.button("Checked at the desk"))

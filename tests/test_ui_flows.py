@@ -123,12 +123,16 @@ def test_account_renew_one_loan(gui_kiosk):
             assert r["title"] == short_title(items[r["item_id"]]["title"])
             assert r["due"].startswith("Overdue since " if r["overdue"] else "Due back "), r
             assert re.search(r"\d{4}$", r["due"]), r["due"]              # a real date, Babel-formatted
+        # overdue first, then the soonest due (tests/test_ui_lists.py: not the barcodes' order)
+        dues = [k.server.db.loan_of_item(r["item_id"]).due_at for r in screen.ids.rv.data]
+        assert dues == sorted(dues), [r["due"] for r in screen.ids.rv.data]
         waiting = [items[h["barcode"]]["title"] for h in patron["holds"] if h["status"] == "waiting"]
         assert waiting and all(short_title(t) in screen.holds for t in waiting)
         assert any(short_title(waiting[0]) in t for t in d.texts())
         renewable = next(r for r in screen.ids.rv.data if r["can_renew"] and not items[r["item_id"]]["holds"]
                          and items[r["item_id"]]["renewals"] < items[r["item_id"]]["renewals_max"])
         before = k.server.db.loan_of_item(renewable["item_id"])
+        place = [r["item_id"] for r in screen.ids.rv.data].index(renewable["item_id"])
         button = next(w for w in d.find(lambda w: type(w).__name__ == "LoanRow" and w.item_id == renewable["item_id"]))
         d.tap(next(w for w in button.walk(restrict=True) if type(w).__name__ == "KButton"))
         d.until(lambda: any(i.action == "renew" and i.settled for i in app.view.items), 20, "the renewal")
@@ -136,11 +140,23 @@ def test_account_renew_one_loan(gui_kiosk):
         after = k.server.db.loan_of_item(renewable["item_id"])
         row = next(r for r in screen.ids.rv.data if r["item_id"] == renewable["item_id"])
         assert row["status"] == "Renewed" and not row["can_renew"]
+        assert screen.ids.rv.data[place]["item_id"] == renewable["item_id"]     # not moved under the finger
         assert after.due_at > before.due_at and after.renewals == before.renewals + 1
         from kiosk.ui.i18n import format_date
 
         assert row["due"] == "Due back " + format_date(after.due_at, "en")     # the new due date shows
         assert any(format_date(after.due_at, "en") in t for t in d.texts())
+        # QA: "Done" after a renewal offered no receipt.  It asks, as after a checkout, and the
+        # receipt lists the renewal with its new due date.
+        d.tap(d.button("Done"))
+        d.until_screen("receipt", 10)
+        assert any("Items renewed: 1." in t for t in d.texts())
+        from kiosk.ui.present import receipt_lines
+
+        text = "\n".join(receipt_lines(app.view, "en"))
+        assert "Items renewed: 1." in text and "Due back " + format_date(after.due_at, "en") in text
+        d.tap(d.button("No receipt"))
+        d.until_screen("goodbye", 10)
 
 
 def test_account_says_titles_are_coming_while_a_slow_library_looks_them_up(gui_kiosk):

@@ -215,3 +215,74 @@ def test_the_tally_card_and_the_renew_buttons_fit_in_portrait_too(gui_kiosk):
         for button in renew:
             _fits("account portrait de large", button, problems)
     assert not problems, "\n".join(problems)
+
+
+def _one_line(where: str, cue, problems: list[str]) -> None:  # noqa: ANN001 - a MoreCue
+    """The cue's words on one line of its pill ("More / above" on two lines was the QA finding)."""
+    from kivy.core.text import Label as CoreLabel
+
+    lbl = cue.ids.lbl
+    line = CoreLabel(font_size=lbl.font_size, bold=True).get_extents(lbl.text)[1]
+    if lbl.texture_size[1] > line * 1.5:
+        problems.append(f"{where}: {lbl.text!r} takes {lbl.texture_size[1]:.0f}px, one line is {line:.0f}px")
+    _fits(where, cue, problems)
+
+
+def test_the_more_cues_stay_on_one_line_when_large_text_is_switched_on_mid_session(gui_kiosk):
+    """QA (the tour's "switched-contrast-large" shot): switched to large text while a long list
+    showed, "More above" wrapped onto two lines in its pill -- its width came from a letter count
+    that did not follow the switch.  Measured, it stays one line, in the longest translations too."""
+    problems: list[str] = []
+    with gui_kiosk({"kiosk.require_pin": False}) as k:
+        d, app, lib = k.driver, k.app, k.library
+        ids = app.root_widget.ids
+        d.tap(d.button("Return"))
+        d.until_screen("items")
+        items = [i for i in lib["items"] if i["parts"] == 1][:12]
+        for item in items:
+            k.devices.tag_reader.place(item["barcode"])
+        screen = app.screen("items")
+        d.until(lambda: len(app.view.items) == len(items) and not app.view.busy, 20, "the returns")
+        d.settle()
+        d.until(lambda: screen.more_above, 5, "the list overflows")   # the newest row in sight
+        for switch in ("contrast", "large_text"):      # as the tour does: a patron's taps mid-session
+            d.tap(ids[switch])
+            d.pump(0.2)
+            d.settle()
+        for lang in ("en", "de", "fr", "es"):
+            if lang != "en":
+                app.set_language(lang)
+                d.settle()
+            assert screen.more_above and app.theme.large_text
+            _one_line(f"items large {lang}", _cue(screen, "More above"), problems)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_account_is_in_due_date_order_once_the_dates_arrive_and_then_stays_put(gui_kiosk):
+    """Found in the tour: the account read "Dec 14, Dec 28, Dec 8".  Its order was frozen at the
+    first render, when the library system had listed barcodes only and the due dates were still
+    being looked up.  The soonest due comes first once the dates are known; after that a renewal
+    (a new due date) does not move its row under the patron's finger."""
+    from datetime import datetime
+
+    from kiosk.circulation.view import ItemLine, LoanLine, PatronSummary, SessionView
+
+    with gui_kiosk({"kiosk.require_pin": False}) as k:
+        screen = k.app.screen("account")
+        d = k.driver
+
+        def shown(loans: tuple, pending: int, items: tuple = ()) -> list[str]:
+            patron = PatronSummary(name="A B", loans=loans, loan_count=len(loans), details_pending=pending)
+            screen.render(SessionView(state="identified", mode="account", patron=patron, items=items))
+            d.settle()
+            return [r["item_id"] for r in screen.ids.rv.data]
+
+        dec = {n: datetime(2026, 12, n, 23, 59) for n in (8, 14, 28)}
+        assert shown((LoanLine("A"), LoanLine("B"), LoanLine("C")), 3) == ["A", "B", "C"]   # barcodes only
+        assert shown((LoanLine("C", "Dune", dec[8]), LoanLine("A", "Emma"), LoanLine("B")), 2) == ["C", "A", "B"]
+        dated = (LoanLine("C", "Dune", dec[8]), LoanLine("A", "Emma", dec[14]), LoanLine("B", "Solaris", dec[28]))
+        assert shown(dated, 0) == ["C", "A", "B"]
+        renewed = (ItemLine("C", "Dune", state="done", action="renew", due_date=datetime(2027, 1, 5)),)
+        resorted = (dated[1], dated[2], LoanLine("C", "Dune", datetime(2027, 1, 5)))     # the engine's order
+        assert shown(resorted, 1, renewed) == ["C", "A", "B"]
+        screen.wipe()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import pytest
@@ -141,6 +142,20 @@ def test_receipt_has_titles_and_due_dates_but_no_name():
     assert "Emma" in text and "December 24, 2026" in text and "******0001" in text
     assert "Dune" in text and "desk" in text
     assert "Alice" not in text
+
+
+def test_a_receipt_after_renewals_lists_them_with_their_new_due_dates():
+    """QA: the account page's "Done" offered no receipt; the receipt it now offers says what was
+    renewed and until when (not "Items borrowed"), and what could not be renewed stays on loan."""
+    view = SessionView(state="receipt", mode="account", patron=PatronSummary(name="A B", masked_id="******0001"),
+                       items=(ItemLine("1", "Emma", state="done", action="renew", due_date=datetime(2027, 1, 7)),
+                              ItemLine("2", "Dune", state="refused", action="renew", reason_key="renewal_limit")))
+    text = "\n".join(receipt_lines(view, "en"))
+    assert "Items renewed: 1.\n- Emma\n  Due back January 7, 2027" in text
+    assert "Not renewed (the due date stays):\n- Dune" in text and "borrowed" not in text and "desk" not in text
+    assert "Verlängerte Medien: 1." in "\n".join(receipt_lines(view, "de"))
+    # the goodbye screen: a loan not renewed stays with the patron -- not "Take it to the desk"
+    assert left_over(dataclasses.replace(view, state="ended", patron=None), "en") == ["Dune"]
 
 
 def test_still_waiting_is_said_in_every_language():

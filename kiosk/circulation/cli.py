@@ -88,7 +88,11 @@ def _emit_line(obj) -> None:
 
 
 def _row(r, reveal: bool = False) -> dict:
-    return with_iso_times(r.as_dict(reveal=reveal))
+    """A journal row for the JSON listing.  ``due_date`` is the library's once replayed; an offline
+    checkout also says the date promised to the patron (``promised_due_date``), as the staff page does."""
+    from kiosk.circulation.replay import promised_due
+
+    return with_iso_times({**r.as_dict(reveal=reveal), "promised_due_date": promised_due(r)})
 
 
 def _open(args):

@@ -80,11 +80,26 @@ def _library_due(due_date: datetime | None, due: str) -> dict:
     return kw
 
 
+_PROMISED = "due date set by the library system (promised offline: "     # + the date + ")"
+
+
 def _promised(row: JournalRow, due: dict) -> str:
     """A note keeping the due date promised offline when the library system set another."""
     if row.due_date and due.get("due_date", row.due_date) != row.due_date:
-        return f"due date set by the library system (promised offline: {row.due_date})"
+        return f"{_PROMISED}{row.due_date})"
     return ""
+
+
+def promised_due(row: JournalRow) -> str | None:
+    """The due date an offline checkout promised the patron (ISO text), also once the replay put the
+    library system's in ``due_date``: then it is the one :func:`_promised` kept in the note."""
+    if row.kind != "checkout" or not row.offline:
+        return None
+    if row.state == j.SYNCED:
+        _, found, tail = (row.note or "").partition(_PROMISED)
+        if found:
+            return tail.partition(")")[0] or None
+    return row.due_date
 
 
 def confirmed_line(row: JournalRow) -> dict | None:

@@ -62,7 +62,8 @@ class KioskService(OutageHandling):
         self.circulator = Circulator(ils, journal, self.policy, clock=clock)
         k = settings.kiosk
         self._session = Session(SessionConfig(timeout_s=k.session_timeout_s, warning_s=k.timeout_warning_s,
-                                              require_pin=k.require_pin, allow_borrow=k.mode != "returns"),
+                                              require_pin=k.require_pin, allow_borrow=k.mode != "returns",
+                                              receipt_choices=tuple(settings.receipt.choices)),
                                 now=monotonic())
         self._lock = threading.RLock()
         self._idle = threading.Condition(self._lock)

@@ -49,6 +49,13 @@ class SessionConfig:
     ended_display_s: float = 5.0     # how long the goodbye screen shows before idle
     allow_borrow: bool = True        # False on a returns-only kiosk (or after hours)
     still_waiting_s: float = 5.0     # an item sent this long ago without an answer says "still waiting"
+    # [receipt] choices: what the library offers at the end of a session.  With only "none" there is
+    # nothing to ask, and the session ends at "Done" as it does when nothing was done.
+    receipt_choices: tuple[str, ...] = ("print", "email", "none")
+
+    @property
+    def offers_receipt(self) -> bool:
+        return any(c in ("print", "email") for c in self.receipt_choices)
 
 
 @dataclass
@@ -363,7 +370,11 @@ class Session(PatronSteps, SessionTimers):
     def _maybe_end(self, now: float) -> list[Effect]:
         # Nothing was borrowed, returned or renewed: there is nothing to put on a receipt, so a
         # commercial kiosk does not ask -- the session ends as soon as no answer is outstanding.
-        if self.state == v.RECEIPT and not self.busy and (self.finish_requested or not self._completed()):
+        # The same when the library offers no receipt at all ([receipt] choices = ["none"]).  A
+        # renewal made on the account page counts like a checkout: its receipt lists the new due
+        # dates, so "Done" there asks too (the account screen sends no choice of its own).
+        if self.state == v.RECEIPT and not self.busy and (self.finish_requested or not self._completed()
+                                                          or not self.config.offers_receipt):
             return self._end(now, None)
         return []
 

@@ -23,6 +23,7 @@ class AccountScreen(KioskScreen):
     cue_strip = NumericProperty(0)       # room kept under the list for the cues while it overflows
     _last = None
     _order: tuple | list = ()           # item ids in the order first shown (see refresh)
+    _order_final = False                # ... once the due dates are known (or a renewal started)
 
     def on_kv_post(self, base_widget) -> None:  # noqa: ANN001
         super().on_kv_post(base_widget)
@@ -59,6 +60,11 @@ class AccountScreen(KioskScreen):
         rows = loan_rows(view.patron, view.items, lang)
         # The order the patron first saw stays put: a renewal moves a loan's due date, and the
         # engine's "overdue first, then by due date" would otherwise move the row under the finger.
+        # "First saw" is once the due dates are known: frozen while they were still being looked
+        # up, the list kept the library system's barcode order (Dec 14, Dec 28, Dec 8...).
+        if not self._order_final:
+            self._order = ()
+            self._order_final = not view.patron.details_pending or any(i.action == "renew" for i in view.items)
         known = set(self._order)
         order = self._order = list(self._order) + [r["item_id"] for r in rows if r["item_id"] not in known]
         rank = {item_id: i for i, item_id in enumerate(order)}
@@ -117,7 +123,7 @@ class AccountScreen(KioskScreen):
         self.fines = ""
         self.looking_up = ""
         self.loan_count = 0
-        self._order = ()
+        self._order, self._order_final = (), False
         self.ids.rv.data = []
         self.ids.rv.scroll_y = 1             # the next patron's list starts at the top
 

@@ -20,6 +20,7 @@ from kiosk.ui.present import (
     item_instruction,
     item_status,
     left_over,
+    left_over_heading,
     short_title,
 )
 from kiosk.ui.texts import RETURNS_MESSAGES, reason, reason_line
@@ -122,6 +123,7 @@ def screen_text(screen: str, view, lang: str, *, personal: bool = False, guide: 
         done = counts(view.items)["done"] if view is not None else 0
         mode = (view.mode if view is not None else None) or "borrow"
         return sentences(tr("Items borrowed: {n}.", lang, n=done) if mode == "borrow"
+                         else tr("Items renewed: {n}.", lang, n=done) if mode == "account"
                          else tr("Items returned: {n}.", lang, n=done),
                          tr("Would you like a receipt?", lang),
                          tr("The choices are Print, Email and No receipt.", lang))
@@ -135,7 +137,7 @@ def screen_text(screen: str, view, lang: str, *, personal: bool = False, guide: 
         else:
             farewell = tr("See you soon.", lang)
         left = left_over(view, lang) if view is not None else []
-        heading = (tr("Not borrowed:", lang) if mode == "borrow" else tr("Not returned:", lang)) if left else ""
+        heading = left_over_heading(mode, lang) if left else ""
         return sentences(tr("Thank you!", lang), farewell, heading, *left)
     if screen == "out_of_service":
         return sentences(tr("This kiosk is out of service", lang), tr("Please use the desk or another kiosk.", lang))

@@ -61,6 +61,11 @@ class JournalEntry:
     reason_key: str | None = None
     reason_text: str = ""
     title: str = ""
+    # An offline checkout's due dates (ISO "YYYY-MM-DD", "" when none): the one the kiosk promised
+    # the patron, and the library system's once the replay confirmed the loan (it may differ: the
+    # library's loan rules win).  Staff resolving the queue tell the patron which one holds.
+    promised_due: str = ""
+    library_due: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,8 +87,22 @@ def masked_entry(row: Any) -> JournalEntry:
     patron = row.patron_id or ""
     if patron and not patron.startswith("*"):
         patron = mask(patron)
+    promised, library = due_dates(row)
     if getattr(row, "clock_untrusted", False) and row.state != "staff":   # kiosk.appliance.clock (issue 18 item 4)
-        return JournalEntry(row.id, row.kind, row.item_id, patron, row.state, row.txn_date.replace("T", " ")[:16],
-                            "clock_untrusted", "", row.title or "")
+        reason_key, reason_text = "clock_untrusted", ""
+    else:
+        reason_key, reason_text = row.reason_key, row.reason_text or ""
     return JournalEntry(row.id, row.kind, row.item_id, patron, row.state, row.txn_date.replace("T", " ")[:16],
-                        row.reason_key, row.reason_text or "", row.title or "")
+                        reason_key, reason_text, row.title or "", promised_due=promised, library_due=library)
+
+
+def due_dates(row: Any) -> tuple[str, str]:
+    """(promised, the library's) due dates of a journal row, as ISO dates; "" where there is none.
+    Only a checkout has them; the library's only once the replay confirmed it (state "synced")."""
+    from kiosk.circulation.replay import promised_due
+
+    if row.kind != "checkout":
+        return "", ""
+    promised = (promised_due(row) or "")[:10]
+    library = ((row.due_date or "")[:10] or (row.due or "")) if row.state == "synced" else ""
+    return promised, library

@@ -7,15 +7,18 @@ screen that uses them, after the kiosk has shown its first frame, not before.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+from kivy.app import App
 from kivy.lang import Builder
+from kivy.metrics import dp
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.recycleview.views import RecycleDataAdapter
 
-import kiosk.ui.widgets  # noqa: F401  (KButton, KLabel, Icon: the rules below are built of them)
+from kiosk.ui.widgets import KButton  # and the KLabel, Icon rules the rules below are built of
 
 
 class Keypad(GridLayout):
@@ -107,6 +110,40 @@ class LoanRow(BoxLayout):
     can_renew = BooleanProperty(True)
     icon = StringProperty("")
     renew_width = NumericProperty(0)    # the Renew button's width for its word (0: lists.kv's default)
+
+
+class MoreCue(KButton):
+    """"More above" / "More below" under a list that overflows; tapping pages the list.
+
+    As wide as its words measure in the font it is drawn in (:attr:`needed_width`), not as an
+    estimate from the number of letters: the estimate left "More above" one pixel to spare, and a
+    panel whose fonts render a little wider (another FreeType, large text, German) wrapped it into
+    "More / above" on two lines.  Measured on the kiosk itself, it stays on one line in every
+    language and type size.
+    """
+
+    needed_width = NumericProperty(0)
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        app = App.get_running_app()
+        if app is not None and getattr(app, "theme", None) is not None:
+            app.theme.bind(revision=self._measure)      # large text, portrait, staff scale
+        self.bind(text=self._measure, size_key=self._measure, icon_size=self._measure,
+                  padding=self._measure, spacing=self._measure)
+        self._measure()
+
+    def _measure(self, *_a) -> None:
+        from kivy.core.text import Label as CoreLabel
+
+        app = App.get_running_app()
+        theme = getattr(app, "theme", None)
+        if theme is None:
+            return
+        words = CoreLabel(font_size=theme.size(self.size_key), bold=True).get_extents(self.text)[0]
+        left, _top, right, _bottom = self.padding
+        # the icon and the gap beside it, both paddings, and a few pixels that rounding may eat
+        self.needed_width = math.ceil(words + left + right + self.icon_size + self.spacing + dp(8))
 
 
 Builder.load_file(str(Path(__file__).with_name("lists.kv")))

@@ -259,7 +259,9 @@ def receipt_lines(view, lang: str) -> list[str]:  # noqa: ANN001 - SessionView
         lines.append(tr("Items returned: {n}.", lang, n=len(done)))
         lines += [f"- {i.title or i.item_id}" for i in done]
     else:
-        lines.append(tr("Items borrowed: {n}.", lang, n=len(done)))
+        # the account page's renewals: each with its new due date, as a checkout's
+        lines.append(tr("Items renewed: {n}.", lang, n=len(done)) if view.mode == "account"
+                     else tr("Items borrowed: {n}.", lang, n=len(done)))
         for i in done:
             lines.append(f"- {i.title or i.item_id}")
             due = due_text(i, lang)
@@ -268,8 +270,11 @@ def receipt_lines(view, lang: str) -> list[str]:  # noqa: ANN001 - SessionView
     not_done = [i for i in view.items if i.state in ("refused", "needs_staff")
                 and not (i.action == "checkin" and i.reason_key == "not_checked_out")]
     if not_done:
-        lines.append(tr("Not borrowed - please leave these at the desk:", lang) if view.mode != "return"
-                     else tr("Please take these to the desk:", lang))
+        if view.mode == "account":      # a refused renewal: the item stays with the patron
+            lines.append(tr("Not renewed (the due date stays):", lang))
+        else:
+            lines.append(tr("Not borrowed - please leave these at the desk:", lang) if view.mode != "return"
+                         else tr("Please take these to the desk:", lang))
         lines += [f"- {i.title or i.item_id}" for i in not_done]
     held = [i for i in view.items if i.state == "done" and i.action == "checkin" and i.alert == "hold_here"]
     if held:
@@ -278,12 +283,24 @@ def receipt_lines(view, lang: str) -> list[str]:  # noqa: ANN001 - SessionView
     return lines
 
 
+def left_over_heading(mode: str, lang: str) -> str:
+    """The line over :func:`left_over`'s items on the goodbye screen (and in its speech)."""
+    if mode == "borrow":
+        return tr("Not borrowed:", lang)
+    if mode == "account":
+        return tr("Not renewed (the due date stays):", lang)
+    return tr("Not returned:", lang)
+
+
 def left_over(view, lang: str) -> list[str]:  # noqa: ANN001 - SessionView (ended)
     """Goodbye screen: the items of the session just ended that were *not* borrowed/returned
     and need the desk, each "<title>: <what to do>" (titles only, never who the patron was)."""
     out = []
     for line in view.items:
-        if line.state in ("refused", "needs_staff") and line.reason_key != "not_checked_out":
+        if line.state in ("refused", "needs_staff") and line.action == "renew":
+            # a loan not renewed stays with the patron until its due date: nothing for the desk
+            out.append(short_title(line.title) or tr('Item {barcode}', lang, barcode=line.item_id))
+        elif line.state in ("refused", "needs_staff") and line.reason_key != "not_checked_out":
             instruction, _ = item_instruction(line)
             out.append(f"{short_title(line.title) or tr('Item {barcode}', lang, barcode=line.item_id)}: "
                        f"{tr(instruction, lang)}")

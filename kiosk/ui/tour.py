@@ -271,6 +271,11 @@ class Tour:
             self.d.tap(self.d.button(self.t("More time"), root=self.app.root_widget.ids.warning))
             self.d.until(lambda: self.app.warning_s < 0, 5, "warning gone")
         self.tap_text("Done")
+        # a loan renewed: the receipt question, as after a checkout (Session._maybe_end)
+        self.d.until(lambda: self.d.screen in ("receipt", "goodbye"), 15, "the receipt question or goodbye")
+        if self.d.screen == "receipt":
+            self.shot("account-receipt")
+            self.tap_text("No receipt")
         self.d.until_screen("goodbye", 15)
         self.d.until_screen("home", 15)
 
