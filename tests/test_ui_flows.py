@@ -201,7 +201,7 @@ def test_return_with_hold_alert(gui_kiosk):
         by_title = {r["title"]: r for r in rows(k)}
         held_row = by_title[hold_item["title"]]
         assert held_row["state"] == "done" and held_row["badge"] == "Hold"
-        assert held_row["instruction"] == "Put it on the hold shelf." and held_row["icon"] == "hold"
+        assert held_row["instruction"] == "Leave it at the desk." and held_row["icon"] == "hold"
         assert by_title[plain["title"]]["badge"] == "Returned"
         for item in (hold_item, plain):
             assert len(k.server.db.checkins_of(item["barcode"])) == 1

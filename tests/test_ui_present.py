@@ -35,7 +35,7 @@ def test_greeting_uses_the_first_name_only(name, first):
     (ItemLine("1", state="in_progress"), "Borrowing..."),
     (ItemLine("1", state="in_progress", action="checkin"), "Returning..."),
     (ItemLine("1", state="done", due_date=DUE), "Due back December 24, 2026"),
-    (ItemLine("1", state="done", action="checkin", alert="hold_here"), "hold shelf"),
+    (ItemLine("1", state="done", action="checkin", alert="hold_here"), "Someone is waiting"),
     (ItemLine("1", state="done", due_date=DUE, journaled=True), "updated later"),
     (ItemLine("1", state="refused", reason_key="limit_reached"), "borrowing limit"),
     (ItemLine("1", state="needs_staff", reason_key=None), "desk"),
@@ -52,7 +52,7 @@ def test_every_item_state_reads_in_words(line, words):
     (ItemLine("1", state="refused", reason_key="on_hold_for_other"), "Leave it at the desk.", True),
     (ItemLine("1", state="refused", reason_key="fines"), "Leave it at the desk.", True),
     (ItemLine("1", state="done", action="checkin"), "Put it in the return bin.", False),
-    (ItemLine("1", state="done", action="checkin", alert="hold_here"), "Put it on the hold shelf.", True),
+    (ItemLine("1", state="done", action="checkin", alert="hold_here"), "Leave it at the desk.", True),
     (ItemLine("1", state="done", action="checkin", alert="transfer"), "Put it in the return bin.", True),
     (ItemLine("1", state="needs_staff", action="checkin", reason_key="check_at_desk"), "Take it to the desk.", True),
     (ItemLine("1", state="refused", reason_key="missing_parts"), "Place every part on the pad together.", True),
@@ -102,7 +102,7 @@ def test_goodbye_and_receipt_list_what_was_not_borrowed():
     assert "Not borrowed - please leave these at the desk:\n- Dune" in text
     returned = SessionView(state="ended", mode="return",
                            items=(ItemLine("3", "Solaris", state="done", action="checkin", alert="hold_here"),))
-    assert "Put these on the hold shelf:\n- Solaris" in "\n".join(receipt_lines(returned, "en"))
+    assert "Leave these at the desk, someone is waiting for them:\n- Solaris" in "\n".join(receipt_lines(returned, "en"))
 
 
 @pytest.mark.parametrize("key", sorted(REASONS))

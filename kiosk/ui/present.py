@@ -47,7 +47,6 @@ def due_text(line, lang: str) -> str:  # noqa: ANN001 - ItemLine or LoanLine
 TAKE_IT = N_("Take it with you.")
 LEAVE_AT_DESK = N_("Leave it at the desk.")
 TAKE_TO_DESK = N_("Take it to the desk.")
-HOLD_SHELF = N_("Put it on the hold shelf.")
 RETURN_BIN = N_("Put it in the return bin.")
 KEEP_ON_PAD = N_("Leave it on the pad.")
 ALL_PARTS = N_("Place every part on the pad together.")
@@ -64,7 +63,7 @@ def item_instruction(line) -> tuple[str, bool]:  # noqa: ANN001 - ItemLine
     if state == "done":
         if action == "checkin":
             if line.alert == "hold_here":
-                return HOLD_SHELF, True
+                return LEAVE_AT_DESK, True     # staff trap it for the waiting patron; the public cannot
             return RETURN_BIN, line.alert in ("hold_elsewhere", "transfer")
         return TAKE_IT, False
     if line.reason_key == "missing_parts":
@@ -278,7 +277,7 @@ def receipt_lines(view, lang: str) -> list[str]:  # noqa: ANN001 - SessionView
         lines += [f"- {i.title or i.item_id}" for i in not_done]
     held = [i for i in view.items if i.state == "done" and i.action == "checkin" and i.alert == "hold_here"]
     if held:
-        lines.append(tr("Put these on the hold shelf:", lang))
+        lines.append(tr("Leave these at the desk, someone is waiting for them:", lang))
         lines += [f"- {i.title or i.item_id}" for i in held]
     return lines
 

@@ -63,7 +63,7 @@ GENERIC = (N_("Something went wrong."), N_("Please ask at the desk."))
 
 # Where a returned item goes (check-in alerts).  Never names the reader who is waiting.
 ALERTS: dict[str, str] = {
-    "hold_here": N_("Someone is waiting for this item: please put it on the holds shelf."),
+    "hold_here": N_("Someone is waiting for this item: please leave it at the desk."),
     "hold_elsewhere": N_("This item is going to another branch: please put it in the return bin."),
     "transfer": N_("This item is going to another branch: please put it in the return bin."),
     "other": N_("Please put this item in the return bin."),
