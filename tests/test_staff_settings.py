@@ -147,3 +147,16 @@ def test_cli_stats(tmp_path, capsys):
     assert f"{date.today()}          1" in out
     assert main(["staff", "stats", "--config", str(cfg), "--hours"]) == 0
     assert f"{datetime.now().hour:02d}:00         1" in capsys.readouterr().out
+
+
+def test_a_pin_set_from_staff_mode_leaves_a_file_the_kiosk_still_starts_with(cfg):
+    """A config readable by others is fine until it holds a secret; the staff PIN's hash makes it
+    one, and the loader refuses to start on a secret readable by others.  Setting the PIN makes
+    the file private instead of leaving a kiosk that no longer starts."""
+    os.chmod(cfg, 0o644)
+    config.check_secrets(config.load(cfg))                   # nothing secret in it yet: fine
+    settings_edit.apply_changes(cfg, {"kiosk.session_timeout_s": 90})
+    assert stat.S_IMODE(cfg.stat().st_mode) == 0o644         # a plain change keeps the mode
+    settings_edit.set_staff_pin(cfg, "135790")
+    assert stat.S_IMODE(cfg.stat().st_mode) == 0o600
+    config.check_secrets(config.load(cfg))                    # starts: no ConfigError

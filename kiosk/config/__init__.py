@@ -108,6 +108,13 @@ def check_secrets(settings: Settings, *, allow_insecure: bool = False) -> list[s
     return problems
 
 
+def holds_secrets(settings: Settings) -> bool:
+    """Does the config file itself hold a secret value (not a ``*password_file`` path)?"""
+    return any(f.metadata.get("secret") and getattr(getattr(settings, name), f.name)
+               for name in SECTIONS if dataclasses.is_dataclass(getattr(settings, name, None))
+               for f in dataclasses.fields(getattr(settings, name)))
+
+
 def _is_shipped_demo(source: str) -> bool:
     """The checkout's config/demo.toml or the installed package's copy (kiosk/data/demo.toml)."""
     try:
@@ -419,8 +426,14 @@ def to_toml_dict(settings: Settings) -> dict:
     return {name: dataclasses.asdict(getattr(settings, name)) for name in SECTIONS}
 
 
-def write_atomically(path: str | os.PathLike, data: dict) -> None:
-    """Write a config file so a power cut leaves either the old or the new file, never half of one."""
+def write_atomically(path: str | os.PathLike, data: dict, *, private: bool = False) -> None:
+    """Write a config file so a power cut leaves either the old or the new file, never half of one.
+
+    The new file keeps the old one's mode and owner (``sudo kiosk staff set`` must not leave a file
+    only root can read: the kiosk runs as its own user).  ``private`` (the file now holds a
+    secret: a password, the staff PIN's hash) takes group and other access away, since
+    :func:`check_secrets` refuses to start on such a file readable by others -- a PIN set from staff
+    mode would otherwise stop the kiosk at its next start."""
     import tomli_w
 
     path = Path(path)
@@ -429,8 +442,13 @@ def write_atomically(path: str | os.PathLike, data: dict) -> None:
         tomli_w.dump(data, fh)
         fh.flush()
         os.fsync(fh.fileno())
-    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o600
+    old = path.stat() if path.exists() else None
+    mode = stat.S_IMODE(old.st_mode) if old is not None else 0o600
+    if private:
+        mode &= ~(stat.S_IRWXG | stat.S_IRWXO)
     os.chmod(tmp, mode)
+    if old is not None and os.geteuid() == 0 and (old.st_uid, old.st_gid) != (0, 0):
+        os.chown(tmp, old.st_uid, old.st_gid)
     os.replace(tmp, path)
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:

@@ -120,7 +120,7 @@ def apply_changes(config_path: str | os.PathLike, changes: dict[str, Any]) -> co
         if errors:
             raise ConfigError("\n".join(errors))
         settings = config_mod.build_settings(data, str(path))  # raises ConfigError naming the key
-        config_mod.write_atomically(path, data)
+        config_mod.write_atomically(path, data, private=config_mod.holds_secrets(settings))
     return settings
 
 
