@@ -28,18 +28,27 @@ _DEFERRED: dict[Any, set] = {}
 _RULES: dict[Any, dict] = {}
 
 
+_SCREEN: type | None = None        # kivy.uix.screenmanager.Screen, imported at the first call
+
+
 def hidden_screen(widget):  # noqa: ANN001,ANN201
     """The Screen ``widget`` is on when that screen is not in its manager's tree (NoTransition
-    removes the screens not shown), else None: shown, or not on a screen at all."""
-    from kivy.uix.screenmanager import Screen
+    removes the screens not shown), else None: shown, or not on a screen at all.  Called for
+    every kv rule evaluation (kiosk/ui/fastkv.py): a plain walk up the parents, no import."""
+    global _SCREEN
+    screen_cls = _SCREEN
+    if screen_cls is None:
+        from kivy.uix.screenmanager import Screen
 
+        screen_cls = _SCREEN = Screen
     w = widget.parent
     while w is not None:
-        if isinstance(w, Screen):
+        if isinstance(w, screen_cls):
             return w if w.parent is None and w.manager is not None else None
-        if w.parent is w:               # the Window is its own parent
+        parent = w.parent
+        if parent is w:                 # the Window is its own parent
             return None
-        w = w.parent
+        w = parent
     return None
 
 
