@@ -123,14 +123,18 @@ class FrameMeter:
         self.recording = False
         if not self.frames:
             return {"max_gap_ms": float("inf"), "frames": 0}
-        wall, sleep, render, text = max(self.frames)                 # the longest gap
+        longest = max(range(len(self.frames)), key=lambda i: self.frames[i][0])
+        wall, sleep, render, text = self.frames[longest]             # the longest gap
         busy = max(wall - sleep, 1e-9)
         main = sorted(w - s - r for w, s, r, _t in self.frames)
         gaps = sorted(w for w, *_r in self.frames)
         return {"max_gap_ms": wall * 1000, "frames": len(self.frames),
                 "median_gap_ms": gaps[len(gaps) // 2] * 1000,
                 "longest": {"sleep_ms": sleep * 1000, "render_ms": render * 1000, "text_ms": text * 1000,
-                            "kiosk_main_ms": (busy - render) * 1000, "render_share": render / busy},
+                            "kiosk_main_ms": (busy - render) * 1000, "render_share": render / busy,
+                            # its main-thread time less its CPU: waits (the GIL behind a worker
+                            # thread, the CPU taken by another process or thread)
+                            "kiosk_cpu_ms": self.cpu[longest] * 1000 if longest < len(self.cpu) else None},
                 "kiosk_main_max_ms": main[-1] * 1000,
                 "kiosk_main_p95_ms": main[min(len(main) - 1, int(0.95 * len(main)))] * 1000,
                 "render_max_ms": max(r for _w, _s, r, _t in self.frames) * 1000,
