@@ -37,6 +37,7 @@ def settled(view, n: int) -> bool:  # noqa: ANN001
 
 
 def rows(k) -> list[dict]:  # noqa: ANN001
+    k.driver.settle()                # a stack's rows come in one a frame (kiosk/screens/items.py)
     return list(k.app.screen("items").ids.rv.data)
 
 

@@ -1,0 +1,37 @@
+"""A stack read at once comes onto the items list one row a frame (kiosk/screens/items.py, issue 19).
+
+Each new row on screen costs its kv rules, box layouts and text renders; three in one frame were
+the busiest frame of a checkout on a Pi's CPU.  The time is a benchmark (bench/bench_ui.py); here
+the behaviour: never more than one new row a frame, and every item shown in the end, in order.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+def test_a_stack_placed_at_once_appears_one_row_a_frame_and_all_of_it(gui_kiosk):
+    with gui_kiosk() as k:
+        d, app, lib = k.driver, k.app, k.library
+        from kivy.clock import Clock
+
+        patron = next(p for p in lib["patrons"] if p["status"] == "ok" and not p.get("pin") and p["can_checkout"])
+        items = [i for i in lib["items"] if i["status"] == "available" and not i["holds"] and i["parts"] == 1][:5]
+        d.tap(d.button("Borrow"))
+        d.until_screen("identify")
+        d.type(patron["card"])
+        d.until_screen("items", 15)
+        rv = app.screen("items").ids.rv
+        counts: list[int] = []
+        ev = Clock.schedule_interval(lambda _dt: counts.append(len(rv.data)), 0)   # once a frame
+        for item in items:                      # all five on the pad before the next frame
+            k.devices.tag_reader.place(item["barcode"])
+        d.until(lambda: len(app.view.items) == 5 and all(i.settled for i in app.view.items), 30, "the stack")
+        d.settle()
+        ev.cancel()
+        steps = [b - a for a, b in zip(counts, counts[1:], strict=False)]
+        assert max(steps) == 1, counts                            # one new row a frame at most
+        assert [r["item_id"] for r in rv.data] == [i.item_id for i in app.view.items]
+        assert sorted(r["item_id"] for r in rv.data) == sorted(i["barcode"] for i in items)
