@@ -143,6 +143,7 @@ def text_pairs(p: Palette) -> dict[str, tuple[RGBA, RGBA]]:
 # body text, and small print at arm's length is exactly what the audit (kiosk/ui/audit.py) flags.
 TYPE_SCALE = {"font_s": 18, "font_m": 20, "font_l": 26, "font_xl": 34, "font_xxl": 44}
 LARGE_TEXT_FACTOR = 1.3
+LARGE_TEXT_MIN = 1.2      # a text shrunk to fit its box stays at least this much larger with large text on
 # Staff pages: tables and forms for librarians, laid out for this compact scale (not the patron's).
 STAFF_TYPE_SCALE = {"font_s": 16, "font_m": 20, "font_l": 26, "font_xl": 34, "font_xxl": 44}
 PORTRAIT_FACTOR = 1.2   # portrait panels (720x1280, 1080x1920) have the height for larger type

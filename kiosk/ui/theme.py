@@ -12,6 +12,7 @@ from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, Str
 from kiosk.ui.palette import (
     HIGH_CONTRAST,
     LARGE_TEXT_FACTOR,
+    LARGE_TEXT_MIN,
     PORTRAIT_FACTOR,
     RGBA,
     STAFF_TYPE_SCALE,
@@ -127,6 +128,16 @@ class Theme(EventDispatcher):
     def size(self, key: str, _revision: float = 0) -> float:
         """A type-scale size by key (``"font_m"``), bound like :meth:`role`."""
         return getattr(self, key)
+
+    def fit_floor(self, key: str, smaller: str, _revision: float = 0) -> float:
+        """The least a ``key``-sized text may shrink to fit its box (kiosk/ui/textfit.py): the
+        ``smaller`` size, but with large text on never under LARGE_TEXT_MIN x its standard size --
+        large text shrunk back to the standard size would not be large text.  kv passes
+        ``app.theme.revision`` last, as for :meth:`size`."""
+        floor = getattr(self, smaller)
+        if self.large_text and not self.staff:
+            floor = max(floor, getattr(self, key) / LARGE_TEXT_FACTOR * LARGE_TEXT_MIN)
+        return floor
 
     def status_colours(self, state: str, _revision: float = 0) -> tuple[RGBA, RGBA]:
         """(fill, ink) for an item line state; the icon and the words carry the meaning too."""
