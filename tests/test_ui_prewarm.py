@@ -166,3 +166,33 @@ def test_a_session_end_wipes_hidden_screens_at_once(gui_kiosk):
         everything = "\n".join(d.all_texts())                  # every screen, shown or not
         for secret in (first, patron["card"], item["title"]):
             assert secret not in everything, secret
+
+
+@pytest.mark.gui
+def test_rows_waiting_in_the_list_cache_follow_a_switch_only_when_taken(gui_kiosk):
+    """Item rows built ahead wait in Kivy's view cache: a contrast switch does not re-run their
+    colour rules there, and a row the list takes out shows the new colours at once."""
+    with gui_kiosk() as k:
+        d, app, lib = k.driver, k.app, k.library
+        from kivy.uix.recycleview import views as rv_views
+
+        from kiosk.ui.lists import ItemRow
+
+        d.until(lambda: app.prewarm is not None and app.prewarm.finished, 20, "the prewarm")
+        cached = list(rv_views._cached_views[ItemRow])
+        before = [list(r.fill) for r in cached]
+        d.tap(app.root_widget.ids.contrast)
+        d.settle()
+        assert [list(r.fill) for r in cached] == before            # not re-evaluated in the cache
+        patron = next(p for p in lib["patrons"] if p["status"] == "ok" and not p.get("pin") and p["can_checkout"])
+        item = next(i for i in lib["items"] if i["status"] == "available" and not i["holds"] and i["parts"] == 1)
+        d.tap(d.button("Borrow"))
+        d.until_screen("identify")
+        d.type(patron["card"])
+        d.until_screen("items", 15)
+        k.devices.tag_reader.place(item["barcode"])
+        d.until(lambda: [i.state for i in app.view.items] == ["done"], 20, "the checkout")
+        d.settle()
+        (row,) = [w for w in app.screen("items").ids.rv.children[0].children if isinstance(w, ItemRow)]
+        assert row in cached                                      # a row built ahead, taken out
+        assert list(row.fill) == list(app.theme.status_colours("done")[0])   # high contrast's

@@ -29,27 +29,38 @@ _RULES: dict[Any, dict] = {}
 
 
 _SCREEN: type | None = None        # kivy.uix.screenmanager.Screen, imported at the first call
+POOLED = "_kiosk_pooled"            # set on a list row while it lies in Kivy's view cache
+
+
+def mark_pooled(row) -> None:  # noqa: ANN001
+    """``row`` goes into Kivy's recycled-view cache (kiosk/ui/lists.py, prewarm.py): until a list
+    takes it out again (:func:`release`), what it would do waits, as on a hidden screen -- a
+    contrast switch re-ran the colour rules of every cached row.  Whoever takes it out must call
+    :func:`release`."""
+    setattr(row, POOLED, True)
 
 
 def hidden_screen(widget):  # noqa: ANN001,ANN201
     """The Screen ``widget`` is on when that screen is not in its manager's tree (NoTransition
-    removes the screens not shown), else None: shown, or not on a screen at all.  Called for
-    every kv rule evaluation (kiosk/ui/fastkv.py): a plain walk up the parents, no import."""
+    removes the screens not shown); or the list row it is part of while that row lies in Kivy's
+    view cache (:func:`mark_pooled`); else None: shown, or not on a screen at all.  Called for every kv rule
+    evaluation (kiosk/ui/fastkv.py): a plain walk up the parents, no import."""
     global _SCREEN
     screen_cls = _SCREEN
     if screen_cls is None:
         from kivy.uix.screenmanager import Screen
 
         screen_cls = _SCREEN = Screen
-    w = widget.parent
-    while w is not None:
+    w = widget
+    while True:
         if isinstance(w, screen_cls):
             return w if w.parent is None and w.manager is not None else None
         parent = w.parent
+        if parent is None:
+            return w if getattr(w, POOLED, False) else None
         if parent is w:                 # the Window is its own parent
             return None
         w = parent
-    return None
 
 
 def defer(screen, trigger) -> None:  # noqa: ANN001
@@ -64,9 +75,17 @@ def show_deferred(screen) -> None:  # noqa: ANN001
     none at all: its buttons sit at 0,0 with Kivy's default size), so a theme switch's layout
     budget (kiosk/ui/pacing.py) stops here: its first frame is laid out in full."""
     pacing.stop_spreading()
-    for args in _RULES.pop(screen, {}).values():      # rules first: they set sizes the layouts use
+    release(screen)
+
+
+def release(holder) -> None:  # noqa: ANN001
+    """Run what waited on ``holder`` (a screen, or a pooled row leaving Kivy's view cache): its kv
+    rules now, its layouts and text renders before the next frame."""
+    if getattr(holder, POOLED, False):
+        setattr(holder, POOLED, False)
+    for args in _RULES.pop(holder, {}).values():      # rules first: they set sizes the layouts use
         _evaluate_quietly(args)
-    for trigger in _DEFERRED.pop(screen, ()):
+    for trigger in _DEFERRED.pop(holder, ()):
         trigger()
 
 

@@ -18,6 +18,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.recycleview.views import RecycleDataAdapter
 
+from kiosk.ui import hidden
 from kiosk.ui.widgets import KButton  # and the KLabel, Icon rules the rules below are built of
 
 
@@ -79,10 +80,13 @@ class KeyedRowAdapter(RecycleDataAdapter):
         view = self._spare.pop(data_item.get(self._key), None) if self._spare else None
         if view is not None and view.__class__ is viewclass:
             self.refresh_view_attrs(index, data_item, view)
-            return view
-        if view is not None:
-            self._to_pool(view)
-        return super().get_view(index, data_item, viewclass)
+        else:
+            if view is not None:
+                self._to_pool(view)
+            view = super().get_view(index, data_item, viewclass)
+        # A row out of Kivy's view cache: what waited while it lay there runs now (hidden.py)
+        hidden.release(view)
+        return view
 
     def set_visible_views(self, indices, data, viewclasses):  # noqa: ANN001,ANN201 - Kivy signature
         result = super().set_visible_views(indices, data, viewclasses)
@@ -95,6 +99,7 @@ class KeyedRowAdapter(RecycleDataAdapter):
     def _to_pool(view) -> None:  # noqa: ANN001
         from kivy.uix.recycleview import views as rv_views
 
+        hidden.mark_pooled(view)
         rv_views._cached_views[view.__class__].append(view)
         rv_views._cache_count += 1
 

@@ -50,9 +50,12 @@ def warm_item_row() -> None:
     """One item row widget into Kivy's recycled-view cache (Kivy 2.x keeps spare rows there)."""
     from kivy.uix.recycleview import views as rv_views
 
+    from kiosk.ui import hidden
     from kiosk.ui.lists import ItemRow
 
-    rv_views._cached_views[ItemRow].append(ItemRow())
+    row = ItemRow()
+    hidden.mark_pooled(row)            # its rules wait in the cache, like a hidden screen's
+    rv_views._cached_views[ItemRow].append(row)
     rv_views._cache_count = getattr(rv_views, "_cache_count", 0) + 1
 
 
