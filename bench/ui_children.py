@@ -151,9 +151,18 @@ def stack(port: int, mode: str) -> None:
                 if mode == "theme":       # taps on the top bar's buttons, mid-stack, inside frames as a tap is
                     from kivy.clock import Clock
 
-                    for at, action in ((0.3, app.toggle_contrast), (0.8, app.toggle_large_text),
-                                       (1.3, app.toggle_contrast), (1.8, app.toggle_large_text)):
-                        Clock.schedule_once(lambda _dt, a=action: (a(), toggled.append(a.__name__)), at)
+                    # Each tap 0.5 s after the frame of the one before (the first 0.3 s in): two
+                    # taps can never land in one frame, even when a throttled run's frames are slow.
+                    taps = [app.toggle_contrast, app.toggle_large_text, app.toggle_contrast, app.toggle_large_text]
+
+                    def tap(_dt: float) -> None:
+                        action = taps.pop(0)
+                        action()
+                        toggled.append(action.__name__)
+                        if taps:
+                            Clock.schedule_once(tap, 0.5)
+
+                    Clock.schedule_once(tap, 0.3)
 
                 def settled() -> bool:
                     return (mode != "theme" or len(toggled) == 4) and len(app.view.items) >= STACK \

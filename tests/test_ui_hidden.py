@@ -126,8 +126,40 @@ def test_after_a_theme_switch_layouts_share_a_budget_per_frame_and_then_all_run(
     for _frame in range(10):
         Clock.tick()
     assert all(b.children[0].width == 600 for b in boxes)      # ... the others in the next ones
+    for _frame in range(3):                                   # the budget let go
+        Clock.tick()
     pacing.spread_after_switch(now=time.monotonic() - pacing.SETTLE_S - 1)   # the window is over
     for box in boxes:
         box.width = 500
     Clock.tick()
     assert all(b.children[0].width == 500 for b in boxes)      # nothing waits outside the window
+
+
+def test_the_budget_holds_until_the_relayout_is_done_however_few_frames_the_window_had(monkeypatch):
+    """On a slow CPU the window after a switch (SETTLE_S) may close after a frame or two: the
+    layouts still waiting then must not all run in one frame -- the budget holds for as long as
+    it is still sending layouts to the next frame."""
+    import time
+
+    from kiosk.ui import pacing
+
+    hidden.install()
+    monkeypatch.setattr(pacing.LAYOUT_BUDGET, "seconds", 0.0)   # the first layout of a frame spends it
+    boxes = []
+    for _ in range(4):
+        box = BoxLayout(size=(400, 100), size_hint=(None, None))
+        box.add_widget(Widget())
+        boxes.append(box)
+    Clock.tick()
+    pacing.spread_after_switch()
+    for box in boxes:
+        box.width = 600
+    Clock.tick()
+    pacing.spread_after_switch(now=time.monotonic() - pacing.SETTLE_S - 1)   # the window closed meanwhile
+    done = [sum(b.children[0].width == 600 for b in boxes)]
+    for _frame in range(12):
+        Clock.tick()
+        done.append(sum(b.children[0].width == 600 for b in boxes))
+    assert max(b - a for a, b in zip(done, done[1:], strict=False)) == 1, done   # one a frame at most ...
+    assert done[-1] == 4, done                                 # ... until all are done
+    assert not pacing.settling()                               # and then nothing waits any more

@@ -22,6 +22,7 @@ from kivy.clock import Clock
 SETTLE_S = 0.6              # how long after a switch the layout budget applies
 
 _settling_until = 0.0
+_deferred_frame = -10       # the last frame whose budget sent a layout to the next one
 
 
 class FrameBudget:
@@ -54,12 +55,16 @@ def spread_after_switch(now: float | None = None) -> None:
 
 def stop_spreading() -> None:
     """Another screen is shown: its layouts run in full from its first frame (kiosk/ui/hidden.py)."""
-    global _settling_until
+    global _settling_until, _deferred_frame
     _settling_until = 0.0
+    _deferred_frame = -10
 
 
 def settling() -> bool:
-    return time.monotonic() < _settling_until
+    """In the window after a switch -- and for as long as the budget is still sending layouts to
+    the next frame: on a slow CPU 0.6 s may be one or two frames, and the window closing on a
+    relayout half done ran the other half in one frame (53 layouts, a Pi-class run)."""
+    return time.monotonic() < _settling_until or Clock.frames - _deferred_frame <= 2   # it comes back 2 ticks on
 
 
 def run_layout(layout, do_layout, largs) -> None:  # noqa: ANN001
@@ -69,6 +74,8 @@ def run_layout(layout, do_layout, largs) -> None:  # noqa: ANN001
         do_layout(layout, *largs)
         return
     if LAYOUT_BUDGET.exhausted():
+        global _deferred_frame
+        _deferred_frame = Clock.frames
         Clock.schedule_once(lambda _dt: layout._trigger_layout(), 0)
         return
     t0 = time.perf_counter()
