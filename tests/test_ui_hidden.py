@@ -163,3 +163,39 @@ def test_the_budget_holds_until_the_relayout_is_done_however_few_frames_the_wind
     assert max(b - a for a, b in zip(done, done[1:], strict=False)) == 1, done   # one a frame at most ...
     assert done[-1] == 4, done                                 # ... until all are done
     assert not pacing.settling()                               # and then nothing waits any more
+
+
+def test_a_patrons_switch_moves_the_named_sizes_in_the_next_frame_and_the_colours_at_once():
+    """Theme.apply(spread=True): the colours (and the sizes bound directly) change in the switch's
+    frame, ``revision`` -- every size picked by name -- in the next, so their rules do not all run
+    in one frame; a plain apply() (start-up, the end of a session) moves everything at once."""
+    from kiosk.ui.theme import Theme
+
+    theme = Theme()
+    Clock.tick()
+    revision, colours, ink = theme.revision, theme.colour_revision, list(theme.ink)
+    theme.apply("high_contrast", large_text=True, spread=True)
+    assert list(theme.ink) != ink and theme.colour_revision == colours + 1     # colours: now
+    assert theme.revision == revision                                           # named sizes: ...
+    Clock.tick()
+    assert theme.revision == revision + 1                                       # ... next frame
+    theme.apply("standard", large_text=False)
+    assert theme.revision == revision + 2
+
+
+def test_a_session_view_waits_for_the_frame_after_a_switch():
+    """kiosk/ui/door.py: a view arriving in the frame a patron switched the theme is drawn in the
+    next one; the switch's relayout fills its own."""
+    from kiosk.ui import pacing
+    from kiosk.ui.door import LatestOnly
+
+    seen: list[int] = []
+    door = LatestOnly(seen.append)
+    Clock.tick()
+    pacing.spread_after_switch()
+    door.post(7)
+    door._deliver(0)                     # the delivery falls in the switch's frame ...
+    assert seen == []
+    Clock.tick()
+    Clock.tick()
+    assert seen == [7]                   # ... and comes one frame later

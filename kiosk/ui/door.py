@@ -59,6 +59,11 @@ class LatestOnly:
     def _deliver(self, _dt: float) -> None:
         import time
 
+        from kiosk.ui import pacing
+
+        if pacing.switched_this_frame():     # a theme switch fills this frame: the view next one
+            Clock.schedule_once(self._deliver, 0)
+            return
         with self._lock:
             value, self._latest = self._latest, None
             self._scheduled = False

@@ -47,10 +47,20 @@ class FrameBudget:
 LAYOUT_BUDGET = FrameBudget(0.002)     # box/grid layout time per frame while a switch settles
 
 
+_switch_frame = -10         # the frame a switch was made in
+
+
 def spread_after_switch(now: float | None = None) -> None:
     """Called by a theme switch (contrast, large text): its relayout shares the budget."""
-    global _settling_until
+    global _settling_until, _switch_frame
     _settling_until = (time.monotonic() if now is None else now) + SETTLE_S
+    _switch_frame = Clock.frames
+
+
+def switched_this_frame() -> bool:
+    """A switch was made in this frame: other work (a new session view) waits for the next one
+    (kiosk/ui/door.py), the switch fills this one."""
+    return _switch_frame == Clock.frames
 
 
 def stop_spreading() -> None:

@@ -72,12 +72,12 @@ class PatronChoices:
         # The relayout is spread over frames (kiosk/ui/pacing.py), and the screens' computed texts
         # and colours are rendered again in the next frame, not in the one the switch already fills.
         pacing.spread_after_switch()
-        self.theme.apply("standard" if self.theme.name == "high_contrast" else "high_contrast")
+        self.theme.apply("standard" if self.theme.name == "high_contrast" else "high_contrast", spread=True)
         self._refresh_soon()
 
     def toggle_large_text(self) -> None:
         pacing.spread_after_switch()
-        self.theme.apply(self.theme.name, large_text=not self.theme.large_text)
+        self.theme.apply(self.theme.name, large_text=not self.theme.large_text, spread=True)
         self._refresh_soon()
 
     def _refresh_soon(self) -> None:

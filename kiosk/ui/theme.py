@@ -85,8 +85,13 @@ class Theme(EventDispatcher):
     def palette(self) -> Palette:
         return branded(HIGH_CONTRAST if self.name == "high_contrast" else STANDARD, self.accent_hex)
 
-    def apply(self, name: str, large_text: bool | None = None) -> None:
-        """Switch to ``"standard"`` or ``"high_contrast"`` (and optionally large text)."""
+    def apply(self, name: str, large_text: bool | None = None, spread: bool = False) -> None:
+        """Switch to ``"standard"`` or ``"high_contrast"`` (and optionally large text).
+
+        ``spread`` (a patron's switch mid-session): ``revision`` -- the sizes picked by name,
+        every KLabel's and KButton's -- moves in the next frame, so the rules of the sizes bound
+        directly and those of the sizes picked by name do not all run in one frame (issue 19).
+        The colours always change together."""
         self.name = name
         if large_text is not None:
             self.large_text = large_text
@@ -105,7 +110,12 @@ class Theme(EventDispatcher):
             setattr(self, key, sp(size * factor))
         if recoloured:
             self.colour_revision += 1
-        self.revision += 1
+        if spread:
+            from kivy.clock import Clock
+
+            Clock.schedule_once(lambda _dt: setattr(self, "revision", self.revision + 1), 0)
+        else:
+            self.revision += 1
 
     def set_portrait(self, portrait: bool) -> None:
         """Portrait panels are read from closer and have the height: a larger type scale."""
