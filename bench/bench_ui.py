@@ -51,6 +51,11 @@ sys.path.insert(0, str(ROOT))
 
 STACK = 20
 STARTUP_RUNS = 11      # start-up is noisy on a shared 2-core machine (pairs vary 0.9x-1.6x)
+# Each frame-gap scenario (the idle app included) runs this many times and the run with the median
+# busiest-frame CPU is reported, all runs' figures beside it: this VM's CPU speed drifts by up to
+# 2x from minute to minute (a 2 ms burst of calibrate.py measured 1.9 ms, then 3.8 ms), and a
+# busiest frame is a maximum -- one run is one draw of it.
+SCENARIO_RUNS = 3
 SLOW_MS = 500
 HUNG_WINDOW_S = 8.0
 IDLE_WINDOW_S = 4.0
@@ -216,11 +221,34 @@ class SwallowCheckouts:
         self.listener.close()
 
 
+def _median_run(runs: list[dict]) -> dict:
+    """The run with the median busiest-frame CPU, with every run's busiest-frame CPU and longest
+    gap beside it (``runs_cpu_max_ms``, ``runs_max_gap_ms``); the longest and median gaps are
+    the medians over the runs."""
+    ordered = sorted(runs, key=lambda r: r["kiosk_cpu_max_ms"])
+    chosen = dict(ordered[len(ordered) // 2])
+    chosen["runs_cpu_max_ms"] = [round(r["kiosk_cpu_max_ms"], 2) for r in runs]
+    chosen["runs_max_gap_ms"] = [round(r["max_gap_ms"], 1) for r in runs]
+    chosen["max_gap_ms"] = statistics.median(r["max_gap_ms"] for r in runs)
+    chosen["median_gap_ms"] = statistics.median(r["median_gap_ms"] for r in runs)
+    return chosen
+
+
 def class_factor() -> float:
-    """How much slower this run's CPU class is than this machine: 1 unthrottled, the measured
-    slowdown of the calibration in a Pi-class run (bench/run_all.py --pi-class)."""
+    """What turns the kiosk's thread CPU time per frame, as measured in this run, into the CPU
+    class's: 1 unthrottled; in a Pi-class run (bench/run_all.py --pi-class) the calibration's
+    slowdown divided by how much larger a short burst's thread CPU time is inside the throttled
+    group than outside (bench/calibrate.py --bursts: the quota's stalls leave caches cold, so
+    CPU time measured there is already partly "slower" -- multiplying it by the whole slowdown
+    counted that part twice)."""
     calibration = os.environ.get("KIOSK_BENCH_CALIBRATION")
-    return float(json.loads(calibration)["reached"]) if calibration else 1.0
+    if not calibration:
+        return 1.0
+    cal = json.loads(calibration)
+    inflation = 1.0
+    if cal.get("burst_cpu_unthrottled_s", 0) > 0 and cal.get("burst_cpu_throttled_s", 0) > 0:
+        inflation = cal["burst_cpu_throttled_s"] / cal["burst_cpu_unthrottled_s"]
+    return float(cal["reached"]) / inflation
 
 
 def _gap_records(mode: str, label: str, res: dict, idle: dict) -> list[dict]:
@@ -248,8 +276,8 @@ def _gap_records(mode: str, label: str, res: dict, idle: dict) -> list[dict]:
     # The verdict that carries to a Pi (issue 19: "where software rendering dominates, report the
     # kiosk's own main-thread time per frame"), drawing left out (llvmpipe on the CPU here, the GPU
     # on a Pi): the kiosk's CPU in its busiest frame at the class's speed -- x1 here; in a Pi-class
-    # run, x the slowdown the calibration measured, since thread CPU time is not stretched by the
-    # quota -- against 1.25x the idle app's frame interval (its median gap: Kivy's fps cap).  Not
+    # run, x the slowdown the calibration measured, less the part of it the thread's CPU time
+    # already carries inside the group (class_factor) -- against 1.25x the idle app's frame interval (its median gap: Kivy's fps cap).  Not
     # the idle app's longest gap: in a Pi-class run that one holds the quota's throttling stalls
     # (62.9 ms with 0.4 ms of CPU in the run of docs/benchmarks.md), which a Pi does not have.
     factor = class_factor()
@@ -258,7 +286,8 @@ def _gap_records(mode: str, label: str, res: dict, idle: dict) -> list[dict]:
     rows.append(record(f"kiosk main-thread CPU ms, busiest frame, at the class's speed {label}", scaled, "ms",
                        frame, f"<= {GAP_RATIO:g}x idle app's frame interval, no drawing",
                        scaled <= GAP_RATIO * frame))
-    rows[-1].update(cpu_max_frame_ms=res["kiosk_cpu_max_ms"], class_factor=factor)
+    rows[-1].update(cpu_max_frame_ms=res["kiosk_cpu_max_ms"], class_factor=factor,
+                    cpu_top5_frames_ms=res.get("kiosk_cpu_top5_ms"), runs_cpu_max_ms=res.get("runs_cpu_max_ms"))
     # CPU time of the main thread (thread_time): not inflated by the other work on a shared machine
     # nor by GIL waits, so it is the before/after figure for a change to the kiosk's own code.
     rows.append(record(f"kiosk main-thread CPU ms, whole transaction {label}", res["kiosk_cpu_total_ms"], "ms",
@@ -311,14 +340,17 @@ def main(argv: list[str] | None = None) -> int:
         if mode == "speech" and speech_missing:
             print(f"speech: not measured: {speech_missing}", file=sys.stderr)
             continue
-        db = tmp / f"{mode}.sqlite3"
-        with DemoIlsServer(db, latency_ms=latency, reset=True) as server:
-            port = server.port
-            proxy = SwallowCheckouts(port) if mode == "hung" else None
-            os.environ["BENCH_DB"] = str(db)
-            results[mode] = _child(["stack", str(proxy.port if proxy else port), mode])
-            if proxy:
-                proxy.close()
+        runs = []
+        for run in range(SCENARIO_RUNS):
+            db = tmp / f"{mode}-{run}.sqlite3"
+            with DemoIlsServer(db, latency_ms=latency, reset=True) as server:
+                port = server.port
+                proxy = SwallowCheckouts(port) if mode == "hung" else None
+                os.environ["BENCH_DB"] = str(db)
+                runs.append(_child(["stack", str(proxy.port if proxy else port), mode]))
+                if proxy:
+                    proxy.close()
+        results[mode] = _median_run(runs)
         print(f"{mode}: {json.dumps(results[mode])}", file=sys.stderr)
     idle = results.get("idle", {})
     for mode in wanted:

@@ -42,6 +42,27 @@ def measure(rounds: int = ROUNDS) -> float:
     return best
 
 
+BURSTS = 40               # --bursts: this many short runs ...
+BURST_N = 6_000           # ... of ~2 ms each (the kiosk's busiest frames are a few ms) ...
+BURST_GAP_S = 0.025       # ... a frame interval apart (the kiosk sleeps between frames at 30-40 fps)
+
+
+def measure_bursts() -> float:
+    """Median thread CPU seconds of a short burst of ``workload`` after a frame's sleep.
+
+    Inside the throttled group a thread's CPU time is itself larger than outside (the quota's
+    stalls leave caches and TLBs cold), so CPU time measured there is not this machine's CPU time;
+    bench/piclass.py compares this figure inside and outside to take that out of the kiosk's
+    per-frame CPU (bench/bench_ui.py class_factor)."""
+    spent = []
+    for _ in range(BURSTS):
+        time.sleep(BURST_GAP_S)
+        c0 = time.thread_time()
+        workload(BURST_N)
+        spent.append(time.thread_time() - c0)
+    return sorted(spent)[len(spent) // 2]
+
+
 if __name__ == "__main__":
-    print(f"{measure():.6f}")
+    print(f"{measure_bursts() if '--bursts' in sys.argv else measure():.6f}")
     sys.exit(0)

@@ -142,4 +142,5 @@ class FrameMeter:
                 # CPU time, not wall: what this thread itself computed (no GIL waits, no other
                 # processes on this shared machine), drawing excluded -- the steadiest figure here
                 "kiosk_cpu_max_ms": max(self.cpu) * 1000, "kiosk_cpu_total_ms": sum(self.cpu) * 1000,
+                "kiosk_cpu_top5_ms": [round(c * 1000, 2) for c in sorted(self.cpu, reverse=True)[:5]],
                 "text_layouts": self.text_layouts}

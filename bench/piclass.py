@@ -34,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 SLOWDOWN = {"4": 3.5, "5": 1.8}     # issue 19: Pi 4 ~3-4x, Pi 5 ~1.5-2x slower per core than x86
 TOLERANCE = 0.08                    # calibration accepted within +-8 % of the asked slowdown
 MAX_STEPS = 8
+BURST_PAIRS = 5                     # interleaved outside/inside measurements of calibrate.py --bursts
 V2_ROOT = Path("/sys/fs/cgroup")
 V1_CPU_ROOT = Path("/sys/fs/cgroup/cpu")
 
@@ -51,11 +52,25 @@ class Calibration:
     quota_us: int
     period_us: int
     steps: int
+    # CPU time of a ~2 ms burst after a frame's sleep (calibrate.py --bursts), outside and inside:
+    # a throttled thread's CPU time is itself larger (cold caches after the quota's stalls)
+    burst_cpu_unthrottled_s: float = 0.0
+    burst_cpu_throttled_s: float = 0.0
+
+    @property
+    def cpu_inflation(self) -> float:
+        """How much larger a short burst's thread CPU time is inside the group than outside (1.0
+        when not measured)."""
+        if self.burst_cpu_unthrottled_s <= 0 or self.burst_cpu_throttled_s <= 0:
+            return 1.0
+        return self.burst_cpu_throttled_s / self.burst_cpu_unthrottled_s
 
     def describe(self) -> str:
         return (f"calibration: workload {self.unthrottled_s * 1000:.1f} ms unthrottled, "
                 f"{self.throttled_s * 1000:.1f} ms throttled = {self.reached:.2f}x "
-                f"(asked {self.asked:g}x; quota {self.quota_us}/{self.period_us} us, {self.steps} steps)")
+                f"(asked {self.asked:g}x; quota {self.quota_us}/{self.period_us} us, {self.steps} steps); "
+                f"a 2 ms burst's thread CPU: {self.burst_cpu_unthrottled_s * 1000:.2f} ms unthrottled, "
+                f"{self.burst_cpu_throttled_s * 1000:.2f} ms throttled = {self.cpu_inflation:.2f}x")
 
 
 def slowdown_for(pi_class: str, override: str | None = None) -> float:
@@ -106,16 +121,27 @@ class PiClassGroup:
     def _procs(self) -> Path:
         return self.path / "cgroup.procs"
 
-    def _measure(self, inside: bool) -> float:
+    def _measure(self, inside: bool, *args: str) -> float:
         procs = str(self._procs())
 
         def _join() -> None:              # runs in the child before exec: it alone joins the group
             with open(procs, "w") as f:
                 f.write(str(os.getpid()))
 
-        out = subprocess.run([sys.executable, str(HERE / "calibrate.py")], capture_output=True, text=True,
+        out = subprocess.run([sys.executable, str(HERE / "calibrate.py"), *args], capture_output=True, text=True,
                              check=True, preexec_fn=_join if inside else None)
         return float(out.stdout.strip())
+
+    def _measure_bursts(self, inside: bool) -> float:
+        return self._measure(inside, "--bursts")
+
+    def _burst_pairs(self) -> tuple[float, float]:
+        """(outside, inside) burst CPU: the pair with the median ratio of BURST_PAIRS interleaved
+        pairs -- this VM's CPU speed drifts by up to 2x between minutes, a pair taken together
+        drifts little."""
+        pairs = [(self._measure_bursts(inside=False), self._measure_bursts(inside=True)) for _ in range(BURST_PAIRS)]
+        pairs.sort(key=lambda p: p[1] / p[0])
+        return pairs[len(pairs) // 2]
 
     def calibrate(self) -> Calibration:
         """Tune the quota until the workload runs ``slowdown`` times slower inside the group."""
@@ -128,7 +154,9 @@ class PiClassGroup:
             base = min(base, self._measure(inside=False))     # re-measure: the machine's load drifts
             reached = inside_s / base
             if abs(reached / self.slowdown - 1) <= TOLERANCE:
-                return Calibration(self.slowdown, reached, base, inside_s, self.quota_us, self.period_us, step)
+                outside, inside = self._burst_pairs()
+                return Calibration(self.slowdown, reached, base, inside_s, self.quota_us, self.period_us, step,
+                                   outside, inside)
             quota = quota * reached / self.slowdown            # too slow: more quota; too fast: less
         raise PiClassError(f"could not calibrate: {reached:.2f}x after {MAX_STEPS} steps (asked "
                            f"{self.slowdown:g}x; is the machine very busy?)")

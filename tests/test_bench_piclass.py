@@ -24,6 +24,9 @@ class FakeCpu(piclass.PiClassGroup):
     def _measure(self, inside: bool) -> float:
         return 0.05 * (self.bias * self.period_us / self.quota_us if inside else 1.0)
 
+    def _measure_bursts(self, inside: bool) -> float:
+        return 0.002 * (1.4 if inside else 1.0)     # a throttled thread's CPU time runs 1.4x
+
 
 @pytest.mark.parametrize("slowdown, bias", [(3.5, 1.0), (3.5, 0.6), (1.8, 1.4), (1.8, 1.0)])
 def test_calibration_converges_on_the_asked_slowdown(slowdown, bias):
@@ -33,6 +36,7 @@ def test_calibration_converges_on_the_asked_slowdown(slowdown, bias):
     assert cal.quota_us == cpu.quotas[-1] and cal.period_us == cpu.period_us
     assert cal.steps == len(cpu.quotas)
     assert f"asked {slowdown:g}x" in cal.describe()
+    assert cal.cpu_inflation == pytest.approx(1.4) and "= 1.40x" in cal.describe()
 
 
 def test_calibration_that_cannot_converge_says_so():

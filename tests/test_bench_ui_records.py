@@ -62,9 +62,9 @@ def test_pi_group_membership(tmp_path, monkeypatch):
 
 
 def test_the_busiest_frame_is_judged_at_the_cpu_class_speed_against_the_idle_frame_interval(monkeypatch):
-    """In a Pi-class run thread CPU time is not stretched by the quota: the kiosk's busiest frame
-    is scaled by the slowdown the calibration measured, and compared with the idle app's frame
-    interval (its median gap), not its longest gap, which holds the quota's throttling stalls."""
+    """In a Pi-class run the kiosk's busiest frame is scaled by the slowdown the calibration
+    measured, and compared with the idle app's frame interval (its median gap), not its longest
+    gap, which holds the quota's throttling stalls."""
     idle = dict(IDLE, median_gap_ms=32.0, max_gap_undrawn_ms=63.0)
     res = dict(_result(60.0, render=30.0, main=12.0), kiosk_cpu_max_ms=10.0)
     monkeypatch.delenv("KIOSK_BENCH_CALIBRATION", raising=False)
@@ -75,3 +75,23 @@ def test_the_busiest_frame_is_judged_at_the_cpu_class_speed_against_the_idle_fra
     assert pi4["value"] == 35.0 and pi4["met"] is True          # 35 <= 1.25 x 32 = 40
     res["kiosk_cpu_max_ms"] = 12.0
     assert bench_ui._gap_records("stack", "stack", res, idle)[2]["met"] is False   # 42 > 40
+
+
+def test_the_part_of_the_slowdown_a_throttled_threads_cpu_time_carries_is_not_counted_twice(monkeypatch):
+    """Inside the throttled group a short burst's thread CPU time is itself larger (calibrate.py
+    --bursts): the factor applied to the kiosk's CPU time there is the slowdown divided by that."""
+    idle = dict(IDLE, median_gap_ms=32.0)
+    res = dict(_result(60.0, render=30.0, main=12.0), kiosk_cpu_max_ms=14.0)
+    monkeypatch.setenv("KIOSK_BENCH_CALIBRATION", '{"reached": 3.5, "burst_cpu_unthrottled_s": 0.002, '
+                                                  '"burst_cpu_throttled_s": 0.0028}')
+    row = bench_ui._gap_records("stack", "stack", res, idle)[2]
+    assert row["class_factor"] == 2.5 and row["value"] == 35.0 and row["met"] is True
+
+
+def test_a_scenario_reports_its_median_run_and_every_runs_figures():
+    runs = [dict(_result(g), kiosk_cpu_max_ms=c, median_gap_ms=m)
+            for g, c, m in ((40.0, 9.0, 24.0), (70.0, 15.0, 26.0), (45.0, 8.0, 25.0))]
+    chosen = bench_ui._median_run(runs)
+    assert chosen["kiosk_cpu_max_ms"] == 9.0                       # the median of 8, 9, 15
+    assert chosen["runs_cpu_max_ms"] == [9.0, 15.0, 8.0]
+    assert chosen["max_gap_ms"] == 45.0 and chosen["median_gap_ms"] == 25.0

@@ -6,7 +6,10 @@ from kivy.clock import Clock
 from kivy.properties import BooleanProperty, DictProperty, NumericProperty, StringProperty
 
 from kiosk.screens.base import KioskScreen, load_kv
-from kiosk.ui import lists  # noqa: F401  (ItemRow, used by items.kv)
+from kiosk.ui import (
+    lists,  # noqa: F401  (ItemRow, used by items.kv)
+    pacing,
+)
 from kiosk.ui.present import blocked_text, counts, first_name, item_rows
 from kiosk.ui.texts import REASONS
 
@@ -75,6 +78,9 @@ class ItemsScreen(KioskScreen):
     def refresh(self, *_a) -> None:
         self.refresh_soon.cancel()
         self.refresh_next_frame.cancel()
+        if pacing.switched_this_frame():        # a theme switch fills this frame: rows next one
+            self.refresh_next_frame()
+            return
         view = self._last
         if view is not None and self.blocked_key:
             self.blocked_why, self.blocked_todo = blocked_text(
