@@ -103,7 +103,7 @@ class ItemsScreen(KioskScreen):
             row["height"] = self._row_height(row, rv.width)
         if rv.data != rows:
             rv.data = rows
-            Clock.schedule_once(self._show_newest, 0.15)
+            Clock.schedule_once(self._show_newest, 0)   # the frame after: its layout has the new row
 
     def _row_height(self, row: dict, width: float) -> float:
         """Room for the title and the status sentence, estimated from their length (a row of a
