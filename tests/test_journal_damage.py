@@ -350,7 +350,8 @@ def test_damage_under_a_running_kiosk_sends_the_item_to_the_desk_and_the_kiosk_o
     jn = Journal(path, keep_damaged_aside=True)
     svc = _service(tmp_path, jn, ils_down())
     try:
-        damage_pages(path)
+        svc.wait_idle(5)        # the start's integrity check ran on the whole journal (service.py)
+        damage_pages(path)      # ... and the damage comes after it, under a running kiosk
         svc.start(v.RETURN)
         svc.item_seen("X1")
         svc.wait_idle(5)
