@@ -20,13 +20,16 @@ applied (``kivy.lang.builder.create_handler``), so rules applied earlier keep th
 
 from __future__ import annotations
 
+from kivy.uix.widget import Widget
+
 from kiosk.ui.hidden import defer_rule, evaluate, hidden_screen
 
 
 def call_fn(args, instance, v) -> None:  # noqa: ANN001 - Kivy's signature (kivy/lang/builder.py)
     """``kivy.lang.builder.call_fn`` less its two ``trace()`` calls; a rule of a widget on a screen
     not showing waits until that screen is shown (kiosk/ui/hidden.py)."""
-    screen = hidden_screen(args[4]["self"])
+    element = args[0]           # the widget itself for a property rule (no proxy to go through),
+    screen = hidden_screen(element if isinstance(element, Widget) else args[4]["self"])   # a canvas rule's owner
     if screen is not None:
         defer_rule(screen, args)
         return

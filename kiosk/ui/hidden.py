@@ -49,7 +49,9 @@ def hidden_screen(widget):  # noqa: ANN001,ANN201
     screen_cls = _SCREEN
     if screen_cls is None:
         from kivy.uix.screenmanager import Screen
+        from kivy.uix.widget import Widget
 
+        setattr(Widget, POOLED, False)  # every widget answers "pooled?" without an exception
         screen_cls = _SCREEN = Screen
     w = widget
     while True:
@@ -57,7 +59,7 @@ def hidden_screen(widget):  # noqa: ANN001,ANN201
             return w if w.parent is None and w.manager is not None else None
         parent = w.parent
         if parent is None:
-            return w if getattr(w, POOLED, False) else None
+            return w if getattr(w, POOLED) else None      # Widget has it (set above)
         if parent is w:                 # the Window is its own parent
             return None
         w = parent
