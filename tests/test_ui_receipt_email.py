@@ -147,3 +147,19 @@ def test_gui_failed_email_says_so_and_offers_print(gui_kiosk):
         d.until_screen("goodbye", 15)
         d.until(lambda: bool(k.devices.printer.receipts), 5, "a printed receipt")
         assert item["title"] in "\n".join(k.devices.printer.receipts[-1].lines)
+
+
+@pytest.mark.gui
+def test_gui_email_only_for_an_account_without_an_address_still_lets_the_patron_finish(gui_kiosk):
+    """[receipt] choices = ["email"] and no address on the account: nothing can be offered, so the
+    screen offers to finish without a receipt instead of showing no button until the timeout."""
+    with gui_kiosk({"receipt.smtp_host": "127.0.0.1", "receipt.smtp_port": closed_port(),
+                    "receipt.smtp_security": "none", "receipt.choices": ["email"]}) as k:
+        d, app = k.driver, k.app
+        with k.server.db.transaction() as conn:
+            conn.execute("UPDATE patrons SET email = ''")
+        _borrow_one(k)
+        assert not app.screen("receipt").email_ok
+        d.tap(d.button("No receipt"))
+        d.until_screen("goodbye", 15)
+        assert app.view.receipt in ("none", None)

@@ -27,10 +27,24 @@ class ReceiptScreen(KioskScreen):
     email_ok = BooleanProperty(False)      # e-mail is configured and the account has an address
     email_state = StringProperty("")       # "", "sending", "sent", "failed"
     tally = DictProperty({"done": 0, "refused": 0, "needs_staff": 0, "working": 0})
+    # "No receipt" shows when the library offers it -- and whenever nothing else can be had here
+    # (e-mail only, for an account without an address; print only, with the printer out of paper):
+    # a patron always has a way to finish, rather than a screen with no button until the timeout.
+    skip_offered = BooleanProperty(True)
     _session_id = -1
 
     def on_kv_post(self, _base) -> None:  # noqa: ANN001
         self.choices = list(self.app.settings.receipt.choices)
+        self.fbind("choices", self._offer_skip)
+        self.fbind("printer_ok", self._offer_skip)
+        self.fbind("email_ok", self._offer_skip)
+        self.fbind("email_state", self._offer_skip)
+        self._offer_skip()
+
+    def _offer_skip(self, *_a) -> None:
+        printable = ("print" in self.choices or self.email_state == "failed") and self.printer_ok
+        mailable = self.email_ok and self.email_state != "failed"
+        self.skip_offered = "none" in self.choices or not (printable or mailable)
 
     def render(self, view) -> None:  # noqa: ANN001
         from kiosk.ui.receipt_mail import email_offered
