@@ -40,3 +40,24 @@ def test_home_tiles_keep_their_words_inside_with_large_text_in_every_language(gu
                     if icon.opacity > 0 and icon.height < dp(32):
                         problems.append(f"{lang} tile {tile.text!r}: its icon is a {icon.height:.0f}px dot")
         assert problems == [], "\n".join(problems)
+
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["standard", "large-text"])
+def test_the_after_hours_screens_settle_their_layout(gui_kiosk, caplog, large):
+    """The returns-only screen's slot tile is sized by its content; a tile hint that hid itself by
+    the tile's own height made that layout swing for ever (Kivy's clock: "too much iteration",
+    in the tour's after-hours pass).  The home screen's hidden tiles too."""
+    import logging
+
+    caplog.set_level(logging.WARNING)
+    with gui_kiosk({"kiosk.mode": "returns"}) as k:
+        d, app = k.driver, k.app
+        d.until_screen("returns_only", 10)
+        if large:
+            d.tap(app.root_widget.ids.large_text)
+        d.settle()
+        d.pump(0.5)
+        app.screen("home").returns_only = True
+        d.settle()
+    assert not [r for r in caplog.records if "too much iteration" in r.getMessage()]

@@ -196,6 +196,7 @@ class Tile(Pressable):
     """A large home-screen choice: icon above a word, and a short hint below."""
 
     hint = StringProperty("")
+    show_hint = BooleanProperty(True)     # False where the screen has no room for it (home, large text)
 
 
 class ClearableBox(SkipWhenClear, BoxLayout):
