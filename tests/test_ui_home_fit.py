@@ -16,7 +16,8 @@ pytestmark = pytest.mark.gui
 
 @pytest.mark.parametrize("size", [(800, 480), (720, 1280)], ids=["landscape-7in", "portrait"])
 def test_home_tiles_keep_their_words_inside_with_large_text_in_every_language(gui_kiosk, size):
-    with gui_kiosk(size=size) as k:
+    """... and the language row beside the speech switch keeps whole words too ("Deutsc / h")."""
+    with gui_kiosk({"speech.enabled": True}, size=size) as k:
         d, app = k.driver, k.app
         from kivy.metrics import dp
 
@@ -39,6 +40,8 @@ def test_home_tiles_keep_their_words_inside_with_large_text_in_every_language(gu
                 for icon in (w for w in tile.walk(restrict=True) if isinstance(w, Icon)):
                     if icon.opacity > 0 and icon.height < dp(32):
                         problems.append(f"{lang} tile {tile.text!r}: its icon is a {icon.height:.0f}px dot")
+            for button in list(home.ids.langs.children) + list(home.ids.speech_slot.children):
+                _fits(f"{lang} button {button.text!r}", button, problems)
         assert problems == [], "\n".join(problems)
 
 

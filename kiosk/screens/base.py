@@ -47,7 +47,7 @@ def speech_switch(app, size_key: str = "font_m", **kw):  # noqa: ANN001,ANN201 -
     from kiosk.ui.i18n import tr
     from kiosk.ui.widgets import KButton
 
-    button = KButton(size_key=size_key, role="plain", icon="speaker_off", **kw)
+    button = KButton(size_key=size_key, role="plain", icon="speaker_off", fit_words=True, **kw)
     button.bind(on_release=lambda *_a: app.toggle_speech())
 
     def show(*_a) -> None:

@@ -21,7 +21,7 @@ class HomeScreen(KioskScreen):
         from kiosk.ui.widgets import KButton
 
         for code, name in self.languages:
-            btn = KButton(text=name, size_key="font_m", role="plain", size_hint_y=None)
+            btn = KButton(text=name, size_key="font_m", role="plain", size_hint_y=None, fit_words=True)
             btn.bind(on_release=lambda _b, c=code: self.app.set_language(c))
             self.app.bind(lang=lambda _a, lang, b=btn, c=code: setattr(b, "selected", lang == c))
             btn.selected = self.app.lang == code

@@ -191,6 +191,8 @@ class Pressable(ButtonBehavior, BoxLayout):
 class KButton(Pressable):
     """A themed button with an optional icon left of its text."""
 
+    fit_words = BooleanProperty(False)    # shrink the type so no word breaks mid-word (narrow rows)
+
 
 class Tile(Pressable):
     """A large home-screen choice: icon above a word, and a short hint below."""
