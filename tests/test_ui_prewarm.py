@@ -196,3 +196,25 @@ def test_rows_waiting_in_the_list_cache_follow_a_switch_only_when_taken(gui_kios
         (row,) = [w for w in app.screen("items").ids.rv.children[0].children if isinstance(w, ItemRow)]
         assert row in cached                                      # a row built ahead, taken out
         assert list(row.fill) == list(app.theme.status_colours("done")[0])   # high contrast's
+
+
+@pytest.mark.gui
+def test_a_hidden_screen_shows_the_language_chosen_while_it_was_hidden_down_to_its_button_labels(gui_kiosk):
+    """A language switch on home: the identify screen (built, hidden) waits; when shown, its rules
+    run -- and the rules they set off too (a button's text, then the label inside the button),
+    although the screen is not yet in the window when it is announced."""
+    with gui_kiosk() as k:
+        d, app = k.driver, k.app
+        from kivy.uix.label import Label
+
+        from kiosk.ui.i18n import tr
+
+        d.until(lambda: app.prewarm is not None and app.prewarm.finished, 20, "the prewarm")
+        d.tap(d.button("Deutsch"))
+        d.settle()
+        d.tap(d.button(tr("Borrow", "de")))
+        d.until_screen("identify")
+        d.settle()
+        labels = [w.text for w in app.screen("identify").walk(restrict=True) if isinstance(w, Label) and w.text]
+        assert tr("Cancel", "de") in labels and tr("Delete", "de") in labels, labels
+        assert "Cancel" not in labels and "Delete" not in labels, labels

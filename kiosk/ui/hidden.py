@@ -26,6 +26,7 @@ _DEFERRED: dict[Any, set] = {}
 # {screen: {(widget or canvas instruction id, property): kv rule args}}: rules evaluated when that
 # screen is shown (kiosk/ui/fastkv.py call_fn), once each, with the values of that moment.
 _RULES: dict[Any, dict] = {}
+_RELEASING: set = set()            # holders being released right now (release): they count as shown
 
 
 _SCREEN: type | None = None        # kivy.uix.screenmanager.Screen, imported at the first call
@@ -56,10 +57,10 @@ def hidden_screen(widget):  # noqa: ANN001,ANN201
     w = widget
     while True:
         if isinstance(w, screen_cls):
-            return w if w.parent is None and w.manager is not None else None
+            return w if w.parent is None and w.manager is not None and w not in _RELEASING else None
         parent = w.parent
         if parent is None:
-            return w if getattr(w, POOLED) else None      # Widget has it (set above)
+            return w if getattr(w, POOLED) and w not in _RELEASING else None   # Widget has it (set above)
         if parent is w:                 # the Window is its own parent
             return None
         w = parent
@@ -82,11 +83,21 @@ def show_deferred(screen) -> None:  # noqa: ANN001
 
 def release(holder) -> None:  # noqa: ANN001
     """Run what waited on ``holder`` (a screen, or a pooled row leaving Kivy's view cache): its kv
-    rules now, its layouts and text renders before the next frame."""
+    rules now, its layouts and text renders before the next frame.
+
+    The holder may still be out of the window tree while this runs (the ScreenManager announces
+    the new screen before it adds it): meanwhile it counts as shown, or the rules a released rule
+    sets off (a button's text, then its label's) would wait again -- until the next time it is
+    shown, in the language or colours of before."""
     if getattr(holder, POOLED, False):
         setattr(holder, POOLED, False)
-    for args in _RULES.pop(holder, {}).values():      # rules first: they set sizes the layouts use
-        _evaluate_quietly(args)
+    _RELEASING.add(holder)
+    try:
+        while rules := _RULES.pop(holder, None):      # rules first: they set sizes the layouts use
+            for args in rules.values():
+                _evaluate_quietly(args)
+    finally:
+        _RELEASING.discard(holder)
     for trigger in _DEFERRED.pop(holder, ()):
         trigger()
 
