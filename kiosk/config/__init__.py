@@ -16,6 +16,7 @@ import stat
 import tomllib
 import types
 import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,17 +89,10 @@ def check_secrets(settings: Settings, *, allow_insecure: bool = False) -> list[s
             problems.append(f"{what}: {path} is readable by other users (mode {stat.S_IMODE(mode):04o}); "
                             f"run: chmod 600 {path}")
 
-    inline = []
-    for name in SECTIONS:
-        section = getattr(settings, name, None)
-        if section is None or not dataclasses.is_dataclass(section):
-            continue
-        for f in dataclasses.fields(section):
-            value = getattr(section, f.name)
-            if f.metadata.get("secret") and value:
-                inline.append(f"[{name}] {f.name}")
-            if f.name.endswith("password_file") and value:
-                private(Path(value).expanduser(), f"{settings.source}: [{name}] {f.name}")
+    for name, f, value in _set_fields(settings):
+        if f.name.endswith("password_file"):
+            private(Path(value).expanduser(), f"{settings.source}: [{name}] {f.name}")
+    inline = [f"[{name}] {f.name}" for name, f, _value in _set_fields(settings) if f.metadata.get("secret")]
     # The shipped demo configuration's secrets (demo login, demo staff PIN) are published in the
     # README; git cannot keep a file 0600 after a clone, so its mode is not a problem worth a warning.
     if inline and settings.source != "<defaults>" and not _is_shipped_demo(settings.source):
@@ -108,11 +102,18 @@ def check_secrets(settings: Settings, *, allow_insecure: bool = False) -> list[s
     return problems
 
 
+def _set_fields(settings: Settings) -> Iterator[tuple[str, dataclasses.Field, Any]]:
+    """(section, field, value) of every field of every section that has a value."""
+    for name in SECTIONS:
+        section = getattr(settings, name, None)
+        if section is not None and dataclasses.is_dataclass(section):
+            yield from ((name, f, getattr(section, f.name)) for f in dataclasses.fields(section)
+                        if getattr(section, f.name))
+
+
 def holds_secrets(settings: Settings) -> bool:
     """Does the config file itself hold a secret value (not a ``*password_file`` path)?"""
-    return any(f.metadata.get("secret") and getattr(getattr(settings, name), f.name)
-               for name in SECTIONS if dataclasses.is_dataclass(getattr(settings, name, None))
-               for f in dataclasses.fields(getattr(settings, name)))
+    return any(f.metadata.get("secret") for _name, f, _value in _set_fields(settings))
 
 
 def _is_shipped_demo(source: str) -> bool:
@@ -428,12 +429,9 @@ def to_toml_dict(settings: Settings) -> dict:
 
 def write_atomically(path: str | os.PathLike, data: dict, *, private: bool = False) -> None:
     """Write a config file so a power cut leaves either the old or the new file, never half of one.
-
-    The new file keeps the old one's mode and owner (``sudo kiosk staff set`` must not leave a file
-    only root can read: the kiosk runs as its own user).  ``private`` (the file now holds a
-    secret: a password, the staff PIN's hash) takes group and other access away, since
-    :func:`check_secrets` refuses to start on such a file readable by others -- a PIN set from staff
-    mode would otherwise stop the kiosk at its next start."""
+    It keeps the old file's mode and owner (``sudo kiosk staff set``: the kiosk runs as its own
+    user); ``private`` (it now holds a secret) takes group and other access away, or
+    :func:`check_secrets` would refuse the next start."""
     import tomli_w
 
     path = Path(path)
