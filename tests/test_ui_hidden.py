@@ -102,6 +102,21 @@ def test_install_is_idempotent():
     assert BoxLayout.do_layout is first and hasattr(first, "__wrapped__")
 
 
+def _switched_boxes(n: int, pacing):  # noqa: ANN001,ANN202
+    """``n`` laid-out boxes, a switch, and all of them made wider: one frame run since."""
+    boxes = []
+    for _ in range(n):
+        box = BoxLayout(size=(400, 100), size_hint=(None, None))
+        box.add_widget(Widget())
+        boxes.append(box)
+    Clock.tick()
+    pacing.spread_after_switch()
+    for box in boxes:
+        box.width = 600
+    Clock.tick()
+    return boxes
+
+
 def test_after_a_theme_switch_layouts_share_a_budget_per_frame_and_then_all_run(monkeypatch):
     """kiosk/ui/pacing.py: for a short while after a switch, a frame lays out boxes until its
     budget is spent; the rest keep their old geometry one frame longer and are laid out next."""
@@ -111,16 +126,7 @@ def test_after_a_theme_switch_layouts_share_a_budget_per_frame_and_then_all_run(
 
     hidden.install()
     monkeypatch.setattr(pacing.LAYOUT_BUDGET, "seconds", 0.0)   # the first layout of a frame spends it
-    boxes = []
-    for _ in range(3):
-        box = BoxLayout(size=(400, 100), size_hint=(None, None))
-        box.add_widget(Widget())
-        boxes.append(box)
-    Clock.tick()
-    pacing.spread_after_switch()
-    for box in boxes:
-        box.width = 600
-    Clock.tick()
+    boxes = _switched_boxes(3, pacing)
     widths = sorted(b.children[0].width for b in boxes)
     assert widths.count(600) == 1                              # one layout in this frame ...
     for _frame in range(10):
@@ -145,16 +151,7 @@ def test_the_budget_holds_until_the_relayout_is_done_however_few_frames_the_wind
 
     hidden.install()
     monkeypatch.setattr(pacing.LAYOUT_BUDGET, "seconds", 0.0)   # the first layout of a frame spends it
-    boxes = []
-    for _ in range(4):
-        box = BoxLayout(size=(400, 100), size_hint=(None, None))
-        box.add_widget(Widget())
-        boxes.append(box)
-    Clock.tick()
-    pacing.spread_after_switch()
-    for box in boxes:
-        box.width = 600
-    Clock.tick()
+    boxes = _switched_boxes(4, pacing)
     pacing.spread_after_switch(now=time.monotonic() - pacing.SETTLE_S - 1)   # the window closed meanwhile
     done = [sum(b.children[0].width == 600 for b in boxes)]
     for _frame in range(12):

@@ -15,6 +15,8 @@ from typing import Any
 
 from kivy.clock import Clock
 
+from kiosk.ui import pacing
+
 
 def on_ui(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """Run ``fn(*args, **kwargs)`` on Kivy's main thread at the next frame (thread-safe)."""
@@ -58,8 +60,6 @@ class LatestOnly:
 
     def _deliver(self, _dt: float) -> None:
         import time
-
-        from kiosk.ui import pacing
 
         if pacing.switched_this_frame():     # a theme switch fills this frame: the view next one
             Clock.schedule_once(self._deliver, 0)
