@@ -12,10 +12,12 @@ import os
 from bench import bench_ui, common
 
 
-def _result(gap: float, render: float = 1.0, main: float = 5.0) -> dict:
-    busy = render + main
+def _result(gap: float, render: float = 1.0, main: float = 5.0, waited: float = 0.0) -> dict:
+    busy = render + waited + main
     return {"max_gap_ms": gap, "longest": {"sleep_ms": gap - busy, "render_ms": render, "text_ms": 0.0,
-                                           "kiosk_main_ms": main, "render_share": render / busy},
+                                           "drawing_ms": render + waited, "kiosk_main_ms": main,
+                                           "drawing_share": (render + waited) / busy},
+            "llvmpipe_cpu_per_drawn_frame_ms": 25.0,
             "kiosk_main_max_ms": main, "kiosk_main_p95_ms": main / 2, "kiosk_cpu_total_ms": 40.0,
             "kiosk_cpu_max_ms": 3.0}
 
@@ -40,6 +42,30 @@ def test_rendering_that_dominates_is_said_and_the_kiosk_own_time_judged_apart():
     assert cpu["met"] is None and cpu["why"]
     quiet = bench_ui._gap_records("stack", "stack", _result(45.0, render=2.0, main=30.0), IDLE)
     assert "note" not in quiet[0]
+    # little time in on_draw/on_flip, but the main thread stood ready while llvmpipe held the cores
+    waiting = bench_ui._gap_records("stack", "stack", _result(60.0, render=4.0, main=6.0, waited=12.0), IDLE)
+    assert "llvmpipe" in waiting[0]["note"] and "12.0 ms ready to run" in waiting[0]["note"]
+
+
+def test_a_frame_is_split_into_the_clock_s_sleep_drawing_and_the_kiosk_s_own_time():
+    """bench/frames.py: the wait for a CPU at the end of the clock's sleep is not the fps cap's,
+    the wait inside drawing is counted once, and the main thread's other run-queue wait (the
+    rasterizer's threads held the cores) is drawing's, not the kiosk's."""
+    from bench.frames import FrameMeter
+
+    meter = FrameMeter()
+    ms = 1e-3
+    # wall 40: slept 20 (2 of it waiting for a CPU once woken), 6 in drawing (1 waiting), 14 more
+    meter.frames = [(40 * ms, 20 * ms, 6 * ms, 0.0)]
+    meter.sched = [(2 * ms, 1 * ms, 9 * ms)]          # wake-up wait, in drawing, in all
+    meter.cpu = [5 * ms]
+    part = meter.split(0)
+    assert round(part["sleep_ms"], 6) == 18.0                      # the cap asked 18
+    assert round(part["drawing_ms"], 6) == 6.0 + 8.0               # 6 in on_draw/flip + (9 - 1) waiting
+    assert round(part["kiosk_main_ms"], 6) == 40.0 - 18.0 - 14.0   # the rest: 8, of which 5 CPU
+    assert round(part["drawing_share"], 4) == round(14 / 22, 4)
+    meter.sched = [(0.0, 0.0, 0.0)]                                # a quiet machine: no waits
+    assert round(meter.split(0)["drawing_ms"], 6) == 6.0
 
 
 def test_speech_scenario_without_the_speech_package_says_why(monkeypatch):

@@ -244,7 +244,7 @@ def test_the_more_cues_stay_on_one_line_when_large_text_is_switched_on_mid_sessi
         screen = app.screen("items")
         d.until(lambda: len(app.view.items) == len(items) and not app.view.busy, 20, "the returns")
         d.settle()
-        d.until(lambda: screen.more_above, 5, "the list overflows")   # the newest row in sight
+        d.until(lambda: screen.more_below, 5, "the list overflows")   # the newest row on top, in sight
         for switch in ("contrast", "large_text"):      # as the tour does: a patron's taps mid-session
             d.tap(ids[switch])
             d.pump(0.2)
@@ -253,7 +253,13 @@ def test_the_more_cues_stay_on_one_line_when_large_text_is_switched_on_mid_sessi
             if lang != "en":
                 app.set_language(lang)
                 d.settle()
-            assert screen.more_above and app.theme.large_text
+            screen.ids.rv.scroll_y = 1
+            d.settle()
+            assert screen.more_below and app.theme.large_text
+            _one_line(f"items large {lang}", _cue(screen, "More below"), problems)
+            screen.ids.rv.scroll_y = 0                   # the oldest rows, at the bottom
+            d.settle()
+            assert screen.more_above
             _one_line(f"items large {lang}", _cue(screen, "More above"), problems)
     assert not problems, "\n".join(problems)
 

@@ -130,7 +130,8 @@ def copy_labels(lines, lang: str) -> dict[str, str]:  # noqa: ANN001 - ItemLine 
 
 
 def item_rows(items, lang: str, theme=None) -> list[dict]:  # noqa: ANN001
-    """RecycleView data for the items list, newest item last (the order they were placed)."""
+    """RecycleView data for the items list, newest item last (the order they were placed; the items
+    screen shows it newest first)."""
     rows = []
     copies = copy_labels(items, lang)
     for line in items:
