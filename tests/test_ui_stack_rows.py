@@ -71,3 +71,33 @@ def test_a_new_item_comes_in_at_the_top_and_moves_no_row_already_shown(gui_kiosk
             assert top == item["barcode"], (top, shown())                     # drawn on top, too
             assert rv.scroll_y == 1
             before = shown()
+
+
+def test_an_answer_that_brings_a_badge_does_not_narrow_the_title(gui_kiosk):
+    """Every row's badge has one column (kiosk/screens/items.py ``_badge_column``).  A badge as
+    wide as its word was 0 while the library system worked, so the title and the status were
+    laid out again, narrower, in the frame the answer came."""
+    with gui_kiosk(latency_ms=600) as k:
+        d, app, lib = k.driver, k.app, k.library
+        from kiosk.ui.lists import ItemRow
+
+        patron = next(p for p in lib["patrons"] if p["status"] == "ok" and not p.get("pin") and p["can_checkout"])
+        item = next(i for i in lib["items"] if i["status"] == "available" and not i["holds"] and i["parts"] == 1)
+        d.tap(d.button("Borrow"))
+        d.until_screen("identify")
+        d.type(patron["card"])
+        d.until_screen("items", 15)
+        rv = app.screen("items").ids.rv
+
+        def row() -> ItemRow | None:
+            return next((r for r in rv.children[0].children if isinstance(r, ItemRow)), None)
+
+        k.devices.tag_reader.place(item["barcode"])
+        d.until(lambda: row() is not None and row().state == "in_progress", 10, "the row, working")
+        d.settle()
+        working = row()
+        assert working.badge == "" and working.badge_width > 0
+        widths = (working.ids.body.width, working.badge_width)
+        d.until(lambda: row().state == "done", 15, "the answer")
+        d.settle()
+        assert row().badge and (row().ids.body.width, row().badge_width) == widths

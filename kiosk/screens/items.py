@@ -104,12 +104,29 @@ class ItemsScreen(KioskScreen):
             self.refresh_next_frame()
         if fresh and room:
             self._fed_frame = Clock.frames
+        badge_width = self._badge_column(rows)
         for row in rows:
             row["height"] = self._row_height(row, rv.width)
+            row["badge_width"] = badge_width
         rows.reverse()                          # NEWEST_FIRST
         if rv.data != rows:
             rv.data = rows
             Clock.schedule_once(self._show_newest, 0)   # the frame after: its layout has the new row
+
+    def _badge_column(self, rows: list[dict]) -> float:
+        """One width for every row's badge: the widest of the words on the list and the word this
+        mode usually ends in ("Borrowed", "Returned").  A badge as wide as its own word was 0 while
+        the library system worked, so the title and the status sentence were laid out again, at a
+        narrower width, the moment it appeared -- in the frame the item's answer came (issue 19)."""
+        from kivy.metrics import dp
+
+        from kiosk.ui.i18n import tr
+        from kiosk.ui.textfit import _kivy_width
+
+        usual = tr("Returned" if self.mode == "return" else "Borrowed", self.app.lang)
+        size = self.app.theme.font_s
+        words = {usual} | {r["badge"] for r in rows if r.get("badge")}
+        return max(_kivy_width(w, size, True) for w in words) + dp(20)
 
     def _row_height(self, row: dict, width: float) -> float:
         """Room for the title and the status sentence, estimated from their length (a row of a

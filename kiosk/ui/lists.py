@@ -47,6 +47,7 @@ class ItemRow(BoxLayout):
     fill = ColorProperty((1, 1, 1, 1))
     ink = ColorProperty((0, 0, 0, 1))
     badge = StringProperty("")
+    badge_width = NumericProperty(0)    # the list's badge column (kiosk/screens/items.py), 0: the word's own
     item_id = StringProperty("")
 
 
