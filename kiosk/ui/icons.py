@@ -23,10 +23,18 @@ class Icon(Widget):
 
     def __init__(self, **kw):
         super().__init__(**kw)
-        self.bind(pos=self._redraw, size=self._redraw, kind=self._redraw, color=self._redraw,
-                  max_size=self._redraw)
-        self.bind(angle=self._turn)
+        self.bind(pos=self._redraw, size=self._redraw, kind=self._redraw, max_size=self._redraw)
+        self.bind(angle=self._turn, color=self._recolour)
         self._rot: Rotate | None = None
+        self._colour: Color | None = None     # the one Color of the drawing: a new colour is set there
+
+    def _recolour(self, *_a) -> None:
+        """A contrast switch recolours every icon showing: one ``rgba`` set, not the whole shape
+        built again (a redraw tessellates every line of the icon: ~13 of them in that frame)."""
+        if self._colour is not None:
+            self._colour.rgba = self.color
+        else:
+            self._redraw()
 
     def _turn(self, *_a) -> None:
         if self._rot is not None:
@@ -37,7 +45,7 @@ class Icon(Widget):
 
     def _redraw(self, *_a) -> None:
         self.canvas.clear()
-        self._rot = None
+        self._rot = self._colour = None
         s = min(self.width, self.height, self.max_size or self.width)
         if s <= 0 or not self.kind:
             return
@@ -50,7 +58,7 @@ class Icon(Widget):
         w = max(1.2, s * self.stroke)
         draw = _ICONS.get(self.kind)
         with self.canvas:
-            Color(*self.color)
+            self._colour = Color(*self.color)
             if self.kind == "in_progress":
                 PushMatrix()
                 self._rot = Rotate(angle=-self.angle, origin=(ox + s / 2, oy + s / 2))

@@ -155,12 +155,17 @@ class Pressable(ButtonBehavior, BoxLayout):
     def __init__(self, **kw):
         super().__init__(**kw)
         app = App.get_running_app()
+        self._recolour_when_shown = Clock.create_trigger(self._recolour, -1)
         if app is not None and getattr(app, "theme", None) is not None:
             app.theme.bind(colour_revision=self._recolour)   # after *all* roles changed (theme.py)
         self.bind(role=self._recolour, selected=self._recolour)
         self._recolour()
 
     def _recolour(self, *_a) -> None:
+        screen = hidden_screen(self)
+        if screen is not None:      # a contrast switch: the buttons of screens not showing wait
+            defer(screen, self._recolour_when_shown)
+            return
         app = App.get_running_app()
         theme = getattr(app, "theme", None)
         if theme is None:
@@ -247,7 +252,7 @@ class Pictogram(Icon):
 
         w = max(1.2, s * self.stroke)
         with self.canvas:
-            Color(*self.color)
+            self._colour = Color(*self.color)
             _ICONS[self.kind](P, s, w, ox, oy)
             # the arrow: from the device's edge to the box's edge, pointing where the device is
             x0, y0 = cx + dx * (full / 2 - shift * 1.9), cy + dy * (full / 2 - shift * 1.9)
