@@ -196,3 +196,47 @@ def test_a_session_view_waits_for_the_frame_after_a_switch():
     Clock.tick()
     Clock.tick()
     assert seen == [7]                   # ... and comes one frame later
+
+
+def test_no_box_is_laid_out_in_the_switch_s_own_frame_whatever_the_budget_left(monkeypatch):
+    """kiosk/ui/pacing.py: the switch's own rules (colours, the sizes bound directly) fill its
+    frame; its layouts start in the next one, budget or not."""
+    from kiosk.ui import pacing
+
+    hidden.install()
+    monkeypatch.setattr(pacing.LAYOUT_BUDGET, "seconds", 10.0)  # a budget nobody spends in a frame
+    boxes = []
+    for _ in range(3):
+        box = BoxLayout(size=(400, 100), size_hint=(None, None))
+        box.add_widget(Widget())
+        boxes.append(box)
+    Clock.tick()
+    pacing.spread_after_switch()
+    for box in boxes:
+        box.width = 600
+        box.do_layout()                      # asked in the switch's frame ...
+    assert all(b.children[0].width == 400 for b in boxes)
+    Clock.tick()
+    Clock.tick()
+    assert all(b.children[0].width == 600 for b in boxes)     # ... done in the next
+
+
+def test_a_label_showing_text_keeps_it_through_the_switch_s_frame(monkeypatch):
+    """kiosk/ui/widgets.py FreshLabel: in the switch's frame a label that shows something keeps
+    it one frame longer; one that shows nothing yet is laid out at once."""
+    from kiosk.ui import pacing
+
+    laid_out: list[str] = []
+    monkeypatch.setattr(Label, "texture_update", lambda self, *_a: laid_out.append(self.text))
+    showing, empty = FreshLabel(text="Borrowed"), FreshLabel(text="Due back")
+    showing.texture = _FakeTexture()
+    waited: list[str] = []
+    showing._trigger_texture = lambda *_a: waited.append("Borrowed")
+    Clock.tick()
+    pacing.spread_after_switch()
+    laid_out.clear()
+    showing.texture_update()
+    empty.texture_update()
+    assert laid_out == ["Due back"]
+    Clock.tick()
+    assert waited == ["Borrowed"]            # asked again in the next frame

@@ -83,7 +83,7 @@ def run_layout(layout, do_layout, largs) -> None:  # noqa: ANN001
     if not settling():
         do_layout(layout, *largs)
         return
-    if LAYOUT_BUDGET.exhausted():
+    if LAYOUT_BUDGET.exhausted() or switched_this_frame():    # the switch's own rules fill its frame
         global _deferred_frame
         _deferred_frame = Clock.frames
         Clock.schedule_once(lambda _dt: layout._trigger_layout(), 0)

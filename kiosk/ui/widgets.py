@@ -25,7 +25,7 @@ from kivy.uix.label import Label
 
 from kiosk.ui.hidden import defer, hidden_screen
 from kiosk.ui.icons import Icon  # noqa: F401  (registered for kv)
-from kiosk.ui.pacing import FrameBudget
+from kiosk.ui.pacing import FrameBudget, switched_this_frame
 from kiosk.ui.palette import TOUCH_MIN
 
 DEBOUNCE_S = 0.35
@@ -67,9 +67,10 @@ class FreshLabel(Label):
                 # laid out when that screen is shown next (kiosk/ui/hidden.py), not now.
                 defer(screen, self._trigger_texture)
                 return
-        if self.texture is not None and TEXT_BUDGET.exhausted():
+        if self.texture is not None and (TEXT_BUDGET.exhausted() or switched_this_frame()):
             # This frame has laid out its share of text already (a theme switch re-lays out every
-            # label on the screen at once): keep showing the old texture one frame longer.
+            # label on the screen at once), or a switch's own rules fill it: keep showing the old
+            # texture one frame longer.
             Clock.schedule_once(lambda _dt: self._trigger_texture(), 0)
             return
         t0 = time.perf_counter()
