@@ -164,20 +164,24 @@ def test_the_budget_holds_until_the_relayout_is_done_however_few_frames_the_wind
 
 def test_a_patrons_switch_moves_the_named_sizes_in_the_next_frame_and_the_colours_at_once():
     """Theme.apply(spread=True): the colours (and the sizes bound directly) change in the switch's
-    frame, ``revision`` -- every size picked by name -- in the next, so their rules do not all run
-    in one frame; a plain apply() (start-up, the end of a session) moves everything at once."""
+    frame, ``revision`` -- the labels' sizes picked by name -- in the next, ``button_revision`` in
+    the one after, so their rules do not all run in one frame; a plain apply() (start-up, the end
+    of a session) moves everything at once."""
     from kiosk.ui.theme import Theme
 
     theme = Theme()
     Clock.tick()
     revision, colours, ink = theme.revision, theme.colour_revision, list(theme.ink)
+    buttons = theme.button_revision
     theme.apply("high_contrast", large_text=True, spread=True)
     assert list(theme.ink) != ink and theme.colour_revision == colours + 1     # colours: now
-    assert theme.revision == revision                                           # named sizes: ...
+    assert theme.revision == revision and theme.button_revision == buttons      # named sizes: ...
     Clock.tick()
-    assert theme.revision == revision + 1                                       # ... next frame
+    assert theme.revision == revision + 1 and theme.button_revision == buttons  # ... labels next frame
+    Clock.tick()
+    assert theme.button_revision == buttons + 1                                 # ... buttons the one after
     theme.apply("standard", large_text=False)
-    assert theme.revision == revision + 2
+    assert theme.revision == revision + 2 and theme.button_revision == buttons + 2   # all at once
 
 
 def test_a_session_view_waits_for_the_frame_after_a_switch():

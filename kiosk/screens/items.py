@@ -56,7 +56,7 @@ class ItemsScreen(KioskScreen):
         from kiosk.ui.lists import KeyedRowAdapter
 
         self.ids.rv.view_adapter = KeyedRowAdapter(key="item_id")
-        self.app.theme.bind(revision=self.refresh_next_frame)
+        self.app.theme.bind(button_revision=self.refresh_next_frame)   # the rows: a switch's last stage
         from kiosk.ui.lists import watch_scroll
 
         watch_scroll(self.ids.rv, self)

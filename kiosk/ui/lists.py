@@ -134,7 +134,7 @@ class MoreCue(KButton):
         super().__init__(**kw)
         app = App.get_running_app()
         if app is not None and getattr(app, "theme", None) is not None:
-            app.theme.bind(revision=self._measure)      # large text, portrait, staff scale
+            app.theme.bind(button_revision=self._measure)   # large text, portrait, staff scale
         self.bind(text=self._measure, size_key=self._measure, icon_size=self._measure,
                   padding=self._measure, spacing=self._measure)
         self._measure()

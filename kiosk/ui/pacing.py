@@ -44,7 +44,7 @@ class FrameBudget:
         self.spent += seconds
 
 
-LAYOUT_BUDGET = FrameBudget(0.002)     # box/grid layout time per frame while a switch settles
+LAYOUT_BUDGET = FrameBudget(0.001)     # box/grid layout time per frame while a switch settles
 
 
 _switch_frame = -10         # the frame a switch was made in
@@ -55,6 +55,20 @@ def spread_after_switch(now: float | None = None) -> None:
     global _settling_until, _switch_frame
     _settling_until = (time.monotonic() if now is None else now) + SETTLE_S
     _switch_frame = Clock.frames
+
+
+def after_frames(frames: int, callback) -> None:  # noqa: ANN001
+    """``callback()`` ``frames`` frames from now (a switch's stages, one frame each)."""
+    if frames <= 0:
+        callback()
+        return
+    Clock.schedule_once(lambda _dt: after_frames(frames - 1, callback), 0)
+
+
+# A patron's switch, stage by stage (kiosk/ui/theme.py apply(spread=True)): the switch's own rules
+# (colours, sizes bound directly) in its frame; the labels' named sizes (``revision``) in the next;
+# the buttons' (``button_revision``) in the one after; the screens' computed texts and list rows last.
+SCREENS_STAGE = 3
 
 
 def switched_this_frame() -> bool:

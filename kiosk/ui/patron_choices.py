@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 
-from kivy.clock import Clock
-
 from kiosk.circulation.view import IDLE, SessionView
 from kiosk.ui import pacing
 from kiosk.ui.i18n import tr
@@ -70,7 +68,7 @@ class PatronChoices:
 
     def toggle_contrast(self) -> None:
         # The relayout is spread over frames (kiosk/ui/pacing.py), and the screens' computed texts
-        # and colours are rendered again two frames on, not in the ones the switch already fills.
+        # and colours are rendered again in its last stage, not in the frames the switch already fills.
         pacing.spread_after_switch()
         self.theme.apply("standard" if self.theme.name == "high_contrast" else "high_contrast", spread=True)
         self._refresh_soon()
@@ -81,9 +79,8 @@ class PatronChoices:
         self._refresh_soon()
 
     def _refresh_soon(self) -> None:
-        # Two frames on: the switch's own rules fill its frame, the sizes picked by name the next
-        # (kiosk/ui/theme.py ``revision``); the screens' computed texts and row heights the one after.
-        Clock.schedule_once(lambda _dt: Clock.schedule_once(lambda _dt2: self._refresh_screens(), 0), 0)
+        # The screens' computed texts and row heights: the last stage of a switch (pacing.SCREENS_STAGE)
+        pacing.after_frames(pacing.SCREENS_STAGE, self._refresh_screens)
 
     def _refresh_screens(self) -> None:
         """Re-render the current view (row texts and colours are computed, not bound)."""

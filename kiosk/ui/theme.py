@@ -73,6 +73,9 @@ class Theme(EventDispatcher):
     # Bumped with ``revision`` when the colours changed (a contrast switch), not when only the sizes
     # did: the colour rules bind to it, so a large-text switch leaves them alone (issue 19).
     colour_revision = NumericProperty(0)
+    # ``revision`` for the buttons' type (KButton): a patron's switch moves it one frame after the
+    # labels' (``apply(spread=True)``), otherwise with ``revision``.
+    button_revision = NumericProperty(0)
     portrait = BooleanProperty(False)   # portrait screens get a larger type scale (PORTRAIT_FACTOR)
     staff = BooleanProperty(False)      # a staff page is shown: the compact staff type scale (below)
 
@@ -89,8 +92,9 @@ class Theme(EventDispatcher):
         """Switch to ``"standard"`` or ``"high_contrast"`` (and optionally large text).
 
         ``spread`` (a patron's switch mid-session): ``revision`` -- the sizes picked by name,
-        every KLabel's and KButton's -- moves in the next frame, so the rules of the sizes bound
-        directly and those of the sizes picked by name do not all run in one frame (issue 19).
+        every KLabel's -- moves in the next frame and ``button_revision`` (every KButton's) in the
+        one after, so the rules of the sizes bound directly and those of the sizes picked by name
+        do not all run in one frame (issue 19).
         The colours always change together."""
         self.name = name
         if large_text is not None:
@@ -113,9 +117,17 @@ class Theme(EventDispatcher):
         if spread:
             from kivy.clock import Clock
 
-            Clock.schedule_once(lambda _dt: setattr(self, "revision", self.revision + 1), 0)
+            def buttons(_dt: float) -> None:
+                self.button_revision += 1
+
+            def labels(_dt: float) -> None:
+                self.revision += 1
+                Clock.schedule_once(buttons, 0)
+
+            Clock.schedule_once(labels, 0)
         else:
             self.revision += 1
+            self.button_revision += 1
 
     def set_portrait(self, portrait: bool) -> None:
         """Portrait panels are read from closer and have the height: a larger type scale."""
