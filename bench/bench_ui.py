@@ -286,7 +286,7 @@ def _gap_records(mode: str, label: str, res: dict, idle: dict) -> list[dict]:
     # run, x the slowdown the calibration measured, less the part of it the thread's CPU time
     # already carries inside the group (class_factor) -- against 1.25x the idle app's frame interval (its median gap: Kivy's fps cap).  Not
     # the idle app's longest gap: in a Pi-class run that one holds the quota's throttling stalls
-    # (62.9 ms with 0.4 ms of CPU in the run of docs/benchmarks.md), which a Pi does not have.
+    # (62.9 ms with 0.4 ms of CPU in a run of docs/benchmarks-pi-class.md), which a Pi does not have.
     factor = class_factor()
     frame = idle.get("median_gap_ms") or idle_gap
     scaled = res["kiosk_cpu_max_ms"] * factor

@@ -143,7 +143,9 @@ class FrameMeter:
         wall, sleep, render, text = self.frames[i]
         wake, in_render, queued = self.sched[i] if i < len(self.sched) else (0.0, 0.0, 0.0)
         asked = max(sleep - wake, 0.0)
-        cpu_wait = max(queued - in_render, 0.0)         # what drawing's own wall time does not hold already
+        # what drawing's own wall time does not hold already (the kernel books a wait when the
+        # thread gets a CPU back, so a read around on_draw/on_flip can hold more than their wall)
+        cpu_wait = max(queued - min(in_render, render), 0.0)
         busy = max(wall - asked, 1e-9)
         drawing = min(render + cpu_wait, busy)
         return {"wall_ms": wall * 1000, "sleep_ms": asked * 1000, "render_ms": render * 1000,

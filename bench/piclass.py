@@ -32,8 +32,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SLOWDOWN = {"4": 3.5, "5": 1.8}     # issue 19: Pi 4 ~3-4x, Pi 5 ~1.5-2x slower per core than x86
-TOLERANCE = 0.08                    # calibration accepted within +-8 % of the asked slowdown
-MAX_STEPS = 8
+TOLERANCE = 0.08                    # calibration accepted up to 8 % slower than asked ...
+SHORTFALL = 0.03                    # ... and at most 3 % faster: a "Pi 4" 8 % lighter than asked
+                                    # (3.23x for 3.5x, seen) flattered the kiosk
+MAX_STEPS = 10
 BURST_PAIRS = 5                     # interleaved outside/inside measurements of calibrate.py --bursts
 V2_ROOT = Path("/sys/fs/cgroup")
 V1_CPU_ROOT = Path("/sys/fs/cgroup/cpu")
@@ -153,7 +155,7 @@ class PiClassGroup:
             inside_s = self._measure(inside=True)
             base = min(base, self._measure(inside=False))     # re-measure: the machine's load drifts
             reached = inside_s / base
-            if abs(reached / self.slowdown - 1) <= TOLERANCE:
+            if -SHORTFALL <= reached / self.slowdown - 1 <= TOLERANCE:
                 outside, inside = self._burst_pairs()
                 return Calibration(self.slowdown, reached, base, inside_s, self.quota_us, self.period_us, step,
                                    outside, inside)

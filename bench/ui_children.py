@@ -110,7 +110,7 @@ def stack(port: int, mode: str) -> None:
     items = [i for i in lib["items"] if i["status"] == "available" and not i["holds"] and i["parts"] == 1
              and i["home_branch"] == "MAIN"][:STACK]
     profile_dir = os.environ.get("BENCH_UI_PROFILE")
-    if os.environ.get("BENCH_UI_BEFORE") == "fastkv":     # the "before" side of docs/benchmarks.md's figure
+    if os.environ.get("BENCH_UI_BEFORE") == "fastkv":     # the "before" side of docs/benchmarks-pi-class.md's figure
         from kiosk.ui import fastkv
 
         fastkv.install = lambda: False
