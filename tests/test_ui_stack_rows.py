@@ -101,3 +101,32 @@ def test_an_answer_that_brings_a_badge_does_not_narrow_the_title(gui_kiosk):
         d.until(lambda: row().state == "done", 15, "the answer")
         d.settle()
         assert row().badge and (row().ids.body.width, row().badge_width) == widths
+
+
+def test_the_rows_are_built_once_for_what_they_show(gui_kiosk, monkeypatch):
+    """A render, the rows' trigger and a width change may land in one long frame (three times in
+    one frame of a Pi-class run, each building every row again): asked again with nothing new,
+    the list does nothing; a new language, say, builds it once."""
+    with gui_kiosk() as k:
+        d, app, lib = k.driver, k.app, k.library
+        from kiosk.screens import items as items_screen
+
+        patron = next(p for p in lib["patrons"] if p["status"] == "ok" and not p.get("pin") and p["can_checkout"])
+        item = next(i for i in lib["items"] if i["status"] == "available" and not i["holds"] and i["parts"] == 1)
+        d.tap(d.button("Borrow"))
+        d.until_screen("identify")
+        d.type(patron["card"])
+        d.until_screen("items", 15)
+        k.devices.tag_reader.place(item["barcode"])
+        d.until(lambda: len(app.view.items) == 1 and app.view.items[0].settled, 20, "the item")
+        d.settle()
+        built: list[int] = []
+        real = items_screen.item_rows
+        monkeypatch.setattr(items_screen, "item_rows", lambda *a, **kw: built.append(1) or real(*a, **kw))
+        screen = app.screen("items")
+        screen.refresh()
+        screen.refresh()
+        assert built == []                                  # nothing new: nothing built
+        app.set_language("de")
+        d.settle()
+        assert len(built) == 1 and screen.ids.rv.data[0]["status"].startswith("Rückgabe")

@@ -41,6 +41,8 @@ class ItemsScreen(KioskScreen):
     blocked_todo = StringProperty("")
     _last = None
     _fed_frame = -1                      # the frame that last got a new row (NEW_ROWS_PER_FRAME)
+    _refreshed: tuple = ()               # what the rows were last built from (refresh)
+    _rows_waiting = False                # rows of a stack still to come, one a frame
 
     def __init__(self, **kw) -> None:  # noqa: ANN003
         # Row heights follow the type scale and the list's width.  A theme switch or a resize
@@ -83,10 +85,18 @@ class ItemsScreen(KioskScreen):
     def refresh(self, *_a) -> None:
         self.refresh_soon.cancel()
         self.refresh_next_frame.cancel()
-        if pacing.switched_this_frame():        # a theme switch fills this frame: rows next one
+        if pacing.switching():                  # a theme switch's stages fill these frames: rows after
             self.refresh_next_frame()
             return
         view = self._last
+        theme = self.app.theme
+        inputs = (id(view), self.ids.rv.width, self.app.lang, self.blocked_key, theme.revision,
+                  theme.button_revision, theme.colour_revision)
+        if inputs == self._refreshed and not self._rows_waiting:
+            # Asked again with nothing new (a render, the rows' trigger and a width change landed
+            # in one long frame: three times, on a Pi-class CPU): the rows are already right.
+            return
+        self._refreshed, self._rows_waiting = inputs, False
         if view is not None and self.blocked_key:
             self.blocked_why, self.blocked_todo = blocked_text(
                 view.patron, self.blocked_key, self.app.lang, self.app.settings.branding.currency)
@@ -101,6 +111,7 @@ class ItemsScreen(KioskScreen):
             # A stack read at once: its rows come in one a frame, not all in one frame
             allowed = shown.union(fresh[:room])
             rows = [r for r in rows if r["item_id"] in allowed]
+            self._rows_waiting = True
             self.refresh_next_frame()
         if fresh and room:
             self._fed_frame = Clock.frames
@@ -160,6 +171,7 @@ class ItemsScreen(KioskScreen):
 
     def wipe(self) -> None:
         self._last = None
+        self._refreshed = ()
         self.greeting_name = ""
         self.ids.rv.data = []
         self.ids.rv.scroll_y = 1             # the next patron's list starts at the top

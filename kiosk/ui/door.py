@@ -61,7 +61,7 @@ class LatestOnly:
     def _deliver(self, _dt: float) -> None:
         import time
 
-        if pacing.switched_this_frame():     # a theme switch fills this frame: the view next one
+        if pacing.switching():               # a theme switch's stages fill these frames: the view after
             Clock.schedule_once(self._deliver, 0)
             return
         with self._lock:

@@ -71,6 +71,13 @@ def after_frames(frames: int, callback) -> None:  # noqa: ANN001
 SCREENS_STAGE = 3
 
 
+def switching() -> bool:
+    """A switch's stages before its last are running (its frame and the next two): a session view
+    or a new list row waits for the last stage, which renders the screens anyway -- a row arriving
+    in a stage's frame made it the busiest frame of a session with a switch (issue 19)."""
+    return Clock.frames - _switch_frame < SCREENS_STAGE
+
+
 def switched_this_frame() -> bool:
     """A switch was made in this frame: other work (a new session view) waits for the next one
     (kiosk/ui/door.py), the switch fills this one."""
