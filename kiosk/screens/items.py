@@ -132,12 +132,12 @@ class ItemsScreen(KioskScreen):
         from kivy.metrics import dp
 
         from kiosk.ui.i18n import tr
-        from kiosk.ui.textfit import _kivy_width
+        from kiosk.ui.textfit import word_width
 
         usual = tr("Returned" if self.mode == "return" else "Borrowed", self.app.lang)
         size = self.app.theme.font_s
         words = {usual} | {r["badge"] for r in rows if r.get("badge")}
-        return max(_kivy_width(w, size, True) for w in words) + dp(20)
+        return max(word_width(w, size, True) for w in words) + dp(20)
 
     def _row_height(self, row: dict, width: float) -> float:
         """Room for the title and the status sentence, estimated from their length (a row of a

@@ -22,6 +22,11 @@ def _kivy_width(word: str, size: float, bold: bool) -> float:
     return float(CoreLabel(font_size=size, bold=bold).get_extents(word)[0])
 
 
+def word_width(word: str, size: float, bold: bool = False) -> float:
+    """The width of ``word`` in Roboto at ``size`` px (cached; see :func:`_kivy_width`)."""
+    return _kivy_width(word, size, bold)
+
+
 def fit_font_size(text: str, width: float, size: float, floor: float, bold: bool = False,
                   measure: Measure = _kivy_width) -> float:
     """``size``, or smaller (not below ``floor``) so that the widest word of ``text`` fits ``width``."""
