@@ -127,6 +127,14 @@ def test_the_rows_are_built_once_for_what_they_show(gui_kiosk, monkeypatch):
         screen.refresh()
         screen.refresh()
         assert built == []                                  # nothing new: nothing built
+        from kivy.clock import Clock
+
+        screen._rows_waiting, screen._fed_frame = True, Clock.frames   # a stack's row came this frame
+        screen.refresh()
+        assert built == []                                  # the next one comes next frame ...
+        d.settle()
+        assert len(built) == 1 and not screen._rows_waiting  # ... built then, once
+        built.clear()
         app.set_language("de")
         d.settle()
         assert len(built) == 1 and screen.ids.rv.data[0]["status"].startswith("Rückgabe")

@@ -92,9 +92,12 @@ class ItemsScreen(KioskScreen):
         theme = self.app.theme
         inputs = (id(view), self.ids.rv.width, self.app.lang, self.blocked_key, theme.revision,
                   theme.button_revision, theme.colour_revision)
-        if inputs == self._refreshed and not self._rows_waiting:
+        if inputs == self._refreshed and (not self._rows_waiting or self._fed_frame == Clock.frames):
             # Asked again with nothing new (a render, the rows' trigger and a width change landed
-            # in one long frame: three times, on a Pi-class CPU): the rows are already right.
+            # in one long frame: three times, on a Pi-class CPU): the rows are already right -- or
+            # this frame has had its new row of a stack and the next one comes next frame.
+            if self._rows_waiting:
+                self.refresh_next_frame()
             return
         self._refreshed, self._rows_waiting = inputs, False
         if view is not None and self.blocked_key:
