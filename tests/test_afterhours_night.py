@@ -146,8 +146,15 @@ def child_main(mode: str, config_path: str, plan_path: str) -> int:
 # ------------------------------------------------------------------------------------------------
 
 def _night_start() -> datetime:
-    """18:00 three days ago: in the past for the library system, which never backdates into the future."""
-    return datetime.combine((datetime.now() - timedelta(days=3)).date(), datetime.min.time()).replace(hour=18)
+    """18:00 at least three days ago (in the past for the library system, which never backdates into
+    the future) on an evening whose next morning is a weekday: the sync at 09:30 finds the library
+    open (demo hours: Monday-Friday from 09:00, Saturday from 10:00, Sunday closed).  Three days
+    before a Monday or a Tuesday, that morning was a Saturday or a Sunday and the kiosk rightly stayed
+    returns-only: the test failed on those two days of the week."""
+    day = (datetime.now() - timedelta(days=3)).date()
+    while (day + timedelta(days=1)).weekday() >= 5:        # Saturday, Sunday
+        day -= timedelta(days=1)
+    return datetime.combine(day, datetime.min.time()).replace(hour=18)
 
 
 def _prepare_library(db, night: datetime) -> dict[str, str]:  # noqa: ANN001
