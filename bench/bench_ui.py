@@ -230,10 +230,9 @@ def _median_run(runs: list[dict]) -> dict:
     chosen["runs_cpu_max_ms"] = [round(r["kiosk_cpu_max_ms"], 2) for r in runs]
     chosen["runs_max_gap_ms"] = [round(r["max_gap_ms"], 1) for r in runs]
     chosen["max_gap_ms"] = statistics.median(r["max_gap_ms"] for r in runs)
-    by_gap = sorted(runs, key=lambda r: r["max_gap_ms"])
-    chosen["longest"] = by_gap[len(by_gap) // 2].get("longest", {})     # the frame of that median gap
-    chosen["longest5"] = by_gap[len(by_gap) // 2].get("longest5", [])
-    chosen["llvmpipe_cpu_per_drawn_frame_ms"] = by_gap[len(by_gap) // 2].get("llvmpipe_cpu_per_drawn_frame_ms")
+    gap_run = sorted(runs, key=lambda r: r["max_gap_ms"])[len(runs) // 2]     # the run of that median gap
+    for key, missing in (("longest", {}), ("longest5", []), ("llvmpipe_cpu_per_drawn_frame_ms", None)):
+        chosen[key] = gap_run.get(key, missing)
     chosen["median_gap_ms"] = statistics.median(r["median_gap_ms"] for r in runs)
     return chosen
 
@@ -248,11 +247,11 @@ def class_factor() -> float:
     calibration = os.environ.get("KIOSK_BENCH_CALIBRATION")
     if not calibration:
         return 1.0
+    from bench.piclass import cpu_inflation
+
     cal = json.loads(calibration)
-    inflation = 1.0
-    if cal.get("burst_cpu_unthrottled_s", 0) > 0 and cal.get("burst_cpu_throttled_s", 0) > 0:
-        inflation = cal["burst_cpu_throttled_s"] / cal["burst_cpu_unthrottled_s"]
-    return float(cal["reached"]) / inflation
+    return float(cal["reached"]) / cpu_inflation(cal.get("burst_cpu_unthrottled_s", 0.0),
+                                                 cal.get("burst_cpu_throttled_s", 0.0))
 
 
 def _gap_records(mode: str, label: str, res: dict, idle: dict) -> list[dict]:

@@ -184,7 +184,11 @@ class _Schedstat:
     to run but waiting for one): how long Kivy's main thread stood ready while other threads held
     the CPUs, and how much CPU Mesa's llvmpipe rasterizer threads took -- on a Pi the GPU's work,
     here a competitor for the same two cores (llvmpipe rasterizes a frame in its own threads,
-    after ``on_flip`` has returned).  Zeros where the kernel keeps no schedstat."""
+    after ``on_flip`` has returned).  Zeros where the kernel keeps no schedstat.
+
+    The fields are the kernel's (Documentation/scheduler/sched-stats.rst: "time spent on the cpu
+    (in nanoseconds)", "time spent waiting on a runqueue (in nanoseconds)"); the wait is added when
+    the thread is given a CPU again (kernel/sched/stats.h ``sched_info_arrive``)."""
 
     def __init__(self) -> None:
         import os

@@ -45,6 +45,12 @@ class PiClassError(RuntimeError):
     """The throttled group cannot be made or calibrated here (the message says why)."""
 
 
+def cpu_inflation(outside_s: float, inside_s: float) -> float:
+    """How much larger a short burst's thread CPU time is inside the group than outside (1.0 when
+    not measured): the part of the slowdown a thread's CPU time measured in the group carries."""
+    return inside_s / outside_s if outside_s > 0 and inside_s > 0 else 1.0
+
+
 @dataclass
 class Calibration:
     asked: float          # the slowdown asked for (3.5 for a Pi 4)
@@ -61,11 +67,7 @@ class Calibration:
 
     @property
     def cpu_inflation(self) -> float:
-        """How much larger a short burst's thread CPU time is inside the group than outside (1.0
-        when not measured)."""
-        if self.burst_cpu_unthrottled_s <= 0 or self.burst_cpu_throttled_s <= 0:
-            return 1.0
-        return self.burst_cpu_throttled_s / self.burst_cpu_unthrottled_s
+        return cpu_inflation(self.burst_cpu_unthrottled_s, self.burst_cpu_throttled_s)
 
     def describe(self) -> str:
         return (f"calibration: workload {self.unthrottled_s * 1000:.1f} ms unthrottled, "

@@ -11,6 +11,8 @@ import os
 
 import pytest
 
+from tests.gui_steps import borrow_one
+
 os.environ.setdefault("KIVY_NO_ARGS", "1")
 os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
 
@@ -20,21 +22,6 @@ def _frames(n: int) -> None:
 
     for _ in range(n):
         Clock.tick()
-
-
-def _borrow_one(k):  # noqa: ANN001,ANN202 - a kiosk from gui_kiosk
-    """Borrow, identify by card, one item on the pad, checked out; (patron, item)."""
-    d, app, lib = k.driver, k.app, k.library
-    patron = next(p for p in lib["patrons"] if p["status"] == "ok" and not p.get("pin") and p["can_checkout"])
-    item = next(i for i in lib["items"] if i["status"] == "available" and not i["holds"] and i["parts"] == 1)
-    d.tap(d.button("Borrow"))
-    d.until_screen("identify")
-    d.type(patron["card"])
-    d.until_screen("items", 15)
-    k.devices.tag_reader.place(item["barcode"])
-    d.until(lambda: [i.state for i in app.view.items] == ["done"], 20, "the checkout")
-    d.settle()
-    return patron, item
 
 
 def test_one_piece_per_frame_and_the_rest_waits_while_the_kiosk_is_busy():
@@ -163,7 +150,7 @@ def test_a_session_end_wipes_hidden_screens_at_once(gui_kiosk):
     with gui_kiosk() as k:
         d, app = k.driver, k.app
         d.until(lambda: app.prewarm is not None and app.prewarm.finished, 20, "the prewarm")
-        patron, item = _borrow_one(k)
+        patron, item = borrow_one(k)
         first = patron["name"].split()[0]
         assert any(first in t for t in d.texts()) and any(item["title"] in t for t in d.texts())
         d.tap(d.button("Finish"))
@@ -191,7 +178,7 @@ def test_rows_waiting_in_the_list_cache_follow_a_switch_only_when_taken(gui_kios
         d.tap(app.root_widget.ids.contrast)
         d.settle()
         assert [list(r.fill) for r in cached] == before            # not re-evaluated in the cache
-        _borrow_one(k)
+        borrow_one(k)
         (row,) = [w for w in app.screen("items").ids.rv.children[0].children if isinstance(w, ItemRow)]
         assert row in cached                                      # a row built ahead, taken out
         assert list(row.fill) == list(app.theme.status_colours("done")[0])   # high contrast's

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.gui_steps import open_borrowing
+
 pytestmark = pytest.mark.gui
 
 
@@ -39,15 +41,11 @@ def test_an_icon_takes_a_new_colour_in_its_colour_instruction_not_a_new_drawing(
 
 def test_the_buttons_of_a_screen_not_showing_take_the_new_colours_when_it_is_shown(gui_kiosk):
     with gui_kiosk({"kiosk.require_pin": False}) as k:
-        d, app, lib = k.driver, k.app, k.library
+        d, app = k.driver, k.app
         from kiosk.ui.widgets import Tile
 
-        patron = next(p for p in lib["patrons"] if p["status"] == "ok" and not p.get("pin") and p["can_checkout"])
         tile = next(w for w in _walk(app.screen("home")) if isinstance(w, Tile))
-        d.tap(d.button("Borrow"))
-        d.until_screen("identify")
-        d.type(patron["card"])
-        d.until_screen("items", 15)
+        open_borrowing(k)
         finish = next(w for w in _walk(app.screen("items")) if getattr(w, "text", "") == "Finish")
         d.settle()
         tile_before, finish_before = tuple(tile.outline), tuple(finish.outline)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.gui_steps import borrow_one, open_borrowing, shelf
+
 pytestmark = pytest.mark.gui
 
 
@@ -18,12 +20,8 @@ def test_a_stack_placed_at_once_appears_one_row_a_frame_and_all_of_it(gui_kiosk)
         d, app, lib = k.driver, k.app, k.library
         from kivy.clock import Clock
 
-        patron = next(p for p in lib["patrons"] if p["status"] == "ok" and not p.get("pin") and p["can_checkout"])
-        items = [i for i in lib["items"] if i["status"] == "available" and not i["holds"] and i["parts"] == 1][:5]
-        d.tap(d.button("Borrow"))
-        d.until_screen("identify")
-        d.type(patron["card"])
-        d.until_screen("items", 15)
+        items = shelf(lib, 5)
+        open_borrowing(k)
         rv = app.screen("items").ids.rv
         counts: list[int] = []
         ev = Clock.schedule_interval(lambda _dt: counts.append(len(rv.data)), 0)   # once a frame
@@ -47,12 +45,8 @@ def test_a_new_item_comes_in_at_the_top_and_moves_no_row_already_shown(gui_kiosk
         d, app, lib = k.driver, k.app, k.library
         from kiosk.ui.lists import ItemRow
 
-        patron = next(p for p in lib["patrons"] if p["status"] == "ok" and not p.get("pin") and p["can_checkout"])
-        items = [i for i in lib["items"] if i["status"] == "available" and not i["holds"] and i["parts"] == 1][:3]
-        d.tap(d.button("Borrow"))
-        d.until_screen("identify")
-        d.type(patron["card"])
-        d.until_screen("items", 15)
+        items = shelf(lib, 3)
+        open_borrowing(k)
         screen = app.screen("items")
         rv = screen.ids.rv
 
@@ -81,12 +75,8 @@ def test_an_answer_that_brings_a_badge_does_not_narrow_the_title(gui_kiosk):
         d, app, lib = k.driver, k.app, k.library
         from kiosk.ui.lists import ItemRow
 
-        patron = next(p for p in lib["patrons"] if p["status"] == "ok" and not p.get("pin") and p["can_checkout"])
-        item = next(i for i in lib["items"] if i["status"] == "available" and not i["holds"] and i["parts"] == 1)
-        d.tap(d.button("Borrow"))
-        d.until_screen("identify")
-        d.type(patron["card"])
-        d.until_screen("items", 15)
+        (item,) = shelf(lib, 1)
+        open_borrowing(k)
         rv = app.screen("items").ids.rv
 
         def row() -> ItemRow | None:
@@ -108,18 +98,10 @@ def test_the_rows_are_built_once_for_what_they_show(gui_kiosk, monkeypatch):
     one frame of a Pi-class run, each building every row again): asked again with nothing new,
     the list does nothing; a new language, say, builds it once."""
     with gui_kiosk() as k:
-        d, app, lib = k.driver, k.app, k.library
+        d, app = k.driver, k.app
         from kiosk.screens import items as items_screen
 
-        patron = next(p for p in lib["patrons"] if p["status"] == "ok" and not p.get("pin") and p["can_checkout"])
-        item = next(i for i in lib["items"] if i["status"] == "available" and not i["holds"] and i["parts"] == 1)
-        d.tap(d.button("Borrow"))
-        d.until_screen("identify")
-        d.type(patron["card"])
-        d.until_screen("items", 15)
-        k.devices.tag_reader.place(item["barcode"])
-        d.until(lambda: len(app.view.items) == 1 and app.view.items[0].settled, 20, "the item")
-        d.settle()
+        borrow_one(k)
         built: list[int] = []
         real = items_screen.item_rows
         monkeypatch.setattr(items_screen, "item_rows", lambda *a, **kw: built.append(1) or real(*a, **kw))

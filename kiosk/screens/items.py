@@ -89,9 +89,9 @@ class ItemsScreen(KioskScreen):
             self.refresh_next_frame()
             return
         view = self._last
-        theme = self.app.theme
-        inputs = (id(view), self.ids.rv.width, self.app.lang, self.blocked_key, theme.revision,
-                  theme.button_revision, theme.colour_revision)
+        # what the rows are built from: their colours are the kv rules' (a contrast switch builds
+        # nothing here); their heights follow the type scale, whose last stage is button_revision
+        inputs = (id(view), self.ids.rv.width, self.app.lang, self.blocked_key, self.app.theme.button_revision)
         if inputs == self._refreshed and (not self._rows_waiting or self._fed_frame == Clock.frames):
             # Asked again with nothing new (a render, the rows' trigger and a width change landed
             # in one long frame: three times, on a Pi-class CPU): the rows are already right -- or

@@ -65,10 +65,11 @@ def after_frames(frames: int, callback) -> None:  # noqa: ANN001
     Clock.schedule_once(lambda _dt: after_frames(frames - 1, callback), 0)
 
 
-# A patron's switch, stage by stage (kiosk/ui/theme.py apply(spread=True)): the switch's own rules
-# (colours, sizes bound directly) in its frame; the labels' named sizes (``revision``) in the next;
-# the buttons' (``button_revision``) in the one after; the screens' computed texts and list rows last.
-SCREENS_STAGE = 3
+# A patron's switch, stage by stage, in frames after the switch's own (kiosk/ui/theme.py
+# apply(spread=True)): the switch's own rules (colours, sizes bound directly) in its frame; the
+# labels' named sizes (``revision``), then the buttons' (``button_revision``), then the screens'
+# computed texts and list rows.
+LABELS_STAGE, BUTTONS_STAGE, SCREENS_STAGE = 1, 2, 3
 
 
 def switching() -> bool:

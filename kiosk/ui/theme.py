@@ -115,16 +115,11 @@ class Theme(EventDispatcher):
         if recoloured:
             self.colour_revision += 1
         if spread:
-            from kivy.clock import Clock
+            from kiosk.ui import pacing
 
-            def buttons(_dt: float) -> None:
-                self.button_revision += 1
-
-            def labels(_dt: float) -> None:
-                self.revision += 1
-                Clock.schedule_once(buttons, 0)
-
-            Clock.schedule_once(labels, 0)
+            pacing.after_frames(pacing.LABELS_STAGE, lambda: setattr(self, "revision", self.revision + 1))
+            pacing.after_frames(pacing.BUTTONS_STAGE,
+                                lambda: setattr(self, "button_revision", self.button_revision + 1))
         else:
             self.revision += 1
             self.button_revision += 1
