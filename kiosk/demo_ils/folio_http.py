@@ -233,6 +233,9 @@ class _Handler(BaseHTTPRequestHandler):
             data, ctype = b"", None
         else:
             data, ctype = json.dumps(body).encode(), "application/json"
+        # Noted before the reply leaves: a client holding the reply may look at the calls at once
+        # (noted after the write, the test of a single service-point lookup once saw none).
+        self.app.calls.append((self.command, urlsplit(self.path).path, status))
         self.send_response(status)
         if ctype:
             self.send_header("Content-Type", ctype)
@@ -243,7 +246,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-        self.app.calls.append((self.command, urlsplit(self.path).path, status))
 
     def _drop(self) -> None:
         self.close_connection = True
