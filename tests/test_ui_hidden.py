@@ -28,6 +28,12 @@ class _FakeTexture:
     size = (10, 10)
 
 
+def _no_drawing(monkeypatch) -> None:  # noqa: ANN001
+    """A fake texture stands for "shows something already"; it must not reach a Rectangle
+    (without a GL context Kivy's graphics would refuse it), so labels made after this draw none."""
+    monkeypatch.setattr(FreshLabel, "_retexture", lambda *_a: None)
+
+
 @pytest.fixture
 def two_screens(monkeypatch):  # noqa: ANN201
     monkeypatch.setattr(hidden, "_DEFERRED", {})
@@ -45,6 +51,7 @@ def test_labels_of_a_hidden_screen_wait_until_it_is_shown(two_screens, monkeypat
     sm, shown, away = two_screens
     laid_out: list[str] = []
     monkeypatch.setattr(Label, "texture_update", lambda self, *_a: laid_out.append(self.text))
+    _no_drawing(monkeypatch)
     on_shown, on_away = FreshLabel(text="Welcome"), FreshLabel(text="Card number")
     shown.add_widget(on_shown)
     away.add_widget(on_away)
@@ -58,7 +65,6 @@ def test_labels_of_a_hidden_screen_wait_until_it_is_shown(two_screens, monkeypat
     sm.current = "away"
     assert fired == ["Card number"]                          # ... and is laid out once shown
     assert hidden._DEFERRED == {}
-    on_shown.texture = on_away.texture = None                # (no fake texture reaches the canvas)
 
 
 def test_box_layouts_of_a_hidden_screen_wait_until_it_is_shown(two_screens):
@@ -100,6 +106,94 @@ def test_install_is_idempotent():
     first = BoxLayout.do_layout
     hidden.install()
     assert BoxLayout.do_layout is first and hasattr(first, "__wrapped__")
+
+
+def _rows_on(screen, rows: int, depth: int = 4):  # noqa: ANN001,ANN202
+    """``rows`` labels, each ``depth`` boxes below ``screen``, the boxes shared (as a list's are)."""
+    box = screen
+    for _ in range(depth):
+        inner = BoxLayout()
+        box.add_widget(inner)
+        box = inner
+    labels = [Widget() for _ in range(rows)]
+    for label in labels:
+        box.add_widget(label)
+    return labels
+
+
+def test_inside_same_tree_each_widget_s_screen_is_looked_up_once(two_screens, monkeypatch):
+    """A theme switch runs ~270 rules, each asking which screen its widget is on: inside
+    ``same_tree`` the walk up the parents stops where a sibling's walk went already -- with the
+    same answers as the full walk."""
+    _sm, shown, away = two_screens
+    labels = _rows_on(shown, 10) + _rows_on(away, 10)
+    plain = [hidden.hidden_screen(w) for w in labels]
+    assert plain == [None] * 10 + [away] * 10
+    walked: list[int] = []
+    walk = hidden._walk
+
+    def counted(widget, path):  # noqa: ANN001,ANN202
+        answer = walk(widget, path)
+        walked.append(len(path))
+        return answer
+
+    monkeypatch.setattr(hidden, "_walk", counted)
+    with hidden.same_tree():
+        assert [hidden.hidden_screen(w) for w in labels] == plain
+        assert [hidden.hidden_screen(w) for w in labels] == plain      # asked again: no walk at all
+    # The first label of each screen walks up to it (itself, 4 boxes, the screen: 6), each sibling
+    # only itself -- against 20 walks of 6 without the memo.
+    assert len(walked) == 20 and sum(walked) == 2 * 6 + 18
+    assert hidden._MEMO is None                                      # gone with the switch
+
+
+def test_a_widget_moved_inside_same_tree_is_looked_up_again(two_screens):
+    """Should a rule add or remove a widget during a switch, no answer of before is kept: a
+    label taken to the hidden screen waits there, and one brought back is shown."""
+    _sm, shown, away = two_screens
+    label = _rows_on(shown, 1, depth=1)[0]
+    home = label.parent
+    _rows_on(away, 0, depth=1)
+    target = away.children[0]
+    with hidden.same_tree():
+        assert hidden.hidden_screen(label) is None
+        home.remove_widget(label)
+        target.add_widget(label)
+        assert hidden.hidden_screen(label) is away
+        hidden.mark_pooled(target)                                   # (a list row into the cache)
+        assert hidden.hidden_screen(label) is away
+        target.remove_widget(label)
+        home.add_widget(label)
+        assert hidden.hidden_screen(label) is None
+
+
+class _MemoProbe(Widget):
+    """A canvas rule that notes whether it runs with the screens looked up in one go."""
+
+    seen: list[bool] = []
+
+    def tint(self, _x: float) -> tuple:
+        _MemoProbe.seen.append(hidden._MEMO is not None)
+        return (1, 1, 1, 1)
+
+
+def test_the_canvas_rules_of_a_frame_look_their_screens_up_in_one_go():
+    """Kivy evaluates a frame's canvas rules together (``Builder.sync``, twice a frame): that runs
+    inside ``same_tree``."""
+    from kivy.factory import Factory
+    from kivy.lang import Builder
+
+    hidden.install()
+    Factory.register("_MemoProbe", cls=_MemoProbe)
+    Builder.load_string("<_MemoProbe>:\n    canvas:\n        Color:\n            rgba: self.tint(self.x)\n")
+    probe = _MemoProbe()
+    Builder.sync()
+    _MemoProbe.seen.clear()
+    probe.x = 5                     # the canvas rule is queued for the next sync ...
+    assert _MemoProbe.seen == []
+    Builder.sync()
+    assert _MemoProbe.seen == [True]                    # ... and runs inside same_tree
+    assert hidden._MEMO is None
 
 
 def _switched_boxes(n: int, pacing):  # noqa: ANN001,ANN202
@@ -235,6 +329,7 @@ def test_a_label_showing_text_keeps_it_through_the_switch_s_frame(monkeypatch):
 
     laid_out: list[str] = []
     monkeypatch.setattr(Label, "texture_update", lambda self, *_a: laid_out.append(self.text))
+    _no_drawing(monkeypatch)
     showing, empty = FreshLabel(text="Borrowed"), FreshLabel(text="Due back")
     showing.texture = _FakeTexture()
     waited: list[str] = []

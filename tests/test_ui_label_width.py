@@ -54,27 +54,48 @@ def test_unwrapped_and_empty_labels_are_laid_out_as_before(monkeypatch):
 
 def test_a_colour_change_alone_lays_nothing_out_and_the_canvas_carries_it():
     """A contrast switch changes every label's colour: the text is rendered white and tinted by
-    the canvas's Color, so no label is laid out, rasterised and uploaded again for it."""
+    the canvas's Color, so no label is laid out, rasterised and uploaded again for it -- and no kv
+    rule runs for it either: the label keeps its Color itself."""
     from kivy.graphics import Color
-    from kivy.lang import Builder
 
     label = FreshLabel(text="Borrowed", color=(0, 0, 0, 1))
     triggered: list[int] = []
     label._trigger_texture = lambda *_a: triggered.append(1)
     label.color = (1, 1, 0, 1)
     assert triggered == []                                   # colour: no new texture
-    Builder.sync()                                           # kv canvas values land before a frame
     tint = [i for i in label.canvas.children if isinstance(i, Color)]
     assert len(tint) == 1 and tuple(tint[0].rgba) == (1, 1, 0, 1)   # ... the canvas draws it yellow
     label.disabled = True
-    Builder.sync()
     assert tuple(tint[0].rgba) == tuple(label.disabled_color)
+    label.disabled, label.markup = False, True
+    assert tuple(tint[0].rgba) == (1, 1, 1, 1)               # markup: its spans carry their colours
     label.font_size = 31
     assert triggered                                         # a size change still lays it out
 
 
+def test_the_text_is_drawn_centred_in_the_label_wherever_it_moves():
+    """Kivy's Label canvas (the text's Rectangle, centred, whole pixels), kept by the label."""
+    from kivy.graphics import Rectangle
+
+    label = FreshLabel(text="Borrowed", size_hint=(None, None), size=(200, 40), pos=(10, 20))
+    glyphs = [i for i in label.canvas.children if isinstance(i, Rectangle)]
+    assert len(glyphs) == 1
+    label.texture_size = (81, 17)
+    assert tuple(glyphs[0].size) == (81, 17) and tuple(glyphs[0].pos) == (69, 31)   # 110-40.5, 40-8.5
+    label.pos = (100, 0)
+    assert tuple(glyphs[0].pos) == (159, 11)
+    label.size = (300, 60)
+    assert tuple(glyphs[0].pos) == (209, 21)
+
+
 class _FakeTexture:
     size = (10, 10)
+
+
+def _no_drawing(monkeypatch) -> None:  # noqa: ANN001
+    """A fake texture stands for "shows something already"; it must not reach a Rectangle
+    (without a GL context Kivy's graphics would refuse it), so labels made after this draw none."""
+    monkeypatch.setattr(FreshLabel, "_retexture", lambda *_a: None)
 
 
 def test_a_frame_lays_out_its_share_of_text_and_the_rest_waits_one_frame(monkeypatch):
@@ -88,6 +109,7 @@ def test_a_frame_lays_out_its_share_of_text_and_the_rest_waits_one_frame(monkeyp
     later: list[object] = []
     monkeypatch.setattr(Label, "texture_update", lambda self, *_a: laid_out.append(self.text))
     monkeypatch.setattr(widgets.Clock, "schedule_once", lambda fn, timeout=0: later.append(fn))
+    _no_drawing(monkeypatch)
     showing = FreshLabel(text="Due back January 3, 2027", text_size=(300, None))
     blank = FreshLabel(text="Borrowed", text_size=(None, None))
     laid_out.clear()

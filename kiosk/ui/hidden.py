@@ -15,7 +15,9 @@ kiosk/ui/root.py).  Nothing visible changes: a hidden screen is not drawn.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 from kiosk.ui import pacing
@@ -39,13 +41,30 @@ def mark_pooled(row) -> None:  # noqa: ANN001
     contrast switch re-ran the colour rules of every cached row.  Whoever takes it out must call
     :func:`release`."""
     setattr(row, POOLED, True)
+    if _MEMO is not None:
+        _MEMO.clear()
 
 
 def hidden_screen(widget):  # noqa: ANN001,ANN201
     """The Screen ``widget`` is on when that screen is not in its manager's tree (NoTransition
     removes the screens not shown); or the list row it is part of while that row lies in Kivy's
     view cache (:func:`mark_pooled`); else None: shown, or not on a screen at all.  Called for every kv rule
-    evaluation (kiosk/ui/fastkv.py): a plain walk up the parents, no import."""
+    evaluation (kiosk/ui/fastkv.py): a plain walk up the parents, no import -- or, inside
+    :func:`same_tree`, each widget's answer once."""
+    memo = _MEMO
+    if memo is None:
+        return _walk(widget, None)
+    known = memo.get(id(widget))
+    if known is not None and known[0] is widget:
+        return known[1]
+    path: list = []
+    answer = _walk(widget, path)
+    for w in path:                  # every widget on the way has the same answer
+        memo[id(w)] = (w, answer)   # the widget too: its id cannot name another one meanwhile
+    return answer
+
+
+def _walk(widget, path: list | None):  # noqa: ANN001,ANN202
     global _SCREEN
     screen_cls = _SCREEN
     if screen_cls is None:
@@ -56,6 +75,11 @@ def hidden_screen(widget):  # noqa: ANN001,ANN201
         screen_cls = _SCREEN = Screen
     w = widget
     while True:
+        if path is not None:
+            known = _MEMO.get(id(w))
+            if known is not None and known[0] is w:     # a sibling's walk went this way already
+                return known[1]
+            path.append(w)
         if isinstance(w, screen_cls):
             return w if w.parent is None and w.manager is not None and w not in _RELEASING else None
         parent = w.parent
@@ -64,6 +88,31 @@ def hidden_screen(widget):  # noqa: ANN001,ANN201
         if parent is w:                 # the Window is its own parent
             return None
         w = parent
+
+
+# {id(widget): (widget, its hidden_screen answer)} while a switch sets the theme's properties (same_tree).
+_MEMO: dict | None = None
+
+
+@contextlib.contextmanager
+def same_tree() -> Iterator[None]:
+    """While this runs, each widget's :func:`hidden_screen` answer is worked out once.  A theme
+    switch sets ~20 properties that ~270 kv rules follow, and Kivy evaluates the canvas rules
+    among them together (``Builder.sync``); each rule's walk up its widget's parents (~6 levels)
+    was a third of the Python in a contrast switch's frame (issue 19).  For code that sets
+    properties whose rules change colours and sizes; should one of them add or remove a widget
+    all the same, the answers are forgotten (:func:`install` hooks Kivy's ``Widget.add_widget``
+    and ``remove_widget``, which every layout's own calls), as they are when a row is pooled or
+    a holder released."""
+    global _MEMO
+    if _MEMO is not None:               # nested: the outer one holds the answers
+        yield
+        return
+    _MEMO = {}
+    try:
+        yield
+    finally:
+        _MEMO = None
 
 
 def defer(screen, trigger) -> None:  # noqa: ANN001
@@ -91,6 +140,8 @@ def release(holder) -> None:  # noqa: ANN001
     shown, in the language or colours of before."""
     if getattr(holder, POOLED, False):
         setattr(holder, POOLED, False)
+    if _MEMO is not None:           # the holder's widgets count as shown from now on
+        _MEMO.clear()
     _RELEASING.add(holder)
     try:
         while rules := _RULES.pop(holder, None):      # rules first: they set sizes the layouts use
@@ -98,6 +149,8 @@ def release(holder) -> None:  # noqa: ANN001
                 _evaluate_quietly(args)
     finally:
         _RELEASING.discard(holder)
+        if _MEMO is not None:
+            _MEMO.clear()
     for trigger in _DEFERRED.pop(holder, ()):
         trigger()
 
@@ -144,12 +197,37 @@ def _waiting_layout(do_layout):  # noqa: ANN001,ANN202
     return do_layout_when_shown
 
 
+def _forgetting(change):  # noqa: ANN001,ANN202
+    @functools.wraps(change)
+    def change_and_forget(self, *args, **kw):  # noqa: ANN001,ANN202
+        if _MEMO is not None:
+            _MEMO.clear()
+        return change(self, *args, **kw)
+
+    return change_and_forget
+
+
 def install() -> None:
-    """Box and grid layouts (nearly all of the kiosk's) wait for their screen to be shown.
+    """Box and grid layouts (nearly all of the kiosk's) wait for their screen to be shown; the
+    canvas rules Kivy evaluates together before a frame (``Builder.sync``) look each widget's
+    screen up once (:func:`same_tree`), and a widget added or removed forgets those answers.
     Called by ``kivyenv.prepare`` with the other start-up settings; idempotent."""
+    from kivy.lang import Builder
     from kivy.uix.boxlayout import BoxLayout
     from kivy.uix.gridlayout import GridLayout
+    from kivy.uix.widget import Widget
 
     for cls in (BoxLayout, GridLayout):
         if not hasattr(cls.do_layout, "__wrapped__"):
             cls.do_layout = _waiting_layout(cls.do_layout)
+    for name in ("add_widget", "remove_widget"):
+        if not hasattr(getattr(Widget, name), "__wrapped__"):
+            setattr(Widget, name, _forgetting(getattr(Widget, name)))
+    if "sync" not in vars(Builder):     # Kivy's EventLoop calls Builder.sync() twice a frame
+        sync = Builder.sync
+
+        def sync_same_tree() -> None:
+            with same_tree():
+                sync()
+
+        Builder.sync = sync_same_tree

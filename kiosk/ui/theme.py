@@ -9,6 +9,7 @@ from kivy.event import EventDispatcher
 from kivy.metrics import dp, sp
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
 
+from kiosk.ui.hidden import same_tree
 from kiosk.ui.palette import (
     HIGH_CONTRAST,
     LARGE_TEXT_FACTOR,
@@ -96,6 +97,10 @@ class Theme(EventDispatcher):
         one after, so the rules of the sizes bound directly and those of the sizes picked by name
         do not all run in one frame (issue 19).
         The colours always change together."""
+        with same_tree():       # ~270 rules follow these properties: each widget's place looked up once
+            self._apply(name, large_text, spread)
+
+    def _apply(self, name: str, large_text: bool | None, spread: bool) -> None:
         self.name = name
         if large_text is not None:
             self.large_text = large_text
@@ -117,12 +122,16 @@ class Theme(EventDispatcher):
         if spread:
             from kiosk.ui import pacing
 
-            pacing.after_frames(pacing.LABELS_STAGE, lambda: setattr(self, "revision", self.revision + 1))
-            pacing.after_frames(pacing.BUTTONS_STAGE,
-                                lambda: setattr(self, "button_revision", self.button_revision + 1))
+            pacing.after_frames(pacing.LABELS_STAGE, lambda: self._bump("revision"))
+            pacing.after_frames(pacing.BUTTONS_STAGE, lambda: self._bump("button_revision"))
         else:
             self.revision += 1
             self.button_revision += 1
+
+    def _bump(self, revision: str) -> None:
+        """A switch's later stage: the rules bound to ``revision`` run (same widget tree)."""
+        with same_tree():
+            setattr(self, revision, getattr(self, revision) + 1)
 
     def set_portrait(self, portrait: bool) -> None:
         """Portrait panels are read from closer and have the height: a larger type scale."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.graphics import Color, Rectangle
 from kivy.lang import Builder
 from kivy.properties import (
     BooleanProperty,
@@ -37,11 +38,51 @@ class FreshLabel(Label):
     Writing into a texture the GPU may still be reading makes the driver wait for the frame in
     flight (with Mesa's software rasterizer we measured 30-70 ms per changed label on 2 cores);
     a fresh small texture costs nothing.  Used wherever text changes while a patron watches.
+
+    Its canvas (Kivy's Label canvas: a Color and the text's Rectangle, centred) is kept here in
+    Python rather than in kv rules: a label's position, size, texture and colour each changed a
+    canvas rule, evaluated through Kivy's rule machinery -- a quarter of a contrast switch's rule
+    evaluations and of a large-text switch's later frames (issue 19).  ``<-FreshLabel>`` in
+    widgets.kv keeps Label's own canvas rules off.
     """
 
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        with self.canvas:
+            self._tint = Color(*self._ink())
+            self._glyphs = Rectangle(texture=self.texture, size=self.texture_size, pos=self._corner())
+        bind = self.fbind
+        for name in ("color", "disabled_color", "disabled", "markup"):
+            bind(name, self._retint)
+        bind("texture", self._retexture)
+        bind("texture_size", self._resize)
+        bind("pos", self._move)
+        bind("size", self._move)
+
+    def _ink(self) -> list[float] | tuple[float, ...]:
+        # The text is rendered white (texture_update below) and tinted here; markup keeps the
+        # colours of its spans in the texture and is drawn untinted, as Kivy does.
+        return _WHITE if self.markup else (self.disabled_color if self.disabled else self.color)
+
+    def _corner(self) -> tuple[int, int]:
+        tw, th = self.texture_size
+        return int(self.center_x - tw / 2.0), int(self.center_y - th / 2.0)
+
+    def _retint(self, *_a) -> None:  # noqa: ANN002
+        self._tint.rgba = self._ink()
+
+    def _retexture(self, _label, texture) -> None:  # noqa: ANN001
+        self._glyphs.texture = texture
+
+    def _resize(self, _label, size) -> None:  # noqa: ANN001
+        self._glyphs.size = size
+        self._glyphs.pos = self._corner()
+
+    def _move(self, *_a) -> None:  # noqa: ANN002
+        self._glyphs.pos = self._corner()
+
     def _trigger_texture_update(self, name=None, source=None, value=None):  # noqa: ANN001,ANN202
-        # The text is drawn white and tinted by the canvas's Color (the ``<-FreshLabel>`` rule in
-        # widgets.kv), so a colour change -- every label on a contrast switch -- is a new
+        # The text is drawn white and tinted by the canvas's Color (``_retint``), so a colour change -- every label on a contrast switch -- is a new
         # Color value on the GPU, not a new layout, rasterising and texture upload (issue 19).
         # Markup labels keep Kivy's way: their colour spans are in the texture.
         if name in _INK_ONLY and not self.markup:
