@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import join_pi_group, percentile, record, write_results  # noqa: E402
+from bench.common import class_slowdown, join_pi_group, percentile, record, write_results  # noqa: E402
 from kiosk import config  # noqa: E402
 from kiosk.circulation import journal as j  # noqa: E402
 from kiosk.circulation import view as v  # noqa: E402
@@ -205,9 +205,12 @@ def bench_journal(tmp: Path) -> list[dict]:
 
     mode = journal_mode_for()
     per_commit = 1 if mode == "wal" else 5
+    # The fsyncs (twice a bare one's, each) plus 2 ms of CPU for Python and SQLite -- CPU time, so
+    # at the class's speed in a Pi-class run: the throttled group slows the CPU, not the disk.
+    cpu_ms = 2 * class_slowdown()
     return [record("journal_enqueue_p50", p50 * 1000, "ms", base * 1000,
-                   f"~{2 * per_commit} fsyncs (intent+outcome, {mode} journal)",
-                   p50 <= 2 * per_commit * 2 * base + 0.002),
+                   f"~{2 * per_commit} fsyncs (intent+outcome, {mode} journal) + {cpu_ms:.3g} ms CPU",
+                   p50 <= 2 * per_commit * 2 * base + cpu_ms / 1000),
             record("journal_enqueue_p95", p95 * 1000, "ms", percentile(fs, 95) * 1000, "<= 20 ms", p95 <= 0.020)]
 
 

@@ -17,6 +17,13 @@ def cpu_class() -> str:
     return os.environ.get("KIOSK_BENCH_CPU_CLASS", "x86")
 
 
+def class_slowdown() -> float:
+    """How many times slower this run's CPU is than the machine's own: the calibrated slowdown in a
+    Pi-class run (bench/run_all.py --pi-class), 1.0 otherwise.  For allowances that are CPU time."""
+    calibration = os.environ.get("KIOSK_BENCH_CALIBRATION")
+    return float(json.loads(calibration).get("reached", 1.0)) if calibration else 1.0
+
+
 PI_GROUP_ENV = "KIOSK_BENCH_CGROUP_PROCS"   # set by bench/run_all.py --pi-class: the group's cgroup.procs
 
 

@@ -6,6 +6,8 @@ CPU whose speed follows the quota, so the test checks the logic, not this machin
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bench import piclass
@@ -66,3 +68,14 @@ def test_a_group_lighter_than_asked_is_not_accepted_as_the_pi():
     cpu = FakeCpu(3.5, bias=0.94)
     cal = cpu.calibrate()
     assert cal.steps == 2 and cal.reached == pytest.approx(3.5, rel=0.01)
+
+
+def test_cpu_allowances_follow_the_class_s_calibrated_slowdown(monkeypatch):
+    """An allowance that is CPU time (the journal's 2 ms for Python and SQLite) is multiplied by the
+    slowdown the run was calibrated to, and by nothing outside a Pi-class run."""
+    from bench.common import class_slowdown
+
+    monkeypatch.delenv("KIOSK_BENCH_CALIBRATION", raising=False)
+    assert class_slowdown() == 1.0
+    monkeypatch.setenv("KIOSK_BENCH_CALIBRATION", json.dumps({"asked": 3.5, "reached": 3.47}))
+    assert class_slowdown() == 3.47
