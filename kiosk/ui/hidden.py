@@ -51,28 +51,26 @@ def hidden_screen(widget):  # noqa: ANN001,ANN201
     view cache (:func:`mark_pooled`); else None: shown, or not on a screen at all.  Called for every kv rule
     evaluation (kiosk/ui/fastkv.py): a plain walk up the parents, no import -- or, inside
     :func:`same_tree`, each widget's answer once."""
-    memo = _MEMO
-    if memo is None:
-        return _walk(widget, None)
-    known = memo.get(id(widget))
+    if _MEMO is not None:
+        return _remembered(widget)
+    return _walk(widget, None)
+
+
+def _remembered(widget):  # noqa: ANN001,ANN202
+    known = _MEMO.get(id(widget))
     if known is not None and known[0] is widget:
         return known[1]
     path: list = []
     answer = _walk(widget, path)
     for w in path:                  # every widget on the way has the same answer
-        memo[id(w)] = (w, answer)   # the widget too: its id cannot name another one meanwhile
+        _MEMO[id(w)] = (w, answer)  # the widget too: its id cannot name another one meanwhile
     return answer
 
 
 def _walk(widget, path: list | None):  # noqa: ANN001,ANN202
-    global _SCREEN
-    screen_cls = _SCREEN
-    if screen_cls is None:
-        from kivy.uix.screenmanager import Screen
-        from kivy.uix.widget import Widget
-
-        setattr(Widget, POOLED, False)  # every widget answers "pooled?" without an exception
-        screen_cls = _SCREEN = Screen
+    """The walk up ``widget``'s parents; inside same_tree, ``path`` collects them and the walk
+    stops at one whose answer is known."""
+    screen_cls = _SCREEN or _screen_class()
     w = widget
     while True:
         if path is not None:
@@ -84,10 +82,20 @@ def _walk(widget, path: list | None):  # noqa: ANN001,ANN202
             return w if w.parent is None and w.manager is not None and w not in _RELEASING else None
         parent = w.parent
         if parent is None:
-            return w if getattr(w, POOLED) and w not in _RELEASING else None   # Widget has it (set above)
+            return w if getattr(w, POOLED) and w not in _RELEASING else None   # Widget has it (below)
         if parent is w:                 # the Window is its own parent
             return None
         w = parent
+
+
+def _screen_class() -> type:
+    global _SCREEN
+    from kivy.uix.screenmanager import Screen
+    from kivy.uix.widget import Widget
+
+    setattr(Widget, POOLED, False)      # every widget answers "pooled?" without an exception
+    _SCREEN = Screen
+    return Screen
 
 
 # {id(widget): (widget, its hidden_screen answer)} while a switch sets the theme's properties (same_tree).
