@@ -1,8 +1,8 @@
 """Typed, validated kiosk configuration from TOML: reading, checking and writing it.
 
 The schema -- one dataclass per ``[section]`` and ``Settings`` -- lives in this package's modules
-(``schema``, ``service``, ``appliance``, ``keys``; the pure value checks in ``checks``) and is
-re-exported here, so the rest of the kiosk imports everything from ``kiosk.config``.  The package
+(``schema``, ``service``, ``appliance``, ``keys``; the pure value checks in ``checks``; who may
+read the secrets in ``secrets``; where the files are in ``paths``) and is re-exported here, so the rest of the kiosk imports everything from ``kiosk.config``.  The package
 imports nothing of the kiosk above it but ``kiosk.errors``.
 Loading never half-succeeds: every problem in a file is collected and reported together, each
 naming the file, the key and what was expected, so a staff member can fix the file in one go.
@@ -16,7 +16,6 @@ import stat
 import tomllib
 import types
 import typing
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +33,22 @@ from kiosk.config.appliance import (  # noqa: F401 - the schema, re-exported: ki
     TagReaderSection,
 )
 from kiosk.config.keys import opt  # noqa: F401 - the schema, re-exported: kiosk.config is its public face
+from kiosk.config.paths import (  # noqa: F401 - re-exported: kiosk.config is the package's public face
+    CONFIG_DIR,
+    DEMO_CONFIG,
+    PACKAGED_DEMO_CONFIG,
+    PROJECT_ROOT,
+    is_shipped_demo,
+)
 from kiosk.config.schema import (  # noqa: F401 - the schema, re-exported: kiosk.config is its public face
     SECTIONS,
     Settings,
     register_section,
+)
+from kiosk.config.secrets import (  # noqa: F401 - re-exported: kiosk.config is the package's public face
+    check_secrets,
+    holds_secrets,
+    secret_file_errors,
 )
 from kiosk.config.service import (  # noqa: F401 - the schema, re-exported: kiosk.config is its public face
     BookdropSection,
@@ -54,75 +65,6 @@ from kiosk.config.service import (  # noqa: F401 - the schema, re-exported: kios
     TagsSection,
 )
 from kiosk.errors import ConfigError
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]   # kiosk/config/__init__.py -> the checkout
-CONFIG_DIR = PROJECT_ROOT / "config"
-# `kiosk demo`'s configuration: config/demo.toml in a source checkout, else the copy shipped in the
-# package, so that `pip install` + `kiosk demo` works anywhere (site-packages has no config/).
-PACKAGED_DEMO_CONFIG = Path(__file__).resolve().parents[1] / "data" / "demo.toml"
-DEMO_CONFIG = CONFIG_DIR / "demo.toml" if (CONFIG_DIR / "demo.toml").is_file() else PACKAGED_DEMO_CONFIG
-
-
-def check_secrets(settings: Settings, *, allow_insecure: bool = False) -> list[str]:
-    """Refuse to start when a secret could be read by other users of the machine.
-
-    Checked: every ``*password_file`` that is set, and the config file itself when it holds a
-    secret value (``[ils] password``, ``[alerts] smtp_password``/``webhook_url``, the staff PIN and
-    card hashes — a 4-digit PIN falls to an offline guess from its hash in minutes).  Each must be
-    readable by the kiosk user only (mode 0600; ``systemd/install.sh`` sets it).
-
-    Raises ConfigError listing every problem with the chmod that fixes it; with ``allow_insecure``
-    (the demo, whose shipped demo.toml holds the demo password) the messages are returned instead.
-    """
-    problems: list[str] = []
-
-    def private(path: Path, what: str) -> None:
-        try:
-            mode = path.stat().st_mode
-        except OSError as exc:
-            problems.append(f"{what}: cannot read {path}: {exc.strerror}")
-            return
-        except ValueError:   # a NUL character in the name
-            problems.append(f"{what}: the file name must not contain a NUL character")
-            return
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            problems.append(f"{what}: {path} is readable by other users (mode {stat.S_IMODE(mode):04o}); "
-                            f"run: chmod 600 {path}")
-
-    for name, f, value in _set_fields(settings):
-        if f.name.endswith("password_file"):
-            private(Path(value).expanduser(), f"{settings.source}: [{name}] {f.name}")
-    inline = [f"[{name}] {f.name}" for name, f, _value in _set_fields(settings) if f.metadata.get("secret")]
-    # The shipped demo configuration's secrets (demo login, demo staff PIN) are published in the
-    # README; git cannot keep a file 0600 after a clone, so its mode is not a problem worth a warning.
-    if inline and settings.source != "<defaults>" and not _is_shipped_demo(settings.source):
-        private(Path(settings.source), f"{settings.source} (holds {', '.join(inline)})")
-    if problems and not allow_insecure:
-        raise ConfigError("\n".join(problems))
-    return problems
-
-
-def _set_fields(settings: Settings) -> Iterator[tuple[str, dataclasses.Field, Any]]:
-    """(section, field, value) of every field of every section that has a value."""
-    for name in SECTIONS:
-        section = getattr(settings, name, None)
-        if section is not None and dataclasses.is_dataclass(section):
-            yield from ((name, f, getattr(section, f.name)) for f in dataclasses.fields(section)
-                        if getattr(section, f.name))
-
-
-def holds_secrets(settings: Settings) -> bool:
-    """Does the config file itself hold a secret value (not a ``*password_file`` path)?"""
-    return any(f.metadata.get("secret") for _name, f, _value in _set_fields(settings))
-
-
-def _is_shipped_demo(source: str) -> bool:
-    """The checkout's config/demo.toml or the installed package's copy (kiosk/data/demo.toml)."""
-    try:
-        return Path(source).resolve() in {(CONFIG_DIR / "demo.toml").resolve(), PACKAGED_DEMO_CONFIG.resolve()}
-    except OSError:
-        return False
-
 
 _NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "text",
           list: "a list", dict: "a table"}
@@ -371,39 +313,6 @@ def load(path: str | os.PathLike | None, overrides: list[str] | None = None) -> 
     if errors:
         raise ConfigError("\n".join(errors))
     return settings
-
-
-def secret_file_errors(settings: Settings) -> list[str]:
-    """What is wrong inside the ``*password_file`` files this process can read.
-
-    A password file must hold one line of UTF-8 text without NUL bytes (a NUL or a second line
-    would be sent to the server as part of the password).  Files that are missing or unreadable
-    here are left to :func:`check_secrets` and the start of the kiosk: a config can be checked on
-    another machine than the kiosk's.
-    """
-    errors = []
-    for name in SECTIONS:
-        section = getattr(settings, name, None)
-        if section is None or not dataclasses.is_dataclass(section):
-            continue
-        for f in dataclasses.fields(section):
-            value = getattr(section, f.name)
-            if not (f.name.endswith("password_file") and isinstance(value, str) and value):
-                continue
-            where = f"{settings.source}: [{name}] {f.name}"
-            try:
-                with open(Path(value).expanduser(), "rb") as fh:
-                    raw = fh.read(65536)
-            except (OSError, ValueError):
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                errors.append(f"{where}: {value} is not UTF-8 text")
-                continue
-            if "\x00" in text or len(text.strip().splitlines()) > 1:
-                errors.append(f"{where}: {value} must hold the password on one line, without NUL bytes")
-    return errors
 
 
 def parse_toml(raw: bytes, source: str) -> dict:

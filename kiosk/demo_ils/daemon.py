@@ -43,14 +43,9 @@ def demo_config_path() -> Path:
 
 def is_demo_config(path: str | os.PathLike | None) -> bool:
     """True for the shipped demo configuration, the checkout's or the package's (however spelled)."""
-    from kiosk.config import CONFIG_DIR, PACKAGED_DEMO_CONFIG
+    from kiosk.config import is_shipped_demo
 
-    if not path or str(path) == "<defaults>":
-        return False
-    try:
-        return Path(path).resolve() in {(CONFIG_DIR / "demo.toml").resolve(), PACKAGED_DEMO_CONFIG.resolve()}
-    except OSError:
-        return False
+    return is_shipped_demo(path)
 
 
 def apply_demo_data_dir(settings: Any) -> Any:
