@@ -278,6 +278,28 @@ def test_a_patrons_switch_moves_the_named_sizes_in_the_next_frame_and_the_colour
     assert theme.revision == revision + 2 and theme.button_revision == buttons + 2   # all at once
 
 
+def test_a_second_switch_before_the_first_s_stages_ran_takes_their_place():
+    """On a Pi-class CPU two taps 0.5 s apart can be two frames apart: the first switch's button
+    stage ran in the second switch's own frame, the busiest of a session.  The second switch
+    cancels what is left of the first: its own stages do that work, one a frame."""
+    from kiosk.ui.theme import Theme
+
+    theme = Theme()
+    Clock.tick()
+    bumps: list[tuple[int, str]] = []
+    theme.bind(revision=lambda *_a: bumps.append((Clock.frames, "labels")),
+               button_revision=lambda *_a: bumps.append((Clock.frames, "buttons")))
+    theme.apply("high_contrast", spread=True)
+    Clock.tick()                                        # the first switch's label stage
+    assert [what for _f, what in bumps] == ["labels"]
+    second = Clock.frames
+    theme.apply("high_contrast", large_text=True, spread=True)   # before its button stage
+    for _ in range(4):
+        Clock.tick()
+    assert [what for _f, what in bumps] == ["labels", "labels", "buttons"]       # one of each, in order
+    assert [f - second for f, _w in bumps[1:]] == [1, 2]
+
+
 def test_a_session_view_waits_for_the_last_stage_of_a_switch():
     """kiosk/ui/door.py: a view arriving while a patron's switch runs its stages (its frame and
     the next two, pacing.switching) is drawn with the last stage, which renders the screens
@@ -342,3 +364,28 @@ def test_a_label_showing_text_keeps_it_through_the_switch_s_frame(monkeypatch):
     assert laid_out == ["Due back"]
     Clock.tick()
     assert waited == ["Borrowed"]            # asked again in the next frame
+
+
+def test_the_screens_are_rendered_once_for_two_quick_switches():
+    """The last stage (the screens' computed texts and rows) of a switch that another follows
+    before it ran is left to the second switch's."""
+    from kiosk.ui.patron_choices import PatronChoices
+
+    rendered: list[int] = []
+
+    class Choices(PatronChoices):
+        view = "a view"
+        service = None
+
+        def render_screens(self, view):  # noqa: ANN001,ANN202
+            rendered.append(Clock.frames)
+
+    choices = Choices()
+    Clock.tick()
+    choices._refresh_soon()
+    Clock.tick()
+    second = Clock.frames
+    choices._refresh_soon()
+    for _ in range(5):
+        Clock.tick()
+    assert rendered == [second + 3]

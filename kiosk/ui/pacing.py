@@ -57,12 +57,34 @@ def spread_after_switch(now: float | None = None) -> None:
     _switch_frame = Clock.frames
 
 
-def after_frames(frames: int, callback) -> None:  # noqa: ANN001
-    """``callback()`` ``frames`` frames from now (a switch's stages, one frame each)."""
-    if frames <= 0:
-        callback()
-        return
-    Clock.schedule_once(lambda _dt: after_frames(frames - 1, callback), 0)
+class Pending:
+    """A callback due some frames from now (:func:`after_frames`); ``cancel()`` drops it."""
+
+    __slots__ = ("callback",)
+
+    def __init__(self, callback) -> None:  # noqa: ANN001
+        self.callback = callback
+
+    def cancel(self) -> None:
+        self.callback = None
+
+    def _step(self, frames: int) -> None:
+        if self.callback is None:
+            return
+        if frames <= 0:
+            callback, self.callback = self.callback, None
+            callback()
+            return
+        Clock.schedule_once(lambda _dt: self._step(frames - 1), 0)
+
+
+def after_frames(frames: int, callback) -> Pending:  # noqa: ANN001
+    """``callback()`` ``frames`` frames from now (a switch's stages, one frame each).  A switch
+    that comes before the stages of the one before have run cancels them (:class:`Pending`): its
+    own stages do the same work, and a stage left to run landed in the new switch's frame."""
+    pending = Pending(callback)
+    pending._step(frames)
+    return pending
 
 
 # A patron's switch, stage by stage, in frames after the switch's own (kiosk/ui/theme.py

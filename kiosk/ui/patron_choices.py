@@ -19,6 +19,8 @@ log = logging.getLogger("kiosk.app")
 class PatronChoices:
     """Speech on/off, language, contrast and text size for the session on screen."""
 
+    _screens_stage = None               # a switch's last stage, not run yet (kiosk/ui/pacing.Pending)
+
     # speech (kiosk/speech/)
     def toggle_speech(self) -> None:
         """The home screen's "speech on" switch: for this session only."""
@@ -79,8 +81,11 @@ class PatronChoices:
         self._refresh_soon()
 
     def _refresh_soon(self) -> None:
-        # The screens' computed texts and row heights: the last stage of a switch (pacing.SCREENS_STAGE)
-        pacing.after_frames(pacing.SCREENS_STAGE, self._refresh_screens)
+        # The screens' computed texts and row heights: the last stage of a switch (pacing.SCREENS_STAGE);
+        # a switch before it ran takes its place (its own last stage renders the screens).
+        if self._screens_stage is not None:
+            self._screens_stage.cancel()
+        self._screens_stage = pacing.after_frames(pacing.SCREENS_STAGE, self._refresh_screens)
 
     def _refresh_screens(self) -> None:
         """Re-render the current view (row texts and colours are computed, not bound)."""

@@ -83,6 +83,7 @@ class Theme(EventDispatcher):
     def __init__(self, accent_hex: str = "", **kw):
         super().__init__(**kw)
         self.accent_hex = accent_hex
+        self._stages: list = []         # a patron's switch's later stages, not run yet (kiosk/ui/pacing.py)
         self.apply("standard", large_text=False)
 
     @property
@@ -97,7 +98,7 @@ class Theme(EventDispatcher):
         one after, so the rules of the sizes bound directly and those of the sizes picked by name
         do not all run in one frame (issue 19).
         The colours always change together."""
-        with same_tree():       # ~270 rules follow these properties: each widget's place looked up once
+        with same_tree():       # ~270 rules follow these properties: each widget's screen looked up once
             self._apply(name, large_text, spread)
 
     def _apply(self, name: str, large_text: bool | None, spread: bool) -> None:
@@ -119,11 +120,14 @@ class Theme(EventDispatcher):
             setattr(self, key, sp(size * factor))
         if recoloured:
             self.colour_revision += 1
+        for stage in self._stages:      # a switch before the last one's stages ran: these do that work
+            stage.cancel()
+        self._stages = []
         if spread:
             from kiosk.ui import pacing
 
-            pacing.after_frames(pacing.LABELS_STAGE, lambda: self._bump("revision"))
-            pacing.after_frames(pacing.BUTTONS_STAGE, lambda: self._bump("button_revision"))
+            self._stages = [pacing.after_frames(pacing.LABELS_STAGE, lambda: self._bump("revision")),
+                            pacing.after_frames(pacing.BUTTONS_STAGE, lambda: self._bump("button_revision"))]
         else:
             self.revision += 1
             self.button_revision += 1
