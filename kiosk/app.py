@@ -323,6 +323,7 @@ class KioskApp(ScreenViews, PatronChoices, StaffEntry, WindowInput, App):
         if view.state == RECEIPT and (old is None or old.state != RECEIPT) and self._intents is not None:
             self._intents.put(self._check_printer)      # offer "print" only if the printer can
         self.render_screens(view, target)
+        self._rendered_frame = Clock.frames
         if sm.current != target:
             sm.current = target
         if self.speech_on:

@@ -389,3 +389,32 @@ def test_the_screens_are_rendered_once_for_two_quick_switches():
     for _ in range(5):
         Clock.tick()
     assert rendered == [second + 3]
+
+
+def test_the_screens_stage_leaves_the_screens_to_a_render_of_its_frame_or_one_on_its_way():
+    """A view that waited for a switch's stages comes in the last stage's frame: the screens were
+    rendered for it and again for the stage.  The stage renders only when nothing else will."""
+    from kiosk.ui.door import LatestOnly
+    from kiosk.ui.patron_choices import PatronChoices
+
+    rendered: list[str] = []
+
+    class Choices(PatronChoices):
+        view = "the view on screen"
+        service = None
+
+        def render_screens(self, view):  # noqa: ANN001,ANN202
+            rendered.append(view)
+
+    choices = Choices()
+    choices._door = LatestOnly(lambda _v: None)
+    Clock.tick()
+    choices._refresh_screens()
+    assert rendered == ["the view on screen"]                # nothing else renders: the stage does
+    choices._rendered_frame = Clock.frames                   # a view rendered in this frame
+    choices._refresh_screens()
+    assert len(rendered) == 1
+    Clock.tick()
+    choices._door._latest = "a newer view"                   # posted, delivered soon
+    choices._refresh_screens()
+    assert len(rendered) == 1

@@ -39,6 +39,11 @@ class LatestOnly:
         self._last_delivery = 0.0
         self._scheduled = False
 
+    @property
+    def waiting(self) -> bool:
+        """A value is posted and not yet delivered (it will be, on the main thread)."""
+        return self._latest is not None
+
     def post(self, value: Any) -> None:
         """Called from any thread."""
         import time

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+from kivy.clock import Clock
+
 from kiosk.circulation.view import IDLE, SessionView
 from kiosk.ui import pacing
 from kiosk.ui.i18n import tr
@@ -20,6 +22,7 @@ class PatronChoices:
     """Speech on/off, language, contrast and text size for the session on screen."""
 
     _screens_stage = None               # a switch's last stage, not run yet (kiosk/ui/pacing.Pending)
+    _rendered_frame = -1                # the frame of the last session view rendered (KioskApp.render)
 
     # speech (kiosk/speech/)
     def toggle_speech(self) -> None:
@@ -88,8 +91,13 @@ class PatronChoices:
         self._screens_stage = pacing.after_frames(pacing.SCREENS_STAGE, self._refresh_screens)
 
     def _refresh_screens(self) -> None:
-        """Re-render the current view (row texts and colours are computed, not bound)."""
-        if self.view is not None:
+        """Re-render the current view (row texts and colours are computed, not bound) -- unless a
+        render made after the switch's stages already did, in this frame, or one is on its way: a
+        view that waited for the stages (kiosk/ui/door.py) came in this same frame, and the screens
+        were rendered twice in it (a Pi-class profile's busiest frame, issue 19)."""
+        door = getattr(self, "_door", None)
+        fresh = self._rendered_frame == Clock.frames or (door is not None and door.waiting)
+        if self.view is not None and not fresh:
             self.render_screens(self.view)
         if self.service is not None and self.view is not None and self.view.state != IDLE:
             self._intents.put(self.service.touch)
