@@ -188,3 +188,26 @@ def test_a_card_on_the_goodbye_screen_starts_the_next_patron_from_the_defaults()
     assert not next_patron_starts(ended, ended)
     # choices made on the home screen before the card survive the card
     assert not next_patron_starts(SessionView(state="idle"), SessionView(state="identifying", mode="borrow"))
+
+
+def test_every_badge_an_item_line_can_show_is_in_its_mode_s_column():
+    """The items list keeps one badge column as wide as the widest word of the mode
+    (present.BADGE_WORDS): a word item_status can give that is missing there would widen the
+    column when it first appears and lay every row out again in that frame."""
+    from itertools import product
+
+    from kiosk.ui.present import BADGE_WORDS, item_status
+
+    modes = {"checkout": "borrow", "renew": "borrow", "checkin": "return"}
+    states = ("seen", "in_progress", "done", "refused", "needs_staff")
+    alerts = (None, "hold_here", "hold_elsewhere", "transfer", "other")
+    reasons = (None, "not_checked_out", "on_hold_for_other", "check_at_desk")
+    seen: set[tuple[str, str]] = set()
+    for action, state, alert, why in product(modes, states, alerts, reasons):
+        if why == "not_checked_out" and action != "checkin":      # a return's refusal only
+            continue
+        _status, badge = item_status(ItemLine("1", state=state, action=action, alert=alert, reason_key=why), "en")
+        if badge:
+            seen.add((modes[action], badge))
+            assert badge in BADGE_WORDS[modes[action]], (action, state, alert, why, badge)
+    assert ("borrow", "Not possible") in seen and ("return", "Transfer") in seen

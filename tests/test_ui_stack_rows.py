@@ -93,6 +93,27 @@ def test_an_answer_that_brings_a_badge_does_not_narrow_the_title(gui_kiosk):
         assert row().badge and (row().ids.body.width, row().badge_width) == widths
 
 
+def test_a_refusal_s_wider_badge_lays_out_no_row_again(gui_kiosk):
+    """The badge column is as wide as the widest word the mode can show ("Not possible" too), not
+    as the words on the list so far: the first refusal of a stack widened it, and every row shown
+    was laid out again, narrower, in that frame."""
+    with gui_kiosk() as k:
+        d, app, lib = k.driver, k.app, k.library
+        from kiosk.ui.lists import ItemRow
+
+        patron, item = borrow_one(k)
+        rv = app.screen("items").ids.rv
+        (shown,) = [r for r in rv.children[0].children if isinstance(r, ItemRow)]
+        widths = (shown.ids.body.width, shown.badge_width)
+        held = next(i for i in lib["items"] if i["status"] == "available" and i["parts"] == 1
+                    and i["holds"] and all(h["card"] != patron["card"] for h in i["holds"]))
+        k.devices.tag_reader.place(held["barcode"])
+        d.until(lambda: [i.state for i in app.view.items] == ["done", "refused"], 20, "the refusal")
+        d.settle()
+        assert any(r.badge == "Not possible" for r in rv.children[0].children if isinstance(r, ItemRow))
+        assert (shown.ids.body.width, shown.badge_width) == widths
+
+
 def test_the_rows_are_built_once_for_what_they_show(gui_kiosk, monkeypatch):
     """A render, the rows' trigger and a width change may land in one long frame (three times in
     one frame of a Pi-class run, each building every row again): asked again with nothing new,

@@ -128,18 +128,19 @@ class ItemsScreen(KioskScreen):
             Clock.schedule_once(self._show_newest, 0)   # the frame after: its layout has the new row
 
     def _badge_column(self, rows: list[dict]) -> float:
-        """One width for every row's badge: the widest of the words on the list and the word this
-        mode usually ends in ("Borrowed", "Returned").  A badge as wide as its own word was 0 while
-        the library system worked, so the title and the status sentence were laid out again, at a
-        narrower width, the moment it appeared -- in the frame the item's answer came (issue 19)."""
+        """One width for every row's badge: the widest word this mode's lines can end in ("Not
+        possible" as well as "Borrowed"), and any other on the list.  A badge as wide as its own
+        word was 0 while the library system worked, so the title and the status sentence were laid
+        out again, at a narrower width, the moment it appeared; a column as wide as the words on
+        the list widened when the first refusal came, and every row shown was laid out again in
+        that frame -- 13 label layouts at once (issue 19)."""
         from kivy.metrics import dp
 
-        from kiosk.ui.i18n import tr
+        from kiosk.ui.present import badge_words
         from kiosk.ui.textfit import word_width
 
-        usual = tr("Returned" if self.mode == "return" else "Borrowed", self.app.lang)
         size = self.app.theme.font_s
-        words = {usual} | {r["badge"] for r in rows if r.get("badge")}
+        words = set(badge_words(self.mode, self.app.lang)) | {r["badge"] for r in rows if r.get("badge")}
         return max(word_width(w, size, True) for w in words) + dp(20)
 
     def _row_height(self, row: dict, width: float) -> float:

@@ -117,6 +117,19 @@ def item_status(line, lang: str) -> tuple[str, str]:  # noqa: ANN001 - ItemLine
     return "", ""
 
 
+# Every badge word an item line of a mode can end in (item_status above): the items list keeps one
+# column as wide as the widest of them (kiosk/screens/items.py _badge_column).
+BADGE_WORDS = {
+    "borrow": ("Borrowed", "Renewed", "Not possible", "See desk"),
+    "return": ("Returned", "Hold", "Transfer", "Not possible", "See desk"),
+}
+
+
+def badge_words(mode: str, lang: str) -> list[str]:
+    """The badge words a ``mode``'s item lines can show, in ``lang``."""
+    return [tr(word, lang) for word in BADGE_WORDS.get(mode, BADGE_WORDS["borrow"])]
+
+
 def copy_labels(lines, lang: str) -> dict[str, str]:  # noqa: ANN001 - ItemLine or LoanLine
     """{item id: "copy …0002"} for items whose title appears more than once in ``lines``:
     two copies of "Le Petit Prince" on one list must be told apart (the barcode's end is printed
