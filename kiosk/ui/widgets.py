@@ -41,8 +41,8 @@ class FreshLabel(Label):
 
     Its canvas (Kivy's Label canvas: a Color and the text's Rectangle, centred) is kept here in
     Python rather than in kv rules: a label's position, size, texture and colour each changed a
-    canvas rule, evaluated through Kivy's rule machinery -- a quarter of a contrast switch's rule
-    evaluations and of a large-text switch's later frames (issue 19).  ``<-FreshLabel>`` in
+    canvas rule, evaluated through Kivy's rule machinery -- a fifth of a contrast switch's rule
+    evaluations and more of a large-text switch's later frames (issue 19).  ``<-FreshLabel>`` in
     widgets.kv keeps Label's own canvas rules off.
     """
 
@@ -82,8 +82,9 @@ class FreshLabel(Label):
         self._glyphs.pos = self._corner()
 
     def _trigger_texture_update(self, name=None, source=None, value=None):  # noqa: ANN001,ANN202
-        # The text is drawn white and tinted by the canvas's Color (``_retint``), so a colour change -- every label on a contrast switch -- is a new
-        # Color value on the GPU, not a new layout, rasterising and texture upload (issue 19).
+        # The text is drawn white and tinted by the canvas's Color (``_retint``), so a colour
+        # change -- every label on a contrast switch -- is a new Color value on the GPU, not a new
+        # layout, rasterising and texture upload (issue 19).
         # Markup labels keep Kivy's way: their colour spans are in the texture.
         if name in _INK_ONLY and not self.markup:
             return
