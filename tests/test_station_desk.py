@@ -197,6 +197,30 @@ def test_shelf_check_offers_check_in_and_reprogramming_for_the_item_just_read(de
     assert d.view.offer == "" and d.view.offer_item == ""
 
 
+def test_a_tag_whose_barcode_the_library_does_not_know_is_not_offered_reprogramming(desk):
+    """A barcode-only tag of an item the library system does not know, found on a shelf: it is
+    listed (to be catalogued, and its tag is old), but not offered "Reprogram the tag" -- that
+    would only answer "unknown barcode".  Asked all the same, programming says so, waits for a
+    scan and writes nothing."""
+    d, reader, views, cues = desk
+    d.set_mode(SHELF)
+    d.drain()
+    uid = reader.place_barcode_only("UNKNOWN7")
+    d.tag_present(reader.read_tag(uid))
+    d.drain()
+    (listed,) = d.view.exceptions
+    assert listed.item_id == "UNKNOWN7"
+    assert {f.action for f in listed.findings} >= {"catalogue", "reprogram"}
+    assert (d.view.offer, d.view.offer_item) == ("", "")
+    before = reader.read_tag(uid)
+    d.set_mode(PROGRAM)
+    d.scanned("UNKNOWN7")
+    d.drain()
+    assert (d.view.step, d.view.message, d.view.detail, cues[-1]) == ("scan", "unknown_item", "UNKNOWN7", "failure")
+    after = reader.read_tag(uid)
+    assert (after.item_id, after.model) == (before.item_id, before.model)       # nothing written
+
+
 def test_what_the_page_says_about_the_pad_follows_the_pad(desk):
     """Found by hand in the real window: 'already programmed 3900000004' stayed after the item was
     lifted, and two tags placed before a scan were not called two tags."""

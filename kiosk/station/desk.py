@@ -28,7 +28,7 @@ from typing import Any
 
 from kiosk.errors import HardwareError, IlsUnavailable, JournalError, OutcomeUnknown, ProtocolError
 from kiosk.hardware.records import TagRead
-from kiosk.station.inventory import CHECK_IN, REPROGRAM
+from kiosk.station.inventory import CATALOGUE, CHECK_IN, REPROGRAM
 from kiosk.station.program import BARCODE_ONLY, BLANK, LIBRARY, ItemRecord, PlanError, TagPlan, classify
 from kiosk.station.shelf import ShelfResult
 
@@ -342,7 +342,9 @@ class StationDesk:
         actions = {f.action for f in result.findings}
         if result.item_id and CHECK_IN in actions:
             offer = CHECK_IN
-        elif result.item_id and REPROGRAM in actions:
+        elif result.item_id and REPROGRAM in actions and CATALOGUE not in actions:
+            # (an item the library system does not know is catalogued first: programming would
+            # only answer "unknown barcode")
             offer = REPROGRAM
         self._show(seen=shelf.count, need_action=shelf.exceptions, exceptions=listed,
                    offer=offer, offer_item=result.item_id if offer else "",
