@@ -296,10 +296,14 @@ def test_a_second_switch_before_the_first_s_stages_ran_takes_their_place():
     bumps: list[tuple[int, str]] = []
     theme.bind(revision=lambda *_a: bumps.append((Clock.frames, "labels")),
                button_revision=lambda *_a: bumps.append((Clock.frames, "buttons")))
+    from kiosk.ui import pacing
+
+    pacing.spread_after_switch()                        # as a patron's switch does (patron_choices.py)
     theme.apply("high_contrast", spread=True)
     Clock.tick()                                        # the first switch's label stage
     assert [what for _f, what in bumps] == ["labels"]
     second = Clock.frames
+    pacing.spread_after_switch()
     theme.apply("high_contrast", large_text=True, spread=True)   # before its button stage
     for _ in range(4):
         Clock.tick()
@@ -387,11 +391,15 @@ def test_the_screens_are_rendered_once_for_two_quick_switches():
         def render_screens(self, view):  # noqa: ANN001,ANN202
             rendered.append(Clock.frames)
 
+    from kiosk.ui import pacing
+
     choices = Choices()
     Clock.tick()
+    pacing.spread_after_switch()                        # as a patron's switch does (toggle_contrast)
     choices._refresh_soon()
     Clock.tick()
     second = Clock.frames
+    pacing.spread_after_switch()
     choices._refresh_soon()
     for _ in range(5):
         Clock.tick()

@@ -2,8 +2,9 @@
 
 The schema -- one dataclass per ``[section]`` and ``Settings`` -- lives in this package's modules
 (``schema``, ``service``, ``appliance``, ``keys``; the pure value checks in ``checks``; who may
-read the secrets in ``secrets``; where the files are in ``paths``) and is re-exported here, so the rest of the kiosk imports everything from ``kiosk.config``.  The package
-imports nothing of the kiosk above it but ``kiosk.errors``.
+read the secrets in ``secrets``; where the files are in ``paths``) and is re-exported here, so the
+rest of the kiosk imports everything from ``kiosk.config``.  The package imports nothing of the
+kiosk above it but ``kiosk.errors``.
 Loading never half-succeeds: every problem in a file is collected and reported together, each
 naming the file, the key and what was expected, so a staff member can fix the file in one go.
 """

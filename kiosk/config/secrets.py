@@ -76,25 +76,20 @@ def secret_file_errors(settings: Settings) -> list[str]:
     another machine than the kiosk's.
     """
     errors = []
-    for name in SECTIONS:
-        section = getattr(settings, name, None)
-        if section is None or not dataclasses.is_dataclass(section):
+    for name, f, value in _set_fields(settings):
+        if not (f.name.endswith("password_file") and isinstance(value, str)):
             continue
-        for f in dataclasses.fields(section):
-            value = getattr(section, f.name)
-            if not (f.name.endswith("password_file") and isinstance(value, str) and value):
-                continue
-            where = f"{settings.source}: [{name}] {f.name}"
-            try:
-                with open(Path(value).expanduser(), "rb") as fh:
-                    raw = fh.read(65536)
-            except (OSError, ValueError):
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                errors.append(f"{where}: {value} is not UTF-8 text")
-                continue
-            if "\x00" in text or len(text.strip().splitlines()) > 1:
-                errors.append(f"{where}: {value} must hold the password on one line, without NUL bytes")
+        where = f"{settings.source}: [{name}] {f.name}"
+        try:
+            with open(Path(value).expanduser(), "rb") as fh:
+                raw = fh.read(65536)
+        except (OSError, ValueError):
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            errors.append(f"{where}: {value} is not UTF-8 text")
+            continue
+        if "\x00" in text or len(text.strip().splitlines()) > 1:
+            errors.append(f"{where}: {value} must hold the password on one line, without NUL bytes")
     return errors

@@ -41,8 +41,7 @@ def mark_pooled(row) -> None:  # noqa: ANN001
     contrast switch re-ran the colour rules of every cached row.  Whoever takes it out must call
     :func:`release`."""
     setattr(row, POOLED, True)
-    if _MEMO is not None:
-        _MEMO.clear()
+    _forget()
 
 
 def hidden_screen(widget):  # noqa: ANN001,ANN201
@@ -102,6 +101,12 @@ def _screen_class() -> type:
 _MEMO: dict | None = None
 
 
+def _forget() -> None:
+    """Inside :func:`same_tree`, a widget moved, pooled or released: the answers may be wrong now."""
+    if _MEMO is not None:
+        _MEMO.clear()
+
+
 @contextlib.contextmanager
 def same_tree() -> Iterator[None]:
     """While this runs, each widget's :func:`hidden_screen` answer is worked out once.  A theme
@@ -149,8 +154,7 @@ def release(holder) -> None:  # noqa: ANN001
     shown, in the language or colours of before."""
     if getattr(holder, POOLED, False):
         setattr(holder, POOLED, False)
-    if _MEMO is not None:           # the holder's widgets count as shown from now on
-        _MEMO.clear()
+    _forget()                       # the holder's widgets count as shown from now on
     _RELEASING.add(holder)
     try:
         while rules := _RULES.pop(holder, None):      # rules first: they set sizes the layouts use
@@ -158,8 +162,7 @@ def release(holder) -> None:  # noqa: ANN001
                 _evaluate_quietly(args)
     finally:
         _RELEASING.discard(holder)
-        if _MEMO is not None:
-            _MEMO.clear()
+        _forget()
     for trigger in _DEFERRED.pop(holder, ()):
         trigger()
 
@@ -209,8 +212,7 @@ def _waiting_layout(do_layout):  # noqa: ANN001,ANN202
 def _forgetting(change):  # noqa: ANN001,ANN202
     @functools.wraps(change)
     def change_and_forget(self, *args, **kw):  # noqa: ANN001,ANN202
-        if _MEMO is not None:
-            _MEMO.clear()
+        _forget()
         return change(self, *args, **kw)
 
     return change_and_forget

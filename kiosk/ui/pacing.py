@@ -51,10 +51,15 @@ _switch_frame = -10         # the frame a switch was made in
 
 
 def spread_after_switch(now: float | None = None) -> None:
-    """Called by a theme switch (contrast, large text): its relayout shares the budget."""
+    """Called by a patron's theme switch (contrast, large text) before it is made: its relayout
+    shares the budget, and the stages of the switch before that have not run yet are dropped
+    (:func:`after_switch`)."""
     global _settling_until, _switch_frame
     _settling_until = (time.monotonic() if now is None else now) + SETTLE_S
     _switch_frame = Clock.frames
+    for stage in _stages:
+        stage.cancel()
+    _stages.clear()
 
 
 class Pending:
@@ -79,12 +84,21 @@ class Pending:
 
 
 def after_frames(frames: int, callback) -> Pending:  # noqa: ANN001
-    """``callback()`` ``frames`` frames from now (a switch's stages, one frame each).  A switch
-    that comes before the stages of the one before have run cancels them (:class:`Pending`): its
-    own stages do the same work, and a stage left to run landed in the new switch's frame."""
+    """``callback()`` ``frames`` frames from now; ``cancel()`` on the result drops it."""
     pending = Pending(callback)
     pending._step(frames)
     return pending
+
+
+_stages: list[Pending] = []     # the stages of the last patron's switch (after_switch)
+
+
+def after_switch(stage: int, callback) -> None:  # noqa: ANN001
+    """``callback()`` in ``stage`` (below) of the switch just made.  The next switch drops what of
+    it has not run (:func:`spread_after_switch`): its own stages do the same work, and a stage left
+    to run landed in the new switch's own frame -- on a Pi-class CPU two taps 0.5 s apart are two
+    frames apart (issue 19)."""
+    _stages.append(after_frames(stage, callback))
 
 
 # A patron's switch, stage by stage, in frames after the switch's own (kiosk/ui/theme.py

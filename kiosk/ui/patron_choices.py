@@ -21,7 +21,7 @@ log = logging.getLogger("kiosk.app")
 class PatronChoices:
     """Speech on/off, language, contrast and text size for the session on screen."""
 
-    _screens_stage = None               # a switch's last stage, not run yet (kiosk/ui/pacing.Pending)
+    _door = None                        # KioskApp's LatestOnly of session views, once wired
     _rendered_frame = -1                # the frame of the last session view rendered (KioskApp.render)
 
     # speech (kiosk/speech/)
@@ -84,19 +84,15 @@ class PatronChoices:
         self._refresh_soon()
 
     def _refresh_soon(self) -> None:
-        # The screens' computed texts and row heights: the last stage of a switch (pacing.SCREENS_STAGE);
-        # a switch before it ran takes its place (its own last stage renders the screens).
-        if self._screens_stage is not None:
-            self._screens_stage.cancel()
-        self._screens_stage = pacing.after_frames(pacing.SCREENS_STAGE, self._refresh_screens)
+        # The screens' computed texts and row heights: the last stage of a switch (pacing.SCREENS_STAGE)
+        pacing.after_switch(pacing.SCREENS_STAGE, self._refresh_screens)
 
     def _refresh_screens(self) -> None:
         """Re-render the current view (row texts and colours are computed, not bound) -- unless a
         render made after the switch's stages already did, in this frame, or one is on its way: a
         view that waited for the stages (kiosk/ui/door.py) came in this same frame, and the screens
         were rendered twice in it (a Pi-class profile's busiest frame, issue 19)."""
-        door = getattr(self, "_door", None)
-        fresh = self._rendered_frame == Clock.frames or (door is not None and door.waiting)
+        fresh = self._rendered_frame == Clock.frames or (self._door is not None and self._door.waiting)
         if self.view is not None and not fresh:
             self.render_screens(self.view)
         if self.service is not None and self.view is not None and self.view.state != IDLE:

@@ -83,7 +83,6 @@ class Theme(EventDispatcher):
     def __init__(self, accent_hex: str = "", **kw):
         super().__init__(**kw)
         self.accent_hex = accent_hex
-        self._stages: list = []         # a patron's switch's later stages, not run yet (kiosk/ui/pacing.py)
         self.apply("standard", large_text=False)
 
     @property
@@ -120,14 +119,11 @@ class Theme(EventDispatcher):
             setattr(self, key, sp(size * factor))
         if recoloured:
             self.colour_revision += 1
-        for stage in self._stages:      # a switch before the last one's stages ran: these do that work
-            stage.cancel()
-        self._stages = []
         if spread:
             from kiosk.ui import pacing
 
-            self._stages = [pacing.after_frames(pacing.LABELS_STAGE, lambda: self._bump("revision")),
-                            pacing.after_frames(pacing.BUTTONS_STAGE, lambda: self._bump("button_revision"))]
+            pacing.after_switch(pacing.LABELS_STAGE, lambda: self._bump("revision"))
+            pacing.after_switch(pacing.BUTTONS_STAGE, lambda: self._bump("button_revision"))
         else:
             self.revision += 1
             self.button_revision += 1
