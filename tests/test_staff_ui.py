@@ -261,3 +261,66 @@ def test_a_failed_check_shows_its_whole_repair_hint_in_the_staff_language(gui_ki
         label = note.ids.note
         assert label.texture_size[0] <= label.width + 1 and label.texture_size[1] > label.font_size * 1.5
         _shot(k, "staff-diagnostics-problem")
+
+
+def test_a_goodbye_timing_out_behind_a_staff_page_leaves_the_page_alone(gui_kiosk):
+    """A staff member opens staff mode while the last patron's goodbye is still showing.  When the
+    goodbye times out (the next patron's defaults come back, every patron screen is wiped), the
+    settings page keeps its keyboard, the text half typed and the connection test's answer; the
+    PIN pad keeps its digits.  Staff mode wipes its own pages when it ends (CI once saw the page's
+    answer blanked one frame after it arrived)."""
+    from kiosk.circulation import view as v
+    from kiosk.staff.auth import hash_secret
+
+    with gui_kiosk({"staff.pin_hash": hash_secret(PIN)}) as k:
+        d, app = k.driver, k.app
+        card = next(p["card"] for p in k.server.db.export()["patrons"]
+                    if p["status"] == "ok" and p["can_checkout"])
+        app.service.card_presented(card)
+        app.service.wait_idle(20)
+        app.service.finish("none")
+        app.service.wait_idle(20)
+        d.until(lambda: app.view.state == v.ENDED, 10, "the goodbye")
+
+        def goodbye_times_out() -> None:
+            app.service.tick(app.service.monotonic() + 3600)
+            app.service.wait_idle(20)
+            d.until(lambda: app.view.state == v.IDLE, 10, "the next patron's idle screen")
+            d.settle()
+
+        app.enter_staff()
+        d.until_screen("staff")
+        for digit in PIN[:2]:
+            d.tap(d.button(digit))
+        goodbye_times_out()
+        staff = app.screen("staff")
+        assert staff.entry == PIN[:2] and d.screen == "staff", (staff.entry, d.screen)
+        for digit in PIN[2:]:
+            d.tap(d.button(digit))
+        d.tap(d.button("OK"))
+        d.until(lambda: not staff.checking, 10, "the PIN check")
+        d.until_screen("staff_home")
+
+        app.service.card_presented(card)                 # a second patron, and their goodbye
+        app.service.wait_idle(20)
+        app.service.finish("none")
+        app.service.wait_idle(20)
+        d.until(lambda: app.view.state == v.ENDED, 10, "the second goodbye")
+        d.tap(d.button("Settings"))
+        d.until_screen("staff_settings")
+        page = app.screen("staff_settings")
+        d.settle()
+        d.tap(d.button("Test connection"))
+        d.until(lambda: page.connection.startswith(("Connected", "No connection")), 20, "the connection test")
+        field, shown = ("ils.tenant", page.tenant) if page.folio else ("ils.host", page.host)
+        d.tap(d.button(shown))
+        d.settle()
+        d.tap(d.button("x"))
+        assert page.editing == field and page.edit_text.endswith("x")
+        goodbye_times_out()
+        assert d.screen == "staff_settings"
+        assert page.editing == field and page.edit_text.endswith("x"), (page.editing, page.edit_text)
+        assert page.connection.startswith("Connected"), page.connection
+        app.leave_staff()                                # staff mode's end is what wipes its pages
+        d.settle()
+        assert page.editing == "" and page.connection == "" and staff.entry == ""

@@ -25,7 +25,12 @@ class KioskScreen(Screen):
     ``render(view)`` is called on the main thread with every new session view (for every screen,
     not only the visible one, so that patron data leaves *all* screens the moment a session ends).
     ``wipe()`` clears anything the screen keeps itself (typed digits, an open dialog).
+    ``patron_page``: wiped when a patron's session ends.  Staff pages are not -- a goodbye screen
+    timing out behind a staff member's settings page must not close the keyboard they are typing
+    on; staff mode wipes its own pages when it ends.
     """
+
+    patron_page = True
 
     @property
     def app(self):  # noqa: ANN201 - the running KioskApp

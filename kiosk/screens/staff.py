@@ -18,6 +18,7 @@ STAFF_IDLE_S = 60
 
 
 class StaffScreen(KioskScreen):
+    patron_page = False            # a PIN half typed survives a goodbye timing out behind it
     entry = StringProperty("")
     authenticated = BooleanProperty(False)
     checking = BooleanProperty(False)

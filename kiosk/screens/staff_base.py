@@ -23,6 +23,7 @@ class StaffPage(KioskScreen):
     """Base of every staff page: ``refresh()`` on entry, idle logout restarted by every touch."""
 
     busy = BooleanProperty(False)
+    patron_page = False            # wiped when staff mode ends (StaffMode.ended), not with a patron
 
     @property
     def staff(self):  # noqa: ANN201 - kiosk.screens.staff_mode.StaffMode
