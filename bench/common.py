@@ -41,6 +41,37 @@ def join_pi_group(pid: int | None = None) -> bool:
     return True
 
 
+RASTERIZER_PREFIX = "llvmpipe"      # Mesa's software rasterizer threads: llvmpipe-0, llvmpipe-1, ...
+
+
+def rasterizer_outside_group(task_dir: Path = Path("/proc/self/task")) -> int:
+    """In a Pi-class run, move this process's llvmpipe rasterizer threads out of the throttled
+    group (a cgroup v1 ``tasks`` file takes one thread at a time); returns how many moved.
+
+    A Pi draws on its GPU.  Here Mesa's llvmpipe rasterizes on the CPU, in threads the kiosk's
+    main thread starts when it opens its GL context -- inside the group, so the quota throttled
+    the pixels too, frames lasted 2-4 times the Pi's, and each frame gathered several frames' worth
+    of the kiosk's work.  Outside the quota the rasterizer stands in for the GPU; the main thread
+    (the GL calls and their driver work included), the kiosk's other threads and the baseline app's
+    stay inside.  0 in an x86 run, or where threads cannot be moved apart (cgroup v2's default,
+    non-threaded, groups)."""
+    procs = os.environ.get(PI_GROUP_ENV)
+    if not procs:
+        return 0
+    root_tasks = Path(procs).parent.parent / "tasks"
+    if not root_tasks.exists():
+        return 0
+    moved = 0
+    for task in sorted(task_dir.iterdir()):
+        try:
+            if (task / "comm").read_text().startswith(RASTERIZER_PREFIX):
+                root_tasks.write_text(task.name)
+                moved += 1
+        except OSError:             # the thread ended meanwhile
+            continue
+    return moved
+
+
 def pi_group_preexec():  # noqa: ANN201 - a callable for subprocess' preexec_fn, or None
     """``preexec_fn`` that puts a child into the Pi-class group before it execs (None in an x86 run)."""
     if not os.environ.get(PI_GROUP_ENV):

@@ -125,3 +125,60 @@ def test_a_scenario_reports_its_median_run_and_every_runs_figures():
     assert chosen["kiosk_cpu_max_ms"] == 9.0                       # the median of 8, 9, 15
     assert chosen["runs_cpu_max_ms"] == [9.0, 15.0, 8.0]
     assert chosen["max_gap_ms"] == 45.0 and chosen["median_gap_ms"] == 25.0
+
+
+def test_in_a_pi_class_run_the_kiosk_s_frame_budgets_count_the_class_s_cpu_time(monkeypatch):
+    """Inside the throttled group the main thread runs at full speed between the quota's stalls:
+    a label laid out in 0.4 ms there takes 1.4 ms of a Pi 4's core.  The kiosk's per-frame budgets
+    (kiosk/ui/pacing.py) count thread CPU x the busiest-frame figure's factor in a Pi-class run,
+    and wall time, as shipped, otherwise."""
+    import time
+
+    from bench.ui_children import budgets_at_class_speed
+    from kiosk.ui.pacing import FrameBudget
+
+    monkeypatch.setattr(FrameBudget, "clock", FrameBudget.clock)     # restored after the test
+    monkeypatch.setattr(FrameBudget, "scale", FrameBudget.scale)
+    monkeypatch.delenv("KIOSK_BENCH_CALIBRATION", raising=False)
+    assert budgets_at_class_speed() == 1.0
+    assert FrameBudget.clock is time.perf_counter and FrameBudget.scale == 1.0
+    monkeypatch.setenv("KIOSK_BENCH_CALIBRATION", '{"reached": 3.5}')
+    assert budgets_at_class_speed() == 3.5
+    assert FrameBudget.clock is time.thread_time and FrameBudget.scale == 3.5
+    budget = FrameBudget(0.0015)
+    readings = iter([10.0, 10.0004])
+    monkeypatch.setattr(FrameBudget, "clock", staticmethod(lambda: next(readings)))
+    budget.charge_since(budget.start())               # 0.4 ms here: 1.4 ms of the budget's 1.5
+    assert abs(budget.spent - 0.0014) < 1e-9 and not budget.exhausted()
+    budget.charge(0.0002)
+    assert budget.exhausted()
+
+
+def test_in_a_pi_class_run_the_rasterizer_threads_leave_the_throttled_group(tmp_path, monkeypatch):
+    """A Pi draws on its GPU: Mesa's llvmpipe threads ("llvmpipe-0", ...) move to the root group's
+    ``tasks`` one by one (cgroup v1 moves threads apart), every other thread stays throttled; no
+    Pi-class run, or no per-thread ``tasks`` file (cgroup v2), moves nothing."""
+    tasks = tmp_path / "proc-task"
+    for tid, comm in ((100, "python"), (101, "llvmpipe-0"), (102, "llvmpipe-1"), (103, "python:disk$0")):
+        (tasks / str(tid)).mkdir(parents=True)
+        (tasks / str(tid) / "comm").write_text(comm + "\n")
+    root = tmp_path / "cpu"
+    group = root / "libkiosk-bench-1"
+    group.mkdir(parents=True)
+    (group / "cgroup.procs").write_text("")
+    written: list[str] = []
+    monkeypatch.delenv(common.PI_GROUP_ENV, raising=False)
+    assert common.rasterizer_outside_group(tasks) == 0
+    monkeypatch.setenv(common.PI_GROUP_ENV, str(group / "cgroup.procs"))
+    assert common.rasterizer_outside_group(tasks) == 0             # no tasks file: threads stay together
+    (root / "tasks").write_text("")
+    real_write = type(root).write_text
+
+    def noted(self, text, *a, **kw):  # noqa: ANN001,ANN202 - the kernel takes one tid per write
+        if self.name == "tasks":
+            written.append(text)
+        return real_write(self, text, *a, **kw)
+
+    monkeypatch.setattr(type(root), "write_text", noted)
+    assert common.rasterizer_outside_group(tasks) == 2
+    assert written == ["101", "102"]

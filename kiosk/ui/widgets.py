@@ -115,14 +115,14 @@ class FreshLabel(Label):
             # texture one frame longer.
             Clock.schedule_once(lambda _dt: self._trigger_texture(), 0)
             return
-        t0 = time.perf_counter()
+        t0 = TEXT_BUDGET.start()
         core = getattr(self, "_label", None)
         if core is not None:
             core.texture = None
             if not self.markup:
                 core.options["color"] = _WHITE        # tinted by the canvas (see above)
         super().texture_update(*largs)
-        TEXT_BUDGET.charge(time.perf_counter() - t0)
+        TEXT_BUDGET.charge_since(t0)
 
 
 _INK_ONLY = frozenset(("color", "disabled_color"))
