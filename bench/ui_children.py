@@ -115,7 +115,6 @@ def stack(port: int, mode: str) -> None:
     from kiosk.ui import kivyenv
 
     kivyenv.pause_gc_until_first_frame()
-    budgets_at_class_speed()
     data = Path(tempfile.mkdtemp(prefix="bench-stack-"))
     settings = _kiosk_settings(data, port)
     if mode == "speech":
@@ -135,7 +134,16 @@ def stack(port: int, mode: str) -> None:
         fastkv.install = lambda: False
     with running_app(settings) as k:
         d, app = k.driver, k.app
+        from kivy.clock import Clock
+
         from bench.frames import FrameMeter
+
+        # Kivy reads its fps cap when its clock is first imported: imported before kivyenv.prepare
+        # (running_app) it kept Kivy's default of 60 and the idle app's frame interval halved.
+        if Clock._max_fps != kivyenv.MAX_FPS:
+            raise SystemExit(f"Kivy's clock runs at {Clock._max_fps:g} fps, not the kiosk's {kivyenv.MAX_FPS}: "
+                             "something imported kivy.clock before kivyenv.prepare")
+        budgets_at_class_speed()
 
         meter = FrameMeter(profile=bool(profile_dir))
         meter.install()

@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+MAX_FPS = 30       # plenty for a kiosk; keeps a Pi cool (reference hardware-and-deployment.md §4.5)
+
 
 def prepare(kivy_home: Path, *, headless: bool = False, width: int = 800, height: int = 480,
             fullscreen: bool = False, touchscreen: bool = False, rotation: int = 0) -> None:
@@ -54,7 +56,7 @@ def prepare(kivy_home: Path, *, headless: bool = False, width: int = 800, height
     Config.set("graphics", "resizable", "0" if fullscreen else "1")
     Config.set("graphics", "show_cursor", "0" if fullscreen else "1")
     Config.set("graphics", "rotation", str(rotation))
-    Config.set("graphics", "maxfps", "30")               # plenty for a kiosk; keeps a Pi cool (§4.5)
+    Config.set("graphics", "maxfps", str(MAX_FPS))
     Config.set("input", "mouse", "mouse,disable_multitouch")
     if touchscreen:
         # Official Pi touch display (reference hardware-and-deployment.md §4.3); one provider
