@@ -80,6 +80,10 @@ def _library_due(due_date: datetime | None, due: str) -> dict:
     return kw
 
 
+# A replayed row's outcome waits for its batch's commit at most this long: a patron's line done
+# offline shows as confirmed once its outcome is in the journal.
+SETTLED_COMMIT_S = 0.25
+
 _PROMISED = "due date set by the library system (promised offline: "     # + the date + ")"
 
 
@@ -127,6 +131,15 @@ class Replayer:
         self.ils = ils
         self.journal = journal
         self.batch = batch
+        # Settled rows whose outcome is not committed yet: one commit (one fsync) for a batch, not
+        # one per row.  Until it is committed a row stays REPLAYING, which a replay after a crash
+        # resolves by asking the library system (Item Information), never by resending blindly --
+        # sound only while it is the item's one unresolved row: the item's later rows wait for the
+        # commit (:meth:`_one`).  A checkout resolved after its item's return had been sent too
+        # looked never done, and was sent again (the kill -9 harness: a doubled checkout).
+        self._settled: list[tuple[int, str, dict]] = []
+        self._settled_items: set[str] = set()
+        self._settled_since = 0.0
 
     def sync(self, item_id: str | None = None, limit: int | None = None) -> SyncReport:
         """Replay pending rows (of one item, or all) oldest first; stops when the library is away."""
@@ -153,6 +166,8 @@ class Replayer:
                     if unsent:
                         self.journal.record_outcomes([(i, j.QUEUED, {}) for i in unsent])
                     break
+                finally:
+                    self._commit_settled()
         report.remaining = (self.journal.pending_count() if item_id is None
                             else len(self.journal.pending(item_id=item_id)))
         if report.synced or report.staff or report.abandoned:
@@ -195,6 +210,8 @@ class Replayer:
         return found
 
     def _one(self, row: JournalRow, queued_now: bool, report: SyncReport) -> None:
+        if row.item_id in self._settled_items:
+            self._commit_settled()          # an item has one unresolved row at a time (see __init__)
         acked = row.acked or row.state == j.REPLAYING or queued_now
         if row.kind == "checkout":
             # Never resend a checkout blindly, not even a queued one: an earlier attempt may have
@@ -290,13 +307,28 @@ class Replayer:
             raise self._stop(row, f"no valid reply: {exc}", requeue=False) from exc
 
     def _settle(self, row: JournalRow, state: str, report: SyncReport, **kw) -> None:
-        self.journal.record_outcome(row.id, state, **kw)
+        """The row is done: its outcome is committed with the batch's (:meth:`_commit_settled`),
+        or sooner when the batch is slow (the kiosk shows a line done offline as confirmed only
+        once its outcome is in the journal)."""
+        if not self._settled:
+            self._settled_since = time.monotonic()
+        self._settled.append((row.id, state, kw))
+        self._settled_items.add(row.item_id)
         if state == j.SYNCED:
             report.synced += 1
         elif state == j.ABANDONED:
             report.abandoned += 1
         else:
             report.resolved_done += 1
+        if time.monotonic() - self._settled_since >= SETTLED_COMMIT_S:
+            self._commit_settled()
+
+    def _commit_settled(self) -> None:
+        """Commit the settled rows' outcomes, in one transaction."""
+        if self._settled:
+            settled, self._settled = self._settled, []
+            self._settled_items = set()
+            self.journal.record_outcomes(settled)
 
     def _to_staff(self, row: JournalRow, reason_key: str, report: SyncReport, text: str = "") -> None:
         log.warning("journal %d (%s of item %s) needs staff: %s", row.id, row.kind, mask(row.item_id),
