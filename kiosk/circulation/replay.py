@@ -137,8 +137,7 @@ class Replayer:
         # sound only while it is the item's one unresolved row: the item's later rows wait for the
         # commit (:meth:`_one`).  A checkout resolved after its item's return had been sent too
         # looked never done, and was sent again (the kill -9 harness: a doubled checkout).
-        self._settled: list[tuple[int, str, dict]] = []
-        self._settled_items: set[str] = set()
+        self._settled: dict[str, tuple[int, str, dict]] = {}    # item id: (row id, state, outcome)
         self._settled_since = 0.0
 
     def sync(self, item_id: str | None = None, limit: int | None = None) -> SyncReport:
@@ -210,7 +209,7 @@ class Replayer:
         return found
 
     def _one(self, row: JournalRow, queued_now: bool, report: SyncReport) -> None:
-        if row.item_id in self._settled_items:
+        if row.item_id in self._settled:
             self._commit_settled()          # an item has one unresolved row at a time (see __init__)
         acked = row.acked or row.state == j.REPLAYING or queued_now
         if row.kind == "checkout":
@@ -312,8 +311,7 @@ class Replayer:
         once its outcome is in the journal)."""
         if not self._settled:
             self._settled_since = time.monotonic()
-        self._settled.append((row.id, state, kw))
-        self._settled_items.add(row.item_id)
+        self._settled[row.item_id] = (row.id, state, kw)    # one per item: _one commits before a second
         if state == j.SYNCED:
             report.synced += 1
         elif state == j.ABANDONED:
@@ -326,8 +324,7 @@ class Replayer:
     def _commit_settled(self) -> None:
         """Commit the settled rows' outcomes, in one transaction."""
         if self._settled:
-            settled, self._settled = self._settled, []
-            self._settled_items = set()
+            settled, self._settled = list(self._settled.values()), {}
             self.journal.record_outcomes(settled)
 
     def _to_staff(self, row: JournalRow, reason_key: str, report: SyncReport, text: str = "") -> None:

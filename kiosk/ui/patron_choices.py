@@ -65,7 +65,7 @@ class PatronChoices:
         self.lang = self.settings.kiosk.language
         self.theme.apply(self.settings.branding.theme, large_text=False)
         for screen in self.root_widget.ids.sm.screens:
-            if getattr(screen, "patron_page", True):
+            if screen.patron_page:
                 screen.wipe()
 
     def set_language(self, code: str) -> None:
