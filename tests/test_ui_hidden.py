@@ -368,6 +368,7 @@ def test_a_label_showing_text_keeps_it_through_the_switch_s_frame(monkeypatch):
     waited: list[str] = []
     showing._trigger_texture = lambda *_a: waited.append("Borrowed")
     Clock.tick()
+    Clock.tick_draw()                        # a frame drawn: "Borrowed" is on screen
     pacing.spread_after_switch()
     laid_out.clear()
     showing.texture_update()

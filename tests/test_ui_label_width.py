@@ -125,3 +125,31 @@ def test_a_frame_lays_out_its_share_of_text_and_the_rest_waits_one_frame(monkeyp
     monkeypatch.setattr(budget, "frame", Clock.frames - 1)                    # a new frame: budget anew
     showing.texture_update()
     assert laid_out == ["Borrowed", "Due back January 3, 2027"]
+
+
+def test_a_label_whose_text_was_never_drawn_does_not_wait_for_the_budget(monkeypatch):
+    """A label's first try at its text (wrapped at Kivy's default width of 100 px, before its
+    layout gave it its own) is not kept one frame longer when the budget is spent: nobody has seen
+    it, and showing it would show the wrong layout -- the kiosk's first frame had the home screen's
+    tiles at height 0.  Once a frame has been drawn with its text, the budget applies."""
+    from kivy.clock import Clock
+
+    from kiosk.ui import widgets
+
+    later: list[object] = []
+    monkeypatch.setattr(widgets.Clock, "schedule_once", lambda fn, timeout=0: later.append(fn))
+    _no_drawing(monkeypatch)
+    label = FreshLabel(text="Welcome to the library", text_size=(100, None))
+    label.texture_update()                                   # the first try, at 100 px
+    assert label.texture is not None
+    budget = widgets.TEXT_BUDGET
+    monkeypatch.setattr(budget, "frame", Clock.frames)
+    monkeypatch.setattr(budget, "spent", budget.seconds)      # spent
+    label.text_size = (700, None)                            # its layout gives it its width
+    label.texture_update()
+    assert later == [] and label.texture_size[1] < 40        # laid out again at once: one line
+    Clock.tick_draw()                                        # drawn: now it shows that text
+    monkeypatch.setattr(budget, "frame", Clock.frames)
+    label.text_size = (300, None)
+    label.texture_update()
+    assert len(later) == 1                                   # shown text keeps one frame longer

@@ -204,3 +204,42 @@ def test_a_hidden_screen_shows_the_language_chosen_while_it_was_hidden_down_to_i
         labels = [w.text for w in app.screen("identify").walk(restrict=True) if isinstance(w, Label) and w.text]
         assert tr("Cancel", "de") in labels and tr("Delete", "de") in labels, labels
         assert "Cancel" not in labels and "Delete" not in labels, labels
+
+
+@pytest.mark.gui
+def test_the_first_frame_shows_the_home_screen_laid_out(gui_kiosk, monkeypatch):
+    """READY=1 goes to systemd from the kiosk's first frame (and the start-up benchmark times it):
+    that frame must show the home screen finished.  The per-frame text budget
+    (kiosk/ui/widgets.py) once kept each label's first try at its text -- wrapped at Kivy's
+    default width of 100 px, before its layout -- on screen for two frames: the welcome line 310 px
+    high and the three tiles (Borrow, Return, My account) at height 0."""
+    import functools
+
+    first: dict[str, list] = {}
+
+    def geometry(root) -> list:  # noqa: ANN001
+        return [(type(w).__name__, getattr(w, "text", None), tuple(map(round, w.to_window(*w.pos))),
+                 tuple(map(round, w.size)), tuple(map(round, getattr(w, "texture_size", ()))))
+                for w in root.walk(restrict=True)]
+
+    def spy_on_the_first_frame(settings, _server) -> None:  # noqa: ANN001
+        from kiosk.ui import kivyenv
+
+        kivyenv.prepare(settings.data_dir / "kivy", headless=True, width=800, height=480)  # as running_app
+        from kiosk.app import KioskApp
+
+        original = KioskApp._after_first_frame
+
+        @functools.wraps(original)      # Kivy's on_flip binding looks the method up by name
+        def _after_first_frame(self, *args):  # noqa: ANN001,ANN202
+            first.setdefault("home", geometry(self.root_widget))
+            return original(self, *args)
+
+        monkeypatch.setattr(KioskApp, "_after_first_frame", _after_first_frame)
+
+    with gui_kiosk(setup=spy_on_the_first_frame) as k:
+        k.driver.settle()
+        assert k.driver.screen == "home"
+        tiles = [k.app.screen("home").ids[name] for name in ("borrow", "ret", "account")]
+        assert all(tile.height > 100 for tile in tiles)
+        assert first["home"] == geometry(k.app.root_widget)     # nothing moved after the first frame

@@ -46,6 +46,8 @@ class FreshLabel(Label):
     widgets.kv keeps Label's own canvas rules off.
     """
 
+    _on_screen_from = -1    # Clock.frames_displayed from which its first text is on screen (-1: none yet)
+
     def __init__(self, **kw):
         super().__init__(**kw)
         with self.canvas:
@@ -109,10 +111,14 @@ class FreshLabel(Label):
                 # laid out when that screen is shown next (kiosk/ui/hidden.py), not now.
                 defer(screen, self._trigger_texture)
                 return
-        if self.texture is not None and (TEXT_BUDGET.exhausted() or switched_this_frame()):
+        if (self.texture is not None and Clock.frames_displayed >= self._on_screen_from
+                and (TEXT_BUDGET.exhausted() or switched_this_frame())):
             # This frame has laid out its share of text already (a theme switch re-lays out every
             # label on the screen at once), or a switch's own rules fill it: keep showing the old
-            # texture one frame longer.
+            # texture one frame longer.  Not a label whose text has not been on screen yet: its
+            # texture is a first try (wrapped at Kivy's default width of 100 px, before its
+            # layout gave it its own), and keeping it would show that -- the kiosk's very first
+            # frame had the home screen's three tiles at height 0 behind such labels.
             Clock.schedule_once(lambda _dt: self._trigger_texture(), 0)
             return
         t0 = TEXT_BUDGET.start()
@@ -123,6 +129,10 @@ class FreshLabel(Label):
                 core.options["color"] = _WHITE        # tinted by the canvas (see above)
         super().texture_update(*largs)
         TEXT_BUDGET.charge_since(t0)
+        if self._on_screen_from < 0 and self.texture is not None:
+            # Kivy counts a displayed frame (Clock.frames_displayed) just before drawing it:
+            # this texture is on screen from the next count on.
+            self._on_screen_from = Clock.frames_displayed + 1
 
 
 _INK_ONLY = frozenset(("color", "disabled_color"))
