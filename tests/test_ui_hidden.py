@@ -365,10 +365,10 @@ def test_a_label_showing_text_keeps_it_through_the_switch_s_frame(monkeypatch):
     _no_drawing(monkeypatch)
     showing, empty = FreshLabel(text="Borrowed"), FreshLabel(text="Due back")
     showing.texture = _FakeTexture()
+    showing._on_screen_from = 0              # drawn in the window (widgets.py FreshLabel.texture_update)
     waited: list[str] = []
     showing._trigger_texture = lambda *_a: waited.append("Borrowed")
     Clock.tick()
-    Clock.tick_draw()                        # a frame drawn: "Borrowed" is on screen
     pacing.spread_after_switch()
     laid_out.clear()
     showing.texture_update()

@@ -114,6 +114,7 @@ def test_a_frame_lays_out_its_share_of_text_and_the_rest_waits_one_frame(monkeyp
     blank = FreshLabel(text="Borrowed", text_size=(None, None))
     laid_out.clear()
     showing.texture, blank.texture = _FakeTexture(), None
+    showing._on_screen_from = 0        # drawn in the window (widgets.py FreshLabel.texture_update)
 
     budget = widgets.TEXT_BUDGET
     monkeypatch.setattr(budget, "frame", Clock.frames)
@@ -131,7 +132,8 @@ def test_a_label_whose_text_was_never_drawn_does_not_wait_for_the_budget(monkeyp
     """A label's first try at its text (wrapped at Kivy's default width of 100 px, before its
     layout gave it its own) is not kept one frame longer when the budget is spent: nobody has seen
     it, and showing it would show the wrong layout -- the kiosk's first frame had the home screen's
-    tiles at height 0.  Once a frame has been drawn with its text, the budget applies."""
+    tiles at height 0.  Once a frame has been drawn with its text in the window, the budget
+    applies; a text laid out out of sight (a screen built ahead, kiosk/ui/prewarm.py) was never drawn."""
     from kivy.clock import Clock
 
     from kiosk.ui import widgets
@@ -140,7 +142,10 @@ def test_a_label_whose_text_was_never_drawn_does_not_wait_for_the_budget(monkeyp
     monkeypatch.setattr(widgets.Clock, "schedule_once", lambda fn, timeout=0: later.append(fn))
     _no_drawing(monkeypatch)
     label = FreshLabel(text="Welcome to the library", text_size=(100, None))
-    label.texture_update()                                   # the first try, at 100 px
+    label.texture_update()                                   # a try out of sight: not in a window
+    assert later == [] and label._on_screen_from > Clock.frames_displayed + 1
+    label.get_root_window = lambda: "the window"             # now it is
+    label.texture_update()                                   # the first try there, at 100 px
     assert label.texture is not None
     budget = widgets.TEXT_BUDGET
     monkeypatch.setattr(budget, "frame", Clock.frames)
@@ -151,5 +156,7 @@ def test_a_label_whose_text_was_never_drawn_does_not_wait_for_the_budget(monkeyp
     Clock.tick_draw()                                        # drawn: now it shows that text
     monkeypatch.setattr(budget, "frame", Clock.frames)
     label.text_size = (300, None)
+    later.clear()
+    shown = label.texture
     label.texture_update()
-    assert len(later) == 1                                   # shown text keeps one frame longer
+    assert len(later) == 1 and label.texture is shown        # shown text keeps one frame longer

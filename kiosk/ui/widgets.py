@@ -46,9 +46,12 @@ class FreshLabel(Label):
     widgets.kv keeps Label's own canvas rules off.
     """
 
-    _on_screen_from = -1    # Clock.frames_displayed from which its first text is on screen (-1: none yet)
+    # Clock.frames_displayed from which its text has been on screen (texture_update): _NOT_YET
+    # until a text of its own is drawn in the window
+    _on_screen_from = 0
 
     def __init__(self, **kw):
+        self._on_screen_from = _NOT_YET
         super().__init__(**kw)
         with self.canvas:
             self._tint = Color(*self._ink())
@@ -117,8 +120,9 @@ class FreshLabel(Label):
             # label on the screen at once), or a switch's own rules fill it: keep showing the old
             # texture one frame longer.  Not a label whose text has not been on screen yet: its
             # texture is a first try (wrapped at Kivy's default width of 100 px, before its
-            # layout gave it its own), and keeping it would show that -- the kiosk's very first
-            # frame had the home screen's three tiles at height 0 behind such labels.
+            # layout gave it its own, or made while its screen was built out of sight), and
+            # keeping it would show that -- the kiosk's first frame had the home screen's three
+            # tiles at height 0, the items screen's first its heading 360 px high, behind such labels.
             Clock.schedule_once(lambda _dt: self._trigger_texture(), 0)
             return
         t0 = TEXT_BUDGET.start()
@@ -129,13 +133,14 @@ class FreshLabel(Label):
                 core.options["color"] = _WHITE        # tinted by the canvas (see above)
         super().texture_update(*largs)
         TEXT_BUDGET.charge_since(t0)
-        if self._on_screen_from < 0 and self.texture is not None:
+        if self._on_screen_from == _NOT_YET and self.texture is not None and self.get_root_window() is not None:
             # Kivy counts a displayed frame (Clock.frames_displayed) just before drawing it:
             # this texture is on screen from the next count on.
             self._on_screen_from = Clock.frames_displayed + 1
 
 
 _INK_ONLY = frozenset(("color", "disabled_color"))
+_NOT_YET = 1 << 62          # FreshLabel._on_screen_from until its text is drawn in the window
 _WHITE = (1.0, 1.0, 1.0, 1.0)
 
 # Text laid out by FreshLabels in one frame, at most (issue 19): a theme switch re-lays out every
