@@ -41,6 +41,12 @@ def _enter(k, pin: str = PIN) -> None:  # noqa: ANN001
     d.until_screen("staff")
     for digit in pin:
         d.tap(d.button(digit))
+    # A person's OK taps are further apart than the buttons' debounce (kiosk/ui/widgets.py
+    # DEBOUNCE_S): five tries in a row took ~11 frames each, 0.35-0.37 s at 30 fps, and a
+    # try's OK landing inside the last one's debounce was dropped (a red CI run).
+    from kiosk.ui.widgets import DEBOUNCE_S
+
+    d.pump(DEBOUNCE_S)
     d.tap(d.button("OK"))
     d.until(lambda: not app.screen("staff").checking, 10, "the PIN check")
 
