@@ -58,6 +58,7 @@ class ItemsScreen(KioskScreen):
         from kiosk.ui.lists import KeyedRowAdapter
 
         self.ids.rv.view_adapter = KeyedRowAdapter(key="item_id")
+        self.ids.rv.wait_for = (self.refresh_soon,)     # a width change builds the rows again: once
         self.app.theme.bind(button_revision=self.refresh_next_frame)   # the rows: a switch's last stage
         from kiosk.ui.lists import watch_scroll
 

@@ -11,11 +11,13 @@ import math
 from pathlib import Path
 
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.metrics import dp
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
+from kivy.uix.recycleview import RecycleView
 from kivy.uix.recycleview.views import RecycleDataAdapter
 
 from kiosk.ui import hidden
@@ -103,6 +105,46 @@ class KeyedRowAdapter(RecycleDataAdapter):
         hidden.mark_pooled(view)
         rv_views._cached_views[view.__class__].append(view)
         rv_views._cache_count += 1
+
+
+class SettledRecycleView(RecycleView):
+    """A RecycleView that refreshes its rows once a frame, after the layouts that size it.
+
+    Kivy refreshes a RecycleView's rows (``refresh_views``: their sizes from the data, their
+    layout, the widgets of the rows in sight) from a before-the-frame trigger, the moment its
+    data, size or scroll position changes.  A row that came in the frame a large-text switch
+    widened the tally column (kiosk/screens/items.kv) refreshed the list three times in that
+    frame (a Pi-class run): for the new row at the old width; for the new width, when the
+    layout above the list ran after it; and for the rows built again for that width (the items
+    screen's ``refresh_soon``, a trigger on the list's width).  Here the refresh waits while a
+    layout above the list, or a trigger in :attr:`wait_for`, is still due before this frame: it
+    runs once, after them, with the frame's last data and size -- what the frame shows anyway.
+    """
+
+    wait_for: tuple = ()        # Clock triggers (timeout -1) that will set this list's data
+    MAX_WAITS = 6               # per frame: never more, whatever keeps a layout due
+
+    _waits = 0
+    _wait_frame = -1
+
+    def refresh_views(self, *largs) -> None:  # noqa: ANN002 - Kivy's signature
+        if self._sizes_still_due():
+            self._refresh_trigger()         # again, in the clock's next round before the frame
+            return
+        super().refresh_views(*largs)
+
+    def _sizes_still_due(self) -> bool:
+        if self._wait_frame != Clock.frames:
+            self._wait_frame, self._waits = Clock.frames, 0
+        if self._waits >= self.MAX_WAITS:
+            return False
+        due = any(trigger.is_triggered for trigger in self.wait_for)
+        widget, seen = self.parent, None
+        while not due and widget is not None and widget is not seen:     # the window is its own parent
+            due = bool(getattr(getattr(widget, "_trigger_layout", None), "is_triggered", False))
+            widget, seen = widget.parent, widget
+        self._waits += due
+        return due
 
 
 class LoanRow(BoxLayout):
