@@ -141,3 +141,45 @@ def test_the_rows_are_built_once_for_what_they_show(gui_kiosk, monkeypatch):
         app.set_language("de")
         d.settle()
         assert len(built) == 1 and screen.ids.rv.data[0]["status"].startswith("Rückgabe")
+
+
+def test_rows_that_change_in_the_frame_the_list_narrows_are_refreshed_once(gui_kiosk, monkeypatch):
+    """Kivy refreshes a RecycleView (``refresh_views``: row sizes, layout, the rows in sight) before
+    the frame whenever its data, size or scroll position changes.  Rows that changed in the frame
+    a layout above the list changed its width -- large text widens the tally column -- refreshed
+    it three times in that frame (a Pi-class run): the rows at the old width, the new width, and
+    the rows built again for it.  The list waits for the layouts (kiosk/ui/lists.py
+    SettledRecycleView) and refreshes once, with the rows for its new width."""
+    with gui_kiosk() as k:
+        d, app = k.driver, k.app
+        import importlib
+
+        from kivy.clock import Clock
+
+        borrow_one(k)
+        screen = app.screen("items")
+        rv = screen.ids.rv
+        refreshed: list[int] = []          # the frame of each refresh of the items list
+        # Kivy's Factory loads RecycleView from "kivy.uix.recycleview.__init__", a second copy of
+        # the module: whichever the list's class comes from, its refresh is counted.
+        for module in ("kivy.uix.recycleview", "kivy.uix.recycleview.__init__"):
+            behaviour = importlib.import_module(module).RecycleViewBehavior
+
+            def counted(self, *largs, real=behaviour.refresh_views):  # noqa: ANN001,ANN002,ANN202
+                if self.uid == rv.uid:
+                    refreshed.append(Clock.frames)
+                return real(self, *largs)
+            counted.__name__ = "refresh_views"      # Kivy's clock calls a trigger's method by its name
+            monkeypatch.setattr(behaviour, "refresh_views", counted)
+        width = rv.width
+
+        def in_one_frame(_dt: float) -> None:
+            app.set_language("de")                                  # new rows: their words in German
+            app.theme.apply(app.theme.name, large_text=True)        # the tally column widens
+
+        Clock.schedule_once(in_one_frame, 0)
+        d.settle()
+        assert rv.width < width
+        assert refreshed and max(refreshed.count(f) for f in refreshed) == 1, refreshed
+        assert rv.data[0]["status"].startswith("Rückgabe")
+        assert [r["height"] for r in rv.data] == [screen._row_height(r, rv.width) for r in rv.data]
