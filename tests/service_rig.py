@@ -1,6 +1,6 @@
 """The rig of the in-process no-loss tests, over either protocol (tests/test_crash_network.py for
 SIP2, tests/test_crash_folio.py for FOLIO): the real KioskService, library-system client and
-journal, talking to a demo library server through a :class:`~tests.test_crash_harness.FaultProxy`;
+journal, talking to a demo library server through a :class:`~tests.fault_proxy.FaultProxy`;
 the pickers of patrons and items from the library's export; and the one scenario both protocols
 start from, work taken while the library system is away.
 
@@ -19,7 +19,8 @@ from kiosk import config
 from kiosk.circulation import view as v
 from kiosk.circulation.journal import Journal
 from kiosk.circulation.service import KioskService
-from tests.test_crash_harness import ROOT, FaultProxy
+from tests.fault_proxy import FaultProxy
+from tests.test_crash_harness import ROOT
 
 
 def available(export: dict, n: int, skip: int = 0) -> list[str]:

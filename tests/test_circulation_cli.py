@@ -7,7 +7,8 @@ import json
 import pytest
 
 from kiosk.cli import main
-from tests.test_crash_harness import ROOT, FaultProxy
+from tests.fault_proxy import FaultProxy
+from tests.test_crash_harness import ROOT
 
 # The commands are the same over either protocol: every test runs over SIP2 and FOLIO (tests/conftest.py).
 pytestmark = pytest.mark.both_protocols
