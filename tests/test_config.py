@@ -131,6 +131,22 @@ def test_a_printed_section_never_shows_a_secret_but_still_compares_by_value():
         hash(s.ils)                                            # mutable: unhashable, like before
 
 
+def test_a_section_is_built_by_keyword_with_its_defaults_and_refuses_an_unknown_key():
+    """One ``__init__`` for every section (kiosk/config/keys.py _Section), not one compiled per
+    class: keywords as the loader and ``dataclasses.replace`` pass them, a list default per
+    section, an unknown key refused as a generated ``__init__`` refuses it."""
+    import dataclasses
+
+    kiosk = config.KioskSection(mode="returns")
+    assert kiosk.mode == "returns" and kiosk.language == "en"
+    other = config.KioskSection()
+    other.languages.append("it")
+    assert config.KioskSection().languages == ["en", "de", "es", "fr"]     # not shared between sections
+    assert dataclasses.replace(kiosk, language="de") == config.KioskSection(mode="returns", language="de")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'mdoe'"):
+        config.KioskSection(mdoe="returns")
+
+
 def test_relative_data_dir_is_shown_without_dot_dot(tmp_path):
     """The demo's data_dir = "../var/demo" printed as ".../config/../var/demo" in kiosk doctor,
     kiosk staff stats and kiosk demo-ils --status; staff should read the plain path."""
