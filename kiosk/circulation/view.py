@@ -9,8 +9,9 @@ outside a patron's own session (privacy: it leaves the screen when the session e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from kiosk.circulation.record import Record, record
 
 # Session states (contracts D).
 IDLE = "idle"
@@ -45,8 +46,8 @@ def due_text(due_date: datetime | None, due: str = "") -> str:
     return due or (due_date.date().isoformat() if due_date else "")
 
 
-@dataclass(frozen=True)
-class LoanLine:
+@record
+class LoanLine(Record):
     """One loan on the patron's account (account screen)."""
 
     item_id: str
@@ -56,8 +57,8 @@ class LoanLine:
     overdue: bool = False
 
 
-@dataclass(frozen=True)
-class HoldLine:
+@record
+class HoldLine(Record):
     """One hold waiting on the hold shelf (account screen); ``title`` empty until looked up."""
 
     item_id: str
@@ -65,8 +66,8 @@ class HoldLine:
     pickup_location: str = ""
 
 
-@dataclass(frozen=True)
-class PatronSummary:
+@record
+class PatronSummary(Record):
     """What the screens may show about the identified patron (never the card number)."""
 
     name: str = ""
@@ -88,8 +89,8 @@ class PatronSummary:
     email: str = ""                     # where an e-mailed receipt goes (empty: e-mail is not offered)
 
 
-@dataclass(frozen=True)
-class ItemLine:
+@record
+class ItemLine(Record):
     """One item in the session, in the order it was first seen."""
 
     item_id: str
@@ -115,8 +116,8 @@ class ItemLine:
         return self.state in SETTLED_STATES
 
 
-@dataclass(frozen=True)
-class SessionView:
+@record
+class SessionView(Record):
     """One immutable snapshot of the kiosk: UI = f(view)."""
 
     state: str = IDLE
