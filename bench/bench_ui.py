@@ -88,10 +88,12 @@ def _env() -> dict:
 def _child(args: list[str], timeout: float = 240) -> dict:
     """Run a child scenario; it prints one JSON line.  Returns it plus wall time to 'first frame'."""
     t0 = time.perf_counter()
-    from bench.common import pi_group_preexec
+    from bench.common import RasterizerWatch, pi_group_preexec
 
     proc = subprocess.Popen([sys.executable, __file__, "--child", *args], env=_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, preexec_fn=pi_group_preexec())
+    # the bare app's start-up, like the kiosk's: its rasterizer stands in for a GPU (bench/common.py)
+    watch = RasterizerWatch(proc.pid) if args[0] == "bare" else None
     first_frame = None
     result = None
     assert proc.stdout is not None
@@ -104,6 +106,8 @@ def _child(args: list[str], timeout: float = 240) -> dict:
     if proc.returncode != 0 or result is None:
         raise RuntimeError(f"child {args} failed ({proc.returncode}): {proc.stderr.read()[-3000:]}")
     result["first_frame_s"] = first_frame
+    if watch is not None:
+        result["rasterizer_threads_outside_quota"] = watch.stop()
     return result
 
 
@@ -146,10 +150,13 @@ def _kiosk_run(port: int, tmp: Path) -> dict:
             "--set", f"storage.data_dir={data}"]
     env = dict(_env(), NOTIFY_SOCKET=str(notify))
     log = data / "kiosk.log"               # a file, not a pipe nobody reads while the kiosk runs
+    from bench.common import RasterizerWatch
+
     with log.open("w") as log_file:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log_file,
                                 preexec_fn=pi_group_preexec())
+    watch = RasterizerWatch(proc.pid)      # as for bare Kivy (_child): a GPU draws on a Pi
     try:
         while True:
             try:
@@ -163,13 +170,14 @@ def _kiosk_run(port: int, tmp: Path) -> dict:
         status = Path(f"/proc/{proc.pid}/status").read_text()
         rss = next(int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:"))
     finally:
+        moved = watch.stop()
         proc.terminate()                   # SIGTERM: the kiosk stops cleanly (as under systemd)
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
         sock.close()
-    return {"first_frame_s": first_frame, "peak_rss_mb": rss}
+    return {"first_frame_s": first_frame, "peak_rss_mb": rss, "rasterizer_threads_outside_quota": moved}
 
 
 def _speech_available() -> str:
@@ -332,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"start-up ratio of each interleaved pair: {', '.join(f'{r:.2f}' for r in spread)}", file=sys.stderr)
         records.append(record(f"start_to_first_frame (median of {STARTUP_RUNS})", kiosk_start, "s", bare_start,
                               f"<= {STARTUP_RATIO:g}x bare Kivy", kiosk_start <= STARTUP_RATIO * bare_start))
+        # Pi-class runs: the rasterizer threads each start moved out of the quota (kiosk, bare Kivy)
+        records[-1]["rasterizer_threads_outside_quota"] = [
+            statistics.median(r.get("rasterizer_threads_outside_quota", 0) for r in side) for side in (kiosk, bare)]
         bare_rss = max(r["peak_rss_mb"] for r in bare)
         kiosk_rss = max(r["peak_rss_mb"] for r in kiosk)
         records.append(record("peak_rss", kiosk_rss, "MB", bare_rss, "<= bare + 50 MB", kiosk_rss <= bare_rss + 50))

@@ -72,6 +72,57 @@ def rasterizer_outside_group(task_dir: Path = Path("/proc/self/task")) -> int:
     return moved
 
 
+class RasterizerWatch:
+    """While a child starts, move its llvmpipe threads out of the Pi-class group as they appear
+    (:func:`rasterizer_outside_group` on the child's tasks, every 2 ms, from this process: the
+    child runs no benchmark code -- ``kiosk run`` as systemd starts it).  Used for the start-up
+    pairs, kiosk and bare Kivy alike: Mesa starts the rasterizer when the window's GL context is
+    made, and the first frame is drawn a build later, so it is outside before it draws.  Without
+    it the first frame's pixels ran on the Pi's CPU budget -- the kiosk's full home screen against
+    bare Kivy's one label -- where the frame benchmarks already give them to a stand-in GPU.
+    A no-op in an x86 run.  ``moved``: how many threads left the group."""
+
+    def __init__(self, pid: int, task_dir: Path | None = None) -> None:
+        self._moved: set[str] = set()
+        self._task_dir = task_dir or Path(f"/proc/{pid}/task")
+        self._stop = False
+        self._thread = None
+        procs = os.environ.get(PI_GROUP_ENV)
+        self._root_tasks = Path(procs).parent.parent / "tasks" if procs else None
+        if self._root_tasks is not None and self._root_tasks.exists():
+            import threading
+
+            self._thread = threading.Thread(target=self._watch, name="rasterizer-watch", daemon=True)
+            self._thread.start()
+
+    @property
+    def moved(self) -> int:
+        return len(self._moved)
+
+    def _watch(self) -> None:
+        while not self._stop:
+            try:
+                tasks = list(self._task_dir.iterdir())
+            except OSError:             # the child has ended
+                return
+            for task in tasks:
+                if task.name in self._moved:
+                    continue
+                try:
+                    if (task / "comm").read_text().startswith(RASTERIZER_PREFIX):
+                        self._root_tasks.write_text(task.name)  # type: ignore[union-attr]
+                        self._moved.add(task.name)
+                except OSError:         # the thread ended meanwhile
+                    continue
+            time.sleep(0.002)
+
+    def stop(self) -> int:
+        self._stop = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        return self.moved
+
+
 def pi_group_preexec():  # noqa: ANN201 - a callable for subprocess' preexec_fn, or None
     """``preexec_fn`` that puts a child into the Pi-class group before it execs (None in an x86 run)."""
     if not os.environ.get(PI_GROUP_ENV):

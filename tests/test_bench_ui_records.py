@@ -182,3 +182,42 @@ def test_in_a_pi_class_run_the_rasterizer_threads_leave_the_throttled_group(tmp_
     monkeypatch.setattr(type(root), "write_text", noted)
     assert common.rasterizer_outside_group(tasks) == 2
     assert written == ["101", "102"]
+
+
+def test_the_start_up_pairs_rasterizers_leave_the_group_once_each_as_they_appear(tmp_path, monkeypatch):
+    """bench/common.py RasterizerWatch: ``kiosk run`` and the bare app run no benchmark code, so the
+    parent moves each child's llvmpipe threads out of the Pi-class group as Mesa starts them -- the
+    same stand-in GPU the frame scenarios have; nothing in an x86 run."""
+    import time
+
+    tasks = tmp_path / "proc-task"
+    (tasks / "200").mkdir(parents=True)
+    (tasks / "200" / "comm").write_text("python\n")
+    monkeypatch.delenv(common.PI_GROUP_ENV, raising=False)
+    assert common.RasterizerWatch(1, tasks).stop() == 0            # x86: no watching at all
+    root = tmp_path / "cpu"
+    group = root / "libkiosk-bench-2"
+    group.mkdir(parents=True)
+    (group / "cgroup.procs").write_text("")
+    (root / "tasks").write_text("")
+    monkeypatch.setenv(common.PI_GROUP_ENV, str(group / "cgroup.procs"))
+    written: list[str] = []
+    real_write = type(root).write_text
+
+    def noted(self, text, *a, **kw):  # noqa: ANN001,ANN202
+        if self.name == "tasks":
+            written.append(text)
+        return real_write(self, text, *a, **kw)
+
+    monkeypatch.setattr(type(root), "write_text", noted)
+    watch = common.RasterizerWatch(1, tasks)
+    time.sleep(0.05)
+    assert watch.moved == 0                                          # no GL context yet
+    for tid in ("201", "202"):                                       # the window opens
+        (tasks / tid).mkdir()
+        (tasks / tid / "comm").write_text(f"llvmpipe-{int(tid) - 201}\n")
+    deadline = time.monotonic() + 5
+    while watch.moved < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)                                                 # polled again: not moved twice
+    assert watch.stop() == 2 and sorted(written) == ["201", "202"]
