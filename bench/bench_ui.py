@@ -140,7 +140,7 @@ def _kiosk_run(port: int, tmp: Path) -> dict:
     config = data / "kiosk.toml"
     config.write_bytes((ROOT / "config" / "demo.toml").read_bytes())
     config.chmod(0o600)
-    from bench.common import pi_group_preexec
+    from bench.common import RasterizerWatch, pi_group_preexec
 
     logo = (ROOT / "kiosk" / "assets" / "demo-logo.png").resolve()
     kiosk_exe = Path(sys.executable).with_name("kiosk")
@@ -150,8 +150,6 @@ def _kiosk_run(port: int, tmp: Path) -> dict:
             "--set", f"storage.data_dir={data}"]
     env = dict(_env(), NOTIFY_SOCKET=str(notify))
     log = data / "kiosk.log"               # a file, not a pipe nobody reads while the kiosk runs
-    from bench.common import RasterizerWatch
-
     with log.open("w") as log_file:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log_file,

@@ -55,18 +55,28 @@ def rasterizer_outside_group(task_dir: Path = Path("/proc/self/task")) -> int:
     (the GL calls and their driver work included), the kiosk's other threads and the baseline app's
     stay inside.  0 in an x86 run, or where threads cannot be moved apart (cgroup v2's default,
     non-threaded, groups)."""
+    root_tasks = _root_tasks()
+    return len(_move_rasterizers(task_dir, root_tasks)) if root_tasks is not None else 0
+
+
+def _root_tasks() -> Path | None:
+    """The root group's ``tasks`` file in a Pi-class run on cgroup v1, else None."""
     procs = os.environ.get(PI_GROUP_ENV)
-    if not procs:
-        return 0
-    root_tasks = Path(procs).parent.parent / "tasks"
-    if not root_tasks.exists():
-        return 0
-    moved = 0
+    root_tasks = Path(procs).parent.parent / "tasks" if procs else None
+    return root_tasks if root_tasks is not None and root_tasks.exists() else None
+
+
+def _move_rasterizers(task_dir: Path, root_tasks: Path, skip: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """Write each llvmpipe thread of ``task_dir`` not in ``skip`` to ``root_tasks`` (one tid per
+    write, as the kernel takes them); the tids moved."""
+    moved = []
     for task in sorted(task_dir.iterdir()):
+        if task.name in skip:
+            continue
         try:
             if (task / "comm").read_text().startswith(RASTERIZER_PREFIX):
                 root_tasks.write_text(task.name)
-                moved += 1
+                moved.append(task.name)
         except OSError:             # the thread ended meanwhile
             continue
     return moved
@@ -87,9 +97,8 @@ class RasterizerWatch:
         self._task_dir = task_dir or Path(f"/proc/{pid}/task")
         self._stop = False
         self._thread = None
-        procs = os.environ.get(PI_GROUP_ENV)
-        self._root_tasks = Path(procs).parent.parent / "tasks" if procs else None
-        if self._root_tasks is not None and self._root_tasks.exists():
+        self._root_tasks = _root_tasks()
+        if self._root_tasks is not None:
             import threading
 
             self._thread = threading.Thread(target=self._watch, name="rasterizer-watch", daemon=True)
@@ -102,18 +111,9 @@ class RasterizerWatch:
     def _watch(self) -> None:
         while not self._stop:
             try:
-                tasks = list(self._task_dir.iterdir())
+                self._moved.update(_move_rasterizers(self._task_dir, self._root_tasks, self._moved))  # type: ignore[arg-type]
             except OSError:             # the child has ended
                 return
-            for task in tasks:
-                if task.name in self._moved:
-                    continue
-                try:
-                    if (task / "comm").read_text().startswith(RASTERIZER_PREFIX):
-                        self._root_tasks.write_text(task.name)  # type: ignore[union-attr]
-                        self._moved.add(task.name)
-                except OSError:         # the thread ended meanwhile
-                    continue
             time.sleep(0.002)
 
     def stop(self) -> int:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from kivy.graphics import Color, Ellipse, Rectangle, RoundedRectangle
 from kivy.uix.label import Label
+from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 from kiosk.ui.palette import TOUCH_MIN, contrast_ratio
@@ -104,7 +105,7 @@ def _shown(widget, window) -> bool:  # noqa: ANN001
         if w.opacity <= 0.01 or w.width <= 0 or w.height <= 0:
             return False
         parent = w.parent
-        if parent is not None and type(parent).__name__ in ("RecycleView", "SettledRecycleView", "ScrollView"):
+        if isinstance(parent, ScrollView):        # RecycleViews too (whichever copy of Kivy's module)
             px0, py0 = parent.to_window(parent.x, parent.y)
             px1, py1 = parent.to_window(parent.right, parent.top)
             if not (px0 <= cx <= px1 and py0 <= cy <= py1):

@@ -122,7 +122,7 @@ class FreshLabel(Label):
             # texture is a first try (wrapped at Kivy's default width of 100 px, before its
             # layout gave it its own, or made while its screen was built out of sight), and
             # keeping it would show that -- the kiosk's first frame had the home screen's three
-            # tiles at height 0, the items screen's first its heading 360 px high, behind such labels.
+            # tiles at height 0, the items screen's first its heading 720 px high, behind such labels.
             Clock.schedule_once(lambda _dt: self._trigger_texture(), 0)
             return
         t0 = TEXT_BUDGET.start()
