@@ -324,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-ui-"))
     records = []
     compileall.compile_dir(str(ROOT / "kiosk"), quiet=1)   # see _env(): bytecode as after an install
+    # and the kv files' parse kept, as systemd/install.sh does after pip (kiosk/ui/kvcache.py)
+    subprocess.run([sys.executable, "-m", "kiosk.ui.kvcache"], env=_env(), check=True, stdout=subprocess.DEVNULL)
 
     # start-up and memory: bare Kivy vs the kiosk (library system outside the process)
     if startup:
@@ -348,8 +350,14 @@ def main(argv: list[str] | None = None) -> int:
     # kv rule evaluation: kiosk.ui.fastkv against Kivy's own call_fn (issue 19, item 3)
     if startup or "kvrules" in argv:
         kv = _child(["kvrules"])
-        records.append(record("kv rule evaluation, CPU per evaluation: fastkv vs Kivy's call_fn", kv["fastkv"],
-                              "us", kv["kivy"], "< Kivy's (report)", kv["fastkv"] < kv["kivy"]))
+        # what fastkv is for: with one screen of three shown, the hidden screens' rules wait
+        records.append(record("kv rules, CPU for 40 changes, 1 of 3 screens shown: fastkv vs Kivy's call_fn",
+                              kv["fastkv_total_ms"], "ms", kv["kivy_total_ms"], "< Kivy's",
+                              kv["fastkv_total_ms"] < kv["kivy_total_ms"]))
+        # what it costs: asking which screen a rule's widget is on, less Kivy's trace formatting
+        records.append(record("kv rule evaluation on a shown screen, CPU each: fastkv vs Kivy's call_fn",
+                              kv["fastkv_per_evaluation_us"], "us", kv["kivy_per_evaluation_us"], "report",
+                              None, why="report: the price of the screen check, per evaluation"))
 
     # frame gaps: the idle app first (the baseline), then each transaction
     speech_missing = _speech_available()

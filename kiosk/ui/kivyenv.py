@@ -65,8 +65,9 @@ def prepare(kivy_home: Path, *, headless: bool = False, width: int = 800, height
         Config.set("input", "%(name)s", "probesysfs,provider=mtdev")
     for module in ("inspector", "monitor", "keybinding", "screen", "console", "webdebugger"):
         Config.remove_option("modules", module)
-    from kiosk.ui import fastkv
+    from kiosk.ui import fastkv, kvcache
 
+    kvcache.install()               # parsed .kv files kept between starts, like .pyc (kvcache.py)
     fastkv.install()                # kv rules without per-evaluation trace formatting (fastkv.py)
     from kiosk.ui import hidden
 

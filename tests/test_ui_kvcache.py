@@ -1,0 +1,222 @@
+"""Parsed kv files kept between starts (kiosk/ui/kvcache.py, issue 19: start-up).
+
+The time saved is a benchmark (bench/bench_ui.py start-up); here: a kept parse is the same rule
+tree Kivy's own parser makes (for every kv file the kiosk ships), widgets built from it behave the
+same, a second load does not parse, a changed, damaged or foreign cache is parsed again rather than
+trusted, nothing is written where Python writes no bytecode or cannot write, ``#:import`` still
+reaches Kivy's id map, and the kiosk's Kivy set-up and the installer's precompile step use it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import types
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+
+from kivy.lang import Builder, builder, global_idmap  # noqa: E402
+from kivy.lang.parser import Parser  # noqa: E402
+from kivy.properties import NumericProperty, StringProperty  # noqa: E402
+from kivy.uix.widget import Widget  # noqa: E402
+
+from kiosk.ui import kvcache  # noqa: E402
+
+KIOSK = Path(kvcache.__file__).resolve().parent.parent
+KV_FILES = sorted(KIOSK.rglob("*.kv"))
+
+
+class KvCacheProbe(Widget):
+    n = NumericProperty(0)
+    label = StringProperty("")
+
+
+PROBE_KV = """#:import kvcache_probe_path os.path
+<KvCacheProbe>:
+    label: "n=%d %s" % (self.n, kvcache_probe_path.sep)
+    size_hint: None, None
+    width: self.n * 2 + 10
+    canvas.before:
+        Color:
+            rgba: 1, 0, 0, 1
+"""
+
+
+def _shape(value):  # noqa: ANN001,ANN202 - any part of a parse
+    """A parse as plain data: rules, selectors, properties with their compiled code's bytecode and
+    constants, watched keys -- everything Builder reads from it."""
+    if isinstance(value, types.CodeType):
+        return ("code", value.co_code, tuple(_shape(c) for c in value.co_consts), value.co_names,
+                value.co_filename, value.co_firstlineno)
+    if isinstance(value, (list, tuple)):
+        return tuple(_shape(v) for v in value)
+    if isinstance(value, dict):
+        return tuple((k, _shape(v)) for k, v in value.items())
+    if isinstance(value, Parser):
+        return ("parser", _shape(value.rules), _shape(value.templates), _shape(value.root),
+                _shape(value.dynamic_classes), value.directives, value.filename)
+    slots = getattr(type(value), "__slots__", None)
+    if slots and type(value).__module__ == "kivy.lang.parser":
+        return (type(value).__name__, *(_shape(getattr(value, s)) for s in slots if s != "ctx"))
+    if type(value).__module__ == "kivy.lang.parser":          # selectors
+        return (type(value).__name__, _shape(vars(value)))
+    return value
+
+
+@pytest.fixture
+def writes(monkeypatch):
+    """Caches are written as by a developer's tree (whatever PYTHONDONTWRITEBYTECODE says here),
+    and the write threads are waited for."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+
+    def settled(path: Path) -> Path:
+        deadline = time.monotonic() + 10
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return path
+
+    return settled
+
+
+@pytest.fixture
+def counting():
+    """Kivy's parser, counting the files it really parses."""
+    parsed: list[str] = []
+
+    def parser(**kwargs):  # noqa: ANN202
+        parsed.append(kwargs["filename"])
+        return Parser(**kwargs)
+
+    parser.parsed = parsed
+    return parser
+
+
+@pytest.mark.parametrize("kv_file", KV_FILES, ids=lambda p: p.name)
+def test_a_kept_parse_is_the_rule_tree_kivy_parses(kv_file):
+    content = kv_file.read_text(encoding="utf-8")
+    fresh = Parser(content=content, filename=str(kv_file))
+    kept = kvcache.from_bytes(kvcache.dump(fresh, kv_file, content), content)
+    assert kept is not None and kept is not fresh
+    assert _shape(kept) == _shape(fresh)
+    assert kept.rules, "a kiosk kv file without rules"
+
+
+def test_the_second_load_reads_the_kept_parse(tmp_path, writes, counting):
+    kv = tmp_path / "probe.kv"
+    kv.write_text(PROBE_KV)
+    first = kvcache.parse(counting, PROBE_KV, str(kv))
+    assert writes(kvcache.cache_path(kv)).exists()
+    second = kvcache.parse(counting, PROBE_KV, str(kv))
+    assert counting.parsed == [str(kv)]                   # parsed once, then read back
+    assert _shape(second) == _shape(first)
+    assert kvcache.cache_path(kv).parent == tmp_path / "__pycache__"
+    assert sys.implementation.cache_tag in kvcache.cache_path(kv).name    # not read by another Python
+
+
+def test_a_changed_file_is_parsed_again_and_kept_anew(tmp_path, writes, counting):
+    kv = tmp_path / "probe.kv"
+    kvcache.parse(counting, PROBE_KV, str(kv))
+    writes(kvcache.cache_path(kv))
+    changed = PROBE_KV.replace("* 2 + 10", "* 3 + 10")
+    before = kvcache.cache_path(kv).read_bytes()
+    parser = kvcache.parse(counting, changed, str(kv))
+    assert counting.parsed == [str(kv), str(kv)]
+    assert "* 3 + 10" in parser.rules[0][1].properties["width"].value
+    deadline = time.monotonic() + 10
+    while kvcache.cache_path(kv).read_bytes() == before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert kvcache.load(kv, changed) is not None and kvcache.load(kv, PROBE_KV) is None
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "foreign pickle"])
+def test_a_damaged_cache_is_parsed_again_not_an_error(tmp_path, writes, counting, damage):
+    kv = tmp_path / "probe.kv"
+    kvcache.parse(counting, PROBE_KV, str(kv))
+    path = writes(kvcache.cache_path(kv))
+    data = path.read_bytes()
+    import hashlib
+    import pickle
+
+    digest = hashlib.sha256(PROBE_KV.encode()).digest()
+    path.write_bytes({"truncated": data[: len(data) // 2], "garbage": digest + b"\x80\x05not a pickle",
+                      "empty": b"", "foreign pickle": digest + pickle.dumps({"rules": []})}[damage])
+    assert kvcache.load(kv, PROBE_KV) is None
+    parser = kvcache.parse(counting, PROBE_KV, str(kv))
+    assert counting.parsed == [str(kv), str(kv)] and parser.rules
+
+
+def test_nothing_is_written_where_python_writes_no_bytecode(tmp_path, monkeypatch, counting):
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    kv = tmp_path / "probe.kv"
+    assert kvcache.parse(counting, PROBE_KV, str(kv)).rules
+    time.sleep(0.2)
+    assert not (tmp_path / "__pycache__").exists()
+
+
+def test_an_unwritable_place_is_not_an_error(tmp_path, writes, counting):
+    (tmp_path / "__pycache__").write_text("a file where the directory would go")
+    kv = tmp_path / "probe.kv"
+    assert kvcache.write(kvcache.cache_path(kv), b"x") is False
+    assert kvcache.parse(counting, PROBE_KV, str(kv)).rules
+    assert kvcache.parse(counting, PROBE_KV, str(kv)).rules
+    assert counting.parsed == [str(kv), str(kv)]
+    assert [p.name for p in tmp_path.iterdir()] == ["__pycache__"]     # no temporary file left
+
+
+def test_strings_without_a_kv_file_are_parsed_as_kivy_always_did(tmp_path, writes, counting):
+    for _ in range(2):
+        kvcache.parse(counting, PROBE_KV, "inline-probe")
+        kvcache.parse(counting, PROBE_KV, None)
+    time.sleep(0.2)
+    assert counting.parsed == ["inline-probe", None] * 2
+    assert not (tmp_path / "__pycache__").exists() and not Path("__pycache__", "inline-probe").exists()
+
+
+def test_widgets_built_from_a_kept_parse_behave_as_kivys(tmp_path, writes, monkeypatch):
+    """Through Builder itself, as the kiosk loads its files: the #:import reaches Kivy's id map
+    again (a fresh parse runs it while reading), the rules bind and re-evaluate."""
+    kv = tmp_path / "kvcache_probe.kv"
+    kv.write_text(PROBE_KV)
+    monkeypatch.setattr(builder, "Parser", builder.Parser)
+    kvcache.install()
+    kvcache.install()                                       # idempotent: not wrapped twice
+    assert builder.Parser.kiosk_kv_cache
+    try:
+        Builder.load_file(str(kv))
+        writes(kvcache.cache_path(kv))
+        Builder.unload_file(str(kv))
+        global_idmap.pop("kvcache_probe_path", None)
+        Builder.load_file(str(kv))                          # from the kept parse
+        assert global_idmap["kvcache_probe_path"] is os.path
+        probe = KvCacheProbe()
+        assert (probe.label, probe.width, probe.size_hint) == (f"n=0 {os.sep}", 10, [None, None])
+        probe.n = 7
+        assert (probe.label, probe.width) == (f"n=7 {os.sep}", 24)
+    finally:
+        Builder.unload_file(str(kv))
+
+
+def test_the_kiosk_kivy_setup_installs_it(tmp_path, monkeypatch):
+    from kiosk.ui import kivyenv
+
+    monkeypatch.setattr(builder, "Parser", Parser)
+    monkeypatch.setattr(builder, "call_fn", builder.call_fn)
+    kivyenv.prepare(tmp_path / "kivy")
+    assert getattr(builder.Parser, "kiosk_kv_cache", False)
+
+
+def test_the_install_step_keeps_every_kv_file(tmp_path):
+    """``python -m kiosk.ui.kvcache`` (systemd/install.sh, the start-up benchmark): one kept parse
+    per kv file of the tree, each one load() accepts."""
+    for name in ("a.kv", "screens/b.kv"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(PROBE_KV.replace("KvCacheProbe", f"KvCacheProbe{len(name)}"))
+    written = kvcache.precompile(tmp_path)
+    assert sorted(p.parent.parent.name for p in written) == sorted([tmp_path.name, "screens"])
+    for name in ("a.kv", "screens/b.kv"):
+        assert kvcache.load(tmp_path / name, (tmp_path / name).read_text()) is not None
