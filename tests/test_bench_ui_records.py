@@ -221,3 +221,12 @@ def test_the_start_up_pairs_rasterizers_leave_the_group_once_each_as_they_appear
         time.sleep(0.01)
     time.sleep(0.05)                                                 # polled again: not moved twice
     assert watch.stop() == 2 and sorted(written) == ["201", "202"]
+
+
+def test_the_kv_rule_rows_measure_what_fastkv_is_for_and_what_it_costs():
+    """The kvrules child (bench/ui_children.py) builds its probes on screens as the kiosk does:
+    rules on the hidden screens wait under fastkv (the child asserts so) and run under Kivy's."""
+    kv = bench_ui._child(["kvrules"])
+    assert {"kivy_per_evaluation_us", "fastkv_per_evaluation_us", "kivy_total_ms", "fastkv_total_ms"} <= set(kv)
+    assert all(kv[key] > 0 for key in ("kivy_per_evaluation_us", "fastkv_per_evaluation_us",
+                                       "kivy_total_ms", "fastkv_total_ms"))
