@@ -73,6 +73,7 @@ def writes(monkeypatch):
     """Caches are written as by a developer's tree (whatever PYTHONDONTWRITEBYTECODE says here),
     and the write threads are waited for."""
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    monkeypatch.setattr(sys, "pycache_prefix", None)        # beside the file (tests/conftest.py sets one)
 
     def settled(path: Path) -> Path:
         deadline = time.monotonic() + 10
@@ -152,10 +153,25 @@ def test_a_damaged_cache_is_parsed_again_not_an_error(tmp_path, writes, counting
 
 def test_nothing_is_written_where_python_writes_no_bytecode(tmp_path, monkeypatch, counting):
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    monkeypatch.setattr(sys, "pycache_prefix", None)
     kv = tmp_path / "probe.kv"
     assert kvcache.parse(counting, PROBE_KV, str(kv)).rules
     time.sleep(0.2)
     assert not (tmp_path / "__pycache__").exists()
+
+
+def test_under_a_bytecode_prefix_it_goes_where_the_pyc_would(tmp_path, writes, monkeypatch, counting):
+    """PYTHONPYCACHEPREFIX (the test suite's, tests/conftest.py): nothing beside the sources."""
+    source, prefix = tmp_path / "src", tmp_path / "prefix"
+    source.mkdir()
+    monkeypatch.setattr(sys, "pycache_prefix", str(prefix))
+    kv = source / "probe.kv"
+    kvcache.parse(counting, PROBE_KV, str(kv))
+    kept = writes(kvcache.cache_path(kv))
+    assert kept.is_relative_to(prefix) and kept.parent == prefix / str(source).lstrip(os.sep)
+    assert list(source.iterdir()) == []
+    kvcache.parse(counting, PROBE_KV, str(kv))
+    assert counting.parsed == [str(kv)]
 
 
 def test_an_unwritable_place_is_not_an_error(tmp_path, writes, counting):
@@ -217,6 +233,6 @@ def test_the_install_step_keeps_every_kv_file(tmp_path):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(PROBE_KV.replace("KvCacheProbe", f"KvCacheProbe{len(name)}"))
     written = kvcache.precompile(tmp_path)
-    assert sorted(p.parent.parent.name for p in written) == sorted([tmp_path.name, "screens"])
+    assert sorted(written) == sorted(kvcache.cache_path(tmp_path / name) for name in ("a.kv", "screens/b.kv"))
     for name in ("a.kv", "screens/b.kv"):
         assert kvcache.load(tmp_path / name, (tmp_path / name).read_text()) is not None

@@ -49,9 +49,14 @@ def _tag() -> str:
 
 
 def cache_path(kv_file: str | os.PathLike) -> Path:
-    """Where the parse of ``kv_file`` is kept: ``__pycache__/<name>.kv.<python>-kivy<version>-<format>.pickle``."""
+    """Where the parse of ``kv_file`` is kept: ``__pycache__/<name>.kv.<python>-kivy<version>-<format>.pickle``
+    beside it -- or, where Python keeps its bytecode under a prefix (``PYTHONPYCACHEPREFIX``, as
+    the test suite does), in the same place under that prefix a ``.pyc`` would go."""
     path = Path(kv_file)
-    return path.parent / "__pycache__" / f"{path.name}.{_tag()}.pickle"
+    name = f"{path.name}.{_tag()}.pickle"
+    if sys.pycache_prefix:
+        return Path(sys.pycache_prefix, os.path.abspath(path.parent).lstrip(os.sep), name)
+    return path.parent / "__pycache__" / name
 
 
 def _digest(content: str) -> bytes:
@@ -100,7 +105,7 @@ def write(path: Path, data: bytes) -> bool:
     """Put ``data`` at ``path`` whole or not at all; False where the directory is not writable."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        path.parent.mkdir(exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(data)
         os.replace(tmp, path)
         return True
