@@ -163,3 +163,57 @@ def test_the_demo_banner_says_where_folio_answers():
     s = daemon.demo_settings(["ils.protocol=folio", "ils.url=http://127.0.0.1:9131"])
     assert "FOLIO at http://127.0.0.1:9131 (tenant diku" in demo_banner(s, state, {})
     assert "FOLIO" not in demo_banner(daemon.demo_settings(), state, {})
+
+
+def test_reset_while_the_background_library_runs_stops_it_and_serves_the_demo_data_again(tmp_path, monkeypatch, capsys):
+    """`kiosk demo-ils --reset` with `kiosk demo`'s background library running said "configuration
+    error"; it now stops that library and serves the reseeded database in the foreground.  Without
+    --reset it still refuses to start a second server on the same database, and says what to do."""
+    import subprocess
+    import sys
+    import time
+
+    from kiosk.cli import main
+    from kiosk.demo_ils.db import LibraryDb
+
+    monkeypatch.delenv("KIOSK_CONFIG", raising=False)
+    monkeypatch.setattr("kiosk.cli.INSTALLED_CONFIG", str(tmp_path / "no-such-kiosk.toml"))
+    monkeypatch.setenv("KIOSK_DEMO_DATA_DIR", str(tmp_path / "demo"))
+    foreground = None
+    try:
+        background = daemon.ensure_running(daemon.demo_settings())
+        db = background["db"]
+        assert main(["checkout", "--patron", "2000000001", "3900000002"]) == 0      # through the background one
+        capsys.readouterr()
+
+        def loans() -> int:
+            lib = LibraryDb(db)
+            try:
+                return len(lib.checkouts_of("3900000002"))
+            finally:
+                lib.close()
+
+        assert loans() == 1
+        command = [sys.executable, "-m", "kiosk", "demo-ils", "--db", db, "--port", "0"]
+        second = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1 and "already runs in the background" in second.stderr
+        assert "--stop" in second.stderr and "--reset" in second.stderr
+        assert daemon.read_state(tmp_path / "demo")["pid"] == background["pid"]     # left alone
+        foreground = subprocess.Popen([*command, "--reset"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True)
+        deadline = time.monotonic() + 30
+        state = None
+        while time.monotonic() < deadline and foreground.poll() is None:
+            state = daemon.read_state(tmp_path / "demo")
+            if state is not None and state["pid"] == foreground.pid:
+                break
+            time.sleep(0.05)
+        assert state is not None and state["pid"] == foreground.pid, foreground.poll()
+        assert not daemon._alive(background["pid"])
+        assert loans() == 0                                                  # the demo data again
+    finally:
+        if foreground is not None:
+            foreground.terminate()
+            _, err = foreground.communicate(timeout=20)
+            assert f"stopped the background demo library (pid {background['pid']})" in err
+        daemon.stop(tmp_path / "demo")

@@ -42,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--db", default=None, metavar="PATH",
                    help="SQLite file; seeded with the demo library when new (default: the demo's data "
                         "directory, var/demo/demo-library.sqlite3, shared with `kiosk demo`)")
-    p.add_argument("--reset", action="store_true", help="wipe the database and seed it again")
+    p.add_argument("--reset", action="store_true",
+                   help="wipe the database and seed it again (a background demo library using it is stopped first)")
     p.add_argument("--latency-ms", type=int, default=0, metavar="N", help="delay every reply by N ms")
     p.add_argument("--tls-cert", metavar="FILE", help="serve TLS with this certificate (PEM)")
     p.add_argument("--tls-key", metavar="FILE", help="private key of --tls-cert (PEM)")
@@ -113,8 +114,18 @@ def run(args: argparse.Namespace) -> int:
 
     running = daemon.read_state(Path(args.db).parent)
     if running is not None and Path(running.get("db", "")) == Path(args.db).resolve():
-        raise ConfigError(f"the demo library system for {args.db} already runs (pid {running['pid']}, "
-                          f"{running['host']}:{running['port']}); `kiosk demo-ils --stop` stops it")
+        if not args.reset:
+            raise ConfigError(f"the demo library system for {args.db} already runs in the background (pid "
+                              f"{running['pid']}, {running['host']}:{running['port']}), and `kiosk demo` and "
+                              "the other commands use it: `kiosk demo-ils --stop` stops it, `kiosk demo-ils "
+                              "--reset` serves it here with the demo data again")
+        # --reset: the demo data again, as asked -- the background library would hold the database
+        # open and keep the port; a kiosk using it reconnects to this one (same port when free).
+        import sys
+
+        daemon.stop(Path(args.db).parent)
+        print(f"kiosk demo-ils: stopped the background demo library (pid {running['pid']}) to reset "
+              f"{args.db}; serving it here", file=sys.stderr)
 
     password = resolve_secret(args, "password", "kiosk")
     server = DemoIlsServer(args.db, host=args.host, port=args.port, latency_ms=args.latency_ms,
