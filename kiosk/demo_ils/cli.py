@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
                               "the other commands use it: `kiosk demo-ils --stop` stops it, `kiosk demo-ils "
                               "--reset` serves it here with the demo data again")
         # --reset: the demo data again, as asked -- the background library would hold the database
-        # open and keep the port; a kiosk using it reconnects to this one (same port when free).
+        # open and keep the port.
         import sys
 
         daemon.stop(Path(args.db).parent)
