@@ -134,18 +134,19 @@ def test_a_changed_file_is_parsed_again_and_kept_anew(tmp_path, writes, counting
     assert kvcache.load(kv, changed) is not None and kvcache.load(kv, PROBE_KV) is None
 
 
-@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "foreign pickle"])
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "foreign pickle", "not a cache"])
 def test_a_damaged_cache_is_parsed_again_not_an_error(tmp_path, writes, counting, damage):
     kv = tmp_path / "probe.kv"
     kvcache.parse(counting, PROBE_KV, str(kv))
     path = writes(kvcache.cache_path(kv))
     data = path.read_bytes()
-    import hashlib
+    import marshal
     import pickle
 
-    digest = hashlib.sha256(PROBE_KV.encode()).digest()
-    path.write_bytes({"truncated": data[: len(data) // 2], "garbage": digest + b"\x80\x05not a pickle",
-                      "empty": b"", "foreign pickle": digest + pickle.dumps({"rules": []})}[damage])
+    text = marshal.dumps(PROBE_KV)          # what a kept parse starts with: the text it came from
+    path.write_bytes({"truncated": data[: len(data) // 2], "garbage": text + b"\x80\x05not a pickle",
+                      "empty": b"", "foreign pickle": text + pickle.dumps({"rules": []}),
+                      "not a cache": b"\x00\x01\x02 junk"}[damage])
     assert kvcache.load(kv, PROBE_KV) is None
     parser = kvcache.parse(counting, PROBE_KV, str(kv))
     assert counting.parsed == [str(kv), str(kv)] and parser.rules
@@ -236,3 +237,22 @@ def test_the_install_step_keeps_every_kv_file(tmp_path):
     assert sorted(written) == sorted(kvcache.cache_path(tmp_path / name) for name in ("a.kv", "screens/b.kv"))
     for name in ("a.kv", "screens/b.kv"):
         assert kvcache.load(tmp_path / name, (tmp_path / name).read_text()) is not None
+
+
+def test_reading_a_kept_parse_imports_neither_hashlib_nor_pickle(tmp_path):
+    """Before the first frame every millisecond counts: hashlib (OpenSSL) and pickle.py cost ~7 ms
+    to import here -- what the cache saves.  A fresh interpreter reads a kept parse without them."""
+    import subprocess
+
+    kv = tmp_path / "probe.kv"
+    kv.write_text(PROBE_KV)
+    data = kvcache.dump(Parser(content=PROBE_KV, filename=str(kv)), kv, PROBE_KV)
+    assert kvcache.write(kvcache.cache_path(kv), data)
+    script = ("import sys\nfrom kiosk.ui import kvcache\nimport kivy.lang.parser\n"
+              f"assert kvcache.load({str(kv)!r}, open({str(kv)!r}).read()).rules\n"
+              "print(sorted({'hashlib', 'pickle', '_hashlib'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "KIVY_NO_ARGS": "1", "KIVY_NO_CONSOLELOG": "1",
+                              "KIVY_HOME": str(tmp_path / "kivy")})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -7,7 +7,7 @@ this x86 machine, three to four times that on a Pi 4 core -- and every other scr
 prewarm builds it.  The result depends only on the file's text, Kivy's version and Python's
 bytecode format, so :func:`install` keeps it: the parsed rules (code objects marshalled, as in a
 ``.pyc``) are written to the kv file's ``__pycache__`` and read back at the next start, tagged
-with Python's cache tag and Kivy's version and checked against a hash of the text they came from.
+with Python's cache tag and Kivy's version and checked against the text they came from.
 
 Like a ``.pyc``: written where the directory is writable (a developer's tree, a test run) unless
 Python is told not to write bytecode (``PYTHONDONTWRITEBYTECODE``, ``-B``), by
@@ -20,26 +20,18 @@ temporary file renamed into place, so a crash mid-write leaves no half file to b
 
 from __future__ import annotations
 
-import copyreg
-import hashlib
 import logging
 import marshal
 import os
-import pickle
 import sys
-import threading
-import types
 from pathlib import Path
 
-FORMAT = 1          # bump when what is pickled changes shape
+# Only what reading a kept parse needs is imported here: this runs before the first frame, where
+# importing hashlib (OpenSSL, ~4 ms here) and pickle.py (~3 ms) cost what the cache saves.  The
+# text a parse came from is kept whole in front of it (marshal), and compared; reading uses the
+# C unpickler alone (_pickle, CPython's own behind pickle.loads); writing imports pickle.
+FORMAT = 2          # bump when what is kept changes shape
 log = logging.getLogger(__name__)
-
-
-class _Pickler(pickle.Pickler):
-    """Code objects (each kv rule's compiled expression) go through marshal, as a .pyc's do."""
-
-    dispatch_table = {**copyreg.dispatch_table,
-                      types.CodeType: lambda code: (marshal.loads, (marshal.dumps(code),))}
 
 
 def _tag() -> str:
@@ -59,10 +51,6 @@ def cache_path(kv_file: str | os.PathLike) -> Path:
     return path.parent / "__pycache__" / name
 
 
-def _digest(content: str) -> bytes:
-    return hashlib.sha256(content.encode("utf-8", "surrogatepass")).digest()
-
-
 def load(kv_file: str | os.PathLike, content: str):  # noqa: ANN201 - a kivy.lang.parser.Parser or None
     """The kept parse of ``content`` (the text of ``kv_file``), or None when there is none that
     matches it."""
@@ -78,12 +66,14 @@ def from_bytes(data: bytes, content: str, name: str = "kv cache"):  # noqa: ANN2
     """The parse :func:`dump` put in ``data`` if it was made from ``content``, else None.  Its
     ``#:`` directives are run again (``#:import`` fills Kivy's global id map, which a fresh parse
     does as it reads them)."""
-    digest = _digest(content)
-    if data[:len(digest)] != digest:
-        log.debug("%s: stale (the text changed)", name)
-        return None
     try:
-        parser = pickle.loads(data[len(digest):])
+        kept_text = marshal.loads(data)             # the text, first; the parse follows it
+        if kept_text != content:
+            log.debug("%s: stale (the text changed)", name)
+            return None
+        from _pickle import loads
+
+        parser = loads(data[len(marshal.dumps(content)):])
         parser.execute_directives()
     except Exception as exc:  # noqa: BLE001 - any damage means "parse it again"
         log.debug("%s unreadable (%s): parsing the text", name, exc)
@@ -92,17 +82,27 @@ def from_bytes(data: bytes, content: str, name: str = "kv cache"):  # noqa: ANN2
 
 
 def dump(parser, kv_file: str | os.PathLike, content: str) -> bytes:  # noqa: ANN001 - a Parser
-    """The bytes :func:`load` reads: the text's hash, then the pickled parse."""
+    """The bytes :func:`load` reads: the text (marshal), then the parse (pickle; code objects --
+    each rule's compiled expression -- through marshal, as in a .pyc)."""
+    import copyreg
     import io
+    import pickle
+    import types
+
+    class Pickler(pickle.Pickler):
+        dispatch_table = {**copyreg.dispatch_table,
+                          types.CodeType: lambda code: (marshal.loads, (marshal.dumps(code),))}
 
     buffer = io.BytesIO()
-    buffer.write(_digest(content))
-    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(parser)
+    buffer.write(marshal.dumps(content))
+    Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(parser)
     return buffer.getvalue()
 
 
 def write(path: Path, data: bytes) -> bool:
     """Put ``data`` at ``path`` whole or not at all; False where the directory is not writable."""
+    import threading
+
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,6 +136,8 @@ def parse(kivy_parser: type, content: str, filename: str | None):  # noqa: ANN20
     except Exception as exc:  # noqa: BLE001 - an unpicklable rule: run uncached, as before
         log.debug("kv cache: %s not kept: %s", filename, exc)
         return parser
+    import threading
+
     threading.Thread(target=write, args=(cache_path(filename), data), name="kv-cache", daemon=True).start()
     return parser
 
