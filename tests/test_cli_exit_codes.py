@@ -97,3 +97,45 @@ def test_a_user_who_cannot_read_the_installed_config_is_told_and_not_given_the_d
     err = capsys.readouterr().err
     assert "sudo -u kiosk kiosk" in err and str(conf_dir / "kiosk.toml") in err
     assert not (tmp_path / "demo").exists(), "the demo's data directory was used instead"
+
+
+def test_a_local_databases_error_is_local_storage_without_importing_sqlite3_at_start(capsys):
+    """`kiosk run` no longer imports sqlite3 before its first frame (issue 19: start-up); an error
+    of a data-dir database a command opened is still "local storage error" (4)."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from kiosk.cli import FAILURES, LocalDatabaseError, report_failure
+
+    assert isinstance(sqlite3.OperationalError("disk I/O error"), LocalDatabaseError)
+    assert not isinstance(ValueError("no"), LocalDatabaseError)
+    assert report_failure(sqlite3.DatabaseError("file is not a database"), FAILURES) == EXIT_STORAGE
+    assert "local storage error: file is not a database" in capsys.readouterr().err
+    fresh = subprocess.run([sys.executable, "-c", "import sys, kiosk.cli; print('sqlite3' in sys.modules)"],
+                           capture_output=True, text=True, timeout=60)
+    assert fresh.stdout.strip() == "False", fresh.stderr
+
+
+def test_a_database_error_a_command_lets_through_exits_4(tmp_path, monkeypatch, capsys):
+    """The command's own function raising sqlite3's error (a journal locked by another process)."""
+    import sqlite3
+
+    import kiosk.cli as cli
+
+    def broken(_args):  # noqa: ANN001, ANN202
+        raise sqlite3.OperationalError("database is locked")
+
+    parser_builder = cli.build_parser
+
+    def build_parser(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        parser = parser_builder(*a, **k)
+        for action in parser._subparsers._group_actions:
+            for name, sub in action.choices.items():
+                if name == "doctor":
+                    sub.set_defaults(func=broken)
+        return parser
+
+    monkeypatch.setattr(cli, "build_parser", build_parser)
+    assert main(["doctor", "--config", _config(tmp_path)]) == EXIT_STORAGE
+    assert "local storage error: database is locked" in capsys.readouterr().err
