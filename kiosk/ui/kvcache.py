@@ -2,9 +2,9 @@
 
 Kivy parses every ``.kv`` file at every start (``kivy.lang.builder.Builder.load_string`` makes a
 ``kivy.lang.parser.Parser``): lines split, rules nested, each rule's expression compiled and its
-watched keys found.  Before the first frame that is widgets.kv, root.kv and home.kv -- ~7 ms on
-this x86 machine, three to four times that on a Pi 4 core -- and every other screen's file as
-prewarm builds it.  The result depends only on the file's text, Kivy's version and Python's
+watched keys found.  Before the first frame that is widgets.kv, root.kv and home.kv -- 8-10 ms of
+CPU on this x86 machine, three to four times that on a Pi 4 core -- and every other screen's file as
+prewarm builds it (all 21: ~60 ms here; kept, ~9).  The result depends only on the file's text, Kivy's version and Python's
 bytecode format, so :func:`install` keeps it: the parsed rules (code objects marshalled, as in a
 ``.pyc``) are written to the kv file's ``__pycache__`` and read back at the next start, tagged
 with Python's cache tag and Kivy's version and checked against the text they came from.
