@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="SQLite file; seeded with the demo library when new (default: the demo's data "
                         "directory, var/demo/demo-library.sqlite3, shared with `kiosk demo`)")
     p.add_argument("--reset", action="store_true",
-                   help="wipe the database and seed it again (a background demo library using it is stopped first)")
+                   help="wipe the database and seed it again (a demo library already serving it is stopped first)")
     p.add_argument("--latency-ms", type=int, default=0, metavar="N", help="delay every reply by N ms")
     p.add_argument("--tls-cert", metavar="FILE", help="serve TLS with this certificate (PEM)")
     p.add_argument("--tls-key", metavar="FILE", help="private key of --tls-cert (PEM)")
@@ -115,16 +115,16 @@ def run(args: argparse.Namespace) -> int:
     running = daemon.read_state(Path(args.db).parent)
     if running is not None and Path(running.get("db", "")) == Path(args.db).resolve():
         if not args.reset:
-            raise ConfigError(f"the demo library system for {args.db} already runs in the background (pid "
-                              f"{running['pid']}, {running['host']}:{running['port']}), and `kiosk demo` and "
-                              "the other commands use it: `kiosk demo-ils --stop` stops it, `kiosk demo-ils "
-                              "--reset` serves it here with the demo data again")
+            raise ConfigError(f"the demo library system for {args.db} already runs (pid {running['pid']}, "
+                              f"{running['host']}:{running['port']}), and `kiosk demo` and the other commands "
+                              "use it: `kiosk demo-ils --stop` stops it, `kiosk demo-ils --reset` serves it "
+                              "here with the demo data again")
         # --reset: the demo data again, as asked -- the background library would hold the database
         # open and keep the port.
         import sys
 
         daemon.stop(Path(args.db).parent)
-        print(f"kiosk demo-ils: stopped the background demo library (pid {running['pid']}) to reset "
+        print(f"kiosk demo-ils: stopped the demo library running (pid {running['pid']}) to reset "
               f"{args.db}; serving it here", file=sys.stderr)
 
     password = resolve_secret(args, "password", "kiosk")
