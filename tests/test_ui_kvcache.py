@@ -101,7 +101,7 @@ def counting():
 def test_a_kept_parse_is_the_rule_tree_kivy_parses(kv_file):
     content = kv_file.read_text(encoding="utf-8")
     fresh = Parser(content=content, filename=str(kv_file))
-    kept = kvcache.from_bytes(kvcache.dump(fresh, kv_file, content), content)
+    kept = kvcache.from_bytes(kvcache.dump(fresh, content), content)
     assert kept is not None and kept is not fresh
     assert _shape(kept) == _shape(fresh)
     assert kept.rules, "a kiosk kv file without rules"
@@ -246,7 +246,7 @@ def test_reading_a_kept_parse_imports_neither_hashlib_nor_pickle(tmp_path):
 
     kv = tmp_path / "probe.kv"
     kv.write_text(PROBE_KV)
-    data = kvcache.dump(Parser(content=PROBE_KV, filename=str(kv)), kv, PROBE_KV)
+    data = kvcache.dump(Parser(content=PROBE_KV, filename=str(kv)), PROBE_KV)
     assert kvcache.write(kvcache.cache_path(kv), data)
     script = ("import sys\nfrom kiosk.ui import kvcache\nimport kivy.lang.parser\n"
               f"assert kvcache.load({str(kv)!r}, open({str(kv)!r}).read()).rules\n"

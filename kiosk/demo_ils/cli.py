@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 from pathlib import Path
 
 from kiosk.cli.secrets import add_secret_argument, resolve_secret
@@ -121,8 +122,6 @@ def run(args: argparse.Namespace) -> int:
                               "here with the demo data again")
         # --reset: the demo data again, as asked -- the background library would hold the database
         # open and keep the port.
-        import sys
-
         daemon.stop(Path(args.db).parent)
         print(f"kiosk demo-ils: stopped the demo library running (pid {running['pid']}) to reset "
               f"{args.db}; serving it here", file=sys.stderr)

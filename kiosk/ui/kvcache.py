@@ -20,14 +20,18 @@ temporary file renamed into place, so a crash mid-write leaves no half file to b
 
 from __future__ import annotations
 
+import copyreg
+import io
 import logging
 import marshal
 import os
 import sys
+import threading
+import types
 from pathlib import Path
 
-# Only what reading a kept parse needs is imported here: this runs before the first frame, where
-# importing hashlib (OpenSSL, ~4 ms here) and pickle.py (~3 ms) cost what the cache saves.  The
+# Nothing imported here that a Kivy process has not loaded already: this runs before the first
+# frame, where importing hashlib (OpenSSL, ~4 ms here) and pickle.py (~3 ms) cost what the cache saves.  The
 # text a parse came from is kept whole in front of it (marshal), and compared; reading uses the
 # C unpickler alone (_pickle, CPython's own behind pickle.loads); writing imports pickle.
 FORMAT = 2          # bump when what is kept changes shape
@@ -81,13 +85,10 @@ def from_bytes(data: bytes, content: str, name: str = "kv cache"):  # noqa: ANN2
     return parser
 
 
-def dump(parser, kv_file: str | os.PathLike, content: str) -> bytes:  # noqa: ANN001 - a Parser
+def dump(parser, content: str) -> bytes:  # noqa: ANN001 - a Parser
     """The bytes :func:`load` reads: the text (marshal), then the parse (pickle; code objects --
     each rule's compiled expression -- through marshal, as in a .pyc)."""
-    import copyreg
-    import io
     import pickle
-    import types
 
     class Pickler(pickle.Pickler):
         dispatch_table = {**copyreg.dispatch_table,
@@ -101,8 +102,6 @@ def dump(parser, kv_file: str | os.PathLike, content: str) -> bytes:  # noqa: AN
 
 def write(path: Path, data: bytes) -> bool:
     """Put ``data`` at ``path`` whole or not at all; False where the directory is not writable."""
-    import threading
-
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,12 +131,10 @@ def parse(kivy_parser: type, content: str, filename: str | None):  # noqa: ANN20
     if sys.dont_write_bytecode:         # PYTHONDONTWRITEBYTECODE / -B: no .pyc, no kept parse either
         return parser
     try:
-        data = dump(parser, filename, content)
+        data = dump(parser, content)
     except Exception as exc:  # noqa: BLE001 - an unpicklable rule: run uncached, as before
         log.debug("kv cache: %s not kept: %s", filename, exc)
         return parser
-    import threading
-
     threading.Thread(target=write, args=(cache_path(filename), data), name="kv-cache", daemon=True).start()
     return parser
 
@@ -168,7 +165,7 @@ def precompile(root: Path | None = None) -> list[Path]:
     for kv_file in sorted(root.rglob("*.kv")):
         content = kv_file.read_text(encoding="utf-8")
         path = cache_path(kv_file)
-        if write(path, dump(Parser(content=content, filename=str(kv_file)), kv_file, content)):
+        if write(path, dump(Parser(content=content, filename=str(kv_file)), content)):
             written.append(path)
     return written
 
