@@ -26,7 +26,14 @@ def _peak_rss_mb() -> float:
     return float("nan")
 
 
-def bare() -> None:
+def bare(kept_style: bool = False) -> None:
+    """Kivy with one label.  ``kept_style``: with Kivy's style.kv read back instead of parsed, as
+    the kiosk does (kiosk/ui/kvcache.py) -- what the kiosk's own work costs over Kivy's, apart
+    from what it saves Kivy."""
+    if kept_style:
+        from kiosk.ui import kvcache
+
+        kvcache.install()
     from kivy.config import Config
 
     Config.set("graphics", "width", "800")

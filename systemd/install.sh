@@ -18,7 +18,7 @@
 #   2. the system user `kiosk` in groups gpio spi dialout video render input (missing groups created)
 #   3. a venv in /opt/kiosk/venv with this source tree installed, with the [pi] drivers; the `kiosk`
 #      command linked into /usr/local/bin (so `kiosk doctor`, `kiosk staff hash-pin` work as typed);
-#      the kv files' parse kept beside the .pyc files (python -m kiosk.ui.kvcache)
+#      the kv files' parse (the kiosk's, Kivy's style.kv) kept beside the .pyc files (python -m kiosk.ui.kvcache)
 #   4. /etc/kiosk (config, secrets) and /var/lib/kiosk (data), owned by kiosk, mode 0700;
 #      every file in /etc/kiosk gets mode 0600: library-system credentials and staff PIN hashes
 #      must be readable by the kiosk user only (the kiosk refuses to start otherwise)
@@ -129,8 +129,9 @@ run $PIP install -q $PIP_FLAGS --upgrade "$SRC[pi]"
 # on a Pi 5), so it cannot be in the extra: install it alone.  Its other dependency, spidev, is in [pi].
 # shellcheck disable=SC2086
 run $PIP install -q $PIP_FLAGS --no-deps "mfrc522==0.0.7"
-# The kv files' parse kept beside pip's .pyc files (kiosk/ui/kvcache.py): the kiosk runs as its own
-# user and cannot write into root's venv, and parsing them costs every start ~25 ms on a Pi 4.
+# The kv files' parse (the kiosk's and Kivy's own style.kv) kept beside pip's .pyc files
+# (kiosk/ui/kvcache.py): the kiosk runs as its own user and cannot write into root's venv, and
+# parsing them costs every start ~25 ms and ~230 ms of a Pi 4 core.
 run "$PREFIX/venv/bin/python" -m kiosk.ui.kvcache
 run cp "$SRC/docs/deployment.md" "$PREFIX/docs/deployment.md"
 # The docs type `kiosk doctor`, `kiosk staff hash-pin`, `sudo -u kiosk kiosk staff unlock`: put the

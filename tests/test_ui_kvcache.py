@@ -194,15 +194,52 @@ def test_strings_without_a_kv_file_are_parsed_as_kivy_always_did(tmp_path, write
     assert not (tmp_path / "__pycache__").exists() and not Path("__pycache__", "inline-probe").exists()
 
 
-def test_widgets_built_from_a_kept_parse_behave_as_kivys(tmp_path, writes, monkeypatch):
+@pytest.fixture
+def kivy_parser_as_shipped(monkeypatch):
+    """Kivy's Parser class without the kiosk's keeping (other tests of the session may have set
+    the kiosk up), put back as it was afterwards."""
+    monkeypatch.setattr(Parser, "__init__", vars(Parser).get("kiosk_kivy_init", Parser.__init__))
+    for name in ("kiosk_kv_cache", "kiosk_kivy_init"):
+        monkeypatch.delattr(Parser, name, raising=False)
+    return Parser
+
+
+def test_kivys_parser_hands_out_the_kept_parse(tmp_path, writes, kivy_parser_as_shipped):
+    """What Builder gets from ``Parser(content=..., filename=...)`` once installed: the kept parse
+    (proved by keeping a different one under the right text), a fresh one kept for next time;
+    strings without a file and subclasses as Kivy always did; a kept parse copied with its file
+    (a moved tree) answers to the file's new path, which Builder.unload_file goes by."""
+    kvcache.install()
+    kvcache.install()                                       # idempotent: not wrapped twice
+    assert Parser.kiosk_kv_cache
+    kv = tmp_path / "probe.kv"
+    fresh = Parser(content=PROBE_KV, filename=str(kv))
+    assert fresh.rules and writes(kvcache.cache_path(kv)).exists()
+    assert _shape(Parser(content=PROBE_KV, filename=str(kv))) == _shape(fresh)
+    variant = PROBE_KV.replace("* 2 + 10", "* 5 + 10")
+    kept = kvcache.dump(Parser(content=variant, filename="elsewhere"), variant)
+    import marshal
+
+    kvcache.write(kvcache.cache_path(kv), marshal.dumps(PROBE_KV) + kept[len(marshal.dumps(variant)):])
+    read = Parser(content=PROBE_KV, filename=str(kv))
+    assert "* 5 + 10" in read.rules[0][1].properties["width"].value        # read, not parsed
+    assert "* 2 + 10" in Parser(content=PROBE_KV, filename=None).rules[0][1].properties["width"].value
+
+    class Subclass(Parser):
+        __slots__ = ()
+
+    assert "* 2 + 10" in Subclass(content=PROBE_KV, filename=str(kv)).rules[0][1].properties["width"].value
+    moved = tmp_path / "moved" / "probe.kv"
+    kvcache.write(kvcache.cache_path(moved), kvcache.cache_path(kv).read_bytes())
+    assert Parser(content=PROBE_KV, filename=str(moved)).rules[0][1].ctx.filename == str(moved)
+
+
+def test_widgets_built_from_a_kept_parse_behave_as_kivys(tmp_path, writes, kivy_parser_as_shipped):
     """Through Builder itself, as the kiosk loads its files: the #:import reaches Kivy's id map
     again (a fresh parse runs it while reading), the rules bind and re-evaluate."""
     kv = tmp_path / "kvcache_probe.kv"
     kv.write_text(PROBE_KV)
-    monkeypatch.setattr(builder, "Parser", builder.Parser)
     kvcache.install()
-    kvcache.install()                                       # idempotent: not wrapped twice
-    assert builder.Parser.kiosk_kv_cache
     try:
         Builder.load_file(str(kv))
         writes(kvcache.cache_path(kv))
@@ -218,25 +255,79 @@ def test_widgets_built_from_a_kept_parse_behave_as_kivys(tmp_path, writes, monke
         Builder.unload_file(str(kv))
 
 
-def test_the_kiosk_kivy_setup_installs_it(tmp_path, monkeypatch):
+def test_the_kiosk_kivy_setup_installs_it(tmp_path, monkeypatch, kivy_parser_as_shipped):
     from kiosk.ui import kivyenv
 
-    monkeypatch.setattr(builder, "Parser", Parser)
     monkeypatch.setattr(builder, "call_fn", builder.call_fn)
     kivyenv.prepare(tmp_path / "kivy")
-    assert getattr(builder.Parser, "kiosk_kv_cache", False)
+    assert vars(Parser).get("kiosk_kv_cache")
 
 
 def test_the_install_step_keeps_every_kv_file(tmp_path):
-    """``python -m kiosk.ui.kvcache`` (systemd/install.sh, the start-up benchmark): one kept parse
-    per kv file of the tree, each one load() accepts."""
-    for name in ("a.kv", "screens/b.kv"):
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(PROBE_KV.replace("KvCacheProbe", f"KvCacheProbe{len(name)}"))
-    written = kvcache.precompile(tmp_path)
-    assert sorted(written) == sorted(kvcache.cache_path(tmp_path / name) for name in ("a.kv", "screens/b.kv"))
-    for name in ("a.kv", "screens/b.kv"):
-        assert kvcache.load(tmp_path / name, (tmp_path / name).read_text()) is not None
+    """One kept parse per kv file given, each one load() accepts."""
+    files = [tmp_path / "a.kv", tmp_path / "screens/b.kv"]
+    for kv in files:
+        kv.parent.mkdir(parents=True, exist_ok=True)
+        kv.write_text(PROBE_KV.replace("KvCacheProbe", f"KvCacheProbe{len(kv.name)}"))
+    assert kvcache.precompile(files) == [kvcache.cache_path(kv) for kv in files]
+    for kv in files:
+        assert kvcache.load(kv, kv.read_text()) is not None
+
+
+def _fresh_kivy(tmp_path: Path, prefix: Path, script: str, **env: str):  # noqa: ANN202
+    import subprocess
+
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    environ.update(KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1", KIVY_NO_CONFIG="1",
+                   KIVY_HOME=str(tmp_path / "kivy"), PYTHONPYCACHEPREFIX=str(prefix), **env)
+    return subprocess.run([sys.executable, *script], capture_output=True, text=True, timeout=120, env=environ)
+
+
+STYLE_PROBE = """import sys
+from kiosk.ui import kvcache
+read = []
+load = kvcache.load
+def recording(kv_file, content):
+    parse = load(kv_file, content)
+    read.append((str(kv_file).endswith("kivy/data/style.kv"), parse is not None))
+    return parse
+kvcache.load = recording
+kvcache.install()
+from kivy.lang import Builder
+from kivy.uix.label import Label
+from kivy.uix.button import Button
+assert Builder.match(Label()) and Builder.match(Button()), "Kivy's own rules missing"
+print(read)
+"""
+
+
+WAIT_FOR_WRITES = """import threading
+for thread in threading.enumerate():
+    if thread.name == "kv-cache":
+        thread.join(30)
+"""
+
+
+def test_kivys_own_style_kv_is_read_back_as_kivy_lang_is_imported(tmp_path, monkeypatch):
+    """Kivy parses its 1,340-line style.kv inside ``import kivy.lang`` (~65 ms of CPU here, at
+    every start).  The install step keeps it beside the kiosk's files; a fresh interpreter that
+    installs the kiosk's keeping before ``kivy.lang`` reads it back, and Kivy's widgets still get
+    their rules.  Without a kept parse the first start parses it and keeps it."""
+    prefix = tmp_path / "pyc"
+    step = _fresh_kivy(tmp_path, prefix, ["-m", "kiosk.ui.kvcache"])
+    assert step.returncode == 0, step.stderr
+    assert f"kept for {len(KV_FILES) + 1} files" in step.stdout
+    monkeypatch.setattr(sys, "pycache_prefix", str(prefix))
+    assert kvcache.cache_path(kvcache.kivy_style_file()).exists()
+    out = _fresh_kivy(tmp_path, prefix, ["-c", STYLE_PROBE])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[(True, True)]"
+    empty = tmp_path / "empty-pyc"
+    first = _fresh_kivy(tmp_path, empty, ["-c", STYLE_PROBE + WAIT_FOR_WRITES])
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "[(True, False)]"                  # parsed...
+    again = _fresh_kivy(tmp_path, empty, ["-c", STYLE_PROBE])
+    assert again.stdout.strip() == "[(True, True)]"                   # ...and kept by the first start
 
 
 def test_reading_a_kept_parse_imports_neither_hashlib_nor_pickle(tmp_path):

@@ -65,9 +65,13 @@ def prepare(kivy_home: Path, *, headless: bool = False, width: int = 800, height
         Config.set("input", "%(name)s", "probesysfs,provider=mtdev")
     for module in ("inspector", "monitor", "keybinding", "screen", "console", "webdebugger"):
         Config.remove_option("modules", module)
-    from kiosk.ui import fastkv, kvcache
+    from kiosk.ui import kvcache
 
-    kvcache.install()               # parsed .kv files kept between starts, like .pyc (kvcache.py)
+    # parsed .kv files kept between starts, like .pyc (kvcache.py); installed before kivy.lang is
+    # imported (fastkv imports it), so Kivy's own style.kv is read back too
+    kvcache.install()
+    from kiosk.ui import fastkv
+
     fastkv.install()                # kv rules without per-evaluation trace formatting (fastkv.py)
     from kiosk.ui import hidden
 

@@ -4,7 +4,9 @@ Kivy parses every ``.kv`` file at every start (``kivy.lang.builder.Builder.load_
 ``kivy.lang.parser.Parser``): lines split, rules nested, each rule's expression compiled and its
 watched keys found.  Before the first frame that is widgets.kv, root.kv and home.kv -- 8-10 ms of
 CPU on this x86 machine, three to four times that on a Pi 4 core -- and every other screen's file as
-prewarm builds it (all 21: ~60 ms here; kept, ~9).  The result depends only on the file's text, Kivy's version and Python's
+prewarm builds it (all 21: ~60 ms here; kept, ~9) -- and, before any of them, Kivy's own
+``style.kv``, which ``import kivy.lang`` parses (~65 ms here; kept, ~4): :func:`install` runs
+before that import.  The result depends only on the file's text, Kivy's version and Python's
 bytecode format, so :func:`install` keeps it: the parsed rules (code objects marshalled, as in a
 ``.pyc``) are written to the kv file's ``__pycache__`` and read back at the next start, tagged
 with Python's cache tag and Kivy's version and checked against the text they came from.
@@ -28,6 +30,7 @@ import os
 import sys
 import threading
 import types
+from collections.abc import Iterable
 from pathlib import Path
 
 # Nothing imported here that a Kivy process has not loaded already: this runs before the first
@@ -117,61 +120,133 @@ def write(path: Path, data: bytes) -> bool:
         return False
 
 
+def _is_kv_file(filename: object) -> bool:
+    return bool(filename) and str(filename).endswith(".kv")
+
+
+def keep(parser, content: str, filename: str) -> None:  # noqa: ANN001 - a Parser
+    """Keep a fresh parse of ``filename`` for the next start, on a worker thread -- unless Python
+    is told to write no bytecode (``PYTHONDONTWRITEBYTECODE``, ``-B``): then no kept parse either."""
+    if sys.dont_write_bytecode:
+        return
+    try:
+        data = dump(parser, content)
+    except Exception as exc:  # noqa: BLE001 - an unpicklable rule: run uncached, as before
+        log.debug("kv cache: %s not kept: %s", filename, exc)
+        return
+    threading.Thread(target=write, args=(cache_path(filename), data), name="kv-cache", daemon=True).start()
+
+
 def parse(kivy_parser: type, content: str, filename: str | None):  # noqa: ANN201 - a Parser
-    """What ``Builder.load_string`` gets instead of ``Parser(content=..., filename=...)``: the kept
-    parse of a ``.kv`` file when it matches, else a fresh one, kept for next time (written on a
-    worker thread).  Strings without a ``.kv`` file name (``Builder.load_string`` in tests) are
-    parsed as Kivy always did."""
-    if not filename or not str(filename).endswith(".kv"):
+    """``kivy_parser(content=..., filename=...)`` the kept way: the kept parse of a ``.kv`` file
+    when it matches, else a fresh one, kept for next time (written on a worker thread).  Strings
+    without a ``.kv`` file name (``Builder.load_string`` in tests) are parsed as Kivy always did."""
+    if not _is_kv_file(filename):
         return kivy_parser(content=content, filename=filename)
     parser = load(filename, content)
     if parser is not None:
         return parser
     parser = kivy_parser(content=content, filename=filename)
-    if sys.dont_write_bytecode:         # PYTHONDONTWRITEBYTECODE / -B: no .pyc, no kept parse either
-        return parser
-    try:
-        data = dump(parser, content)
-    except Exception as exc:  # noqa: BLE001 - an unpicklable rule: run uncached, as before
-        log.debug("kv cache: %s not kept: %s", filename, exc)
-        return parser
-    threading.Thread(target=write, args=(cache_path(filename), data), name="kv-cache", daemon=True).start()
+    keep(parser, content, filename)
     return parser
 
 
-def install() -> None:
-    """From now on Kivy's Builder parses ``.kv`` files through :func:`parse`.  Idempotent; must
-    run before the first ``.kv`` file is loaded to save its parse (kiosk/ui/kivyenv.py)."""
-    from kivy.lang import builder
-
-    if getattr(builder.Parser, "kiosk_kv_cache", False):
+def _keep_parses(parser_class: type) -> None:
+    """Make ``parser_class`` (Kivy's ``kivy.lang.parser.Parser``) take kept parses: asked for the
+    parse of a ``.kv`` file's text, ``Parser(content=..., filename=...)`` is filled from the kept
+    one when it matches, else parses and keeps it.  On the class rather than on Builder's name for
+    it: Kivy parses its own style.kv while ``kivy.lang`` is first imported, before anything outside
+    could rebind that name (:func:`install`).  Subclasses (Kivy's coverage tool) parse as before."""
+    if vars(parser_class).get("kiosk_kv_cache"):
         return
-    kivy_parser = builder.Parser
+    kivy_init = parser_class.__init__
+    slots = parser_class.__slots__
 
-    def cached(**kwargs):  # noqa: ANN202 - Parser's keyword signature
-        return parse(kivy_parser, kwargs.get("content"), kwargs.get("filename"))
+    def __init__(self, **kwargs):  # noqa: ANN001,ANN202,N807 - Parser's own signature
+        filename = kwargs.get("filename")
+        if type(self) is not parser_class or not _is_kv_file(filename):
+            kivy_init(self, **kwargs)
+            return
+        kept = load(filename, kwargs.get("content"))
+        if kept is None:
+            kivy_init(self, **kwargs)
+            keep(self, kwargs.get("content"), filename)
+            return
+        kept.filename = filename            # the rules' context: the path Builder unloads by
+        for slot in slots:
+            setattr(self, slot, getattr(kept, slot))
 
-    cached.kiosk_kv_cache = True
-    builder.Parser = cached
+    parser_class.__init__ = __init__
+    parser_class.kiosk_kivy_init = kivy_init
+    parser_class.kiosk_kv_cache = True
 
 
-def precompile(root: Path | None = None) -> list[Path]:
-    """Keep the parse of every ``.kv`` file under ``root`` (the kiosk package): the install-time
-    step, as pip compiles ``.pyc`` files.  Returns the caches written."""
+class _ParserHook:
+    """A one-shot import hook (``sys.meta_path``) for :func:`install` before Kivy's language is
+    imported: ``kivy/lang/builder.py`` ends by parsing Kivy's style.kv (1,340 lines, ~65 ms of CPU
+    here, three to four times that on a Pi 4 core -- at every start), so the parser is made to keep
+    parses the moment ``kivy.lang.parser`` has run, before the builder goes on to use it."""
+
+    def find_spec(self, fullname: str, path, target=None):  # noqa: ANN001,ANN201 - importlib's protocol
+        if fullname != "kivy.lang.parser":
+            return None
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(fullname, path, target)
+        run = getattr(spec.loader, "exec_module", None) if spec is not None else None
+        if run is None:
+            return spec                     # not a plain source module: Kivy as it comes
+
+        def exec_module(module: types.ModuleType) -> None:
+            run(module)
+            _keep_parses(module.Parser)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+def install() -> None:
+    """From now on Kivy's parser keeps the parse of ``.kv`` files (:func:`_keep_parses`).
+    Idempotent.  Before ``kivy.lang`` is imported (kiosk/ui/kivyenv.py) that includes Kivy's own
+    style.kv; after, it applies to every file loaded from then on."""
+    module = sys.modules.get("kivy.lang.parser")
+    if module is not None:
+        _keep_parses(module.Parser)
+    elif not any(isinstance(finder, _ParserHook) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _ParserHook())
+
+
+def kivy_style_file() -> Path:
+    """Kivy's own rules (``kivy/data/style.kv``), parsed as ``kivy.lang`` is imported."""
+    import kivy
+
+    return Path(kivy.kivy_data_dir, "style.kv")
+
+
+def precompile(kv_files: Iterable[Path] | None = None) -> list[Path]:
+    """Keep the parse of each of ``kv_files`` -- by default every ``.kv`` file of the kiosk
+    package and Kivy's style.kv: the install-time step, as pip compiles ``.pyc`` files.  Returns
+    the caches written."""
     from kivy.lang.parser import Parser
 
-    root = root or Path(__file__).resolve().parent.parent
+    if kv_files is None:
+        kv_files = [*sorted(Path(__file__).resolve().parent.parent.rglob("*.kv")), kivy_style_file()]
     written = []
-    for kv_file in sorted(root.rglob("*.kv")):
+    for kv_file in kv_files:
         content = kv_file.read_text(encoding="utf-8")
         path = cache_path(kv_file)
-        if write(path, dump(Parser(content=content, filename=str(kv_file)), content)):
+        fresh = object.__new__(Parser)              # parsed here, whatever is kept already
+        vars(Parser).get("kiosk_kivy_init", Parser.__init__)(fresh, content=content, filename=str(kv_file))
+        if write(path, dump(fresh, content)):
             written.append(path)
     return written
 
 
 def main() -> int:
-    """``python -m kiosk.ui.kvcache``: keep the parse of the kiosk's kv files; 1 if none could be written."""
+    """``python -m kiosk.ui.kvcache``: keep the parse of the kiosk's kv files and Kivy's style.kv;
+    1 if none could be written."""
     import tempfile
 
     for name in ("KIVY_NO_ARGS", "KIVY_NO_CONFIG", "KIVY_NO_FILELOG", "KIVY_NO_CONSOLELOG"):
