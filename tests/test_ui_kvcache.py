@@ -85,8 +85,9 @@ def writes(monkeypatch):
 
 
 @pytest.fixture
-def counting():
-    """Kivy's parser, counting the files it really parses."""
+def counting(kivy_parser_as_shipped):
+    """Kivy's parser as shipped (a test of the GUI earlier in the session sets the kiosk's keeping
+    up, which would keep a second copy), counting the files it really parses."""
     parsed: list[str] = []
 
     def parser(**kwargs):  # noqa: ANN202
@@ -98,7 +99,7 @@ def counting():
 
 
 @pytest.mark.parametrize("kv_file", KV_FILES, ids=lambda p: p.name)
-def test_a_kept_parse_is_the_rule_tree_kivy_parses(kv_file):
+def test_a_kept_parse_is_the_rule_tree_kivy_parses(kv_file, kivy_parser_as_shipped):
     content = kv_file.read_text(encoding="utf-8")
     fresh = Parser(content=content, filename=str(kv_file))
     kept = kvcache.from_bytes(kvcache.dump(fresh, content), content)
@@ -330,7 +331,7 @@ def test_kivys_own_style_kv_is_read_back_as_kivy_lang_is_imported(tmp_path, monk
     assert again.stdout.strip() == "[(True, True)]"                   # ...and kept by the first start
 
 
-def test_reading_a_kept_parse_imports_neither_hashlib_nor_pickle(tmp_path):
+def test_reading_a_kept_parse_imports_neither_hashlib_nor_pickle(tmp_path, kivy_parser_as_shipped):
     """Before the first frame every millisecond counts: hashlib (OpenSSL) and pickle.py cost ~7 ms
     to import here -- what the cache saves.  A fresh interpreter reads a kept parse without them."""
     import subprocess
