@@ -86,12 +86,19 @@ def writes(monkeypatch):
 
 @pytest.fixture
 def counting(kivy_parser_as_shipped):
-    """Kivy's parser as shipped (a test of the GUI earlier in the session sets the kiosk's keeping
-    up, which would keep a second copy), counting the files it really parses."""
+    """Kivy's Parser kept the kiosk's way (:func:`kvcache._keep_parses`, what ``install`` does),
+    counting the files it really parses."""
     parsed: list[str] = []
+    kivy_init = Parser.__init__
 
-    def parser(**kwargs):  # noqa: ANN202
+    def counting_init(self, **kwargs):  # noqa: ANN001,ANN003,ANN202
         parsed.append(kwargs["filename"])
+        kivy_init(self, **kwargs)
+
+    Parser.__init__ = counting_init
+    kvcache._keep_parses(Parser)
+
+    def parser(**kwargs):  # noqa: ANN003,ANN202
         return Parser(**kwargs)
 
     parser.parsed = parsed
@@ -111,9 +118,9 @@ def test_a_kept_parse_is_the_rule_tree_kivy_parses(kv_file, kivy_parser_as_shipp
 def test_the_second_load_reads_the_kept_parse(tmp_path, writes, counting):
     kv = tmp_path / "probe.kv"
     kv.write_text(PROBE_KV)
-    first = kvcache.parse(counting, PROBE_KV, str(kv))
+    first = counting(content=PROBE_KV, filename=str(kv))
     assert writes(kvcache.cache_path(kv)).exists()
-    second = kvcache.parse(counting, PROBE_KV, str(kv))
+    second = counting(content=PROBE_KV, filename=str(kv))
     assert counting.parsed == [str(kv)]                   # parsed once, then read back
     assert _shape(second) == _shape(first)
     assert kvcache.cache_path(kv).parent == tmp_path / "__pycache__"
@@ -122,11 +129,11 @@ def test_the_second_load_reads_the_kept_parse(tmp_path, writes, counting):
 
 def test_a_changed_file_is_parsed_again_and_kept_anew(tmp_path, writes, counting):
     kv = tmp_path / "probe.kv"
-    kvcache.parse(counting, PROBE_KV, str(kv))
+    counting(content=PROBE_KV, filename=str(kv))
     writes(kvcache.cache_path(kv))
     changed = PROBE_KV.replace("* 2 + 10", "* 3 + 10")
     before = kvcache.cache_path(kv).read_bytes()
-    parser = kvcache.parse(counting, changed, str(kv))
+    parser = counting(content=changed, filename=str(kv))
     assert counting.parsed == [str(kv), str(kv)]
     assert "* 3 + 10" in parser.rules[0][1].properties["width"].value
     deadline = time.monotonic() + 10
@@ -138,7 +145,7 @@ def test_a_changed_file_is_parsed_again_and_kept_anew(tmp_path, writes, counting
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "foreign pickle", "not a cache"])
 def test_a_damaged_cache_is_parsed_again_not_an_error(tmp_path, writes, counting, damage):
     kv = tmp_path / "probe.kv"
-    kvcache.parse(counting, PROBE_KV, str(kv))
+    counting(content=PROBE_KV, filename=str(kv))
     path = writes(kvcache.cache_path(kv))
     data = path.read_bytes()
     import marshal
@@ -149,7 +156,7 @@ def test_a_damaged_cache_is_parsed_again_not_an_error(tmp_path, writes, counting
                       "empty": b"", "foreign pickle": text + pickle.dumps({"rules": []}),
                       "not a cache": b"\x00\x01\x02 junk"}[damage])
     assert kvcache.load(kv, PROBE_KV) is None
-    parser = kvcache.parse(counting, PROBE_KV, str(kv))
+    parser = counting(content=PROBE_KV, filename=str(kv))
     assert counting.parsed == [str(kv), str(kv)] and parser.rules
 
 
@@ -157,7 +164,7 @@ def test_nothing_is_written_where_python_writes_no_bytecode(tmp_path, monkeypatc
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     monkeypatch.setattr(sys, "pycache_prefix", None)
     kv = tmp_path / "probe.kv"
-    assert kvcache.parse(counting, PROBE_KV, str(kv)).rules
+    assert counting(content=PROBE_KV, filename=str(kv)).rules
     time.sleep(0.2)
     assert not (tmp_path / "__pycache__").exists()
 
@@ -168,11 +175,11 @@ def test_under_a_bytecode_prefix_it_goes_where_the_pyc_would(tmp_path, writes, m
     source.mkdir()
     monkeypatch.setattr(sys, "pycache_prefix", str(prefix))
     kv = source / "probe.kv"
-    kvcache.parse(counting, PROBE_KV, str(kv))
+    counting(content=PROBE_KV, filename=str(kv))
     kept = writes(kvcache.cache_path(kv))
     assert kept.is_relative_to(prefix) and kept.parent == prefix / str(source).lstrip(os.sep)
     assert list(source.iterdir()) == []
-    kvcache.parse(counting, PROBE_KV, str(kv))
+    counting(content=PROBE_KV, filename=str(kv))
     assert counting.parsed == [str(kv)]
 
 
@@ -180,29 +187,37 @@ def test_an_unwritable_place_is_not_an_error(tmp_path, writes, counting):
     (tmp_path / "__pycache__").write_text("a file where the directory would go")
     kv = tmp_path / "probe.kv"
     assert kvcache.write(kvcache.cache_path(kv), b"x") is False
-    assert kvcache.parse(counting, PROBE_KV, str(kv)).rules
-    assert kvcache.parse(counting, PROBE_KV, str(kv)).rules
+    assert counting(content=PROBE_KV, filename=str(kv)).rules
+    assert counting(content=PROBE_KV, filename=str(kv)).rules
     assert counting.parsed == [str(kv), str(kv)]
     assert [p.name for p in tmp_path.iterdir()] == ["__pycache__"]     # no temporary file left
 
 
 def test_strings_without_a_kv_file_are_parsed_as_kivy_always_did(tmp_path, writes, counting):
     for _ in range(2):
-        kvcache.parse(counting, PROBE_KV, "inline-probe")
-        kvcache.parse(counting, PROBE_KV, None)
+        counting(content=PROBE_KV, filename="inline-probe")
+        counting(content=PROBE_KV, filename=None)
     time.sleep(0.2)
     assert counting.parsed == ["inline-probe", None] * 2
     assert not (tmp_path / "__pycache__").exists() and not Path("__pycache__", "inline-probe").exists()
 
 
 @pytest.fixture
-def kivy_parser_as_shipped(monkeypatch):
-    """Kivy's Parser class without the kiosk's keeping (other tests of the session may have set
-    the kiosk up), put back as it was afterwards."""
-    monkeypatch.setattr(Parser, "__init__", vars(Parser).get("kiosk_kivy_init", Parser.__init__))
-    for name in ("kiosk_kv_cache", "kiosk_kivy_init"):
-        monkeypatch.delattr(Parser, name, raising=False)
-    return Parser
+def kivy_parser_as_shipped():
+    """Kivy's Parser class without the kiosk's keeping (a test of the GUI earlier in the session
+    may have set the kiosk up), put back exactly as it was afterwards."""
+    names = ("__init__", "kiosk_kv_cache", "kiosk_kivy_init")
+    saved = {name: vars(Parser)[name] for name in names if name in vars(Parser)}
+    Parser.__init__ = saved.get("kiosk_kivy_init", saved["__init__"])
+    for name in names[1:]:
+        if name in vars(Parser):
+            delattr(Parser, name)
+    yield Parser
+    for name in names:
+        if name in saved:
+            setattr(Parser, name, saved[name])
+        elif name in vars(Parser):
+            delattr(Parser, name)
 
 
 def test_kivys_parser_hands_out_the_kept_parse(tmp_path, writes, kivy_parser_as_shipped):

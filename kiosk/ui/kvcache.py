@@ -137,20 +137,6 @@ def keep(parser, content: str, filename: str) -> None:  # noqa: ANN001 - a Parse
     threading.Thread(target=write, args=(cache_path(filename), data), name="kv-cache", daemon=True).start()
 
 
-def parse(kivy_parser: type, content: str, filename: str | None):  # noqa: ANN201 - a Parser
-    """``kivy_parser(content=..., filename=...)`` the kept way: the kept parse of a ``.kv`` file
-    when it matches, else a fresh one, kept for next time (written on a worker thread).  Strings
-    without a ``.kv`` file name (``Builder.load_string`` in tests) are parsed as Kivy always did."""
-    if not _is_kv_file(filename):
-        return kivy_parser(content=content, filename=filename)
-    parser = load(filename, content)
-    if parser is not None:
-        return parser
-    parser = kivy_parser(content=content, filename=filename)
-    keep(parser, content, filename)
-    return parser
-
-
 def _keep_parses(parser_class: type) -> None:
     """Make ``parser_class`` (Kivy's ``kivy.lang.parser.Parser``) take kept parses: asked for the
     parse of a ``.kv`` file's text, ``Parser(content=..., filename=...)`` is filled from the kept
