@@ -25,6 +25,7 @@ def class_slowdown() -> float:
 
 
 PI_GROUP_ENV = "KIOSK_BENCH_CGROUP_PROCS"   # set by bench/run_all.py --pi-class: the group's cgroup.procs
+PI_CORE2_ENV = "KIOSK_BENCH_CGROUP_CORE2_PROCS"   # and another Pi core's (bench/piclass.py another_core)
 
 
 def join_pi_group(pid: int | None = None) -> bool:
@@ -114,6 +115,65 @@ class RasterizerWatch:
                 self._moved.update(_move_rasterizers(self._task_dir, self._root_tasks, self._moved))  # type: ignore[arg-type]
             except OSError:             # the child has ended
                 return
+            time.sleep(0.002)
+
+    def stop(self) -> int:
+        self._stop = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        return self.moved
+
+
+class ProcessWatch:
+    """While a child runs, move the programs it starts whose name begins with ``prefix`` to another
+    Pi core's group (bench/piclass.py ``another_core``), polling its threads' ``children`` every
+    2 ms from this process.  For espeak-ng in the speech scenario: a Pi 4 has four cores, and the
+    synthesiser the kiosk starts runs on one the kiosk's main thread is not using; in the kiosk's
+    one-core group it ate that core's quota, and the whole group -- main thread included -- stood
+    throttled until the next period.  It keeps a Pi core's speed there.  A no-op in an x86 run.
+    ``moved``: how many processes left the kiosk's group."""
+
+    def __init__(self, pid: int, prefix: str, proc: Path = Path("/proc")) -> None:
+        self._pid, self._prefix, self._proc = pid, prefix, proc
+        self._moved: set[int] = set()
+        self._stop = False
+        self._thread = None
+        target = os.environ.get(PI_CORE2_ENV)
+        self._target = Path(target) if target else None
+        if self._target is not None and self._target.exists():
+            import threading
+
+            self._thread = threading.Thread(target=self._watch, name="process-watch", daemon=True)
+            self._thread.start()
+
+    @property
+    def moved(self) -> int:
+        return len(self._moved)
+
+    def _children(self) -> list[int]:
+        pids: list[int] = []
+        for task in (self._proc / str(self._pid) / "task").iterdir():
+            try:
+                pids.extend(int(p) for p in (task / "children").read_text().split())
+            except OSError:          # a thread that ended meanwhile
+                continue
+        return pids
+
+    def _watch(self) -> None:
+        while not self._stop:
+            try:
+                children = self._children()
+            except OSError:          # the child has ended
+                return
+            for pid in children:
+                if pid in self._moved:
+                    continue
+                try:        # right after fork it is still "python": it is looked at again next time
+                    if (self._proc / str(pid) / "comm").read_text().startswith(self._prefix):
+                        self._target.write_text(str(pid))  # type: ignore[union-attr]
+                        self._moved.add(pid)
+                except OSError:      # ended already
+                    continue
             time.sleep(0.002)
 
     def stop(self) -> int:

@@ -169,6 +169,15 @@ class PiClassGroup:
         """Move the calling process (and so every child it starts later) into the group."""
         self._procs().write_text(str(os.getpid()))
 
+    def another_core(self) -> PiClassGroup:
+        """A sibling group with this one's quota: another of the Pi's cores.  A Pi 4 has four; the
+        kiosk's process keeps to one here, and a program it starts that a Pi would run on another
+        core -- espeak-ng synthesising a sentence -- gets its own Pi-speed budget instead of eating
+        the kiosk's (bench/common.py ``ProcessWatch``).  Close it as this one."""
+        core = PiClassGroup(self.slowdown, name=f"{self.path.name}-core2")
+        core.set_quota(self.quota_us)
+        return core
+
     def close(self) -> None:
         """Leave the group and remove it."""
         try:

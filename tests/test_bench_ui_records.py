@@ -223,6 +223,63 @@ def test_the_start_up_pairs_rasterizers_leave_the_group_once_each_as_they_appear
     assert watch.stop() == 2 and sorted(written) == ["201", "202"]
 
 
+def test_in_a_pi_class_run_the_speech_synthesiser_runs_on_another_pi_core(tmp_path, monkeypatch):
+    """bench/common.py ProcessWatch: espeak-ng, which the speech scenario's kiosk starts, goes to
+    a sibling group with the same quota (another of a Pi 4's four cores) as soon as its name says
+    it is espeak -- not while it is still the forked Python -- once each; the kiosk's other children
+    stay; nothing in an x86 run."""
+    import time
+
+    proc = tmp_path / "proc"
+    (proc / "100" / "task" / "100").mkdir(parents=True)
+    (proc / "100" / "task" / "101").mkdir(parents=True)
+    (proc / "100" / "task" / "100" / "children").write_text("")
+    (proc / "100" / "task" / "101" / "children").write_text("")
+    monkeypatch.delenv(common.PI_CORE2_ENV, raising=False)
+    assert common.ProcessWatch(100, "espeak", proc).stop() == 0             # x86: no watching at all
+    core2 = tmp_path / "libkiosk-bench-2-core2"
+    core2.mkdir()
+    (core2 / "cgroup.procs").write_text("")
+    monkeypatch.setenv(common.PI_CORE2_ENV, str(core2 / "cgroup.procs"))
+    written: list[str] = []
+    real_write = type(tmp_path).write_text
+
+    def noted(self, text, *a, **kw):  # noqa: ANN001,ANN202
+        if self.name == "cgroup.procs" and self.parent == core2:
+            written.append(text)
+        return real_write(self, text, *a, **kw)
+
+    monkeypatch.setattr(type(tmp_path), "write_text", noted)
+    watch = common.ProcessWatch(100, "espeak", proc)
+    for pid, comm in (("300", "python\n"), ("301", "sh\n")):               # forked, not yet exec'd; a shell
+        (proc / pid).mkdir()
+        (proc / pid / "comm").write_text(comm)
+    (proc / "100" / "task" / "101" / "children").write_text("300 301")      # the speech worker's children
+    time.sleep(0.05)
+    assert watch.moved == 0
+    (proc / "300" / "comm").write_text("espeak-ng\n")                      # exec'd
+    deadline = time.monotonic() + 5
+    while watch.moved < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)                                                        # polled again: not moved twice
+    assert watch.stop() == 1 and written == ["300"]
+
+
+def test_another_pi_core_has_the_same_quota(tmp_path, monkeypatch):
+    from bench import piclass
+
+    monkeypatch.setattr(piclass, "V2_ROOT", tmp_path / "v2")
+    monkeypatch.setattr(piclass, "V1_CPU_ROOT", tmp_path / "v1")
+    (tmp_path / "v1").mkdir()
+    (tmp_path / "v1" / "cpu.cfs_quota_us").write_text("-1")
+    group = piclass.PiClassGroup(3.5, name="libkiosk-bench-test")
+    group.set_quota(1917)
+    core = group.another_core()
+    assert core.path == tmp_path / "v1" / "libkiosk-bench-test-core2"
+    assert (core.path / "cpu.cfs_quota_us").read_text().strip() == "1917"
+    assert (core.path / "cpu.cfs_period_us").read_text() == (group.path / "cpu.cfs_period_us").read_text()
+
+
 def test_the_kv_rule_rows_measure_what_fastkv_is_for_and_what_it_costs():
     """The kvrules child (bench/ui_children.py) builds its probes on screens as the kiosk does:
     rules on the hidden screens wait under fastkv (the child asserts so) and run under Kivy's."""
