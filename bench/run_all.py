@@ -52,8 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         # library, and must not eat the Pi's budget.
         os.environ[PI_GROUP_ENV] = str(group.path / "cgroup.procs")
         # espeak-ng, which the kiosk starts to speak, runs on another of the Pi's cores, at its speed
-        other_core = group.another_core()
-        os.environ[PI_CORE2_ENV] = str(other_core.path / "cgroup.procs")
+        try:
+            other_core = group.another_core()
+            os.environ[PI_CORE2_ENV] = str(other_core.path / "cgroup.procs")
+        except (PiClassError, OSError) as exc:      # then it shares the kiosk's core, as before
+            print(f"espeak-ng stays in the kiosk's group: no second group ({exc})", file=sys.stderr)
     if args.only:
         scripts = [s for s in scripts if s.name in args.only or s.stem in args.only]
 
