@@ -83,36 +83,33 @@ def _move_rasterizers(task_dir: Path, root_tasks: Path, skip: frozenset[str] | s
     return moved
 
 
-class RasterizerWatch:
-    """While a child starts, move its llvmpipe threads out of the Pi-class group as they appear
-    (:func:`rasterizer_outside_group` on the child's tasks, every 2 ms, from this process: the
-    child runs no benchmark code -- ``kiosk run`` as systemd starts it).  Used for the start-up
-    pairs, kiosk and bare Kivy alike: Mesa starts the rasterizer when the window's GL context is
-    made, and the first frame is drawn a build later, so it is outside before it draws.  Without
-    it the first frame's pixels ran on the Pi's CPU budget -- the kiosk's full home screen against
-    bare Kivy's one label -- where the frame benchmarks already give them to a stand-in GPU.
-    A no-op in an x86 run.  ``moved``: how many threads left the group."""
+class _ChildWatch:
+    """A daemon thread of this (the benchmark's) process that calls :meth:`_poll` every 2 ms while
+    a child runs, until the child has ended or :meth:`stop`: the two watches below move a child's
+    threads or processes between groups as they appear, where the child runs no benchmark code.
+    ``moved``: what left the group (``_poll`` adds to it)."""
 
-    def __init__(self, pid: int, task_dir: Path | None = None) -> None:
-        self._moved: set[str] = set()
-        self._task_dir = task_dir or Path(f"/proc/{pid}/task")
+    def __init__(self, enabled: bool, name: str) -> None:
+        self._moved: set = set()
         self._stop = False
         self._thread = None
-        self._root_tasks = _root_tasks()
-        if self._root_tasks is not None:
+        if enabled:
             import threading
 
-            self._thread = threading.Thread(target=self._watch, name="rasterizer-watch", daemon=True)
+            self._thread = threading.Thread(target=self._watch, name=name, daemon=True)
             self._thread.start()
 
     @property
     def moved(self) -> int:
         return len(self._moved)
 
+    def _poll(self) -> None:
+        raise NotImplementedError
+
     def _watch(self) -> None:
         while not self._stop:
             try:
-                self._moved.update(_move_rasterizers(self._task_dir, self._root_tasks, self._moved))  # type: ignore[arg-type]
+                self._poll()
             except OSError:             # the child has ended
                 return
             time.sleep(0.002)
@@ -124,7 +121,26 @@ class RasterizerWatch:
         return self.moved
 
 
-class ProcessWatch:
+class RasterizerWatch(_ChildWatch):
+    """While a child starts, move its llvmpipe threads out of the Pi-class group as they appear
+    (:func:`rasterizer_outside_group` on the child's tasks, every 2 ms, from this process: the
+    child runs no benchmark code -- ``kiosk run`` as systemd starts it).  Used for the start-up
+    pairs, kiosk and bare Kivy alike: Mesa starts the rasterizer when the window's GL context is
+    made, and the first frame is drawn a build later, so it is outside before it draws.  Without
+    it the first frame's pixels ran on the Pi's CPU budget -- the kiosk's full home screen against
+    bare Kivy's one label -- where the frame benchmarks already give them to a stand-in GPU.
+    A no-op in an x86 run.  ``moved``: how many threads left the group."""
+
+    def __init__(self, pid: int, task_dir: Path | None = None) -> None:
+        self._task_dir = task_dir or Path(f"/proc/{pid}/task")
+        self._root_tasks = _root_tasks()
+        super().__init__(self._root_tasks is not None, "rasterizer-watch")
+
+    def _poll(self) -> None:
+        self._moved.update(_move_rasterizers(self._task_dir, self._root_tasks, self._moved))  # type: ignore[arg-type]
+
+
+class ProcessWatch(_ChildWatch):
     """While a child runs, move the programs it starts whose name begins with ``prefix`` to another
     Pi core's group (bench/piclass.py ``another_core``), polling its threads' ``children`` every
     2 ms from this process.  For espeak-ng in the speech scenario: a Pi 4 has four cores, and the
@@ -135,20 +151,9 @@ class ProcessWatch:
 
     def __init__(self, pid: int, prefix: str, proc: Path = Path("/proc")) -> None:
         self._pid, self._prefix, self._proc = pid, prefix, proc
-        self._moved: set[int] = set()
-        self._stop = False
-        self._thread = None
         target = os.environ.get(PI_CORE2_ENV)
         self._target = Path(target) if target else None
-        if self._target is not None and self._target.exists():
-            import threading
-
-            self._thread = threading.Thread(target=self._watch, name="process-watch", daemon=True)
-            self._thread.start()
-
-    @property
-    def moved(self) -> int:
-        return len(self._moved)
+        super().__init__(self._target is not None and self._target.exists(), "process-watch")
 
     def _children(self) -> list[int]:
         pids: list[int] = []
@@ -159,28 +164,16 @@ class ProcessWatch:
                 continue
         return pids
 
-    def _watch(self) -> None:
-        while not self._stop:
-            try:
-                children = self._children()
-            except OSError:          # the child has ended
-                return
-            for pid in children:
-                if pid in self._moved:
-                    continue
-                try:        # right after fork it is still "python": it is looked at again next time
-                    if (self._proc / str(pid) / "comm").read_text().startswith(self._prefix):
-                        self._target.write_text(str(pid))  # type: ignore[union-attr]
-                        self._moved.add(pid)
-                except OSError:      # ended already
-                    continue
-            time.sleep(0.002)
-
-    def stop(self) -> int:
-        self._stop = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        return self.moved
+    def _poll(self) -> None:
+        for pid in self._children():
+            if pid in self._moved:
+                continue
+            try:        # right after fork it is still "python": it is looked at again next time
+                if (self._proc / str(pid) / "comm").read_text().startswith(self._prefix):
+                    self._target.write_text(str(pid))  # type: ignore[union-attr]
+                    self._moved.add(pid)
+            except OSError:      # ended already
+                continue
 
 
 def pi_group_preexec():  # noqa: ANN201 - a callable for subprocess' preexec_fn, or None
